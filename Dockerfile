@@ -1,0 +1,21 @@
+# The s3-campaigns image: the CLI, the worker and the local batch engine (one program, several commands).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY bench ./bench
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+COPY scripts/tools-requirements.txt ./scripts/tools-requirements.txt
+USER node
+ENTRYPOINT ["node", "bin/s3-campaigns.js"]
+CMD ["worker"]

