@@ -70,7 +70,12 @@ export interface AwsErrorInfo {
 
 /** Reads an AWS SDK (or any) error's code, HTTP status and message without assuming its class. */
 export function awsErrorInfo(err: unknown): AwsErrorInfo {
-  const e = (err ?? {}) as { name?: unknown; Code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const e = (err ?? {}) as {
+    name?: unknown;
+    Code?: unknown;
+    message?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+  };
   const code = typeof e.Code === 'string' && e.Code ? e.Code : typeof e.name === 'string' && e.name ? e.name : 'Error';
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
   const message = typeof e.message === 'string' ? e.message : String(err);
@@ -94,5 +99,8 @@ export function statusText(status: number | undefined): string {
 
 /** Strips the quotes (and a weak `W/` prefix) S3 puts around ETags. */
 export function unquoteETag(etag: string | undefined): string {
-  return (etag ?? '').trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  return (etag ?? '')
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
 }

@@ -1,83 +1,288 @@
+/**
+ * Fault injection for tests of the local engine: fail matching tasks with a chosen error (always, the first N
+ * attempts per object, or a seeded share of objects), slow tasks down, or hold jobs in Preparing. Rules are set per
+ * engine (a file, an admin endpoint) and can target one job by id or description.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+import { z } from 'zod';
+
 import type { OperationName, TaskOutcome, TaskRef } from './types';
 
 /** What a fault rule can match a job on. */
 export interface FaultContext {
   jobId: string;
+  /** The job's Description, if any. */
   description?: string;
   operation: OperationName;
+  /** The bucket of the job's manifest object. */
   manifestBucket: string;
 }
 
-/** One fault-injection rule. */
-export interface FaultRule {
-  id?: string;
-  match?: {
-    jobId?: string;
-    description?: string;
-    operation?: OperationName;
-    bucket?: string;
-    keyPrefix?: string;
-    keyRegex?: string;
-  };
-  errorCode?: string;
-  httpStatus?: number;
-  message?: string;
-  times?: number;
-  rate?: number;
-  seed?: number;
-  latencyMs?: number;
-  preparingDelayMs?: number;
+const OPERATION_NAMES = [
+  'LambdaInvoke',
+  'S3PutObjectCopy',
+  'S3PutObjectTagging',
+  'S3DeleteObjectTagging',
+  'S3PutObjectAcl',
+  'S3InitiateRestoreObject',
+  'S3PutObjectLegalHold',
+  'S3PutObjectRetention',
+] as const satisfies readonly OperationName[];
+
+function isValidRegex(s: string): boolean {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-/** A fault rule failed validation. */
+/** The schema every rule from a file or the admin endpoint is checked against; unknown fields are refused. */
+export const FAULT_RULE_SCHEMA = z
+  .object({
+    /** Names the rule for `remove`; generated (`rule-<n>`) when absent. */
+    id: z.string().min(1).max(128).optional(),
+    /** All given conditions must hold; an absent `match` matches every task. */
+    match: z
+      .object({
+        /** Exact job id. */
+        jobId: z.string().min(1).optional(),
+        /** Substring of the job's Description. */
+        description: z.string().min(1).optional(),
+        operation: z.enum(OPERATION_NAMES).optional(),
+        /** The task's bucket (for `preparingDelayMs`: the manifest's bucket). */
+        bucket: z.string().min(1).optional(),
+        /** Prefix of the decoded key. Ignored by `preparingDelayMs`. */
+        keyPrefix: z.string().optional(),
+        /** Regular expression tested on the decoded key. Ignored by `preparingDelayMs`. */
+        keyRegex: z.string().refine(isValidRegex, { message: 'is not a valid regular expression' }).optional(),
+      })
+      .strict()
+      .optional(),
+    /** @default 'InternalError' */
+    errorCode: z.string().min(1).max(64).optional(),
+    /** @default 500 */
+    httpStatus: z.number().int().min(100).max(599).optional(),
+    /** The report's ResultMessage. @default 'Injected fault (rule <id>)' */
+    message: z.string().max(1024).optional(),
+    /** Fail only the first N attempts per (bucket, key, versionId), counted across jobs. @default always */
+    times: z.number().int().min(1).optional(),
+    /** Share 0..1 of matching objects that fail, chosen by hash(seed, bucket, key). @default 1 */
+    rate: z.number().min(0).max(1).optional(),
+    /** @default 0 */
+    seed: z.number().int().optional(),
+    /** Added to every matching task, in milliseconds. */
+    latencyMs: z.number().int().min(0).max(600_000).optional(),
+    /** Matching jobs stay this long in Preparing, in milliseconds. */
+    preparingDelayMs: z.number().int().min(0).max(3_600_000).optional(),
+  })
+  .strict();
+
+/**
+ * One fault-injection rule. A rule fails tasks unless it only sets `latencyMs` and/or `preparingDelayMs` (then it
+ * only delays); so `{ match: { keyPrefix: 'bad/' } }` alone fails those keys with 500 InternalError.
+ */
+export type FaultRule = z.infer<typeof FAULT_RULE_SCHEMA>;
+
+/** A fault rule (or a rule file) failed validation; the message names the field. */
 export class FaultRuleError extends Error {
   override name = 'FaultRuleError';
 }
 
+function describeIssues(error: z.ZodError, base = ''): string {
+  return error.issues
+    .map((i) => {
+      const path = [base, ...i.path.map(String)].filter(Boolean).join('.');
+      const keys = (i as { keys?: string[] }).keys;
+      const detail = i.code === 'unrecognized_keys' && keys ? `unknown field(s) ${keys.join(', ')}` : i.message;
+      return `${path || '(rule)'}: ${detail}`;
+    })
+    .join('; ');
+}
+
+function parseRule(input: unknown, where = ''): FaultRule {
+  const r = FAULT_RULE_SCHEMA.safeParse(input);
+  if (!r.success) throw new FaultRuleError(`invalid fault rule: ${describeIssues(r.error, where)}`);
+  return r.data;
+}
+
+/** A value in [0, 1) fixed by the seed and the object, so that the same objects fail on every run. */
+export function faultHash(seed: number, bucket: string, key: string): number {
+  const h = createHash('sha256').update(`${seed}\0${bucket}\0${key}`).digest();
+  return h.readUInt32BE(0) / 2 ** 32;
+}
+
+function failsTasks(rule: FaultRule): boolean {
+  const delayOnly =
+    (rule.latencyMs !== undefined || rule.preparingDelayMs !== undefined) &&
+    rule.errorCode === undefined &&
+    rule.httpStatus === undefined &&
+    rule.message === undefined &&
+    rule.times === undefined &&
+    rule.rate === undefined;
+  return !delayOnly;
+}
+
+function matchesJob(rule: FaultRule, ctx: FaultContext): boolean {
+  const m = rule.match;
+  if (!m) return true;
+  if (m.jobId !== undefined && m.jobId !== ctx.jobId) return false;
+  if (m.description !== undefined && !(ctx.description ?? '').includes(m.description)) return false;
+  if (m.operation !== undefined && m.operation !== ctx.operation) return false;
+  return true;
+}
+
+const regexCache = new Map<string, RegExp>();
+
+function compiled(source: string): RegExp {
+  let re = regexCache.get(source);
+  if (!re) {
+    re = new RegExp(source);
+    regexCache.set(source, re);
+  }
+  return re;
+}
+
+function matchesTask(rule: FaultRule, task: TaskRef): boolean {
+  const m = rule.match;
+  if (!m) return true;
+  if (m.bucket !== undefined && m.bucket !== task.bucket) return false;
+  if (m.keyPrefix !== undefined && !task.key.startsWith(m.keyPrefix)) return false;
+  if (m.keyRegex !== undefined && !compiled(m.keyRegex).test(task.key)) return false;
+  return true;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 /** Injects task failures, latency and Preparing delays into the local engine's jobs. */
 export class FaultInjector {
-  private rules: FaultRule[];
+  private rules: Array<FaultRule & { id: string }> = [];
+  /** Attempts seen per rule id, per object (`bucket\0key\0versionId`). In memory: a restart starts over. */
+  private attempts = new Map<string, Map<string, number>>();
+  private nextId = 1;
 
+  /** @throws FaultRuleError when a rule is invalid. */
   constructor(rules: FaultRule[] = []) {
-    this.rules = [...rules];
+    this.replace(rules);
   }
 
+  /**
+   * Loads rules from a JSON file: an array of rules, or `{ "rules": [...] }`.
+   * @throws FaultRuleError naming the file and the bad field.
+   */
   static fromFile(path: string): FaultInjector {
-    throw new FaultRuleError(`fault files are not implemented yet (${path})`);
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new FaultRuleError(`cannot read fault rules from ${path}: ${(err as Error).message}`);
+    }
+    const rules = Array.isArray(json) ? json : (json as { rules?: unknown })?.rules;
+    try {
+      return new FaultInjector(rules as FaultRule[]);
+    } catch (err) {
+      throw new FaultRuleError(`${path}: ${(err as Error).message}`);
+    }
   }
 
+  /** The rules, in the order they apply. */
   list(): FaultRule[] {
-    return [...this.rules];
+    return this.rules.map((r) => structuredClone(r));
   }
 
+  /** Validates and appends a rule. @throws FaultRuleError (invalid, or its id is taken) */
   add(rule: unknown): FaultRule {
-    this.rules.push(rule as FaultRule);
-    return rule as FaultRule;
+    const r = parseRule(rule);
+    if (r.id !== undefined && this.rules.some((x) => x.id === r.id)) {
+      throw new FaultRuleError(`invalid fault rule: id: a rule with id ${JSON.stringify(r.id)} already exists`);
+    }
+    const withId = { ...r, id: r.id ?? this.freshId() };
+    this.rules.push(withId);
+    return structuredClone(withId);
   }
 
+  /** Validates a whole list and replaces every rule (attempt counters restart). @throws FaultRuleError */
   replace(rules: unknown): FaultRule[] {
-    this.rules = [...(rules as FaultRule[])];
+    if (!Array.isArray(rules)) throw new FaultRuleError('invalid fault rules: expected an array of rules');
+    const parsed = rules.map((r, i) => parseRule(r, `[${i}]`));
+    const ids = new Set<string>();
+    for (const [i, r] of parsed.entries()) {
+      if (r.id === undefined) continue;
+      if (ids.has(r.id))
+        throw new FaultRuleError(`invalid fault rules: [${i}].id: duplicate id ${JSON.stringify(r.id)}`);
+      ids.add(r.id);
+    }
+    this.rules = [];
+    this.attempts.clear();
+    for (const r of parsed) {
+      let id = r.id;
+      while (id === undefined || (r.id === undefined && ids.has(id))) id = this.freshId();
+      ids.add(id);
+      this.rules.push({ ...r, id });
+    }
     return this.list();
   }
 
   clear(): void {
     this.rules = [];
+    this.attempts.clear();
   }
 
+  /** Removes the rule with this id; false when there is none. */
   remove(id: string): boolean {
     const before = this.rules.length;
     this.rules = this.rules.filter((r) => r.id !== id);
+    this.attempts.delete(id);
     return this.rules.length !== before;
   }
 
+  private freshId(): string {
+    let id: string;
+    do id = `rule-${this.nextId++}`;
+    while (this.rules.some((r) => r.id === id));
+    return id;
+  }
+
+  /**
+   * Called before each task attempt. Sleeps for the latency of every matching rule, then returns the injected
+   * failure of the first matching failing rule (the task is then not run), or undefined to run the task.
+   */
   async beforeTask(ctx: FaultContext, task: TaskRef): Promise<TaskOutcome | undefined> {
-    void ctx;
-    void task;
+    const matching = this.rules.filter((r) => matchesJob(r, ctx) && matchesTask(r, task));
+    const latency = matching.reduce((sum, r) => sum + (r.latencyMs ?? 0), 0);
+    if (latency > 0) await sleep(latency);
+    for (const rule of matching) {
+      if (!failsTasks(rule)) continue;
+      if (rule.rate !== undefined && faultHash(rule.seed ?? 0, task.bucket, task.key) >= rule.rate) continue;
+      if (rule.times !== undefined) {
+        const perObject = this.attempts.get(rule.id) ?? new Map<string, number>();
+        this.attempts.set(rule.id, perObject);
+        const objectId = `${task.bucket}\0${task.key}\0${task.versionId ?? ''}`;
+        const n = (perObject.get(objectId) ?? 0) + 1;
+        perObject.set(objectId, n);
+        if (n > rule.times) continue;
+      }
+      return {
+        status: 'failed',
+        errorCode: rule.errorCode ?? 'InternalError',
+        httpStatus: rule.httpStatus ?? 500,
+        resultMessage: rule.message ?? `Injected fault (rule ${rule.id})`,
+      };
+    }
     return undefined;
   }
 
+  /** How long a job should stay in Preparing: the longest delay among matching rules, in milliseconds. */
   preparingDelayMs(ctx: FaultContext): number {
-    void ctx;
-    return 0;
+    let ms = 0;
+    for (const r of this.rules) {
+      if (r.preparingDelayMs === undefined || !matchesJob(r, ctx)) continue;
+      if (r.match?.bucket !== undefined && r.match.bucket !== ctx.manifestBucket) continue;
+      ms = Math.max(ms, r.preparingDelayMs);
+    }
+    return ms;
   }
 }

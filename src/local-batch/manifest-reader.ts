@@ -92,8 +92,10 @@ export class CsvManifestRows {
     }
     const bucket = r.fields[this.bucketCol]!;
     const rawKey = r.fields[this.keyCol]!;
-    if (bucket === '') throw jobFailure(FailureCode.InvalidManifest, `Manifest ${this.where} line ${r.line}: empty bucket`);
-    if (rawKey === '') throw jobFailure(FailureCode.InvalidManifest, `Manifest ${this.where} line ${r.line}: empty key`);
+    if (bucket === '')
+      throw jobFailure(FailureCode.InvalidManifest, `Manifest ${this.where} line ${r.line}: empty bucket`);
+    if (rawKey === '')
+      throw jobFailure(FailureCode.InvalidManifest, `Manifest ${this.where} line ${r.line}: empty key`);
     const task: TaskRef = { index: r.line - 1, bucket, key: decodeKeyAt(rawKey, this.where, r.line), rawKey };
     // An empty version id is kept as '' so that the task runner fails that one task, as the service does.
     if (this.versionCol >= 0) task.versionId = r.fields[this.versionCol]!;
@@ -186,7 +188,10 @@ export function parseInventoryManifest(text: string, where: string): InventoryMa
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw jobFailure(FailureCode.InvalidManifest, `Inventory manifest ${where} is not valid JSON: ${(err as Error).message}`);
+    throw jobFailure(
+      FailureCode.InvalidManifest,
+      `Inventory manifest ${where} is not valid JSON: ${(err as Error).message}`,
+    );
   }
   const parsed = INVENTORY_MANIFEST_SCHEMA.safeParse(json);
   if (!parsed.success) {
@@ -340,7 +345,10 @@ async function readCsvManifestBody(
 /** Network errors while streaming a body become job failures; JobFailure and CSV errors pass through. */
 function readFailure(err: unknown, where: string): unknown {
   if (err instanceof CsvSyntaxError || err instanceof JobFailure) return err;
-  return jobFailure(FailureCode.ManifestReadFailed, `Reading ${where} failed: ${(err as Error)?.message ?? String(err)}`);
+  return jobFailure(
+    FailureCode.ManifestReadFailed,
+    `Reading ${where} failed: ${(err as Error)?.message ?? String(err)}`,
+  );
 }
 
 async function readBodyText(obj: GetObjectCommandOutput, where: string): Promise<string> {
