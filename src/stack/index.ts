@@ -9,18 +9,12 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 
 import type { Logger } from '../logging';
+import { SEARCH_ATTRIBUTE_CLI_TYPES } from '../shared/search-attributes';
 import { canConnect, freePort, ManagedProcess } from './process';
 import { findMotoPython, findTemporalCli, projectRoot } from './tools';
 
 /** Search attributes the campaign workflows set; registered on the dev server at start. */
-export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Int' | 'Text' | 'Datetime'> = {
-  CampaignName: 'Keyword',
-  CampaignOperation: 'Keyword',
-  CampaignPhase: 'Keyword',
-  CampaignBucket: 'Keyword',
-  CampaignObjects: 'Int',
-  CampaignFailedTasks: 'Int',
-};
+export const SEARCH_ATTRIBUTES = SEARCH_ATTRIBUTE_CLI_TYPES;
 
 /** The account id the local engine and the demo use; any 12 digits work locally. */
 export const LOCAL_ACCOUNT_ID = '123456789012';

@@ -120,7 +120,9 @@ async function installToolsVenv(log?: Logger): Promise<void> {
     );
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`pip install of ${requirementsFile()} failed: ${(e.stderr ?? e.message).trim().slice(-2000)}`);
+    throw new Error(`pip install of ${requirementsFile()} failed: ${(e.stderr ?? e.message).trim().slice(-2000)}`, {
+      cause: err,
+    });
   }
   writeFileSync(marker, new Date().toISOString() + '\n');
 }

@@ -1,0 +1,71 @@
+/**
+ * The campaign's final report: `failed.csv` (every object that still failed at the end, with its last error) and
+ * `campaign.json` (spec, jobs, counts, errors by code, approvals, timings), written in that order so that a reader
+ * who finds campaign.json also finds a complete failed.csv. Each is one PutObject: never half-written.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+import { toApplicationFailure } from '../aws/errors';
+import type { WriteCampaignReportInput, WriteCampaignReportResult } from '../shared/activity-types';
+import type { ErrorCounts } from '../shared/campaign';
+import { FAILURE_CSV_HEADER } from './rounds';
+
+/** The version of campaign.json's layout; bumped on incompatible changes. */
+export const CAMPAIGN_REPORT_VERSION = 1;
+
+async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return out.Body ? await out.Body.transformToString('utf8') : '';
+}
+
+export function createCampaignReportActivities(deps: { s3: S3Client }) {
+  return {
+    async writeCampaignReport(input: WriteCampaignReportInput): Promise<WriteCampaignReportResult> {
+      const { state, spec, output } = input;
+      const failedKey = `${output.prefix}/failed.csv`;
+      const reportKey = `${output.prefix}/campaign.json`;
+      try {
+        // Permanent failures of every round, plus the retryable ones of the last analyzed round (no later job took them).
+        const last = state.rounds[state.rounds.length - 1];
+        const sources = state.rounds.map((r) => r.permanentFailuresKey).filter((k): k is string => !!k);
+        if (last?.retryableFailuresKey && last.round === state.round) sources.push(last.retryableFailuresKey);
+        let body = FAILURE_CSV_HEADER.join(',') + '\n';
+        let failedObjects = 0;
+        for (const key of sources) {
+          const text = await getText(deps.s3, output.bucket, key);
+          body += text;
+          failedObjects += text.split('\n').filter((l) => l !== '').length;
+        }
+        await deps.s3.send(new PutObjectCommand({ Bucket: output.bucket, Key: failedKey, Body: body, ContentType: 'text/csv' }));
+
+        const errorsByCode: ErrorCounts = {};
+        for (const r of state.rounds) {
+          for (const [code, n] of Object.entries(r.errorsByCode)) errorsByCode[code] = (errorsByCode[code] ?? 0) + n;
+        }
+        const succeeded = state.rounds.reduce((n, r) => n + r.succeeded, 0);
+        const report = {
+          reportVersion: CAMPAIGN_REPORT_VERSION,
+          campaignId: state.campaignId,
+          name: spec.name,
+          outcome: state.outcome,
+          reason: state.outcomeReason,
+          startedAt: state.startedAt,
+          endedAt: new Date().toISOString(),
+          totals: { objects: state.stats?.rowsSelected ?? 0, succeeded, failed: failedObjects, jobs: state.jobs.filter((j) => j.jobId).length },
+          errorsByCode,
+          stats: state.stats,
+          jobs: state.jobs,
+          rounds: state.rounds,
+          failedObjects: { bucket: output.bucket, key: failedKey, count: failedObjects },
+          spec,
+        };
+        await deps.s3.send(
+          new PutObjectCommand({ Bucket: output.bucket, Key: reportKey, Body: JSON.stringify(report, null, 2), ContentType: 'application/json' }),
+        );
+        return { reportKey, failedObjectsKey: failedKey, failedObjects };
+      } catch (err) {
+        throw toApplicationFailure(err, `writing the campaign report to s3://${output.bucket}/${output.prefix}/`);
+      }
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3ControlClient } from '@aws-sdk/client-s3-control';
+
+import { createCampaignReportActivities } from './campaign-report';
+import { createConnectivityActivities } from './connectivity';
+import { createJobActivities } from './jobs';
+import { createManifestActivities } from './manifests';
+import { createRoundActivities } from './rounds';
+
+export interface ActivityDeps {
+  s3: S3Client;
+  s3control: S3ControlClient;
+}
+
+/** Every activity of the worker, built from its clients (passed in, never built here). */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createConnectivityActivities(deps),
+    ...createManifestActivities(deps),
+    ...createJobActivities(deps),
+    ...createRoundActivities(deps),
+    ...createCampaignReportActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

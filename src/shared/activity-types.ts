@@ -1,0 +1,116 @@
+/**
+ * Inputs and results of the campaign activities: the contract between the workflow (which imports these as types)
+ * and `src/activities/`. Small JSON only: keys, counts and ETags, never object lists.
+ */
+import type { CampaignJob, CampaignState, ManifestRef, ManifestStats, RoundAnalysis } from './campaign';
+import type { CampaignFilter, CampaignOperation, CampaignSource, CampaignSpec, OperationType } from './campaign-spec';
+
+export interface CheckAwsAccessInput {
+  /** The account whose Batch Operations jobs are listed. */
+  accountId: string;
+}
+
+export interface CheckAwsAccessResult {
+  /** How many buckets the worker's credentials can list. */
+  bucketCount: number;
+  /** How many Batch Operations jobs ListJobs returned on its first page. */
+  jobCount: number;
+}
+
+/** Where a campaign keeps its files: `s3://bucket/<prefix>/<campaignId>/…`. */
+export interface CampaignLocation {
+  bucket: string;
+  /** `<report.prefix>/<campaignId>`, no trailing slash. */
+  prefix: string;
+}
+
+export interface BuildCampaignManifestsInput {
+  campaignId: string;
+  source: CampaignSource;
+  filter?: CampaignFilter;
+  maxObjectsPerJob: number;
+  output: CampaignLocation;
+}
+
+export interface BuildCampaignManifestsResult {
+  manifests: ManifestRef[];
+  stats: ManifestStats;
+}
+
+export interface CreateBatchJobInput {
+  accountId: string;
+  roleArn: string;
+  priority: number;
+  operation: CampaignOperation;
+  manifest: ManifestRef;
+  /** Completion reports go to `s3://<bucket>/<prefix>/job-<id>/…`. */
+  report: { bucket: string; prefix: string };
+  /** Derived from the workflow id, its first run id and the job ordinal: a retried activity gets the same job. */
+  clientRequestToken: string;
+  description: string;
+  /** Job tags, e.g. the campaign id. */
+  tags: Record<string, string>;
+}
+
+export interface CreateBatchJobResult {
+  jobId: string;
+}
+
+export interface DescribeBatchJobsInput {
+  accountId: string;
+  jobIds: string[];
+}
+
+/** What the workflow needs of a DescribeJob answer. */
+export interface JobSnapshot {
+  jobId: string;
+  status: string;
+  totalTasks?: number;
+  succeededTasks?: number;
+  failedTasks?: number;
+  elapsedActiveSeconds?: number;
+  failureReasons: Array<{ code: string; reason: string }>;
+  statusUpdateReason?: string;
+  terminationDate?: string;
+}
+
+export interface UpdateBatchJobStatusInput {
+  accountId: string;
+  jobId: string;
+  status: 'Ready' | 'Cancelled';
+  /** Recorded as the job's StatusUpdateReason (≤ 256 characters). */
+  reason: string;
+}
+
+export interface UpdateBatchJobStatusResult {
+  /** The job's status after the call. */
+  status: string;
+  /** False when the job was already past the requested change (e.g. cancelling a finished job). */
+  changed: boolean;
+}
+
+export interface AnalyzeRoundInput {
+  campaignId: string;
+  round: number;
+  operationType: OperationType;
+  retryableErrorCodes: string[];
+  maxObjectsPerJob: number;
+  jobs: Array<Pick<CampaignJob, 'jobId' | 'manifest' | 'status' | 'ordinal'>>;
+  /** Where completion reports are (`<prefix>/job-<id>/manifest.json`). */
+  reports: { bucket: string; prefix: string };
+  output: CampaignLocation;
+}
+
+export interface WriteCampaignReportInput {
+  spec: CampaignSpec;
+  state: CampaignState;
+  output: CampaignLocation;
+}
+
+export interface WriteCampaignReportResult {
+  reportKey: string;
+  failedObjectsKey: string;
+  failedObjects: number;
+}
+
+export type { RoundAnalysis };

@@ -1,0 +1,375 @@
+/**
+ * The campaign spec: the campaign workflow's single input, typed by people into the Temporal UI's "Start workflow"
+ * form or passed to `s3-campaigns start` as a file. Plain JSON with defaults; every error names the field.
+ *
+ * Imported by workflow code: keep it free of Node built-ins and the AWS SDK.
+ */
+import { z } from 'zod';
+
+const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Temporal/`ms`-style durations: `90s`, `5m`, `72h`, `7d`, or plain milliseconds. */
+const DURATION = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$|^\d+$/;
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Milliseconds of a duration string that passed the DURATION pattern. */
+export function durationMs(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!m) throw new Error(`not a duration: ${value}`);
+  return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!);
+}
+
+const duration = (what: string) =>
+  z.string().regex(DURATION, `${what} must be a duration such as "90s", "5m", "72h" or "7d"`);
+
+const s3Uri = (what: string) => z.string().regex(S3_URI, `${what} must be an s3://bucket/key URI`);
+
+const bucketName = z.string().regex(BUCKET_NAME, 'must be an S3 bucket name (3–63 lower-case letters, digits, dots, hyphens)');
+
+/** S3 storage classes as inventories and Batch Operations name them. */
+export const STORAGE_CLASSES = [
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'GLACIER_IR',
+  'OUTPOSTS',
+  'SNOW',
+  'EXPRESS_ONEZONE',
+] as const;
+
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+const tagSet = z
+  .record(z.string().regex(TAG_KEY, 'tag keys are 1–128 letters, digits, spaces or _.:/=+-@'), z.string().regex(TAG_VALUE, 'tag values are 0–256 letters, digits, spaces or _.:/=+-@'))
+  .refine((t) => Object.keys(t).length <= 10, 'S3 objects take at most 10 tags');
+
+// ---------------------------------------------------------------------------------------------------------------
+// Source
+// ---------------------------------------------------------------------------------------------------------------
+
+export const SourceSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('inventory'),
+      /** `s3://bucket/…/manifest.json` of one S3 Inventory report. */
+      manifest: s3Uri('source.manifest').refine((v) => v.endsWith('manifest.json'), 'source.manifest must name an inventory manifest.json'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('inventory-latest'),
+      /** An inventory destination prefix, `s3://bucket/prefix/source-bucket/config-id/`: the newest report under it. */
+      destination: s3Uri('source.destination'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('csv'),
+      /** An existing Batch Operations CSV manifest, `s3://bucket/key.csv` (`bucket,key[,versionId]`, URL-encoded keys). */
+      manifest: s3Uri('source.manifest'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('keys'),
+      bucket: bucketName,
+      /** Object keys as they are (not URL-encoded). For small campaigns; use an inventory beyond 10,000 keys. */
+      keys: z.array(z.string().min(1, 'keys must not be empty strings').max(1024, 'S3 keys are at most 1024 bytes')).min(1, 'source.keys needs at least one key').max(10_000, 'source.keys takes at most 10,000 keys: use an inventory or a CSV manifest for more'),
+    })
+    .strict(),
+]);
+export type CampaignSource = z.infer<typeof SourceSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Filter (inventory sources)
+// ---------------------------------------------------------------------------------------------------------------
+
+const isoDate = (what: string) =>
+  z.string().refine((v) => !Number.isNaN(Date.parse(v)), `${what} must be an ISO-8601 date such as 2024-01-31T00:00:00Z`);
+
+export const FilterSchema = z
+  .object({
+    /** Keep keys that start with any of these prefixes. */
+    prefixes: z.array(z.string().min(1)).optional(),
+    /** Keep keys that end with any of these suffixes. */
+    suffixes: z.array(z.string().min(1)).optional(),
+    /** Keep keys that match this regular expression (JavaScript syntax). */
+    keyRegex: z
+      .string()
+      .refine((v) => {
+        try {
+          new RegExp(v);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'filter.keyRegex is not a valid regular expression')
+      .optional(),
+    /** Keep objects in any of these storage classes. */
+    storageClasses: z.array(z.enum(STORAGE_CLASSES)).min(1).optional(),
+    /** Smallest size kept, in bytes (inclusive). */
+    minSize: z.number().int().nonnegative().optional(),
+    /** Largest size kept, in bytes (inclusive). */
+    maxSize: z.number().int().nonnegative().optional(),
+    /** Keep objects last modified at or after this time. */
+    modifiedAfter: isoDate('filter.modifiedAfter').optional(),
+    /** Keep objects last modified before this time. */
+    modifiedBefore: isoDate('filter.modifiedBefore').optional(),
+    /** Versioned inventories: keep only the latest version of each key. @default false */
+    latestOnly: z.boolean().optional(),
+    /** Versioned inventories: drop delete markers. @default true */
+    skipDeleteMarkers: z.boolean().optional(),
+  })
+  .strict()
+  .refine((f) => f.minSize === undefined || f.maxSize === undefined || f.minSize <= f.maxSize, {
+    message: 'filter.minSize must not exceed filter.maxSize',
+    path: ['minSize'],
+  });
+export type CampaignFilter = z.infer<typeof FilterSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Operation
+// ---------------------------------------------------------------------------------------------------------------
+
+const CANNED_ACLS = [
+  'private',
+  'public-read',
+  'public-read-write',
+  'aws-exec-read',
+  'authenticated-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+] as const;
+
+export const OperationSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('restore'),
+      /** Batch Operations allows BULK and STANDARD only. @default "BULK" */
+      tier: z.enum(['BULK', 'STANDARD']).default('BULK'),
+      /** Days the restored copy stays available (GLACIER/DEEP_ARCHIVE). @default 7 */
+      expirationDays: z.number().int().min(1).max(30_000).default(7),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('copy'),
+      targetBucket: bucketName,
+      /** Prepended to each key in the target bucket, e.g. "dr/". */
+      targetKeyPrefix: z.string().max(512).optional(),
+      storageClass: z.enum(['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER', 'INTELLIGENT_TIERING', 'DEEP_ARCHIVE', 'GLACIER_IR']).optional(),
+      /** COPY keeps the source metadata; REPLACE uses `metadata`. @default "COPY" */
+      metadataDirective: z.enum(['COPY', 'REPLACE']).default('COPY'),
+      metadata: z
+        .object({
+          contentType: z.string().optional(),
+          cacheControl: z.string().optional(),
+          contentDisposition: z.string().optional(),
+          contentEncoding: z.string().optional(),
+          contentLanguage: z.string().optional(),
+          userMetadata: z.record(z.string(), z.string()).optional(),
+        })
+        .strict()
+        .optional(),
+      /** Tags of the copies: absent copies the source tags; a map replaces them. */
+      tags: tagSet.optional(),
+      cannedAcl: z.enum(CANNED_ACLS).optional(),
+    })
+    .strict()
+    .refine((o) => o.metadata === undefined || o.metadataDirective === 'REPLACE', {
+      message: 'operation.metadata needs operation.metadataDirective "REPLACE"',
+      path: ['metadata'],
+    }),
+  z.object({ type: z.literal('put-tags'), /** Replaces each object's whole tag set. */ tags: tagSet }).strict(),
+  z.object({ type: z.literal('delete-tags') }).strict(),
+  z.object({ type: z.literal('acl'), cannedAcl: z.enum(CANNED_ACLS) }).strict(),
+  z.object({ type: z.literal('legal-hold'), status: z.enum(['ON', 'OFF']) }).strict(),
+  z
+    .object({
+      type: z.literal('retention'),
+      /** Leave out both mode and retainUntil to remove retention. */
+      mode: z.enum(['GOVERNANCE', 'COMPLIANCE']).optional(),
+      retainUntil: isoDate('operation.retainUntil').optional(),
+      bypassGovernance: z.boolean().optional(),
+    })
+    .strict()
+    .refine((o) => (o.mode === undefined) === (o.retainUntil === undefined), {
+      message: 'operation.mode and operation.retainUntil go together (leave out both to remove retention)',
+      path: ['mode'],
+    }),
+  z
+    .object({
+      type: z.literal('lambda'),
+      functionArn: z.string().regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$/, 'operation.functionArn must be a Lambda function ARN'),
+      /** 2.0 is needed for userArguments. @default "2.0" */
+      schemaVersion: z.enum(['1.0', '2.0']).default('2.0'),
+      /** Passed to the function in job.userArguments (schema 2.0); 1–10 entries. Never put secrets here. */
+      userArguments: z.record(z.string().min(1).max(64), z.string().max(1024)).optional(),
+    })
+    .strict()
+    .refine((o) => o.userArguments === undefined || o.schemaVersion === '2.0', {
+      message: 'operation.userArguments needs operation.schemaVersion "2.0"',
+      path: ['userArguments'],
+    })
+    .refine((o) => o.userArguments === undefined || (Object.keys(o.userArguments).length >= 1 && Object.keys(o.userArguments).length <= 10), {
+      message: 'operation.userArguments takes 1 to 10 entries',
+      path: ['userArguments'],
+    }),
+  z.object({ type: z.literal('replicate') }).strict(),
+  z
+    .object({
+      type: z.literal('compute-checksum'),
+      algorithm: z.enum(['CRC32', 'CRC32C', 'CRC64NVME', 'MD5', 'SHA1', 'SHA256']),
+      checksumType: z.enum(['FULL_OBJECT', 'COMPOSITE']).default('FULL_OBJECT'),
+    })
+    .strict(),
+]);
+export type CampaignOperation = z.infer<typeof OperationSchema>;
+export type OperationType = CampaignOperation['type'];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Policies
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Error codes retried by default: throttling, timeouts and server faults of the underlying S3 call, and Lambda's
+ * TemporaryFailure. Any failed task whose HTTP status is 5xx is retried too.
+ */
+export const DEFAULT_RETRYABLE_ERROR_CODES = [
+  'SlowDown',
+  'RequestTimeout',
+  'InternalError',
+  'ServiceUnavailable',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'TemporaryFailure',
+  'OperationAborted',
+];
+
+export const ApprovalSchema = z
+  .object({
+    /** Hold every job until a person approves it. @default true */
+    required: z.boolean().default(true),
+    /** How long to wait for a decision before cancelling the job. @default "72h" */
+    timeout: duration('approval.timeout').default('72h'),
+    /** Whether retry jobs need their own approval. @default false */
+    retryJobsRequireApproval: z.boolean().default(false),
+  })
+  .strict();
+
+export const RetrySchema = z
+  .object({
+    /** Retry jobs at most, after the first round. @default 3 */
+    maxRetryJobs: z.number().int().min(0).max(20).default(3),
+    /** Wait between a job's end and its retry job. @default "1m" */
+    delay: duration('retry.delay').default('1m'),
+    /** Error codes in completion reports that are worth retrying. Tasks with a 5xx HTTP status always are. */
+    retryableErrorCodes: z.array(z.string().min(1)).default(DEFAULT_RETRYABLE_ERROR_CODES),
+  })
+  .strict();
+
+export const FailureToleranceSchema = z
+  .object({
+    /** Cancel the job once more than this share of its finished tasks failed, in percent (0–100). */
+    maxFailedPercent: z.number().min(0).max(100),
+    /** …but only after this many tasks have finished. @default 100 */
+    minTasks: z.number().int().min(1).default(100),
+  })
+  .strict();
+
+export const ReportSchema = z
+  .object({
+    /** Bucket for manifests, job completion reports and the campaign's own report. */
+    bucket: bucketName,
+    /** Key prefix under which each campaign gets a folder named after its workflow id. @default "s3-campaigns" */
+    prefix: z
+      .string()
+      .max(400)
+      .regex(/^[^/].*[^/]$|^[^/]$/, 'report.prefix must not start or end with "/"')
+      .default('s3-campaigns'),
+  })
+  .strict();
+
+// ---------------------------------------------------------------------------------------------------------------
+// The spec
+// ---------------------------------------------------------------------------------------------------------------
+
+export const CampaignSpecSchema = z
+  .object({
+    /** A human name, shown in the UI and reports. */
+    name: z.string().min(1, 'name must not be empty').max(100, 'name is at most 100 characters'),
+    /** The AWS account that owns the jobs (12 digits). */
+    accountId: z.string().regex(/^\d{12}$/, 'accountId must be 12 digits'),
+    /** The Region where jobs are created (for copies: the destination's Region). */
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'region must be an AWS Region such as us-east-1'),
+    /** The IAM role Batch Operations assumes to run the jobs. */
+    roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'roleArn must be an IAM role ARN, arn:aws:iam::123456789012:role/Name'),
+    source: SourceSchema,
+    filter: FilterSchema.optional(),
+    operation: OperationSchema,
+    approval: ApprovalSchema.default(ApprovalSchema.parse({})),
+    retry: RetrySchema.default(RetrySchema.parse({})),
+    failureTolerance: FailureToleranceSchema.optional(),
+    report: ReportSchema,
+    /** Batch Operations job priority; higher runs first. @default 10 */
+    priority: z.number().int().min(0).max(2_147_483_647).default(10),
+    /** Shard the manifest into several jobs above this many objects. @default 10000000 */
+    maxObjectsPerJob: z.number().int().min(1).max(20_000_000_000).default(10_000_000),
+    /** How often to poll a running job. @default "60s" */
+    pollInterval: duration('pollInterval').default('60s'),
+    /**
+     * Start a new workflow run (continue-as-new, carrying all state) after this many history events.
+     * @default 0 — when Temporal suggests it
+     */
+    historyEventLimit: z.number().int().min(0).default(0),
+  })
+  .strict()
+  .refine((s) => s.filter === undefined || s.source.type === 'inventory' || s.source.type === 'inventory-latest', {
+    message: 'filter applies to inventory sources only; a csv or keys source is taken as it is',
+    path: ['filter'],
+  });
+
+/** The spec as users write it (defaults optional). */
+export type CampaignSpecInput = z.input<typeof CampaignSpecSchema>;
+/** The spec with every default filled in. */
+export type CampaignSpec = z.output<typeof CampaignSpecSchema>;
+
+/** Why a spec is invalid: one line per problem, each naming the field. */
+export class SpecError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid campaign spec: ${problems.join('; ')}`);
+    this.name = 'SpecError';
+  }
+}
+
+function issuePath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+}
+
+/** Validates and fills defaults; throws SpecError naming every bad field. */
+export function parseCampaignSpec(input: unknown): CampaignSpec {
+  const res = CampaignSpecSchema.safeParse(input);
+  if (res.success) return res.data;
+  const problems = res.error.issues.map((i) => {
+    const where = issuePath(i.path);
+    if (i.code === 'unrecognized_keys') return `${where ? where + ': ' : ''}unknown field(s) ${i.keys.join(', ')}`;
+    if (i.code === 'invalid_union' && where.endsWith('type')) return `${where}: unknown type`;
+    return where && !i.message.startsWith(where) ? `${where}: ${i.message}` : i.message;
+  });
+  throw new SpecError(problems);
+}
+
+/** Splits `s3://bucket/key` into its parts. */
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const m = S3_URI.exec(uri);
+  if (!m) throw new Error(`not an s3://bucket/key URI: ${uri}`);
+  return { bucket: m[1]!, key: m[2]! };
+}

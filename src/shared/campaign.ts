@@ -1,0 +1,207 @@
+/**
+ * The campaign workflow's contract: its input, state, result and messages (updates, signals, queries), defined once
+ * and shared by the workflow, the CLI and the tests. Workflow code imports this file: no Node or AWS imports here.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+import type { CampaignSpecInput } from './campaign-spec';
+
+/** The workflow type name, as typed into the Temporal UI's "Start workflow" form. */
+export const CAMPAIGN_WORKFLOW_TYPE = 'campaignWorkflow';
+
+/** Where a campaign is. `Done` is the only terminal phase. */
+export type CampaignPhase =
+  | 'BuildingManifest'
+  | 'CreatingJobs'
+  | 'PreparingJobs'
+  | 'AwaitingApproval'
+  | 'Running'
+  | 'AnalyzingResults'
+  | 'WaitingToRetry'
+  | 'Reporting'
+  | 'Done';
+
+/** How a campaign ended. */
+export type CampaignOutcome =
+  | 'Succeeded'
+  | 'CompletedWithFailures'
+  | 'Failed'
+  | 'Rejected'
+  | 'ApprovalExpired'
+  | 'Cancelled'
+  | 'NothingToDo';
+
+/** A manifest written to S3: where, its ETag and how many objects it lists. */
+export interface ManifestRef {
+  bucket: string;
+  key: string;
+  /** Unquoted. */
+  etag: string;
+  rows: number;
+  /** Whether rows carry a third VersionId column (all rows or none). */
+  versioned?: boolean;
+}
+
+/** Statistics of the objects a campaign selected; they feed the approval decision. */
+export interface ManifestStats {
+  /** Inventory rows read (0 for csv/keys sources). */
+  rowsScanned: number;
+  /** Objects selected: the tasks of the first round. */
+  rowsSelected: number;
+  /** Bytes by storage class (inventory sources with Size and StorageClass). */
+  bytesByStorageClass: Record<string, number>;
+  /** A few selected keys, for the approver to eyeball. */
+  sampleKeys: string[];
+}
+
+/** Who decided about an approval, when, and why. */
+export interface Decision {
+  decision: 'approved' | 'rejected' | 'expired' | 'auto-approved';
+  by: string;
+  at: string;
+  note?: string;
+  /** `update` or `signal` for people; `policy` for automatic approvals and expiry. */
+  via: 'update' | 'signal' | 'policy';
+}
+
+/** Error codes and their counts, e.g. `{ "NoSuchKey": 3, "SlowDown": 120 }`. */
+export type ErrorCounts = Record<string, number>;
+
+export interface CampaignJob {
+  /** 0-based, in creation order across the campaign; part of the job's idempotency token. */
+  ordinal: number;
+  /** 0 for the first round, 1.. for retry rounds. */
+  round: number;
+  /** Shard index within the round. */
+  shard: number;
+  manifest: ManifestRef;
+  jobId?: string;
+  status?: string;
+  totalTasks?: number;
+  succeededTasks?: number;
+  failedTasks?: number;
+  elapsedActiveSeconds?: number;
+  failureReasons?: Array<{ code: string; reason: string }>;
+  statusUpdateReason?: string;
+  createdAt?: string;
+  endedAt?: string;
+  /** Completion report `manifest.json` key, once the job ended and had one. */
+  reportKey?: string;
+  approval?: Decision;
+  /** Set when this campaign cancelled the job, with why. */
+  cancelledBecause?: string;
+}
+
+/** What the completion reports of one round said, classified. */
+export interface RoundAnalysis {
+  round: number;
+  succeeded: number;
+  /** Failed with a retryable error code. */
+  retryable: number;
+  /** Failed with a permanent error code: never retried. */
+  permanent: number;
+  /** In the manifest but in no report: the job ended before running them. */
+  neverRan: number;
+  errorsByCode: ErrorCounts;
+  /** Objects worth another job (retryable + never ran), sharded. */
+  retryManifests: ManifestRef[];
+  /** CSV of the objects that failed permanently in this round, with their error. */
+  permanentFailuresKey?: string;
+  /** CSV of the retryable failures of this round (become final failures if no retry follows). */
+  retryableFailuresKey?: string;
+}
+
+/** The whole state of a campaign; carried across continue-as-new. JSON only. */
+export interface CampaignState {
+  campaignId: string;
+  phase: CampaignPhase;
+  outcome?: CampaignOutcome;
+  /** Why the campaign ended as it did, in a sentence. */
+  outcomeReason?: string;
+  startedAt: string;
+  updatedAt: string;
+  stats?: ManifestStats;
+  jobs: CampaignJob[];
+  rounds: RoundAnalysis[];
+  /** The round in progress (0 = first). */
+  round: number;
+  /** The approval the current round is waiting for. */
+  approvalDeadline?: string;
+  /** Decisions received but not yet acted on. */
+  pendingDecision?: Decision;
+  /** When the retry wait ends. */
+  retryAt?: string;
+  /** Signals that arrived when they could not apply, newest last (at most 10 kept). */
+  ignoredSignals: Array<{ name: string; at: string; reason: string }>;
+  /** Set when failureTolerance cancelled a job: why. */
+  toleranceBreach?: string;
+  /** How many runs (continue-as-new) this campaign has used. */
+  runs: number;
+  /** Where the campaign's final report is, once written. */
+  reportKey?: string;
+  failedObjectsKey?: string;
+}
+
+/** The campaign workflow's input: the spec, plus the state carried over when a run continues as new. */
+export type CampaignInput = CampaignSpecInput & {
+  /** Set by the workflow itself on continue-as-new; never by people. */
+  continuation?: CampaignState;
+};
+
+/** The workflow's result: a compact summary that points at the full report in S3. */
+export interface CampaignResult {
+  campaignId: string;
+  outcome: CampaignOutcome;
+  reason?: string;
+  objects: number;
+  succeeded: number;
+  failed: number;
+  jobs: number;
+  /** `s3://bucket/…/campaign.json` */
+  report?: string;
+  /** `s3://bucket/…/failed.csv` */
+  failedObjects?: string;
+}
+
+/** Live progress, as the `status` query returns it. */
+export interface CampaignStatus extends CampaignState {
+  name: string;
+  operation: string;
+  /** Totals over all jobs. */
+  totals: { objects: number; succeeded: number; failed: number; jobs: number };
+  /** While awaiting approval: what the approver is deciding. */
+  awaitingApproval?: {
+    jobIds: string[];
+    manifestEtags: string[];
+    objects: number;
+    deadline?: string;
+    retry: boolean;
+  };
+}
+
+/** Payload of the `approve` update and signal. */
+export interface ApproveInput {
+  /** Who approves (a name or e-mail). @default "unknown" */
+  by?: string;
+  note?: string;
+  /** Optional guard: approve only if this job is the one awaiting approval. */
+  jobId?: string;
+  /** Optional guard: approve only if this manifest ETag is the one awaiting approval. */
+  manifestEtag?: string;
+}
+
+/** Payload of the `reject` update and signal. */
+export type RejectInput = ApproveInput;
+
+/** What the `approve`/`reject` updates return. */
+export interface DecisionResult {
+  decision: Decision['decision'];
+  jobIds: string[];
+}
+
+export const approveUpdate = defineUpdate<DecisionResult, [ApproveInput]>('approve');
+export const rejectUpdate = defineUpdate<DecisionResult, [RejectInput]>('reject');
+/** The same decisions as signals, for the Temporal UI's "Send a signal" form. */
+export const approveSignal = defineSignal<[ApproveInput]>('approve');
+export const rejectSignal = defineSignal<[RejectInput]>('reject');
+export const statusQuery = defineQuery<CampaignStatus>('status');

@@ -1,0 +1,524 @@
+/**
+ * The campaign workflow: manifest → job(s) → approval → polling → retry jobs → final report.
+ *
+ * Written as a state machine over `CampaignState` so that a run can continue-as-new at any poll and the next run
+ * resumes exactly where the last one was. Every side effect is an activity; large data (manifests, reports) stays in
+ * S3 and only keys, counts and ETags pass through history.
+ */
+import {
+  type ActivityOptions,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+
+import type { Activities } from '../activities';
+import type { JobSnapshot } from '../shared/activity-types';
+import {
+  approveSignal,
+  approveUpdate,
+  rejectSignal,
+  rejectUpdate,
+  statusQuery,
+  type ApproveInput,
+  type CampaignInput,
+  type CampaignJob,
+  type CampaignOutcome,
+  type CampaignResult,
+  type CampaignState,
+  type CampaignStatus,
+  type Decision,
+  type DecisionResult,
+} from '../shared/campaign';
+import { durationMs, parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
+import { FailureType } from '../shared/errors';
+import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
+
+/** Building manifests streams whole inventories: long, heartbeating, resumable. */
+const manifestCalls: ActivityOptions = {
+  startToCloseTimeout: '6h',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '5s', maximumInterval: '2m', nonRetryableErrorTypes: [FailureType.InvalidInput] },
+};
+/** One S3 Control call each; AWS throttling and 5xx retry with backoff. */
+const jobCalls: ActivityOptions = {
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '2s', maximumInterval: '1m', backoffCoefficient: 2 },
+};
+/** Reading completion reports and writing retry manifests / the final report scales with the job. */
+const reportCalls: ActivityOptions = {
+  startToCloseTimeout: '2h',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '5s', maximumInterval: '2m' },
+};
+
+const { buildCampaignManifests } = proxyActivities<Activities>(manifestCalls);
+const { createBatchJob, describeBatchJobs, updateBatchJobStatus } = proxyActivities<Activities>(jobCalls);
+const { analyzeRound, writeCampaignReport } = proxyActivities<Activities>(reportCalls);
+
+const TERMINAL_JOB_STATUSES = new Set(['Complete', 'Failed', 'Cancelled']);
+/** How many ignored signals the state keeps, newest last. */
+const MAX_IGNORED_SIGNALS = 10;
+/** Upper bound of jobs in one round: shards beyond it point at a too-small maxObjectsPerJob. */
+const MAX_JOBS_PER_ROUND = 100;
+/** Bounded wait for cancelled jobs to reach a terminal status before the final report, in polls. */
+const CANCEL_WAIT_POLLS = 30;
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+function isTerminal(status: string | undefined): boolean {
+  return status !== undefined && TERMINAL_JOB_STATUSES.has(status);
+}
+
+/** The campaign's folder: `<report.prefix>/<campaignId>`. */
+function campaignLocation(spec: CampaignSpec, campaignId: string) {
+  return { bucket: spec.report.bucket, prefix: `${spec.report.prefix}/${campaignId}` };
+}
+
+/** A job's idempotency token: never random, never the attempt number; stable across retries and restarts. */
+function jobToken(ordinal: number): string {
+  const info = workflowInfo();
+  // ≤ 64 characters: the first run id (36) + ordinal, prefixed; the workflow id is in the job tags.
+  return `s3c-${info.firstExecutionRunId}-${ordinal}`.slice(0, 64);
+}
+
+function sourceBucket(spec: CampaignSpec): string {
+  const s = spec.source;
+  if (s.type === 'keys') return s.bucket;
+  const uri = s.type === 'inventory-latest' ? s.destination : s.manifest;
+  return uri.slice('s3://'.length).split('/')[0] ?? '';
+}
+
+function roundJobs(st: CampaignState): CampaignJob[] {
+  return st.jobs.filter((j) => j.round === st.round);
+}
+
+function totals(st: CampaignState) {
+  const objects = st.stats?.rowsSelected ?? 0;
+  const succeeded = st.rounds.reduce((n, r) => n + r.succeeded, 0);
+  const last = st.rounds[st.rounds.length - 1];
+  const permanent = st.rounds.reduce((n, r) => n + r.permanent, 0);
+  // The last round's retryable and never-run objects are final failures unless a later round took them.
+  const unresolved = last && last.round === st.round ? last.retryable + last.neverRan : 0;
+  return { objects, succeeded, failed: permanent + unresolved, jobs: st.jobs.filter((j) => j.jobId).length };
+}
+
+function buildStatus(spec: CampaignSpec, st: CampaignState): CampaignStatus {
+  const waiting = st.phase === 'AwaitingApproval' ? roundJobs(st) : [];
+  return {
+    ...st,
+    name: spec.name,
+    operation: spec.operation.type,
+    totals: totals(st),
+    awaitingApproval:
+      st.phase === 'AwaitingApproval'
+        ? {
+            jobIds: waiting.map((j) => j.jobId ?? ''),
+            manifestEtags: waiting.map((j) => j.manifest.etag),
+            objects: waiting.reduce((n, j) => n + (j.totalTasks ?? j.manifest.rows), 0),
+            deadline: st.approvalDeadline,
+            retry: st.round > 0,
+          }
+        : undefined,
+  };
+}
+
+function detailsMarkdown(spec: CampaignSpec, st: CampaignState): string {
+  const t = totals(st);
+  const lines = [
+    `**${spec.name}** — ${spec.operation.type} — phase **${st.phase}**${st.outcome ? `, outcome **${st.outcome}**` : ''}`,
+    '',
+    `Objects: ${t.objects} · succeeded ${t.succeeded} · failed ${t.failed} · jobs ${t.jobs} · round ${st.round}`,
+  ];
+  if (st.phase === 'AwaitingApproval') {
+    const jobs = roundJobs(st);
+    lines.push(
+      '',
+      `**Awaiting approval** until ${st.approvalDeadline ?? '—'}: ${jobs.length} job(s), ` +
+        `${jobs.reduce((n, j) => n + (j.totalTasks ?? j.manifest.rows), 0)} objects.`,
+      'Send the `approve` or `reject` signal with `{"by": "you", "note": "why"}`.',
+    );
+  }
+  for (const j of st.jobs.slice(-10)) {
+    lines.push(
+      `- job ${j.jobId ?? '(creating)'} round ${j.round} shard ${j.shard}: ${j.status ?? 'New'} ` +
+        `${j.succeededTasks ?? 0}/${j.totalTasks ?? j.manifest.rows} ok, ${j.failedTasks ?? 0} failed`,
+    );
+  }
+  if (st.outcomeReason) lines.push('', st.outcomeReason);
+  return lines.join('\n');
+}
+
+export async function campaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
+  const { continuation, ...specInput } = input;
+  let spec: CampaignSpec;
+  try {
+    spec = parseCampaignSpec(specInput);
+  } catch (err) {
+    if (err instanceof SpecError) throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidInput, err.problems);
+    throw err;
+  }
+  const info = workflowInfo();
+  const st: CampaignState = continuation
+    ? { ...continuation, runs: continuation.runs + 1 }
+    : {
+        campaignId: info.workflowId,
+        phase: 'BuildingManifest',
+        startedAt: nowIso(),
+        updatedAt: nowIso(),
+        jobs: [],
+        rounds: [],
+        round: 0,
+        ignoredSignals: [],
+        runs: 1,
+      };
+  const location = campaignLocation(spec, st.campaignId);
+  /** Set when the pending decision has been carried out (jobs Ready or Cancelled). */
+  let decisionApplied: DecisionResult | undefined;
+
+  const publish = () => {
+    st.updatedAt = nowIso();
+    const t = totals(st);
+    upsertSearchAttributes([
+      { key: SA.name, value: spec.name },
+      { key: SA.operation, value: spec.operation.type },
+      { key: SA.phase, value: st.phase === 'Done' ? (st.outcome ?? 'Done') : st.phase },
+      { key: SA.bucket, value: sourceBucket(spec) },
+      { key: SA.objects, value: t.objects },
+      { key: SA.failedTasks, value: t.failed },
+    ]);
+    setCurrentDetails(detailsMarkdown(spec, st));
+  };
+  const setPhase = (phase: CampaignState['phase']) => {
+    st.phase = phase;
+    publish();
+  };
+
+  // ---- messages --------------------------------------------------------------------------------------------------
+  const checkDecision = (payload: ApproveInput | undefined): void => {
+    if (st.phase !== 'AwaitingApproval') throw new Error(`campaign ${st.campaignId} is not awaiting approval (phase ${st.phase})`);
+    if (st.pendingDecision) throw new Error(`a decision was already made by ${st.pendingDecision.by}`);
+    const jobs = roundJobs(st);
+    const p = payload ?? {};
+    if (p.by !== undefined && (typeof p.by !== 'string' || p.by.length > 256)) throw new Error('by must be a string of at most 256 characters');
+    if (p.note !== undefined && (typeof p.note !== 'string' || p.note.length > 1024)) throw new Error('note must be a string of at most 1024 characters');
+    if (p.jobId !== undefined && !jobs.some((j) => j.jobId === p.jobId)) {
+      throw new Error(`job ${p.jobId} is not the job awaiting approval (awaiting: ${jobs.map((j) => j.jobId).join(', ')})`);
+    }
+    const etag = p.manifestEtag?.replace(/"/g, '');
+    if (etag !== undefined && !jobs.some((j) => j.manifest.etag === etag)) {
+      throw new Error(`manifest ETag ${p.manifestEtag} is not the one awaiting approval (awaiting: ${jobs.map((j) => j.manifest.etag).join(', ')})`);
+    }
+  };
+  const decide = (decision: 'approved' | 'rejected', via: 'update' | 'signal', p: ApproveInput | undefined) => {
+    st.pendingDecision = { decision, by: p?.by || 'unknown', at: nowIso(), note: p?.note, via };
+    decisionApplied = undefined;
+  };
+  const updateHandler = (decision: 'approved' | 'rejected') => async (p: ApproveInput) => {
+    decide(decision, 'update', p);
+    await condition(() => decisionApplied !== undefined);
+    return decisionApplied!;
+  };
+  setHandler(approveUpdate, updateHandler('approved'), { validator: checkDecision });
+  setHandler(rejectUpdate, updateHandler('rejected'), { validator: checkDecision });
+  const signalHandler = (name: 'approve' | 'reject') => (p: ApproveInput) => {
+    try {
+      checkDecision(p);
+    } catch (err) {
+      const reason = (err as Error).message;
+      log.warn('ignored signal', { signal: name, reason });
+      st.ignoredSignals = [...st.ignoredSignals, { name, at: nowIso(), reason }].slice(-MAX_IGNORED_SIGNALS);
+      return;
+    }
+    decide(name === 'approve' ? 'approved' : 'rejected', 'signal', p);
+  };
+  setHandler(approveSignal, signalHandler('approve'));
+  setHandler(rejectSignal, signalHandler('reject'));
+  setHandler(statusQuery, () => buildStatus(spec, st));
+
+  // ---- helpers ---------------------------------------------------------------------------------------------------
+  const shouldContinueAsNew = () => {
+    const i = workflowInfo();
+    return i.continueAsNewSuggested || (spec.historyEventLimit > 0 && i.historyLength >= spec.historyEventLimit);
+  };
+  const continueNow = async (): Promise<never> => {
+    await condition(allHandlersFinished);
+    log.info('continuing as new', { historyLength: workflowInfo().historyLength, phase: st.phase });
+    return await continueAsNew<typeof campaignWorkflow>({ ...spec, continuation: st });
+  };
+  const applySnapshot = (job: CampaignJob, s: JobSnapshot) => {
+    job.status = s.status;
+    job.totalTasks = s.totalTasks;
+    job.succeededTasks = s.succeededTasks;
+    job.failedTasks = s.failedTasks;
+    job.elapsedActiveSeconds = s.elapsedActiveSeconds;
+    job.failureReasons = s.failureReasons;
+    job.statusUpdateReason = s.statusUpdateReason;
+    if (s.terminationDate) job.endedAt = s.terminationDate;
+  };
+  const refresh = async (jobs: CampaignJob[]) => {
+    const live = jobs.filter((j) => j.jobId && !isTerminal(j.status));
+    if (live.length === 0) return;
+    const snaps = await describeBatchJobs({ accountId: spec.accountId, jobIds: live.map((j) => j.jobId!) });
+    for (const s of snaps) {
+      const job = live.find((j) => j.jobId === s.jobId);
+      if (job) applySnapshot(job, s);
+    }
+    publish();
+  };
+  const cancelJobs = async (jobs: CampaignJob[], reason: string) => {
+    for (const j of jobs) {
+      if (!j.jobId || isTerminal(j.status)) continue;
+      const res = await updateBatchJobStatus({ accountId: spec.accountId, jobId: j.jobId, status: 'Cancelled', reason });
+      j.status = res.status;
+      if (res.changed) j.cancelledBecause = reason;
+    }
+  };
+  const finish = (outcome: CampaignOutcome, reason?: string) => {
+    st.outcome = outcome;
+    st.outcomeReason = reason;
+    setPhase('Reporting');
+  };
+  const pollUntil = async (jobs: CampaignJob[], done: () => boolean, onPoll?: () => Promise<boolean>) => {
+    for (;;) {
+      await refresh(jobs);
+      if (done()) return;
+      if (onPoll && (await onPoll())) return;
+      if (shouldContinueAsNew()) await continueNow();
+      await sleep(durationMs(spec.pollInterval));
+    }
+  };
+
+  // ---- the state machine -----------------------------------------------------------------------------------------
+  publish();
+  try {
+    while (st.phase !== 'Done') {
+      switch (st.phase) {
+        case 'BuildingManifest': {
+          const res = await buildCampaignManifests({
+            campaignId: st.campaignId,
+            source: spec.source,
+            filter: spec.filter,
+            maxObjectsPerJob: spec.maxObjectsPerJob,
+            output: location,
+          });
+          st.stats = res.stats;
+          if (res.manifests.length > MAX_JOBS_PER_ROUND) {
+            throw ApplicationFailure.nonRetryable(
+              `the manifest needs ${res.manifests.length} jobs at maxObjectsPerJob=${spec.maxObjectsPerJob}; at most ${MAX_JOBS_PER_ROUND} per round: raise maxObjectsPerJob`,
+              FailureType.InvalidInput,
+            );
+          }
+          if (res.stats.rowsSelected === 0 || res.manifests.length === 0) {
+            finish('NothingToDo', 'no object matched the source and filter');
+            break;
+          }
+          res.manifests.forEach((manifest, shard) =>
+            st.jobs.push({ ordinal: st.jobs.length, round: 0, shard, manifest }),
+          );
+          setPhase('CreatingJobs');
+          break;
+        }
+        case 'CreatingJobs': {
+          for (const job of roundJobs(st)) {
+            if (job.jobId) continue;
+            const { jobId } = await createBatchJob({
+              accountId: spec.accountId,
+              roleArn: spec.roleArn,
+              priority: spec.priority,
+              operation: spec.operation,
+              manifest: job.manifest,
+              report: { bucket: location.bucket, prefix: `${location.prefix}/reports` },
+              clientRequestToken: jobToken(job.ordinal),
+              description: `${spec.name} — round ${job.round} shard ${job.shard}`.slice(0, 256),
+              tags: { 's3-campaigns:campaign': st.campaignId.slice(0, 256), 's3-campaigns:round': String(job.round) },
+            });
+            job.jobId = jobId;
+            job.createdAt = nowIso();
+            job.status = 'New';
+            publish();
+          }
+          setPhase('PreparingJobs');
+          break;
+        }
+        case 'PreparingJobs': {
+          const jobs = roundJobs(st);
+          await pollUntil(jobs, () => jobs.every((j) => j.status === 'Suspended' || isTerminal(j.status)));
+          const failed = jobs.filter((j) => isTerminal(j.status));
+          if (failed.length > 0) {
+            // A job that ends before approval failed as a whole (manifest, permissions, report bucket …).
+            await cancelJobs(jobs, 'another job of this campaign failed before approval');
+            const why = failed
+              .map((j) => `job ${j.jobId} ${j.status}: ${(j.failureReasons ?? []).map((f) => `${f.code}: ${f.reason}`).join('; ') || 'no reason given'}`)
+              .join(' | ');
+            finish('Failed', why);
+            break;
+          }
+          setPhase('AwaitingApproval');
+          break;
+        }
+        case 'AwaitingApproval': {
+          const jobs = roundJobs(st);
+          const needsApproval = spec.approval.required && (st.round === 0 || spec.approval.retryJobsRequireApproval);
+          if (!needsApproval && !st.pendingDecision) {
+            st.pendingDecision = { decision: 'auto-approved', by: 'policy', at: nowIso(), via: 'policy', note: 'approval.required is false for this job' };
+          }
+          if (!st.pendingDecision) {
+            st.approvalDeadline ??= new Date(Date.now() + durationMs(spec.approval.timeout)).toISOString();
+            publish();
+            const remaining = Math.max(0, Date.parse(st.approvalDeadline) - Date.now());
+            const decided = await condition(() => st.pendingDecision !== undefined, remaining);
+            if (!decided) {
+              st.pendingDecision = { decision: 'expired', by: 'policy', at: nowIso(), via: 'policy', note: `no decision within ${spec.approval.timeout}` };
+            }
+          }
+          const d: Decision = st.pendingDecision!;
+          for (const j of jobs) j.approval = d;
+          if (d.decision === 'approved' || d.decision === 'auto-approved') {
+            for (const j of jobs) {
+              const res = await updateBatchJobStatus({
+                accountId: spec.accountId,
+                jobId: j.jobId!,
+                status: 'Ready',
+                reason: `approved by ${d.by}${d.note ? `: ${d.note}` : ''}`.slice(0, 256),
+              });
+              j.status = res.status;
+            }
+            decisionApplied = { decision: d.decision, jobIds: jobs.map((j) => j.jobId!) };
+            st.pendingDecision = undefined;
+            st.approvalDeadline = undefined;
+            setPhase('Running');
+          } else {
+            const reason = d.decision === 'rejected' ? `rejected by ${d.by}${d.note ? `: ${d.note}` : ''}` : `approval expired after ${spec.approval.timeout}`;
+            await cancelJobs(jobs, reason.slice(0, 256));
+            decisionApplied = { decision: d.decision, jobIds: jobs.map((j) => j.jobId!) };
+            st.pendingDecision = undefined;
+            st.approvalDeadline = undefined;
+            finish(d.decision === 'rejected' ? 'Rejected' : 'ApprovalExpired', reason);
+          }
+          break;
+        }
+        case 'Running': {
+          const jobs = roundJobs(st);
+          let breached: string | undefined;
+          await pollUntil(
+            jobs,
+            () => jobs.every((j) => isTerminal(j.status)),
+            async () => {
+              const tol = spec.failureTolerance;
+              if (!tol || breached) return false;
+              for (const j of jobs) {
+                const ran = (j.succeededTasks ?? 0) + (j.failedTasks ?? 0);
+                if (isTerminal(j.status) || ran < tol.minTasks) continue;
+                const pct = ((j.failedTasks ?? 0) / ran) * 100;
+                if (pct > tol.maxFailedPercent) {
+                  breached = `job ${j.jobId}: ${pct.toFixed(1)}% of ${ran} finished tasks failed, above failureTolerance.maxFailedPercent=${tol.maxFailedPercent}`;
+                  await cancelJobs(jobs, `failure tolerance exceeded: ${pct.toFixed(1)}% failed`);
+                }
+              }
+              return false;
+            },
+          );
+          st.toleranceBreach = breached ?? st.toleranceBreach;
+          setPhase('AnalyzingResults');
+          break;
+        }
+        case 'AnalyzingResults': {
+          const jobs = roundJobs(st);
+          const analysis = await analyzeRound({
+            campaignId: st.campaignId,
+            round: st.round,
+            operationType: spec.operation.type,
+            retryableErrorCodes: spec.retry.retryableErrorCodes,
+            maxObjectsPerJob: spec.maxObjectsPerJob,
+            jobs: jobs.map((j) => ({ jobId: j.jobId, manifest: j.manifest, status: j.status, ordinal: j.ordinal })),
+            reports: { bucket: location.bucket, prefix: `${location.prefix}/reports` },
+            output: location,
+          });
+          st.rounds = [...st.rounds.filter((r) => r.round !== st.round), analysis];
+          const jobLevel = jobs.filter((j) => j.status === 'Failed' && (j.succeededTasks ?? 0) + (j.failedTasks ?? 0) === 0);
+          if (st.toleranceBreach) {
+            finish('Failed', `cancelled early: ${st.toleranceBreach}`);
+          } else if (jobLevel.length > 0) {
+            finish('Failed', jobLevel.map((j) => `job ${j.jobId} failed: ${(j.failureReasons ?? []).map((f) => f.reason).join('; ')}`).join(' | '));
+          } else if (analysis.retryManifests.length > 0 && st.round < spec.retry.maxRetryJobs) {
+            st.round += 1;
+            analysis.retryManifests.forEach((manifest, shard) =>
+              st.jobs.push({ ordinal: st.jobs.length, round: st.round, shard, manifest }),
+            );
+            st.retryAt = new Date(Date.now() + durationMs(spec.retry.delay)).toISOString();
+            setPhase('WaitingToRetry');
+          } else {
+            const t = totals(st);
+            const outcome: CampaignOutcome = t.failed === 0 ? 'Succeeded' : t.succeeded > 0 ? 'CompletedWithFailures' : 'Failed';
+            const reason =
+              t.failed === 0
+                ? undefined
+                : `${t.failed} object(s) failed` +
+                  (analysis.retryManifests.length > 0 ? ` after ${spec.retry.maxRetryJobs} retry round(s)` : '');
+            finish(outcome, reason);
+          }
+          break;
+        }
+        case 'WaitingToRetry': {
+          const wait = Math.max(0, Date.parse(st.retryAt ?? nowIso()) - Date.now());
+          if (wait > 0) await sleep(wait);
+          st.retryAt = undefined;
+          setPhase('CreatingJobs');
+          break;
+        }
+        case 'Reporting': {
+          const res = await writeCampaignReport({ spec, state: st, output: location });
+          st.reportKey = res.reportKey;
+          st.failedObjectsKey = res.failedObjectsKey;
+          setPhase('Done');
+          break;
+        }
+      }
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Cancelled: stop the jobs, wait (bounded) for them to settle, and still write the final report.
+    await CancellationScope.nonCancellable(async () => {
+      const live = st.jobs.filter((j) => j.jobId && !isTerminal(j.status));
+      await cancelJobs(live, 'campaign workflow cancelled');
+      for (let i = 0; i < CANCEL_WAIT_POLLS && live.some((j) => !isTerminal(j.status)); i++) {
+        await sleep(durationMs(spec.pollInterval));
+        await refresh(live);
+      }
+      st.outcome = 'Cancelled';
+      st.outcomeReason = 'the campaign workflow was cancelled';
+      st.phase = 'Reporting';
+      const res = await writeCampaignReport({ spec, state: st, output: location });
+      st.reportKey = res.reportKey;
+      st.failedObjectsKey = res.failedObjectsKey;
+      setPhase('Done');
+    });
+    throw err;
+  }
+
+  const t = totals(st);
+  return {
+    campaignId: st.campaignId,
+    outcome: st.outcome ?? 'Failed',
+    reason: st.outcomeReason,
+    objects: t.objects,
+    succeeded: t.succeeded,
+    failed: t.failed,
+    jobs: t.jobs,
+    report: st.reportKey ? `s3://${location.bucket}/${st.reportKey}` : undefined,
+    failedObjects: st.failedObjectsKey ? `s3://${location.bucket}/${st.failedObjectsKey}` : undefined,
+  };
+}

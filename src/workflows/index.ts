@@ -1,0 +1,2 @@
+export { campaignWorkflow } from './campaign';
+export { connectivityCheckWorkflow } from './connectivity-check';
