@@ -136,6 +136,8 @@ export interface JobReport {
   Format?: 'Report_CSV_20180820';
   Prefix?: string;
   ReportScope?: 'AllTasks' | 'FailedTasksOnly';
+  /** Account id the report bucket must belong to; accepted and echoed, not checked locally. */
+  ExpectedBucketOwner?: string;
 }
 
 /** A validated CreateJob request. */
