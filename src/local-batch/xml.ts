@@ -70,6 +70,13 @@ export function parseXmlDocument(body: string): { root: string; value: XmlValue 
   if (body.trim() === '') throw new XmlSyntaxError('the request body is empty');
   // DOCTYPE can declare entities (billion laughs); no S3 client ever sends one.
   if (/<!DOCTYPE/i.test(body)) throw new XmlSyntaxError('DOCTYPE declarations are not allowed');
+  // The parser silently drops references to characters XML cannot carry (`&#1;`); refuse them instead.
+  for (const m of body.matchAll(/&#(?:x([0-9a-fA-F]+)|(\d+));/g)) {
+    const code = m[1] !== undefined ? parseInt(m[1], 16) : Number(m[2]);
+    if (code > 0x10ffff || INVALID_XML_CHARS.test(String.fromCodePoint(code))) {
+      throw new XmlSyntaxError(`the character reference ${m[0]} names a character that XML 1.0 does not allow`);
+    }
+  }
   let doc: unknown;
   try {
     doc = parser.parse(body, true);

@@ -101,9 +101,11 @@ export function renderPath(path: readonly PropertyKey[]): string {
 export function describeIssue(issue: z.core.$ZodIssue, prefix?: string): string {
   const path = renderPath([...(prefix ? [prefix] : []), ...issue.path]);
   const subject = path || 'the request';
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined) {
+    return `${subject} is required`;
+  }
   switch (issue.code) {
     case 'invalid_type':
-      if (issue.input === undefined) return `${subject} is required`;
       if (Array.isArray(issue.input)) return `${subject} appears more than once`;
       if (issue.expected === 'string' && isPlainObject(issue.input)) return `${subject} must be a text value`;
       if (issue.expected === 'object') return `${subject} must contain child elements`;
@@ -111,7 +113,10 @@ export function describeIssue(issue: z.core.$ZodIssue, prefix?: string): string 
     case 'unrecognized_keys':
       return `${subject} has unknown element${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
     case 'invalid_value':
-      return `${subject} must be one of ${issue.values.map(String).join(', ')}`;
+      // Zod's own wording starts "Invalid option"; a schema's custom message is kept.
+      return issue.message.startsWith('Invalid')
+        ? `${subject} must be one of ${issue.values.map(String).join(', ')}`
+        : `${subject} ${issue.message}`;
     case 'too_small':
     case 'too_big':
     case 'custom':
