@@ -1,0 +1,35 @@
+/**
+ * Builds the AWS clients the worker and the CLI use, from the validated config. Real AWS by default (region and
+ * credentials from the SDK's standard chain); local endpoints (moto, the local batch engine) when configured.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ControlClient } from '@aws-sdk/client-s3-control';
+
+import type { Config } from '../config';
+import { createLocalS3ControlClient } from '../local-batch/client';
+
+export interface AwsClients {
+  s3: S3Client;
+  s3control: S3ControlClient;
+}
+
+/** moto and the local engine accept any credentials; the SDK still needs some when none are configured. */
+const LOCAL_FALLBACK_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+function localCredentials() {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = process.env;
+  return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : LOCAL_FALLBACK_CREDENTIALS;
+}
+
+export function createAwsClients(aws: Config['aws']): AwsClients {
+  const region = aws.region ?? (aws.s3Endpoint || aws.s3ControlEndpoint ? 'us-east-1' : undefined);
+  const s3 = new S3Client({
+    region,
+    ...(aws.s3Endpoint ? { endpoint: aws.s3Endpoint, credentials: localCredentials() } : {}),
+    forcePathStyle: aws.forcePathStyle,
+  });
+  const s3control = aws.s3ControlEndpoint
+    ? createLocalS3ControlClient({ endpoint: aws.s3ControlEndpoint, region, credentials: localCredentials() })
+    : new S3ControlClient({ region });
+  return { s3, s3control };
+}

@@ -1,0 +1,48 @@
+/**
+ * The `s3-campaigns` command line: one program, one file per command group. `bin/s3-campaigns.js` calls `main`.
+ */
+import { Command, CommanderError } from 'commander';
+
+import { ConfigError } from '../config';
+import { registerCampaignCommands, UsageError } from './campaign';
+import { registerDevCommand } from './dev';
+import { registerLocalBatchCommand } from './local-batch';
+import { registerWorkerCommand } from './worker';
+
+/** Exit codes: 0 ok, 1 failure at run time, 2 bad usage or configuration. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('s3-campaigns')
+    .description('Run Amazon S3 Batch Operations campaigns end to end on Temporal.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerCampaignCommands(program);
+  registerDevCommand(program);
+  registerWorkerCommand(program);
+  registerLocalBatchCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are "errors" to commander; they already printed.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`s3-campaigns: configuration: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`s3-campaigns: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+}

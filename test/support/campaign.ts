@@ -1,0 +1,151 @@
+/**
+ * Campaign test support: a worker on its own task queue (real Temporal, moto, the run's engine), a spec builder,
+ * polling for a phase, engine fault rules, and S3 seeding.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client, type StorageClass } from '@aws-sdk/client-s3';
+import { ListJobsCommand, type JobListDescriptor } from '@aws-sdk/client-s3-control';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+
+import { createAwsClients } from '../../src/aws/clients';
+import { loadConfig } from '../../src/config';
+import { statusQuery, type CampaignPhase, type CampaignStatus } from '../../src/shared/campaign';
+import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
+import { LOCAL_CREDENTIALS } from '../../src/stack';
+import { createWorker } from '../../src/worker';
+import { controlClient, stackEndpoints, temporalClient, uniqueName, workflowBundle } from '../helpers';
+
+export function workerEnv(taskQueue: string): NodeJS.ProcessEnv {
+  const e = stackEndpoints();
+  return {
+    TEMPORAL_ADDRESS: e.temporalAddress,
+    TEMPORAL_NAMESPACE: e.temporalNamespace,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    AWS_REGION: e.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    S3C_S3_ENDPOINT: e.s3Endpoint,
+    S3C_S3CONTROL_ENDPOINT: e.engineUrl,
+  };
+}
+
+export interface CampaignHarness {
+  client: Client;
+  taskQueue: string;
+  /** A fresh 12-digit account: ListJobs in it shows only this test's jobs. */
+  accountId: string;
+}
+
+/** Runs `fn` while an in-process worker serves a task queue of its own. */
+export async function withCampaignWorker<T>(fn: (h: CampaignHarness) => Promise<T>): Promise<T> {
+  const taskQueue = uniqueName('tq-campaign');
+  const config = loadConfig(workerEnv(taskQueue));
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const { worker } = await createWorker({
+    config,
+    connection,
+    clients: createAwsClients(config.aws),
+    workerOptions: { workflowBundle: await workflowBundle() },
+  });
+  const { client, connection: clientConnection } = await temporalClient();
+  try {
+    return await worker.runUntil(fn({ client, taskQueue, accountId: randomAccount() }));
+  } finally {
+    await clientConnection.close();
+    await connection.close();
+  }
+}
+
+export function randomAccount(): string {
+  return String(100_000_000_000 + Math.floor(Math.random() * 899_999_999_999));
+}
+
+/** A valid spec with test-friendly timings; override what the test is about. */
+export function testSpec(h: { accountId: string }, reportBucket: string, over: Partial<CampaignSpecInput>): CampaignSpecInput {
+  return {
+    name: uniqueName('test-campaign'),
+    accountId: h.accountId,
+    region: 'us-east-1',
+    roleArn: `arn:aws:iam::${h.accountId}:role/BatchOperations`,
+    source: { type: 'keys', bucket: reportBucket, keys: ['x'] },
+    operation: { type: 'put-tags', tags: { done: 'yes' } },
+    report: { bucket: reportBucket, prefix: 'campaigns' },
+    pollInterval: '300ms',
+    retry: { delay: '100ms' },
+    ...over,
+  };
+}
+
+/** Polls the status query until `pred` holds (or the campaign is done, which fails unless it was awaited). */
+export async function waitForStatus(
+  handle: WorkflowHandle,
+  pred: (s: CampaignStatus) => boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<CampaignStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: CampaignStatus | undefined;
+  for (;;) {
+    last = await handle.query(statusQuery).catch(() => last);
+    if (last && pred(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last?.phase)} ${last?.outcomeReason ?? ''}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+export const waitForPhase = (handle: WorkflowHandle, phase: CampaignPhase, timeoutMs?: number) =>
+  waitForStatus(handle, (s) => s.phase === phase, `phase ${phase}`, timeoutMs);
+
+/** Adds a fault rule to the run's engine; returns its id. */
+export async function addFault(rule: Record<string, unknown>): Promise<string> {
+  const res = await fetch(`${stackEndpoints().engineUrl}/_local/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(rule),
+  });
+  const body = (await res.json()) as { id?: string; message?: string };
+  if (!res.ok || !body.id) throw new Error(`fault rule refused: ${res.status} ${JSON.stringify(body)}`);
+  return body.id;
+}
+
+export async function removeFault(id: string): Promise<void> {
+  await fetch(`${stackEndpoints().engineUrl}/_local/faults/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
+
+export async function putObjects(s3: S3Client, bucket: string, keys: string[], storageClass?: StorageClass): Promise<void> {
+  const queue = [...keys];
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: `body of ${k}`, StorageClass: storageClass }));
+      }
+    }),
+  );
+}
+
+export async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return await out.Body!.transformToString('utf8');
+}
+
+/** Every job of an account on the run's engine. */
+export async function listJobs(accountId: string): Promise<JobListDescriptor[]> {
+  const c = controlClient();
+  const jobs: JobListDescriptor[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await c.send(new ListJobsCommand({ AccountId: accountId, NextToken, MaxResults: 1000 }));
+    jobs.push(...(page.Jobs ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return jobs;
+}
+
+/** The keys (decoded) of a manifest stored in S3. */
+export async function manifestKeys(s3: S3Client, bucket: string, key: string): Promise<string[]> {
+  const text = await getText(s3, bucket, key);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => decodeURIComponent(l.split(',')[1]!.replace(/\+/g, ' ')));
+}

@@ -1,0 +1,73 @@
+import { durationMs, parseCampaignSpec, SpecError } from '../../src/shared/campaign-spec';
+
+const base = {
+  name: 'restore logs',
+  accountId: '123456789012',
+  region: 'us-east-1',
+  roleArn: 'arn:aws:iam::123456789012:role/BatchOps',
+  source: { type: 'keys', bucket: 'my-bucket', keys: ['a.txt'] },
+  operation: { type: 'restore' },
+  report: { bucket: 'reports-bucket' },
+};
+
+function problems(spec: unknown): string[] {
+  try {
+    parseCampaignSpec(spec);
+  } catch (err) {
+    if (err instanceof SpecError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected the spec to be rejected');
+}
+
+describe('campaign spec', () => {
+  test('fills every documented default', () => {
+    const s = parseCampaignSpec(base);
+    expect(s.operation).toEqual({ type: 'restore', tier: 'BULK', expirationDays: 7 });
+    expect(s.approval).toEqual({ required: true, timeout: '72h', retryJobsRequireApproval: false });
+    expect(s.retry.maxRetryJobs).toBe(3);
+    expect(s.retry.delay).toBe('1m');
+    expect(s.retry.retryableErrorCodes).toEqual(expect.arrayContaining(['SlowDown', 'TemporaryFailure', 'InternalError']));
+    expect(s.report.prefix).toBe('s3-campaigns');
+    expect(s.priority).toBe(10);
+    expect(s.maxObjectsPerJob).toBe(10_000_000);
+    expect(s.pollInterval).toBe('60s');
+  });
+
+  test.each([
+    [{ ...base, accountId: '12' }, 'accountId must be 12 digits'],
+    [{ ...base, roleArn: 'role/x' }, 'roleArn must be an IAM role ARN'],
+    [{ ...base, region: 'mars' }, 'region must be an AWS Region'],
+    [{ ...base, source: { type: 'inventory', manifest: 'http://x/manifest.json' } }, 'source.manifest must be an s3://bucket/key URI'],
+    [{ ...base, source: { type: 'keys', bucket: 'b', keys: ['a'] } }, 'source.bucket: must be an S3 bucket name'],
+    [{ ...base, source: { type: 'keys', bucket: 'my-bucket', keys: [] } }, 'source.keys needs at least one key'],
+    [{ ...base, operation: { type: 'restore', tier: 'EXPEDITED' } }, 'operation.tier'],
+    [{ ...base, operation: { type: 'copy' } }, 'operation.targetBucket'],
+    [{ ...base, operation: { type: 'copy', targetBucket: 'dest-bucket', metadata: { contentType: 'x' } } }, 'operation.metadata needs operation.metadataDirective "REPLACE"'],
+    [{ ...base, operation: { type: 'lambda', functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f', schemaVersion: '1.0', userArguments: { a: 'b' } } }, 'operation.userArguments needs operation.schemaVersion "2.0"'],
+    [{ ...base, operation: { type: 'retention', mode: 'GOVERNANCE' } }, 'operation.mode and operation.retainUntil go together'],
+    [{ ...base, operation: { type: 'teleport' } }, 'operation.type'],
+    [{ ...base, approval: { timeout: 'soon' } }, 'approval.timeout must be a duration'],
+    [{ ...base, filter: { prefixes: ['x/'] } }, 'filter applies to inventory sources only'],
+    [{ ...base, report: { bucket: 'reports-bucket', prefix: '/abs/' } }, 'report.prefix must not start or end with "/"'],
+    [{ ...base, colour: 'blue' }, 'unknown field(s) colour'],
+    [{ ...base, source: { type: 'inventory', manifest: 's3://inv-bucket/x/manifest.json' }, filter: { minSize: 10, maxSize: 5 } }, 'filter.minSize must not exceed filter.maxSize'],
+  ])('rejects a bad spec and names the field (%#)', (spec, expected) => {
+    expect(problems(spec).join('\n')).toContain(expected);
+  });
+
+  test('reports every problem at once', () => {
+    expect(problems({ ...base, accountId: 'x', roleArn: 'y' })).toHaveLength(2);
+  });
+
+  test.each([
+    ['90s', 90_000],
+    ['5m', 300_000],
+    ['72h', 259_200_000],
+    ['7d', 604_800_000],
+    ['250ms', 250],
+    ['1500', 1500],
+  ])('duration %s = %d ms', (text, ms) => {
+    expect(durationMs(text)).toBe(ms);
+  });
+});
