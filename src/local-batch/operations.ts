@@ -382,11 +382,12 @@ async function restoreObject(
       },
     }),
   );
-  const status = out.$metadata.httpStatusCode;
-  if (status === 200 || isRestored(head?.Restore)) {
-    return succeeded(`Object already restored; restore expiry set to ${op.ExpirationInDays ?? '-'} days from now`);
+  const days = op.ExpirationInDays ?? '-';
+  if (isRestoring(head?.Restore)) return succeeded(`Restore already in progress; upgraded to the ${tier} tier`);
+  if (out.$metadata.httpStatusCode === 200 || isRestored(head?.Restore)) {
+    return succeeded(`Object already restored; restore expiry set to ${days} days from now`);
   }
-  return succeeded(`Restore initiated (${tier}, ${op.ExpirationInDays ?? '-'} days)`);
+  return succeeded(`Restore initiated (${tier}, ${days} days)`);
 }
 
 /** The destination key of a copy: `<TargetKeyPrefix>/<key>` (one `/` between them), or the key itself. */
