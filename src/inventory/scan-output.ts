@@ -1,0 +1,182 @@
+/**
+ * What a scanner produces for one data file: manifest rows in row-aligned chunks, and per-file totals (rows read and
+ * kept, bytes and rows by storage class, a deterministic sample of kept keys).
+ */
+import type { ManifestTotals } from './types';
+
+/** Chunk size: large enough that per-chunk costs (a message to the main thread, a write) vanish, small for memory. */
+export const OUTPUT_CHUNK_BYTES = 1 << 20;
+
+/** Receives manifest rows: `chunk` holds exactly `rows` complete lines and is owned by the receiver. */
+export type EmitChunk = (chunk: Buffer, rows: number) => void;
+
+/** A growing buffer of manifest rows, handed on in chunks of about `OUTPUT_CHUNK_BYTES`. */
+export class OutputBuffer {
+  buf: Buffer = Buffer.allocUnsafeSlow(OUTPUT_CHUNK_BYTES);
+  pos = 0;
+  rows = 0;
+
+  constructor(private readonly emit: EmitChunk) {}
+
+  /** Makes room for `bytes` more; call before writing a row. */
+  reserve(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    this.flush();
+    if (bytes > this.buf.length) this.buf = Buffer.allocUnsafeSlow(bytes);
+  }
+
+  flush(): void {
+    if (this.rows === 0) return;
+    const chunk = this.buf.subarray(0, this.pos);
+    const rows = this.rows;
+    this.buf = Buffer.allocUnsafeSlow(Math.max(OUTPUT_CHUNK_BYTES, this.buf.length));
+    this.pos = 0;
+    this.rows = 0;
+    this.emit(chunk, rows);
+  }
+}
+
+/** FNV-1a offset basis and prime (32-bit): a cheap, stable hash for picking the sample. */
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+export function fnv1a(bytes: Uint8Array, start: number, end: number): number {
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+  return h >>> 0;
+}
+
+export function fnv1aString(ascii: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < ascii.length; i++) h = Math.imul(h ^ ascii.charCodeAt(i), FNV_PRIME);
+  return h >>> 0;
+}
+
+/** Orders sample entries: smaller hash first, then key, so the sample never depends on reading order. */
+function before(a: readonly [number, string], b: readonly [number, string]): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+/** Keeps the `size` entries with the smallest (hash, key). */
+export function mergeSample(
+  into: [number, string][],
+  from: readonly (readonly [number, string])[],
+  size: number,
+): [number, string][] {
+  const all = [...into, ...from.map((e) => [e[0], e[1]] as [number, string])];
+  all.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  const out: [number, string][] = [];
+  for (const e of all) {
+    const last = out[out.length - 1];
+    if (last && last[0] === e[0] && last[1] === e[1]) continue;
+    out.push(e);
+    if (out.length >= size) break;
+  }
+  return out;
+}
+
+/** Per-file totals as a scanner accumulates them. */
+export class ScanStats {
+  rowsScanned = 0;
+  rowsSelected = 0;
+  private readonly classNames: string[] = [];
+  private readonly classBytes: Buffer[] = [];
+  private readonly classSize: number[] = [];
+  private readonly classRows: number[] = [];
+  private lastClass = -1;
+  /** Sorted by (hash, key); at most `sampleSize` entries. */
+  sample: [number, string][] = [];
+  /** The largest hash in a full sample: rows hashing above it cannot enter. */
+  private threshold = 0xffffffff;
+
+  constructor(private readonly sampleSize: number) {}
+
+  /** Counts one selected row of `size` bytes in the storage class spelled by `bytes[start, end)`. */
+  addClassBytes(bytes: Uint8Array, start: number, end: number, size: number): void {
+    let idx = this.lastClass;
+    if (idx < 0 || !sameBytes(this.classBytes[idx]!, bytes, start, end)) {
+      idx = -1;
+      for (let i = 0; i < this.classBytes.length; i++) {
+        if (sameBytes(this.classBytes[i]!, bytes, start, end)) {
+          idx = i;
+          break;
+        }
+      }
+      if (idx < 0) {
+        const copy = Buffer.from(bytes.subarray(start, end));
+        idx = this.addClass(copy.toString('latin1'), copy);
+      }
+      this.lastClass = idx;
+    }
+    this.classSize[idx]! += size;
+    this.classRows[idx]! += 1;
+  }
+
+  /** Counts one selected row in storage class `name`. */
+  addClass(name: string, bytes?: Buffer, size = 0, rows = 0): number {
+    let idx = this.classNames.indexOf(name);
+    if (idx < 0) {
+      idx = this.classNames.length;
+      this.classNames.push(name);
+      this.classBytes.push(bytes ?? Buffer.from(name, 'latin1'));
+      this.classSize.push(0);
+      this.classRows.push(0);
+    }
+    this.classSize[idx]! += size;
+    this.classRows[idx]! += rows;
+    return idx;
+  }
+
+  /** Whether a key hashing to `hash` could enter the sample (cheap pre-check before decoding it). */
+  wantsSample(hash: number): boolean {
+    return this.sampleSize > 0 && (this.sample.length < this.sampleSize || hash <= this.threshold);
+  }
+
+  offerSample(hash: number, key: string): void {
+    this.sample = mergeSample(this.sample, [[hash, key]], this.sampleSize);
+    if (this.sample.length >= this.sampleSize) this.threshold = this.sample[this.sample.length - 1]![0];
+  }
+
+  toTotals(): ManifestTotals {
+    const bytesByStorageClass: Record<string, number> = {};
+    const rowsByStorageClass: Record<string, number> = {};
+    this.classNames.forEach((name, i) => {
+      const label = name === '' ? 'UNKNOWN' : name;
+      bytesByStorageClass[label] = (bytesByStorageClass[label] ?? 0) + this.classSize[i]!;
+      rowsByStorageClass[label] = (rowsByStorageClass[label] ?? 0) + this.classRows[i]!;
+    });
+    return {
+      rowsScanned: this.rowsScanned,
+      rowsSelected: this.rowsSelected,
+      bytesByStorageClass,
+      rowsByStorageClass,
+      sample: this.sample,
+    };
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[start + i]) return false;
+  return true;
+}
+
+/** Adds file totals to running totals (sample merged and cut to `sampleSize`). */
+export function addTotals(a: ManifestTotals, b: ManifestTotals, sampleSize: number): ManifestTotals {
+  const sum = (x: Record<string, number>, y: Record<string, number>) => {
+    const out = { ...x };
+    for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  return {
+    rowsScanned: a.rowsScanned + b.rowsScanned,
+    rowsSelected: a.rowsSelected + b.rowsSelected,
+    bytesByStorageClass: sum(a.bytesByStorageClass, b.bytesByStorageClass),
+    rowsByStorageClass: sum(a.rowsByStorageClass, b.rowsByStorageClass),
+    sample: mergeSample(a.sample, b.sample, sampleSize),
+  };
+}
+
+export function emptyTotals(): ManifestTotals {
+  return { rowsScanned: 0, rowsSelected: 0, bytesByStorageClass: {}, rowsByStorageClass: {}, sample: [] };
+}

@@ -1,0 +1,278 @@
+/**
+ * Scans data files on worker threads (one file per worker at a time) and hands their manifest rows to the caller
+ * strictly in file order, whatever order the workers finish in. Files in S3 are downloaded to a private temporary
+ * directory just ahead of the workers; rows a worker produces ahead of the caller go through a spill file there.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
+
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+import { invalidInventory, inventoryNotFound, s3Failure } from './errors';
+import type { ScanPlan } from './plan';
+import type { DataFileRef } from './report';
+import type { FileJob, FromWorker } from './scan-worker';
+import type { ManifestTotals } from './types';
+
+/** What the caller receives, in file order: rows of a file (any number of chunks), then that file's totals. */
+export type ScanEvent =
+  | { type: 'rows'; index: number; chunk: Buffer; rows: number }
+  | { type: 'done'; index: number; totals: ManifestTotals };
+
+/** Spill files are read back in chunks of this size (cut at a line end). */
+const SPILL_READ_BYTES = 1 << 20;
+
+interface FileState {
+  ref: DataFileRef;
+  queue: { chunk: Buffer; rows: number }[];
+  done?: { totals: ManifestTotals; spill?: { path: string; rows: number; bytes: number } };
+  error?: Error;
+  worker?: PoolWorker;
+  localPath?: string;
+  downloaded?: boolean;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  busy: boolean;
+}
+
+/** The worker entry: compiled JS next to this file, or, under ts-jest, the TypeScript source transpiled on load. */
+function startWorker(): Worker {
+  const js = path.join(__dirname, 'scan-worker.js');
+  if (!__filename.endsWith('.ts')) return new Worker(js);
+  const entry = path.join(__dirname, 'scan-worker.ts');
+  const typescript = require.resolve('typescript', { paths: [__dirname] });
+  const bootstrap = `
+    const fs = require('fs');
+    const ts = require(${JSON.stringify(typescript)});
+    require.extensions['.ts'] = (m, filename) => {
+      const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
+        fileName: filename,
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      });
+      m._compile(out.outputText, filename);
+    };
+    require(${JSON.stringify(entry)});
+  `;
+  return new Worker(bootstrap, { eval: true });
+}
+
+export interface ScanPoolOptions {
+  s3: S3Client;
+  plan: ScanPlan;
+  /** Files to scan, in order (a resumed build passes the files from its resume point on). */
+  files: DataFileRef[];
+  concurrency: number;
+  signal?: AbortSignal;
+}
+
+/** Runs the scan; iterate `events()` once, and always `close()`. */
+export class ScanPool {
+  private readonly files: FileState[];
+  private readonly workers: PoolWorker[] = [];
+  private head = 0;
+  private nextToStart = 0;
+  private nextToDownload = 0;
+  private downloading = false;
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
+  private tmpDir: string | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: ScanPoolOptions) {
+    this.files = opts.files.map((ref) => ({ ref, queue: [] }));
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.notify();
+  }
+
+  private async init(): Promise<void> {
+    this.tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), `s3c-inventory-${randomBytes(3).toString('hex')}-`));
+    const n = Math.max(1, Math.min(this.opts.concurrency, this.files.length));
+    for (let i = 0; i < n; i++) {
+      const worker = startWorker();
+      const pw: PoolWorker = { worker, busy: false };
+      worker.on('message', (msg: FromWorker) => this.onMessage(pw, msg));
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', (code) => {
+        if (!this.closed) this.fail(new Error(`an inventory scan worker exited unexpectedly (code ${code})`));
+      });
+      this.workers.push(pw);
+    }
+  }
+
+  private onMessage(pw: PoolWorker, msg: FromWorker): void {
+    const file = this.files[msg.index - this.opts.files[0]!.index];
+    if (!file) return;
+    if (msg.type === 'rows') {
+      file.queue.push({ chunk: Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.length), rows: msg.rows });
+    } else if (msg.type === 'done') {
+      file.done = { totals: msg.totals, spill: msg.spill };
+      pw.busy = false;
+      this.schedule();
+    } else {
+      pw.busy = false;
+      const err =
+        msg.code === 'missing' ? inventoryNotFound(msg.message) : msg.code === 'io' ? new Error(msg.message) : invalidInventory(msg.message);
+      this.fail(err);
+    }
+    this.notify();
+  }
+
+  /** Starts files on idle workers, never more than one file ahead per worker of the one being consumed. */
+  private schedule(): void {
+    if (this.failure || this.closed) return;
+    this.prefetch();
+    for (const pw of this.workers) {
+      if (pw.busy) continue;
+      const pos = this.nextToStart;
+      const file = this.files[pos];
+      if (!file || pos - this.head >= this.workers.length + 1) return;
+      if (file.ref.location.kind === 's3' && !file.downloaded) return;
+      this.nextToStart++;
+      pw.busy = true;
+      file.worker = pw;
+      file.localPath = file.ref.location.kind === 'local' ? file.ref.location.path : file.localPath;
+      const job: FileJob = {
+        index: file.ref.index,
+        name: file.ref.key,
+        path: file.localPath!,
+        md5: file.ref.md5,
+        plan: this.opts.plan,
+        spillPath: path.join(this.tmpDir!, `rows-${file.ref.index}.csv`),
+      };
+      pw.worker.postMessage({ type: 'scan', job });
+    }
+  }
+
+  /** Downloads S3 data files one at a time, at most one ahead of the files the workers may start. */
+  private prefetch(): void {
+    if (this.downloading || this.failure) return;
+    const pos = this.nextToDownload;
+    const file = this.files[pos];
+    if (!file || pos - this.head >= this.workers.length + 2) return;
+    if (file.ref.location.kind !== 's3') {
+      this.nextToDownload++;
+      this.prefetch();
+      return;
+    }
+    const loc = file.ref.location;
+    this.downloading = true;
+    this.nextToDownload++;
+    const dest = path.join(this.tmpDir!, `data-${file.ref.index}`);
+    const url = `s3://${loc.bucket}/${loc.key}`;
+    void (async () => {
+      try {
+        const out = await this.opts.s3
+          .send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: this.opts.signal })
+          .catch((err: unknown) => {
+            const e = err as { name?: string };
+            if (e.name === 'NoSuchKey') {
+              throw inventoryNotFound(`inventory data file ${url} does not exist (listed in the manifest)`);
+            }
+            throw s3Failure(err, `reading inventory data file ${url}`);
+          });
+        await pipeline(out.Body as Readable, createWriteStream(dest));
+        file.localPath = dest;
+        file.downloaded = true;
+        this.downloading = false;
+        this.schedule();
+      } catch (err) {
+        this.downloading = false;
+        this.fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    })();
+  }
+
+  private async waitFor(): Promise<void> {
+    if (this.failure) throw this.failure;
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+    if (this.failure) throw this.failure;
+  }
+
+  /** The rows and totals of every file, in file order. */
+  async *events(): AsyncGenerator<ScanEvent> {
+    const { signal } = this.opts;
+    const onAbort = () => this.fail(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal?.addEventListener('abort', onAbort);
+    try {
+      if (signal?.aborted) onAbort();
+      if (this.failure) throw this.failure;
+      await this.init();
+      this.schedule();
+      while (this.head < this.files.length) {
+        const file = this.files[this.head]!;
+        const item = file.queue.shift();
+        if (item) {
+          file.worker?.worker.postMessage({ type: 'ack', bytes: item.chunk.length });
+          yield { type: 'rows', index: file.ref.index, ...item };
+          if (this.failure) throw this.failure;
+          continue;
+        }
+        if (!file.done) {
+          await this.waitFor();
+          continue;
+        }
+        if (file.done.spill) yield* this.readSpill(file.ref.index, file.done.spill.path);
+        if (file.ref.location.kind === 's3' && file.localPath) await fsp.rm(file.localPath, { force: true });
+        yield { type: 'done', index: file.ref.index, totals: file.done.totals };
+        this.head++;
+        this.schedule();
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async *readSpill(index: number, spillPath: string): AsyncGenerator<ScanEvent> {
+    const fh = await fsp.open(spillPath, 'r');
+    try {
+      let carry = Buffer.alloc(0);
+      for (;;) {
+        const buf = Buffer.allocUnsafeSlow(SPILL_READ_BYTES);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        const data = carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+        const cut = data.lastIndexOf(0x0a) + 1;
+        carry = Buffer.from(data.subarray(cut));
+        if (cut === 0) continue;
+        const chunk = data.subarray(0, cut);
+        yield { type: 'rows', index, chunk, rows: countLines(chunk) };
+        if (this.failure) throw this.failure;
+      }
+    } finally {
+      await fh.close();
+      await fsp.rm(spillPath, { force: true });
+    }
+  }
+
+  /** Stops the workers and removes temporary files. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.notify();
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    if (this.tmpDir) await fsp.rm(this.tmpDir, { recursive: true, force: true });
+  }
+}
+
+function countLines(b: Buffer): number {
+  let n = 0;
+  for (let i = b.indexOf(0x0a); i !== -1; i = b.indexOf(0x0a, i + 1)) n++;
+  return n;
+}

@@ -1,0 +1,170 @@
+/**
+ * Worker thread entry: scans data files one at a time as the pool hands them over. Manifest rows go to the main
+ * thread in chunks; when the main thread falls behind (it writes files strictly in order), further rows of the file
+ * go to a spill file on local disk instead, so neither thread holds more than a few chunks.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, openSync, promises as fsp, writeSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { parentPort } from 'node:worker_threads';
+import { createGunzip } from 'node:zlib';
+
+import { CsvScanner, InventoryDataError } from './csv-scanner';
+import type { ScanPlan } from './plan';
+import type { ScanStats } from './scan-output';
+import type { ManifestTotals } from './types';
+
+/** One data file to scan. */
+export interface FileJob {
+  index: number;
+  /** The manifest's key for the file, for messages. */
+  name: string;
+  /** Local path of the file's bytes. */
+  path: string;
+  /** Expected MD5, lower-case hex. */
+  md5: string;
+  plan: ScanPlan;
+  /** Where to put rows the main thread is not ready for. */
+  spillPath: string;
+}
+
+export type ToWorker = { type: 'scan'; job: FileJob } | { type: 'ack'; bytes: number };
+
+export type ScanErrorCode = 'data' | 'md5' | 'missing' | 'io';
+
+export type FromWorker =
+  | { type: 'rows'; index: number; data: Uint8Array; rows: number }
+  | { type: 'done'; index: number; totals: ManifestTotals; spill?: { path: string; rows: number; bytes: number } }
+  | { type: 'error'; index: number; code: ScanErrorCode; message: string };
+
+/** Unconsumed bytes in flight to the main thread before rows go to the spill file instead. */
+const SPILL_AFTER_BYTES = 16 << 20;
+/** Read size for data files: big reads keep syscall and stream overhead negligible. */
+const READ_BYTES = 1 << 20;
+/** Gunzip output chunk: fewer, larger chunks for the parser. */
+const GUNZIP_CHUNK_BYTES = 256 << 10;
+
+let inFlight = 0;
+
+function send(msg: FromWorker, transfer?: ArrayBuffer[]): void {
+  parentPort!.postMessage(msg, transfer);
+}
+
+/** Sends rows to the main thread, or to the spill file once the main thread is far enough behind. */
+class RowSender {
+  private fd: number | undefined;
+  spilledRows = 0;
+  spilledBytes = 0;
+
+  constructor(private readonly job: FileJob) {}
+
+  emit = (chunk: Buffer, rows: number): void => {
+    if (this.fd === undefined && inFlight + chunk.length <= SPILL_AFTER_BYTES) {
+      inFlight += chunk.length;
+      // The chunk owns its whole ArrayBuffer (allocUnsafeSlow), so it can be transferred without a copy.
+      const view = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+      send({ type: 'rows', index: this.job.index, data: view, rows }, [chunk.buffer as ArrayBuffer]);
+      return;
+    }
+    this.fd ??= openSync(this.job.spillPath, 'w');
+    writeSync(this.fd, chunk);
+    this.spilledRows += rows;
+    this.spilledBytes += chunk.length;
+  };
+
+  close(): { path: string; rows: number; bytes: number } | undefined {
+    if (this.fd === undefined) return undefined;
+    closeSync(this.fd);
+    return { path: this.job.spillPath, rows: this.spilledRows, bytes: this.spilledBytes };
+  }
+}
+
+async function md5OfFile(path: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_BYTES })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function scanCsv(job: FileJob, sender: RowSender): Promise<{ stats: ScanStats; md5: string }> {
+  const hash = createHash('md5');
+  const scanner = new CsvScanner(job.plan, sender.emit);
+  await pipeline(
+    createReadStream(job.path, { highWaterMark: READ_BYTES }),
+    async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        hash.update(chunk);
+        yield chunk;
+      }
+    },
+    createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }),
+    async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) scanner.push(chunk);
+    },
+  );
+  scanner.end();
+  return { stats: scanner.stats, md5: hash.digest('hex') };
+}
+
+async function scanParquetFile(job: FileJob, sender: RowSender): Promise<{ stats: ScanStats; md5: string }> {
+  // Parquet needs random access (the footer first), so the file is verified as a whole before it is parsed.
+  const md5 = await md5OfFile(job.path);
+  if (md5 !== job.md5) return { stats: undefined as never, md5 };
+  const { scanParquet } = await import('./parquet-scanner');
+  const fh = await fsp.open(job.path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const file = {
+      byteLength: size,
+      async slice(start: number, end?: number): Promise<ArrayBuffer> {
+        const stop = Math.min(end ?? size, size);
+        const buf = new ArrayBuffer(Math.max(0, stop - start));
+        const view = new Uint8Array(buf);
+        let off = 0;
+        while (off < view.length) {
+          const { bytesRead } = await fh.read(view, off, view.length - off, start + off);
+          if (bytesRead === 0) break;
+          off += bytesRead;
+        }
+        return buf;
+      },
+    };
+    return { stats: await scanParquet(file, job.plan, sender.emit), md5 };
+  } finally {
+    await fh.close();
+  }
+}
+
+async function scan(job: FileJob): Promise<void> {
+  const sender = new RowSender(job);
+  try {
+    const { stats, md5 } =
+      job.plan.format === 'Parquet' ? await scanParquetFile(job, sender) : await scanCsv(job, sender);
+    if (md5 !== job.md5) {
+      send({
+        type: 'error',
+        index: job.index,
+        code: 'md5',
+        message: `inventory data file ${job.name} is corrupt: its MD5 is ${md5}, the manifest says ${job.md5}`,
+      });
+      return;
+    }
+    send({ type: 'done', index: job.index, totals: stats.toTotals(), spill: sender.close() });
+  } catch (err) {
+    sender.close();
+    const e = err as NodeJS.ErrnoException;
+    const code: ScanErrorCode =
+      e.code === 'ENOENT' ? 'missing' : err instanceof InventoryDataError || e.code?.startsWith('Z_') ? 'data' : 'io';
+    const what = code === 'missing' ? 'does not exist' : code === 'data' ? 'is malformed' : 'could not be read';
+    send({
+      type: 'error',
+      index: job.index,
+      code,
+      message: `inventory data file ${job.name} ${what}: ${e.message}`,
+    });
+  }
+}
+
+parentPort?.on('message', (msg: ToWorker) => {
+  if (msg.type === 'ack') inFlight -= msg.bytes;
+  else void scan(msg.job);
+});
