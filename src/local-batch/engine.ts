@@ -277,7 +277,8 @@ export class BatchEngine {
       if (reason !== undefined) r.StatusUpdateReason = reason;
       await this.setStatus(job, 'Ready');
       this.pump();
-      return { status: r.Status, reason: r.StatusUpdateReason };
+      // The answer is the status this request set, even if the scheduler has already started the job.
+      return { status: 'Ready', reason: r.StatusUpdateReason };
     }
     switch (r.Status) {
       case 'New':
