@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 
 import { createLocalS3ControlClient } from '../src/local-batch/client';
 import { LOCAL_CREDENTIALS, type StackEndpoints } from '../src/stack';
@@ -109,4 +109,17 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
   });
   return bundle;
+}
+
+let runtimeInstalled = false;
+
+/** Keeps the SDK's worker logs to warnings and errors in test output. Call before creating a worker. */
+export function quietTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed in this process (another helper got there first): keep it.
+  }
 }

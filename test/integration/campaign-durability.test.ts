@@ -91,7 +91,7 @@ describe('campaign workflow: durability', () => {
     await withBucket(async (bucket, s3) => {
       const keys = range(40, 'h/');
       await putObjects(s3, bucket, keys);
-      const slow = await addFault({ match: { bucket }, latencyMs: 150 });
+      const slow = await addFault({ match: { bucket }, latencyMs: 1000 });
       try {
         await withCampaignWorker(async (h) => {
           const limit = 60;

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config';
 import { SEARCH_ATTRIBUTES, LOCAL_CREDENTIALS } from '../../src/stack';
 import { connectivityCheckWorkflow } from '../../src/workflows';
 import { createWorker } from '../../src/worker';
-import { controlClient, stackEndpoints, temporalClient, uniqueName, withBucket, workflowBundle } from '../helpers';
+import { controlClient, quietTemporalRuntime, stackEndpoints, temporalClient, uniqueName, withBucket, workflowBundle } from '../helpers';
 
 describe('Temporal dev server + worker plumbing', () => {
   test('the dev server has the campaign search attributes registered', async () => {
@@ -32,6 +32,7 @@ describe('Temporal dev server + worker plumbing', () => {
         S3C_S3_ENDPOINT: e.s3Endpoint,
         S3C_S3CONTROL_ENDPOINT: e.engineUrl,
       });
+      quietTemporalRuntime();
       const connection = await NativeConnection.connect({ address: e.temporalAddress });
       const { worker } = await createWorker({
         config,

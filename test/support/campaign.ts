@@ -13,7 +13,7 @@ import { statusQuery, type CampaignPhase, type CampaignStatus } from '../../src/
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { LOCAL_CREDENTIALS } from '../../src/stack';
 import { createWorker } from '../../src/worker';
-import { controlClient, stackEndpoints, temporalClient, uniqueName, workflowBundle } from '../helpers';
+import { controlClient, quietTemporalRuntime, stackEndpoints, temporalClient, uniqueName, workflowBundle } from '../helpers';
 
 export function workerEnv(taskQueue: string): NodeJS.ProcessEnv {
   const e = stackEndpoints();
@@ -38,6 +38,7 @@ export interface CampaignHarness {
 
 /** Runs `fn` while an in-process worker serves a task queue of its own. */
 export async function withCampaignWorker<T>(fn: (h: CampaignHarness) => Promise<T>): Promise<T> {
+  quietTemporalRuntime();
   const taskQueue = uniqueName('tq-campaign');
   const config = loadConfig(workerEnv(taskQueue));
   const connection = await NativeConnection.connect({ address: config.temporal.address });
