@@ -5,7 +5,7 @@
  */
 import { decodeManifestKey, encodeManifestKey, NOT_PASSTHROUGH } from './key-encoding';
 import { keyPredicate, type ScanPlan } from './plan';
-import { OutputBuffer, ScanStats, type EmitChunk } from './scan-output';
+import { fnv1a, FNV_OFFSET, FNV_PRIME, OutputBuffer, ScanStats, type EmitChunk } from './scan-output';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -240,25 +240,13 @@ export class CsvScanner {
     if (plan.lastModified >= 0 && !this.inTimeRange(b, starts[plan.lastModified]!, ends[plan.lastModified]!)) return;
     const ks = starts[plan.key]!;
     const ke = ends[plan.key]!;
-    let passthrough = true;
-    for (let i = ks; i < ke; i++) {
-      if (NOT_PASSTHROUGH[b[i]!]) {
-        passthrough = false;
-        break;
-      }
-    }
-    let encoded: Buffer | undefined;
     let decoded: string | undefined;
-    if (!passthrough) {
-      const raw = b.toString('utf-8', ks, ke);
-      decoded = safeDecode(raw) ?? raw;
-      encoded = Buffer.from(encodeManifestKey(decoded), 'latin1');
-    }
     if (this.keyTest) {
-      decoded ??= this.decodeKey(b, ks, ke);
+      decoded = this.decodeLoose(b, ks, ke);
       if (!this.keyTest(decoded)) return;
     }
-    // Selected: write `bucket,key[,versionId]\n`.
+    // Selected: write `bucket,key[,versionId]\n`. The key is copied, checked and hashed in one pass; a key that
+    // cannot pass through as it is (see NOT_PASSTHROUGH) is rewritten from its decoded form.
     const stats = this.stats;
     stats.rowsSelected++;
     if (plan.storageClass >= 0) stats.addClassBytes(b, starts[plan.storageClass]!, ends[plan.storageClass]!, size);
@@ -268,24 +256,30 @@ export class CsvScanner {
     const vcol = plan.versionId;
     const vs = vcol >= 0 ? starts[vcol]! : 0;
     const ve = vcol >= 0 ? ends[vcol]! : 0;
-    const keyLen = encoded ? encoded.length : ke - ks;
     const out = this.out;
-    out.reserve(be - bs + keyLen + (ve - vs) + 8);
+    out.reserve(be - bs + 3 * (ke - ks) + (ve - vs) + 16);
     const o = out.buf;
     let p = out.pos;
     for (let i = bs; i < be; i++) o[p++] = b[i]!;
     o[p++] = COMMA;
     const keyStart = p;
-    if (encoded) {
-      encoded.copy(o, p);
-      p += encoded.length;
-    } else {
-      for (let i = ks; i < ke; i++) o[p++] = b[i]!;
+    let h = FNV_OFFSET;
+    let i = ks;
+    for (; i < ke; i++) {
+      const x = b[i]!;
+      if (NOT_PASSTHROUGH[x]) break;
+      o[p++] = x;
+      h = Math.imul(h ^ x, FNV_PRIME);
+    }
+    if (i < ke) {
+      decoded ??= this.decodeLoose(b, ks, ke);
+      p = keyStart + o.write(encodeManifestKey(decoded), keyStart, 'latin1');
+      h = fnv1a(o, keyStart, p);
     }
     const keyEnd = p;
     if (vcol >= 0) {
       o[p++] = COMMA;
-      if (ve > vs) for (let i = vs; i < ve; i++) o[p++] = b[i]!;
+      if (ve > vs) for (let v = vs; v < ve; v++) o[p++] = b[v]!;
       else {
         NULL_VERSION.copy(o, p);
         p += NULL_VERSION.length;
@@ -294,12 +288,21 @@ export class CsvScanner {
     o[p++] = LF;
     out.pos = p;
     out.rows++;
-    if (stats.wantsSample(0)) {
-      let h = 0x811c9dc5;
-      for (let i = keyStart; i < keyEnd; i++) h = Math.imul(h ^ o[i]!, 0x01000193);
-      h >>>= 0;
-      if (stats.wantsSample(h)) stats.offerSample(h, decoded ?? this.decodeKey(o, keyStart, keyEnd));
+    h >>>= 0;
+    if (stats.wantsSample(h)) stats.offerSample(h, decoded ?? this.decodeKey(o, keyStart, keyEnd));
+  }
+
+  /** The decoded key for filters: percent-decoded when it is valid URL encoding, else the raw text (UTF-8). */
+  private decodeLoose(b: Buffer, s: number, e: number): string {
+    let ascii = true;
+    for (let i = s; i < e; i++) {
+      if (b[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
     }
+    const raw = b.toString(ascii ? 'latin1' : 'utf-8', s, e);
+    return safeDecode(raw) ?? raw;
   }
 
   private decodeKey(b: Buffer, s: number, e: number): string {

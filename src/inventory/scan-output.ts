@@ -37,8 +37,8 @@ export class OutputBuffer {
 }
 
 /** FNV-1a offset basis and prime (32-bit): a cheap, stable hash for picking the sample. */
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+export const FNV_OFFSET = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
 
 export function fnv1a(bytes: Uint8Array, start: number, end: number): number {
   let h = FNV_OFFSET;

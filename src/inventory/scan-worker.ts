@@ -42,7 +42,7 @@ const SPILL_AFTER_BYTES = 16 << 20;
 /** Read size for data files: big reads keep syscall and stream overhead negligible. */
 const READ_BYTES = 1 << 20;
 /** Gunzip output chunk: fewer, larger chunks for the parser. */
-const GUNZIP_CHUNK_BYTES = 256 << 10;
+const GUNZIP_CHUNK_BYTES = 1 << 20;
 
 let inFlight = 0;
 
