@@ -1,11 +1,12 @@
 /**
  * Wiring only: config → clients → activities → Worker. `s3-campaigns worker` and `s3-campaigns dev` run this.
  */
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
 
 import { createActivities } from './activities';
 import { createAwsClients, type AwsClients } from './aws/clients';
 import type { Config } from './config';
+import { createLogger, type Logger } from './logging';
 
 export interface CreateWorkerOptions {
   config: Config;
@@ -15,6 +16,31 @@ export interface CreateWorkerOptions {
   connection?: NativeConnection;
   /** Overrides for Worker.create (tests bundle workflows once and pass `workflowBundle`). */
   workerOptions?: Partial<WorkerOptions>;
+}
+
+/** SDK meta that is noise (or an opaque credential-like token) in logs. */
+const DROPPED_META = new Set(['taskToken', 'sdkComponent', 'isLocal', 'namespace']);
+
+/**
+ * Routes the Temporal SDK's logs (worker, workflow and activity `log.*` calls) through our structured logger: JSON
+ * lines off a TTY, each carrying the campaign id (the workflow id) and, where logged, the job id. Call once, before
+ * the first connection; later calls are ignored.
+ */
+export function installRuntimeLogging(log: Logger = createLogger('worker')): void {
+  const write = (entry: LogEntry) => {
+    const meta: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(entry.meta ?? {})) if (!DROPPED_META.has(k)) meta[k] = v;
+    if (typeof meta.workflowId === 'string') meta.campaign = meta.workflowId;
+    // webpack's bundle report is a page of build output: useful only when debugging.
+    const bundleReport = entry.message.startsWith('asset workflow-bundle');
+    const level = bundleReport ? 'debug' : entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
+    log[level](entry.message, meta);
+  };
+  try {
+    Runtime.install({ logger: new DefaultLogger(process.env.S3C_LOG_LEVEL?.toUpperCase() === 'DEBUG' ? 'DEBUG' : 'INFO', write) });
+  } catch {
+    // A runtime exists already (tests install a quiet one): keep it.
+  }
 }
 
 export async function connectWorker(temporal: Config['temporal']): Promise<NativeConnection> {

@@ -8,6 +8,8 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
+import { buildManifests } from '../inventory';
+import { createLogger } from '../logging';
 import { CsvParser } from '../csv';
 import { decodeManifestKey, encodeManifestKey } from '../local-batch/manifest-reader';
 import { ManifestShardWriter } from '../manifest/shard-writer';
@@ -15,6 +17,8 @@ import type { BuildCampaignManifestsInput, BuildCampaignManifestsResult } from '
 import type { ManifestStats } from '../shared/campaign';
 import { parseS3Uri } from '../shared/campaign-spec';
 import { FailureType } from '../shared/errors';
+
+const withSlash = (uri: string) => (uri.endsWith('/') ? uri : `${uri}/`);
 
 /** Keys shown to the approver. */
 const SAMPLE_SIZE = 10;
@@ -109,6 +113,37 @@ export function createManifestActivities(deps: { s3: S3Client }) {
     return { manifests, stats: { rowsScanned: rows, rowsSelected: rows, bytesByStorageClass: {}, sampleKeys: sample } };
   }
 
+  /** Inventory sources: the streaming generator, heartbeating its progress and resuming from the last heartbeat. */
+  async function fromInventory(input: BuildCampaignManifestsInput, inventory: string): Promise<BuildCampaignManifestsResult> {
+    const ctx = Context.current();
+    const summary = await buildManifests(
+      {
+        inventory,
+        filter: input.filter ?? {},
+        output: `s3://${input.output.bucket}/${input.output.prefix}/manifests/round-0`,
+        maxObjectsPerJob: input.maxObjectsPerJob,
+        sampleSize: SAMPLE_SIZE,
+      },
+      {
+        s3: deps.s3,
+        signal: ctx.cancellationSignal,
+        onProgress: (p) => ctx.heartbeat(p),
+        resumeFrom: ctx.info.heartbeatDetails,
+        log: createLogger('inventory', { attrs: { campaign: input.campaignId } }),
+      },
+    );
+    const versioned = summary.fields.length === 3;
+    return {
+      manifests: summary.shards.map((s) => ({ bucket: input.output.bucket, key: s.key, etag: s.etag, rows: s.rows, versioned: versioned || undefined })),
+      stats: {
+        rowsScanned: summary.rowsScanned,
+        rowsSelected: summary.rowsSelected,
+        bytesByStorageClass: summary.bytesByStorageClass,
+        sampleKeys: summary.sampleKeys,
+      },
+    };
+  }
+
   return {
     async buildCampaignManifests(input: BuildCampaignManifestsInput): Promise<BuildCampaignManifestsResult> {
       const source = input.source;
@@ -119,10 +154,7 @@ export function createManifestActivities(deps: { s3: S3Client }) {
           return await fromCsv({ ...input, source });
         case 'inventory':
         case 'inventory-latest':
-          throw ApplicationFailure.nonRetryable(
-            'inventory sources are not wired in yet',
-            FailureType.InvalidInput,
-          );
+          return await fromInventory(input, source.type === 'inventory' ? source.manifest : withSlash(source.destination));
       }
     },
   };

@@ -126,7 +126,11 @@ export function createRoundActivities(deps: { s3: S3Client }) {
       }
       const put = async (name: string, lines: string[]) => {
         const key = `${base}/failures/round-${input.round}-${name}.csv`;
-        await deps.s3.send(new PutObjectCommand({ Bucket: input.output.bucket, Key: key, Body: lines.join(''), ContentType: 'text/csv' }));
+        const body = lines.join('');
+        // Explicit length: the SDK leaves it out for an empty body and then warns about streams of unknown length.
+        await deps.s3.send(
+          new PutObjectCommand({ Bucket: input.output.bucket, Key: key, Body: body, ContentLength: Buffer.byteLength(body), ContentType: 'text/csv' }),
+        );
         return key;
       };
       try {

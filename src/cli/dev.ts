@@ -9,21 +9,27 @@ import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 
 import { createAwsClients } from '../aws/clients';
+import { runDemo } from '../demo';
 import { loadConfig } from '../config';
 import { createLogger } from '../logging';
 import { DEFAULT_TASK_QUEUE } from '../shared/task-queue';
 import { canConnect } from '../stack/process';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack, type StackEndpoints } from '../stack';
 import { projectRoot } from '../stack/tools';
-import { connectWorker, createWorker } from '../worker';
+import { connectWorker, createWorker, installRuntimeLogging } from '../worker';
 import { parsePort } from './flags';
 
 /** Ports people expect from Temporal's own CLI, and LocalStack's S3 port; busy ones fall back to a free port. */
 const DEFAULT_PORTS = { temporal: 7233, ui: 8233, s3: 4566, engine: 4567 } as const;
 
+/** The default `--dir` of `dev`. */
+export function defaultDevDir(): string {
+  return path.join(projectRoot(), '.local', 'dev');
+}
+
 /** Where `dev` writes its endpoints so that other commands in another shell find the running stack. */
-export function devEndpointsFile(): string {
-  return path.join(projectRoot(), '.local', 'dev', 'endpoints.json');
+export function devEndpointsFile(dir = defaultDevDir()): string {
+  return path.join(dir, 'endpoints.json');
 }
 
 async function pickPort(wanted: number, explicit: boolean): Promise<number> {
@@ -38,6 +44,7 @@ interface DevOptions {
   enginePort?: number;
   dir: string;
   smoke?: boolean;
+  demo?: boolean;
   lambda?: string[];
 }
 
@@ -49,12 +56,16 @@ export function registerDevCommand(program: Command): void {
     .option('--ui-port <port>', `Temporal Web UI port (default ${DEFAULT_PORTS.ui})`, parsePort('--ui-port'))
     .option('--s3-port <port>', `moto S3 port (default ${DEFAULT_PORTS.s3})`, parsePort('--s3-port'))
     .option('--engine-port <port>', `local batch engine port (default ${DEFAULT_PORTS.engine})`, parsePort('--engine-port'))
-    .option('--dir <dir>', 'folder for state and logs', path.join(projectRoot(), '.local', 'dev'))
+    .option('--dir <dir>', 'folder for state and logs', defaultDevDir())
     .option('--lambda <arn=target...>', 'register a local Lambda handler with the engine (module path or http URL)')
     .option('--smoke', 'start everything, run one workflow through the worker, then stop (for scripts and CI)')
+    .option(
+      '--demo',
+      'seed demo data and run a restore campaign; without a TTY it approves itself and exits when the campaign ends',
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  s3-campaigns dev\n  s3-campaigns dev --ui-port 8080\n  s3-campaigns dev --smoke\n',
+      '\nExamples:\n  s3-campaigns dev\n  s3-campaigns dev --demo\n  s3-campaigns dev --ui-port 8080\n  s3-campaigns dev --smoke\n',
     )
     .action(async (opts: DevOptions) => {
       process.exitCode = await runDev(opts);
@@ -105,21 +116,22 @@ async function runDev(opts: DevOptions): Promise<number> {
       await workerHandle.close();
     }
     await stack.stop();
-    rmSync(devEndpointsFile(), { force: true });
+    rmSync(devEndpointsFile(dir), { force: true });
   };
   try {
+    installRuntimeLogging(log.child({ component: 'worker' }));
     const connection = await connectWorker(config.temporal);
     workerHandle = await createWorker({ config, connection, clients: createAwsClients(config.aws) });
     const handle = workerHandle;
     workerRun = handle.worker.run().finally(() => connection.close());
-    writeFileSync(devEndpointsFile(), JSON.stringify({ ...endpoints, taskQueue: config.temporal.taskQueue }, null, 2));
+    writeFileSync(devEndpointsFile(dir), JSON.stringify({ ...endpoints, taskQueue: config.temporal.taskQueue }, null, 2));
     const check = await runConnectivityCheck(endpoints, config.temporal.taskQueue);
     printBanner(endpoints, config.temporal.taskQueue, check);
     if (opts.smoke) {
       await shutdown();
       return 0;
     }
-    await new Promise<void>((resolve) => {
+    const stopped = new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
       void workerRun?.catch((err: unknown) => {
@@ -127,11 +139,36 @@ async function runDev(opts: DevOptions): Promise<number> {
         resolve();
       });
     });
+    if (opts.demo) {
+      const interactive = !!process.stdin.isTTY && !process.env.CI;
+      const demo = runDemoOnStack(endpoints, config.temporal.taskQueue, interactive);
+      const result = await Promise.race([demo, stopped.then(() => undefined)]);
+      if (!interactive || result === undefined) {
+        await shutdown();
+        return result?.outcome === 'Succeeded' ? 0 : 1;
+      }
+      console.log('\nThe stack keeps running: explore the campaign in the Web UI. Press Ctrl-C to stop.');
+    }
+    await stopped;
     await shutdown();
     return 0;
   } catch (err) {
     await shutdown();
     throw err;
+  }
+}
+
+async function runDemoOnStack(endpoints: StackEndpoints, taskQueue: string, interactive: boolean) {
+  const connection = await Connection.connect({ address: endpoints.temporalAddress });
+  const { s3 } = createAwsClients(
+    loadConfig({ AWS_REGION: endpoints.region, S3C_S3_ENDPOINT: endpoints.s3Endpoint, S3C_S3CONTROL_ENDPOINT: endpoints.engineUrl }).aws,
+  );
+  try {
+    const client = new Client({ connection, namespace: endpoints.temporalNamespace });
+    return await runDemo({ client, s3, endpoints, taskQueue, interactive, print: (l) => console.log(l) });
+  } finally {
+    s3.destroy();
+    await connection.close();
   }
 }
 

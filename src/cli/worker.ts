@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 
 import { loadConfig } from '../config';
 import { createLogger } from '../logging';
-import { createWorker } from '../worker';
+import { createWorker, installRuntimeLogging } from '../worker';
 
 interface WorkerFlags {
   temporalAddress?: string;
@@ -40,6 +40,7 @@ export function registerWorkerCommand(program: Command): void {
       if (flags.s3controlEndpoint) env.S3C_S3CONTROL_ENDPOINT = flags.s3controlEndpoint;
       const config = loadConfig(env);
       const log = createLogger('worker');
+      installRuntimeLogging(log);
       const { worker, close } = await createWorker({ config });
       const stop = () => worker.shutdown();
       process.once('SIGINT', stop);

@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 
+import { InventoryFilterSchema } from '../inventory/types';
+
 const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** Temporal/`ms`-style durations: `90s`, `5m`, `72h`, `7d`, or plain milliseconds. */
@@ -93,44 +95,13 @@ export type CampaignSource = z.infer<typeof SourceSchema>;
 const isoDate = (what: string) =>
   z.string().refine((v) => !Number.isNaN(Date.parse(v)), `${what} must be an ISO-8601 date such as 2024-01-31T00:00:00Z`);
 
-export const FilterSchema = z
-  .object({
-    /** Keep keys that start with any of these prefixes. */
-    prefixes: z.array(z.string().min(1)).optional(),
-    /** Keep keys that end with any of these suffixes. */
-    suffixes: z.array(z.string().min(1)).optional(),
-    /** Keep keys that match this regular expression (JavaScript syntax). */
-    keyRegex: z
-      .string()
-      .refine((v) => {
-        try {
-          new RegExp(v);
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'filter.keyRegex is not a valid regular expression')
-      .optional(),
-    /** Keep objects in any of these storage classes. */
-    storageClasses: z.array(z.enum(STORAGE_CLASSES)).min(1).optional(),
-    /** Smallest size kept, in bytes (inclusive). */
-    minSize: z.number().int().nonnegative().optional(),
-    /** Largest size kept, in bytes (inclusive). */
-    maxSize: z.number().int().nonnegative().optional(),
-    /** Keep objects last modified at or after this time. */
-    modifiedAfter: isoDate('filter.modifiedAfter').optional(),
-    /** Keep objects last modified before this time. */
-    modifiedBefore: isoDate('filter.modifiedBefore').optional(),
-    /** Versioned inventories: keep only the latest version of each key. @default false */
-    latestOnly: z.boolean().optional(),
-    /** Versioned inventories: drop delete markers. @default true */
-    skipDeleteMarkers: z.boolean().optional(),
-  })
-  .strict()
-  .refine((f) => f.minSize === undefined || f.maxSize === undefined || f.minSize <= f.maxSize, {
-    message: 'filter.minSize must not exceed filter.maxSize',
-    path: ['minSize'],
-  });
+/**
+ * The inventory filter is the inventory module's own schema (one definition for the CLI, the activity and the
+ * spec): keyPrefixes, keySuffixes, keyRegex, storageClasses, minSize/maxSize, modifiedAfter/modifiedBefore,
+ * latestOnly, skipDeleteMarkers, encryptionStatuses, objectLockModes, objectLockLegalHoldStatuses,
+ * replicationStatuses, intelligentTieringAccessTiers.
+ */
+export const FilterSchema = InventoryFilterSchema;
 export type CampaignFilter = z.infer<typeof FilterSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------

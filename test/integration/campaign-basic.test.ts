@@ -7,8 +7,9 @@ import { DescribeJobCommand } from '@aws-sdk/client-s3-control';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 
 import { approveSignal, approveUpdate, rejectUpdate, CAMPAIGN_WORKFLOW_TYPE, type CampaignResult } from '../../src/shared/campaign';
+import { writeInventoryReport } from '../../src/demo/inventory-writer';
 import { controlClient, uniqueName, withBucket } from '../helpers';
-import { getText, listJobs, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
+import { getText, listJobs, manifestKeys, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
 
 /** Keys with the characters manifests must encode. */
 const AWKWARD_KEYS = ['plain.txt', 'with space.txt', 'plus+sign.txt', 'comma,key.txt', 'quote"key.txt', 'ünïcödé/ключ.txt', '100%.txt'];
@@ -96,6 +97,40 @@ describe('campaign workflow: happy paths and approvals', () => {
           expect(report.jobs.map((j: { manifest: { rows: number } }) => j.manifest.rows)).toEqual([2, 2, 1]);
           expect(report.jobs.every((j: { approval: { decision: string } }) => j.approval.decision === 'auto-approved')).toBe(true);
         });
+      });
+    });
+  });
+
+  test('inventory source with a filter: only the selected objects get a job, stats reach the approver', async () => {
+    await withBucket(async (bucket, s3) => {
+      const objects = [
+        { key: 'keep/a.bin', size: 100, storageClass: 'GLACIER' },
+        { key: 'keep/b c.bin', size: 250, storageClass: 'DEEP_ARCHIVE' },
+        { key: 'keep/standard.bin', size: 10, storageClass: 'STANDARD' },
+        { key: 'other/d.bin', size: 40, storageClass: 'GLACIER' },
+      ];
+      await putObjects(s3, bucket, objects.map((o) => o.key));
+      const manifest = await writeInventoryReport({
+        s3,
+        sourceBucket: bucket,
+        destinationBucket: bucket,
+        prefix: 'inv',
+        rows: objects.map((o) => ({ ...o, lastModified: new Date('2024-01-01T00:00:00Z') })),
+      });
+      await withCampaignWorker(async (h) => {
+        const spec = testSpec(h, bucket, {
+          source: { type: 'inventory', manifest },
+          filter: { keyPrefixes: ['keep/'], storageClasses: ['GLACIER', 'DEEP_ARCHIVE'] },
+        });
+        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-inventory'), args: [spec] });
+        const waiting = await waitForPhase(handle, 'AwaitingApproval');
+        expect(waiting.stats).toMatchObject({ rowsScanned: 4, rowsSelected: 2, bytesByStorageClass: { GLACIER: 100, DEEP_ARCHIVE: 250 } });
+        const job = waiting.jobs[0]!;
+        expect((await manifestKeys(s3, job.manifest.bucket, job.manifest.key)).sort()).toEqual(['keep/a.bin', 'keep/b c.bin']);
+        await handle.executeUpdate(approveUpdate, { args: [{ by: 'dana' }] });
+        expect(await handle.result()).toMatchObject({ outcome: 'Succeeded', objects: 2, succeeded: 2 });
+        const untouched = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'other/d.bin' }));
+        expect(untouched.TagSet).toEqual([]);
       });
     });
   });

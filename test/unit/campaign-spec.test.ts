@@ -48,10 +48,11 @@ describe('campaign spec', () => {
     [{ ...base, operation: { type: 'retention', mode: 'GOVERNANCE' } }, 'operation.mode and operation.retainUntil go together'],
     [{ ...base, operation: { type: 'teleport' } }, 'operation.type'],
     [{ ...base, approval: { timeout: 'soon' } }, 'approval.timeout must be a duration'],
-    [{ ...base, filter: { prefixes: ['x/'] } }, 'filter applies to inventory sources only'],
+    [{ ...base, filter: { keyPrefixes: ['x/'] } }, 'filter applies to inventory sources only'],
     [{ ...base, report: { bucket: 'reports-bucket', prefix: '/abs/' } }, 'report.prefix must not start or end with "/"'],
     [{ ...base, colour: 'blue' }, 'unknown field(s) colour'],
-    [{ ...base, source: { type: 'inventory', manifest: 's3://inv-bucket/x/manifest.json' }, filter: { minSize: 10, maxSize: 5 } }, 'filter.minSize must not exceed filter.maxSize'],
+    [{ ...base, source: { type: 'inventory', manifest: 's3://inv-bucket/x/manifest.json' }, filter: { minSize: 10, maxSize: 5 } }, 'filter: minSize must not exceed maxSize'],
+    [{ ...base, source: { type: 'inventory', manifest: 's3://inv-bucket/x/manifest.json' }, filter: { prefixes: ['a/'] } }, 'filter: unknown field(s) prefixes'],
   ])('rejects a bad spec and names the field (%#)', (spec, expected) => {
     expect(problems(spec).join('\n')).toContain(expected);
   });

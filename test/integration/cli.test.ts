@@ -1,0 +1,118 @@
+/**
+ * End-to-end CLI tests: `s3-campaigns` run as a subprocess, output and exit codes checked.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
+
+import { freePort } from '../../src/stack/process';
+import { projectRoot } from '../../src/stack/tools';
+import { stackEndpoints, uniqueName, withBucket } from '../helpers';
+import { putObjects, testSpec, withCampaignWorker } from '../support/campaign';
+
+const BIN = path.join(projectRoot(), 'bin', 's3-campaigns.js');
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('s3-campaigns CLI', () => {
+  test('start → status → approve → status --json, against a running worker', async () => {
+    await withBucket(async (bucket, s3) => {
+      await putObjects(s3, bucket, ['one.txt', 'two words.txt']);
+      await withCampaignWorker(async (h) => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-cli-'));
+        try {
+          const specFile = path.join(dir, 'spec.json');
+          writeFileSync(specFile, JSON.stringify(testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['one.txt', 'two words.txt'] } })));
+          const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
+          const id = uniqueName('cli-campaign');
+          const started = await cli(['start', specFile, '--id', id], env);
+          expect(started).toMatchObject({ code: 0, stdout: `${id}\n` });
+
+          let status = await cli(['status', id], env);
+          for (let i = 0; i < 100 && !status.stdout.includes('AWAITING APPROVAL'); i++) {
+            await new Promise((r) => setTimeout(r, 200));
+            status = await cli(['status', id], env);
+          }
+          expect(status.stdout).toContain('AWAITING APPROVAL: 2 objects');
+          expect(status.stdout).toContain(`s3-campaigns approve ${id}`);
+
+          const approved = await cli(['approve', id, '--by', 'carol', '--note', 'ok'], env);
+          expect(approved.code).toBe(0);
+          expect(approved.stdout).toMatch(/^approved: job\(s\) [0-9a-f-]{36}\n$/);
+
+          const again = await cli(['approve', id], env);
+          expect(again.code).toBe(1);
+          expect(again.stderr).toContain('approve refused');
+
+          let json = JSON.parse((await cli(['status', id, '--json'], env)).stdout) as { phase: string; outcome?: string; jobs: Array<{ approval?: { by: string } }> };
+          for (let i = 0; i < 100 && json.phase !== 'Done'; i++) {
+            await new Promise((r) => setTimeout(r, 200));
+            json = JSON.parse((await cli(['status', id, '--json'], env)).stdout);
+          }
+          expect(json.outcome).toBe('Succeeded');
+          expect(json.jobs[0]?.approval?.by).toBe('carol');
+          const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'two words.txt' }));
+          expect(tags.TagSet).toEqual([{ Key: 'done', Value: 'yes' }]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    });
+  });
+
+  test('start with an invalid spec exits 2 and names each bad field', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-cli-'));
+    try {
+      const specFile = path.join(dir, 'bad.json');
+      writeFileSync(specFile, JSON.stringify({ name: 'x', accountId: '1', region: 'us-east-1', roleArn: 'nope', source: { type: 'keys', bucket: 'my-bucket', keys: ['a'] }, operation: { type: 'restore', tier: 'EXPEDITED' }, report: { bucket: 'my-bucket' } }));
+      const res = await cli(['start', specFile], { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress });
+      expect(res.code).toBe(2);
+      expect(res.stderr).toContain('accountId must be 12 digits');
+      expect(res.stderr).toContain('roleArn must be an IAM role ARN');
+      expect(res.stderr).toContain('operation.tier');
+      const missing = await cli(['start', path.join(dir, 'nope.json')]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('cannot read');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('bad flags exit 2 with a message naming the flag', async () => {
+    const res = await cli(['dev', '--ui-port', 'abc']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('--ui-port must be a port number');
+    const cfg = await cli(['worker'], { TEMPORAL_ADDRESS: 'no port here' });
+    expect(cfg.code).toBe(2);
+    expect(cfg.stderr).toContain('TEMPORAL_ADDRESS must be host:port');
+  });
+
+  test('dev --demo (the README main command, non-interactive) runs the demo restore campaign to success and stops', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-dev-'));
+    try {
+      const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+      const res = await cli(
+        ['dev', '--demo', '--dir', dir, '--temporal-port', String(ports[0]), '--ui-port', String(ports[1]), '--s3-port', String(ports[2]), '--engine-port', String(ports[3])],
+        { CI: 'true' },
+        240_000,
+      );
+      expect(res.stdout).toContain(`Temporal Web UI      http://127.0.0.1:${ports[1]}`);
+      expect(res.stdout).toContain('approving it myself as "demo"');
+      expect(res.stdout).toMatch(/Campaign Succeeded: 34\/34 objects, 0 failed, 1 job\(s\)/);
+      expect(res.stdout).toMatch(/x-amz-restore: ongoing-request="(true|false)"/);
+      expect(res.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
