@@ -7,6 +7,7 @@ import { ConfigError } from '../config';
 import { registerCampaignCommands, UsageError } from './campaign';
 import { registerDevCommand } from './dev';
 import { registerLocalBatchCommand } from './local-batch';
+import { registerManifestCommand } from './manifest';
 import { registerWorkerCommand } from './worker';
 
 /** Exit codes: 0 ok, 1 failure at run time, 2 bad usage or configuration. */
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerDevCommand(program);
   registerWorkerCommand(program);
   registerLocalBatchCommand(program);
+  registerManifestCommand(program);
   return program;
 }
 
