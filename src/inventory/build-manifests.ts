@@ -50,6 +50,11 @@ export interface BuildManifestsDeps {
   log?: Logger;
   /** Milliseconds between live progress reports. @default 2000 */
   progressIntervalMs?: number;
+  /**
+   * Bytes of manifest rows a worker may send ahead of the file being written before it spills further rows to a
+   * temporary file. Tests lower it to exercise spilling. @default 16 MiB
+   */
+  spillAfterBytes?: number;
 }
 
 function fingerprint(parts: unknown): string {
@@ -158,7 +163,7 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
   timer.unref();
 
   const concurrency = spec.concurrency ?? os.availableParallelism();
-  const pool = new ScanPool({ s3, plan, files, concurrency, signal });
+  const pool = new ScanPool({ s3, plan, files, concurrency, signal, spillAfterBytes: deps.spillAfterBytes });
   let skipLeft = resume?.skipRows ?? 0;
   const started = Date.now();
   try {

@@ -190,9 +190,9 @@ export class CsvScanner {
         }
         throw this.error(`${c} values, but the fileSchema names ${ncol} columns`);
       }
-      this.stats.rowsScanned++;
       if (anyEscaped) this.unescapeRow(b);
       else this.row(b);
+      this.stats.rowsScanned++;
       pos = i;
     }
     return pos;

@@ -24,6 +24,12 @@ export type ScanEvent =
   | { type: 'rows'; index: number; chunk: Buffer; rows: number }
   | { type: 'done'; index: number; totals: ManifestTotals };
 
+/**
+ * Rows a worker may have in flight to the main thread before it spills: enough to keep both threads busy, small
+ * enough that memory does not depend on the inventory's size.
+ */
+export const DEFAULT_SPILL_AFTER_BYTES = 16 << 20;
+
 /** Spill files are read back in chunks of this size (cut at a line end). */
 const SPILL_READ_BYTES = 1 << 20;
 
@@ -70,6 +76,8 @@ export interface ScanPoolOptions {
   files: DataFileRef[];
   concurrency: number;
   signal?: AbortSignal;
+  /** @default DEFAULT_SPILL_AFTER_BYTES */
+  spillAfterBytes?: number;
 }
 
 /** Runs the scan; iterate `events()` once, and always `close()`. */
@@ -126,16 +134,20 @@ export class ScanPool {
       this.schedule();
     } else {
       pw.busy = false;
-      const err =
-        msg.code === 'missing' ? inventoryNotFound(msg.message) : msg.code === 'io' ? new Error(msg.message) : invalidInventory(msg.message);
-      this.fail(err);
+      // Reported when the caller reaches this file, so the files before it still finish (and are checkpointed).
+      file.error =
+        msg.code === 'missing'
+          ? inventoryNotFound(msg.message)
+          : msg.code === 'io'
+            ? new Error(msg.message)
+            : invalidInventory(msg.message);
     }
     this.notify();
   }
 
   /** Starts files on idle workers, never more than one file ahead per worker of the one being consumed. */
   private schedule(): void {
-    if (this.failure || this.closed) return;
+    if (this.failure || this.closed || this.files.some((f) => f.error)) return;
     this.prefetch();
     for (const pw of this.workers) {
       if (pw.busy) continue;
@@ -154,6 +166,7 @@ export class ScanPool {
         md5: file.ref.md5,
         plan: this.opts.plan,
         spillPath: path.join(this.tmpDir!, `rows-${file.ref.index}.csv`),
+        spillAfterBytes: this.opts.spillAfterBytes ?? DEFAULT_SPILL_AFTER_BYTES,
       };
       pw.worker.postMessage({ type: 'scan', job });
     }
@@ -193,7 +206,8 @@ export class ScanPool {
         this.schedule();
       } catch (err) {
         this.downloading = false;
-        this.fail(err instanceof Error ? err : new Error(String(err)));
+        file.error = err instanceof Error ? err : new Error(String(err));
+        this.notify();
       }
     })();
   }
@@ -225,6 +239,7 @@ export class ScanPool {
           if (this.failure) throw this.failure;
           continue;
         }
+        if (file.error) throw file.error;
         if (!file.done) {
           await this.waitFor();
           continue;

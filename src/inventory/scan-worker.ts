@@ -26,6 +26,8 @@ export interface FileJob {
   plan: ScanPlan;
   /** Where to put rows the main thread is not ready for. */
   spillPath: string;
+  /** Unconsumed bytes in flight to the main thread before rows go to the spill file instead. */
+  spillAfterBytes: number;
 }
 
 export type ToWorker = { type: 'scan'; job: FileJob } | { type: 'ack'; bytes: number };
@@ -37,8 +39,6 @@ export type FromWorker =
   | { type: 'done'; index: number; totals: ManifestTotals; spill?: { path: string; rows: number; bytes: number } }
   | { type: 'error'; index: number; code: ScanErrorCode; message: string };
 
-/** Unconsumed bytes in flight to the main thread before rows go to the spill file instead. */
-const SPILL_AFTER_BYTES = 16 << 20;
 /** Read size for data files: big reads keep syscall and stream overhead negligible. */
 const READ_BYTES = 1 << 20;
 /** Gunzip output chunk: fewer, larger chunks for the parser. */
@@ -59,7 +59,7 @@ class RowSender {
   constructor(private readonly job: FileJob) {}
 
   emit = (chunk: Buffer, rows: number): void => {
-    if (this.fd === undefined && inFlight + chunk.length <= SPILL_AFTER_BYTES) {
+    if (this.fd === undefined && inFlight + chunk.length <= this.job.spillAfterBytes) {
       inFlight += chunk.length;
       // The chunk owns its whole ArrayBuffer (allocUnsafeSlow), so it can be transferred without a copy.
       const view = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
@@ -134,6 +134,10 @@ async function scanParquetFile(job: FileJob, sender: RowSender): Promise<{ stats
   }
 }
 
+function corruptMessage(job: FileJob, md5: string): string {
+  return `inventory data file ${job.name} is corrupt: its MD5 is ${md5}, the manifest says ${job.md5}`;
+}
+
 async function scan(job: FileJob): Promise<void> {
   const sender = new RowSender(job);
   try {
@@ -144,7 +148,7 @@ async function scan(job: FileJob): Promise<void> {
         type: 'error',
         index: job.index,
         code: 'md5',
-        message: `inventory data file ${job.name} is corrupt: its MD5 is ${md5}, the manifest says ${job.md5}`,
+        message: corruptMessage(job, md5),
       });
       return;
     }
@@ -152,6 +156,12 @@ async function scan(job: FileJob): Promise<void> {
   } catch (err) {
     sender.close();
     const e = err as NodeJS.ErrnoException;
+    // A corrupt file usually fails to decompress or parse before its MD5 is known: say it is corrupt, which is why.
+    const md5 = e.code === 'ENOENT' ? undefined : await md5OfFile(job.path).catch(() => undefined);
+    if (md5 !== undefined && md5 !== job.md5) {
+      send({ type: 'error', index: job.index, code: 'md5', message: corruptMessage(job, md5) });
+      return;
+    }
     const code: ScanErrorCode =
       e.code === 'ENOENT' ? 'missing' : err instanceof InventoryDataError || e.code?.startsWith('Z_') ? 'data' : 'io';
     const what = code === 'missing' ? 'does not exist' : code === 'data' ? 'is malformed' : 'could not be read';

@@ -1,0 +1,286 @@
+/**
+ * `buildManifests` end to end on local files (worker threads, no servers): determinism, sharding boundaries, spilling,
+ * resume after a failed attempt, Parquet, newest-report discovery and the errors a user sees.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { S3Client } from '@aws-sdk/client-s3';
+import { ApplicationFailure } from '@temporalio/common';
+
+import {
+  buildManifests,
+  decodeManifestKey,
+  type BuildManifestsInput,
+  type InventoryFilter,
+  type ManifestProgress,
+} from '../../src/inventory';
+import type { BuildManifestsDeps } from '../../src/inventory/build-manifests';
+import { FailureType } from '../../src/shared/errors';
+import { writeInventoryDir, type InventoryRow } from '../inventory-fixtures';
+
+const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 's3c-inv-test-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => s3.destroy());
+
+const CLASSES = ['STANDARD', 'GLACIER', 'DEEP_ARCHIVE'];
+
+/** `files` data files of `perFile` rows; every third row is GLACIER. */
+function rows(files: number, perFile: number): InventoryRow[][] {
+  return Array.from({ length: files }, (_, f) =>
+    Array.from({ length: perFile }, (_, i) => ({
+      Bucket: 'src-bucket',
+      Key: `f${f}/obj ${String(i).padStart(5, '0')}+x.bin`,
+      Size: i * 10,
+      StorageClass: CLASSES[i % 3],
+    })),
+  );
+}
+
+function build(input: Partial<BuildManifestsInput> & { inventory: string }, deps: Partial<BuildManifestsDeps> = {}) {
+  return buildManifests({ output: path.join(dir, 'out'), ...input }, { s3, log: quiet, ...deps });
+}
+
+/** The manifest files of a local output directory, in order, with their text. */
+function manifests(out = path.join(dir, 'out')): { name: string; text: string }[] {
+  return readdirSync(out)
+    .sort()
+    .map((name) => ({ name, text: readFileSync(path.join(out, name), 'latin1') }));
+}
+
+async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+describe('buildManifests (local)', () => {
+  test('writes the selected rows in inventory order, byte-identical whatever the threads and spilling', async () => {
+    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key', 'Size', 'StorageClass'], files: rows(5, 300) });
+    const filter = { storageClasses: ['GLACIER', 'DEEP_ARCHIVE'] };
+    const first = await build({ inventory, filter, concurrency: 1 });
+    const expected = rows(5, 300)
+      .flat()
+      .filter((r) => r.StorageClass !== 'STANDARD')
+      .map((r) => `src-bucket,${encodeURIComponent(String(r.Key)).replace(/%2F/g, '/').replace(/%20/g, '+')}\n`)
+      .join('');
+    expect(manifests()).toEqual([{ name: 'manifest-00001.csv', text: expected }]);
+    expect(first).toMatchObject({
+      rowsScanned: 1500,
+      rowsSelected: 1000,
+      fields: ['Bucket', 'Key'],
+      shards: [{ rows: 1000, bytes: expected.length }],
+      rowsByStorageClass: { GLACIER: 500, DEEP_ARCHIVE: 500 },
+    });
+    for (const opts of [{ concurrency: 2 }, { concurrency: 3, spill: 1 }, { concurrency: 2, spill: 4096 }]) {
+      const out = path.join(dir, `out-${opts.concurrency}-${opts.spill ?? 0}`);
+      const again = await build(
+        { inventory, filter, concurrency: opts.concurrency, output: out },
+        { spillAfterBytes: opts.spill },
+      );
+      expect(manifests(out)).toEqual([{ name: 'manifest-00001.csv', text: expected }]);
+      expect({ ...again, output: undefined, shards: again.shards.map((s) => s.etag) }).toEqual({
+        ...first,
+        output: undefined,
+        shards: first.shards.map((s) => s.etag),
+      });
+    }
+  });
+
+  test.each([
+    [1000, [1000], '1000'],
+    [999, [999, 1], '999, 1'],
+    [1001, [1000], '1000'],
+    [250, [250, 250, 250, 250], '4 × 250'],
+    [300, [300, 300, 300, 100], '300, 300, 300, 100'],
+    [1, Array.from({ length: 1000 }, () => 1), '1000 × 1'],
+  ])('maxObjectsPerJob %i gives shards of %s rows that add up to the whole', async (max, sizes) => {
+    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key', 'Size', 'StorageClass'], files: rows(4, 250) });
+    const summary = await build({ inventory, maxObjectsPerJob: max });
+    expect(summary.shards.map((s) => s.rows)).toEqual(sizes);
+    const files = manifests();
+    expect(files.map((f) => f.name)).toEqual(sizes.map((_s, i) => `manifest-${String(i + 1).padStart(5, '0')}.csv`));
+    expect(files.map((f) => f.text.split('\n').length - 1)).toEqual(sizes);
+    const whole = await build({ inventory, output: path.join(dir, 'whole') });
+    expect(files.map((f) => f.text).join('')).toBe(manifests(path.join(dir, 'whole'))[0]!.text);
+    expect(whole.rowsSelected).toBe(1000);
+  });
+
+  test('selects nothing: no manifests, zero totals', async () => {
+    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key', 'Size', 'StorageClass'], files: rows(2, 10) });
+    const summary = await build({ inventory, filter: { keyPrefixes: ['nope/'] } });
+    expect(summary).toMatchObject({ shards: [], rowsScanned: 20, rowsSelected: 0, sampleKeys: [] });
+    expect(manifests()).toEqual([]);
+  });
+
+  test('a versioned inventory writes every row with a version id, null for null versions', async () => {
+    const inventory = await writeInventoryDir(dir, {
+      schema: ['Bucket', 'Key', 'VersionId', 'IsLatest', 'IsDeleteMarker', 'Size'],
+      files: [
+        [
+          { Bucket: 'b', Key: 'k1', VersionId: 'v-1', IsLatest: true, IsDeleteMarker: false, Size: 1 },
+          { Bucket: 'b', Key: 'k1', VersionId: 'v-0', IsLatest: false, IsDeleteMarker: false, Size: 1 },
+          { Bucket: 'b', Key: 'k2', VersionId: '', IsLatest: true, IsDeleteMarker: false, Size: 1 },
+          { Bucket: 'b', Key: 'k3', VersionId: 'dm', IsLatest: true, IsDeleteMarker: true, Size: undefined },
+        ],
+      ],
+    });
+    const all = await build({ inventory });
+    expect(all.fields).toEqual(['Bucket', 'Key', 'VersionId']);
+    expect(manifests()[0]!.text).toBe('b,k1,v-1\nb,k1,v-0\nb,k2,null\nb,k3,dm\n');
+    await build({ inventory, output: path.join(dir, 'latest'), filter: { latestOnly: true, skipDeleteMarkers: true } });
+    expect(manifests(path.join(dir, 'latest'))[0]!.text).toBe('b,k1,v-1\nb,k2,null\n');
+    const omitted = await build({ inventory, output: path.join(dir, 'omit'), versionIds: 'omit' });
+    expect(omitted.fields).toEqual(['Bucket', 'Key']);
+    expect(manifests(path.join(dir, 'omit'))[0]!.text).toBe('b,k1\nb,k1\nb,k2\nb,k3\n');
+  });
+
+  test('resumes after a failed attempt from its last checkpoint (or any older one) with the same manifests', async () => {
+    const data = rows(6, 200);
+    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key', 'Size', 'StorageClass'], files: data });
+    const input = { inventory, maxObjectsPerJob: 170, filter: { storageClasses: ['GLACIER', 'DEEP_ARCHIVE'] } };
+    await build({ ...input, output: path.join(dir, 'clean') });
+    const clean = manifests(path.join(dir, 'clean'));
+    expect(clean.map((m) => m.text.split('\n').length - 1)).toEqual([170, 170, 170, 170, 118]);
+
+    // Attempt 1 fails on data file 4 (a directory where the file should be: a retryable read error).
+    const file4 = path.join(path.dirname(inventory), '..', 'data', '0004-file.csv.gz');
+    const bytes = readFileSync(file4);
+    rmSync(file4);
+    mkdirSync(file4);
+    const progress: ManifestProgress[] = [];
+    const err = await build({ ...input, concurrency: 1 }, { onProgress: (p) => progress.push(structuredClone(p)) }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/0004-file\.csv\.gz could not be read/);
+    expect(err instanceof ApplicationFailure && err.nonRetryable).toBe(false);
+    const last = progress[progress.length - 1]!;
+    expect(last.filesDone).toBe(4);
+    expect(last.resume.file).toBeGreaterThan(0);
+    expect(existsSync(path.join(dir, 'out', 'manifest-00001.csv'))).toBe(false);
+
+    rmSync(file4, { recursive: true });
+    writeFileSync(file4, bytes);
+    const resumed = await build(input, { resumeFrom: last });
+    expect(resumed.resumed).toBe(true);
+    expect(resumed.rowsSelected).toBe(798);
+    expect(manifests()).toEqual(clean);
+
+    // A stale heartbeat (Temporal may deliver an older one) resumes just as well.
+    const stale = progress.find((p) => p.filesDone === 2)!;
+    rmSync(path.join(dir, 'out'), { recursive: true });
+    mkdirSync(path.join(dir, 'out'));
+    const partial = path.join(dir, 'out');
+    // Rebuild the partial files attempt 1 had written by the stale checkpoint, then resume from it.
+    for (const [i, s] of stale.resume.shards.entries()) {
+      writeFileSync(path.join(partial, `.manifest-${String(i + 1).padStart(5, '0')}.csv.partial`), clean[i]!.text.slice(0, s.bytes));
+    }
+    const fromStale = await build(input, { resumeFrom: stale });
+    expect(fromStale.resumed).toBe(true);
+    expect(manifests()).toEqual(clean);
+  });
+
+  test('progress of another build is ignored and the build starts over', async () => {
+    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key', 'Size', 'StorageClass'], files: rows(2, 10) });
+    const progress: ManifestProgress[] = [];
+    await build({ inventory }, { onProgress: (p) => progress.push(p) });
+    const other = await build(
+      { inventory, output: path.join(dir, 'other'), filter: { minSize: 1 } },
+      { resumeFrom: progress[progress.length - 1] },
+    );
+    expect(other.resumed).toBe(false);
+    expect(other.rowsSelected).toBe(18);
+    expect((await build({ inventory, output: path.join(dir, 'junk') }, { resumeFrom: { junk: true } })).resumed).toBe(false);
+  });
+
+  test('reads Parquet inventories: raw keys are URL-encoded, same rows as the CSV report', async () => {
+    const data: InventoryRow[][] = [
+      [
+        { Bucket: 'b', Key: 'a b/c,d', VersionId: 'v1', Size: 5, StorageClass: 'GLACIER', LastModifiedDate: '2024-01-02T03:04:05.000Z' },
+        { Bucket: 'b', Key: 'ünï/😀+%', VersionId: undefined, Size: 7, StorageClass: 'STANDARD', LastModifiedDate: '2023-01-01T00:00:00.000Z' },
+      ],
+      [{ Bucket: 'b', Key: 'dir/', VersionId: 'v3', Size: 0, StorageClass: 'DEEP_ARCHIVE', LastModifiedDate: '2024-06-01T00:00:00.000Z' }],
+    ];
+    const schema = ['Bucket', 'Key', 'VersionId', 'Size', 'LastModifiedDate', 'StorageClass'] as const;
+    const pq = await writeInventoryDir(path.join(dir, 'pq'), { format: 'Parquet', schema, files: data });
+    const summary = await build({ inventory: pq });
+    expect(summary.inventory.fileFormat).toBe('Parquet');
+    expect(manifests()[0]!.text).toBe('b,a%20b/c%2Cd,v1\nb,%C3%BCn%C3%AF/%F0%9F%98%80%2B%25,null\nb,dir/,v3\n');
+    expect(summary.bytesByStorageClass).toEqual({ GLACIER: 5, STANDARD: 7, DEEP_ARCHIVE: 0 });
+    const filtered = await build({
+      inventory: pq,
+      output: path.join(dir, 'pq-out'),
+      filter: { storageClasses: ['GLACIER', 'DEEP_ARCHIVE'], modifiedAfter: '2024-01-01', keySuffixes: ['/', ',d'] },
+    });
+    expect(manifests(path.join(dir, 'pq-out'))[0]!.text).toBe('b,a%20b/c%2Cd,v1\nb,dir/,v3\n');
+    expect(filtered.rowsSelected).toBe(2);
+    const csv = await writeInventoryDir(path.join(dir, 'csv'), { schema, files: data });
+    await build({ inventory: csv, output: path.join(dir, 'csv-out') });
+    const decoded = (text: string) => text.split('\n').map((l) => l.split(',').map((v, i) => (i === 1 ? decodeManifestKey(v) : v)));
+    expect(decoded(manifests(path.join(dir, 'csv-out'))[0]!.text)).toEqual(decoded(manifests()[0]!.text));
+  });
+
+  test('a destination prefix picks the newest complete report', async () => {
+    const schema = ['Bucket', 'Key'] as const;
+    await writeInventoryDir(dir, { schema, timestamp: '2024-05-01T00-00Z', files: [[{ Bucket: 'b', Key: 'old' }]] });
+    const newest = await writeInventoryDir(dir, { schema, timestamp: '2024-05-02T00-00Z', files: [[{ Bucket: 'b', Key: 'new' }]] });
+    // A delivery in progress: its folder exists, its manifest.json not yet.
+    mkdirSync(path.join(path.dirname(newest), '..', '2024-05-03T00-00Z'));
+    const summary = await build({ inventory: path.join(path.dirname(newest), '..') + '/' });
+    expect(summary.inventory.manifest).toBe(newest);
+    expect(manifests()[0]!.text).toBe('b,new\n');
+  });
+
+  test.each([
+    [
+      'an MD5 mismatch names the file',
+      { corrupt: (i: number, b: Buffer) => (i === 1 ? Buffer.concat([b, Buffer.from('x')]) : b) },
+      FailureType.InvalidInput,
+      /inventory data file inventory\/source-bucket\/config-1\/data\/0001-file\.csv\.gz is corrupt: its MD5 is [0-9a-f]{32}, the manifest says [0-9a-f]{32}/,
+    ],
+    ['a missing data file', { omitFiles: [2] }, FailureType.NotFound, /0002-file\.csv\.gz does not exist/],
+    [
+      'a malformed row names the file and row',
+      { rawCsv: ['"b","k1"\n', '"b","k2"\n"b"\n'] },
+      FailureType.InvalidInput,
+      /0001-file\.csv\.gz is malformed: row 2: 1 values, but the fileSchema names 2 columns/,
+    ],
+  ])('%s; nothing is left in the output', async (_name, extra, type, message) => {
+    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key'], files: [[{ Bucket: 'b', Key: 'k' }], [{ Bucket: 'b', Key: 'k' }], [{ Bucket: 'b', Key: 'k' }]], ...extra });
+    const err = await failure(build({ inventory, concurrency: 1 }));
+    expect(err.type).toBe(type);
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(message);
+    expect(existsSync(path.join(dir, 'out')) ? readdirSync(path.join(dir, 'out')) : []).toEqual([]);
+  });
+
+  test.each<[string, { format?: 'ORC' }, RegExp, InventoryFilter]>([
+    ['ORC', { format: 'ORC' }, /ORC inventories are not supported yet, choose CSV or Parquet in the inventory configuration/, {}],
+    ['a filter on a field the inventory lacks', {}, /storageClasses needs the field StorageClass/, { storageClasses: ['GLACIER'] }],
+  ])('%s fails before any data file is read', async (_name, extra, message, filter) => {
+    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key'], files: [[{ Bucket: 'b', Key: 'k' }]], omitFiles: [0], ...extra });
+    const err = await failure(build({ inventory, filter }));
+    expect(err.type).toBe(FailureType.InvalidInput);
+    expect(err.message).toMatch(message);
+  });
+
+  test('a manifest.json that does not match manifest.checksum, or is not an inventory manifest, is rejected', async () => {
+    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key'], files: [[{ Bucket: 'b', Key: 'k' }]] });
+    writeFileSync(inventory.replace(/json$/, 'checksum'), '00000000000000000000000000000000');
+    expect((await failure(build({ inventory }))).message).toMatch(/does not match its manifest\.checksum/);
+    rmSync(inventory.replace(/json$/, 'checksum'));
+    writeFileSync(inventory, JSON.stringify({ sourceBucket: 'b', fileFormat: 'CSV', files: [] }));
+    expect((await failure(build({ inventory }))).message).toMatch(/not a valid S3 Inventory manifest: fileSchema/);
+  });
+});
