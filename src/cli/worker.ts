@@ -1,8 +1,9 @@
 /** `s3-campaigns worker`: the campaign worker against a configured Temporal and AWS (real AWS by default). */
 import type { Command } from 'commander';
 
-import { loadConfig } from '../config';
+import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../logging';
+import { missingSearchAttributes, registerSearchAttributesCommand } from '../temporal-setup';
 import { createWorker, installRuntimeLogging } from '../worker';
 
 interface WorkerFlags {
@@ -41,6 +42,17 @@ export function registerWorkerCommand(program: Command): void {
       const config = loadConfig(env);
       const log = createLogger('worker');
       installRuntimeLogging(log);
+      const missing = await missingSearchAttributes(config.temporal).catch((err: unknown) => {
+        // Temporal Cloud API keys may not list attributes: warn and go on rather than refuse to start.
+        log.warn('could not check the campaign search attributes', { err });
+        return [];
+      });
+      if (missing.length > 0) {
+        throw new ConfigError(
+          `namespace ${config.temporal.namespace} lacks the search attributes ${missing.join(', ')}; register them once with:\n  ` +
+            registerSearchAttributesCommand(missing, config.temporal.namespace),
+        );
+      }
       const { worker, close } = await createWorker({ config });
       const stop = () => worker.shutdown();
       process.once('SIGINT', stop);

@@ -87,11 +87,24 @@ function campaignLocation(spec: CampaignSpec, campaignId: string) {
   return { bucket: spec.report.bucket, prefix: `${spec.report.prefix}/${campaignId}` };
 }
 
-/** A job's idempotency token: never random, never the attempt number; stable across retries and restarts. */
+/** 32-bit FNV-1a as 8 hex digits: a deterministic, dependency-free digest of the workflow id for the token. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * A job's ClientRequestToken: derived from the workflow id, the campaign's first run id and the job ordinal — never
+ * random, never the attempt number — so a retried activity or a restarted worker gets the same job back. The run id
+ * keeps a later campaign that reuses a workflow id from adopting an old campaign's job. At most 64 characters.
+ */
 function jobToken(ordinal: number): string {
   const info = workflowInfo();
-  // ≤ 64 characters: the first run id (36) + ordinal, prefixed; the workflow id is in the job tags.
-  return `s3c-${info.firstExecutionRunId}-${ordinal}`.slice(0, 64);
+  return `s3c-${fnv1a(info.workflowId)}-${info.firstExecutionRunId}-${ordinal}`.slice(0, 64);
 }
 
 function sourceBucket(spec: CampaignSpec): string {

@@ -2,6 +2,7 @@ import { ListJobsCommand } from '@aws-sdk/client-s3-control';
 import { NativeConnection } from '@temporalio/worker';
 
 import { loadConfig } from '../../src/config';
+import { missingSearchAttributes, registerSearchAttributesCommand } from '../../src/temporal-setup';
 import { SEARCH_ATTRIBUTES, LOCAL_CREDENTIALS } from '../../src/stack';
 import { connectivityCheckWorkflow } from '../../src/workflows';
 import { createWorker } from '../../src/worker';
@@ -17,6 +18,16 @@ describe('Temporal dev server + worker plumbing', () => {
     } finally {
       await connection.close();
     }
+  });
+
+  test('the worker start check finds every campaign search attribute; the fix command names each missing one', async () => {
+    const e = stackEndpoints();
+    const temporal = loadConfig({ TEMPORAL_ADDRESS: e.temporalAddress }).temporal;
+    expect(await missingSearchAttributes(temporal)).toEqual([]);
+    // The dev server registers attributes for every namespace, so the missing case is checked on the command alone.
+    expect(registerSearchAttributesCommand(['CampaignPhase', 'CampaignObjects'], 'prod')).toBe(
+      'temporal operator search-attribute create --namespace prod --name CampaignPhase --type Keyword --name CampaignObjects --type Int',
+    );
   });
 
   test('a worker built by createWorker runs a workflow whose activity reaches moto S3 and the local engine', async () => {

@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { durationMs, parseCampaignSpec, SpecError } from '../../src/shared/campaign-spec';
 
 const base = {
@@ -70,5 +73,20 @@ describe('campaign spec', () => {
     ['1500', 1500],
   ])('duration %s = %d ms', (text, ms) => {
     expect(durationMs(text)).toBe(ms);
+  });
+});
+
+describe('documented examples', () => {
+  const dir = path.join(__dirname, '..', '..', 'examples');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+  test('there is one example per operation type', () => {
+    const types = files.map((f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { operation: { type: string } }).operation.type);
+    expect(types.sort()).toEqual(['acl', 'compute-checksum', 'copy', 'delete-tags', 'lambda', 'legal-hold', 'put-tags', 'replicate', 'restore', 'retention']);
+  });
+
+  test.each(files)('examples/%s is a valid spec', (file) => {
+    const spec = parseCampaignSpec(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
+    expect(spec.name.length).toBeGreaterThan(0);
   });
 });
