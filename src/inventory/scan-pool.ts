@@ -4,7 +4,7 @@
  * directory just ahead of the workers; rows a worker produces ahead of the caller go through a spill file there.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { createWriteStream, promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type * as TypeScript from 'typescript';
 
 import { invalidInventory, inventoryNotFound, s3Failure } from './errors';
 import type { ScanPlan } from './plan';
@@ -48,25 +49,45 @@ interface PoolWorker {
   busy: boolean;
 }
 
-/** The worker entry: compiled JS next to this file, or, under ts-jest, the TypeScript source transpiled on load. */
+let transpiledSources: Record<string, string> | undefined;
+
+/**
+ * Under ts-jest there is no compiled worker: transpile this folder's TypeScript once per process (loading the
+ * compiler in every worker would cost about a second per build) and hand it to workers with a require hook.
+ */
+function sourcesForTsWorkers(): Record<string, string> {
+  if (transpiledSources) return transpiledSources;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts = require(require.resolve('typescript', { paths: [__dirname] })) as typeof TypeScript;
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(__dirname).filter((n) => n.endsWith('.ts'))) {
+    const file = path.join(__dirname, name);
+    out[file] = ts.transpileModule(readFileSync(file, 'utf8'), {
+      fileName: file,
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    }).outputText;
+  }
+  transpiledSources = out;
+  return out;
+}
+
+/** The worker entry: compiled JS next to this file, or, under ts-jest, the TypeScript source transpiled above. */
 function startWorker(): Worker {
   const js = path.join(__dirname, 'scan-worker.js');
   if (!__filename.endsWith('.ts')) return new Worker(js);
-  const entry = path.join(__dirname, 'scan-worker.ts');
-  const typescript = require.resolve('typescript', { paths: [__dirname] });
   const bootstrap = `
-    const fs = require('fs');
-    const ts = require(${JSON.stringify(typescript)});
+    const { workerData } = require('worker_threads');
     require.extensions['.ts'] = (m, filename) => {
-      const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-        fileName: filename,
-        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      });
-      m._compile(out.outputText, filename);
+      const code = workerData.sources[filename];
+      if (code === undefined) throw new Error('no transpiled source for ' + filename);
+      m._compile(code, filename);
     };
-    require(${JSON.stringify(entry)});
+    require(workerData.entry);
   `;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, {
+    eval: true,
+    workerData: { sources: sourcesForTsWorkers(), entry: path.join(__dirname, 'scan-worker.ts') },
+  });
 }
 
 export interface ScanPoolOptions {
