@@ -25,13 +25,19 @@ const keyArb = fc
   })
   .map((parts) => parts.join(''));
 const rowArb = fc.record({ key: keyArb, glacier: fc.boolean() });
-const inventoryArb = fc.record({
+const inventoryArb: fc.Arbitrary<GeneratedInventory> = fc.record({
   files: fc.array(fc.array(rowArb, { minLength: 0, maxLength: 12 }), { minLength: 1, maxLength: 3 }),
   prefix: fc.option(fc.constantFrom('a', 'b', ' ', '%', '日本'), { nil: undefined }),
   style: fc.constantFrom<KeyStyle>('plus', 'percent'),
 });
 
-async function roundTrip(format: 'CSV' | 'Parquet', inv: fc.infer<typeof inventoryArb>): Promise<void> {
+interface GeneratedInventory {
+  files: { key: string; glacier: boolean }[][];
+  prefix: string | undefined;
+  style: KeyStyle;
+}
+
+async function roundTrip(format: 'CSV' | 'Parquet', inv: GeneratedInventory): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-inv-prop-'));
   try {
     const files: InventoryRow[][] = inv.files.map((rows) =>
