@@ -409,6 +409,11 @@ export class BatchEngine {
     if (TERMINAL_STATUSES.has(status)) r.TerminationDate = new Date(now).toISOString();
     r.Status = status;
     r.ProgressSummary = this.progress(job);
+    if (TERMINAL_STATUSES.has(status)) {
+      // The record now holds the counts; an ended job does not need its task list in memory.
+      job.tasks = undefined;
+      job.outcomes = new Map();
+    }
     this.log.info('job status', {
       jobId: r.JobId,
       status,
@@ -653,7 +658,7 @@ export class BatchEngine {
   }
 
   private async restore(): Promise<void> {
-    const loaded = await this.store.load();
+    const loaded = await this.store.load((r) => TERMINAL_STATUSES.has(r.Status));
     loaded.sort((a, b) => (a.record.CreationTime < b.record.CreationTime ? -1 : 1));
     const now = Date.now();
     const resume: JobState[] = [];
@@ -666,6 +671,10 @@ export class BatchEngine {
       this.tokens.set(`${record.spec.AccountId}\n${record.spec.ClientRequestToken}`, record.JobId);
       job.tasks = tasks;
       job.outcomes = outcomes;
+      if (TERMINAL_STATUSES.has(record.Status)) {
+        job.succeeded = record.ProgressSummary?.NumberOfTasksSucceeded ?? 0;
+        job.failed = record.ProgressSummary?.NumberOfTasksFailed ?? 0;
+      }
       for (const o of outcomes.values()) {
         if (o.status === 'succeeded') job.succeeded++;
         else job.failed++;

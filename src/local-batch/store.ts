@@ -167,8 +167,11 @@ export class JobStore {
     await rm(this.jobDir(jobId), { recursive: true, force: true });
   }
 
-  /** Reads every job under the state directory. Unreadable jobs are logged and skipped, torn lines ignored. */
-  async load(): Promise<LoadedJob[]> {
+  /**
+   * Reads every job under the state directory. Unreadable jobs are logged and skipped, torn lines ignored. Jobs for
+   * which `recordOnly` holds (ended ones: their counts are in the record) load without their tasks and outcomes.
+   */
+  async load(recordOnly: (record: JobRecord) => boolean = () => false): Promise<LoadedJob[]> {
     if (this.dir === undefined) return [];
     const root = path.join(this.dir, 'jobs');
     await mkdir(root, { recursive: true });
@@ -177,7 +180,7 @@ export class JobStore {
       if (!entry.isDirectory()) continue;
       const dir = path.join(root, entry.name);
       try {
-        out.push(await this.loadJob(dir));
+        out.push(await this.loadJob(dir, recordOnly));
       } catch (err) {
         this.log.warn('skipping unreadable job state', { dir, err });
       }
@@ -185,7 +188,7 @@ export class JobStore {
     return out;
   }
 
-  private async loadJob(dir: string): Promise<LoadedJob> {
+  private async loadJob(dir: string, recordOnly: (record: JobRecord) => boolean): Promise<LoadedJob> {
     const record = JSON.parse(await readFile(path.join(dir, 'job.json'), 'utf8')) as JobRecord;
     if (typeof record.JobId !== 'string' || typeof record.Status !== 'string' || !record.spec) {
       throw new Error('job.json is not a job record');
@@ -193,6 +196,7 @@ export class JobStore {
     for (const name of await readdir(dir)) {
       if (name.endsWith('.tmp')) await rm(path.join(dir, name), { force: true });
     }
+    if (recordOnly(record)) return { record, outcomes: new Map() };
     const tasksFile = path.join(dir, 'tasks.json');
     const tasks = existsSync(tasksFile) ? (JSON.parse(await readFile(tasksFile, 'utf8')) as TaskRef[]) : undefined;
     const outcomes = new Map<number, TaskOutcome>();
