@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { snakeCaseField, type InventoryField } from '../src/inventory/fields';
+import type { InventoryFilter } from '../src/inventory/types';
 
 /** One inventory row by canonical field; `undefined` is an empty cell. */
 export type InventoryRow = Partial<Record<InventoryField, string | number | boolean | undefined>>;
@@ -80,13 +81,14 @@ async function parquetBytes(schema: readonly InventoryField[], rows: InventoryRo
       json,
       rows
         .map((r) =>
-          JSON.stringify(
-            Object.fromEntries(schema.map((f) => [snakeCaseField(f), r[f] === undefined ? null : r[f]])),
-          ),
+          JSON.stringify(Object.fromEntries(schema.map((f) => [snakeCaseField(f), r[f] === undefined ? null : r[f]]))),
         )
         .join('\n') + '\n',
     );
-    const columns = schema.map((f) => `'${snakeCaseField(f)}': '${PARQUET_TYPES[f] === 'TIMESTAMP_MS' ? 'VARCHAR' : PARQUET_TYPES[f] ?? 'VARCHAR'}'`);
+    const columns = schema.map(
+      (f) =>
+        `'${snakeCaseField(f)}': '${PARQUET_TYPES[f] === 'TIMESTAMP_MS' ? 'VARCHAR' : (PARQUET_TYPES[f] ?? 'VARCHAR')}'`,
+    );
     const select = schema
       .map((f) => {
         const c = snakeCaseField(f);
@@ -135,7 +137,9 @@ export async function buildInventory(spec: InventorySpec): Promise<WrittenInvent
       bytes = await parquetBytes(spec.schema, spec.files[i]!);
       ext = 'parquet';
     } else {
-      const text = spec.rawCsv ? spec.rawCsv[i]! : spec.files[i]!.map((r) => csvLine(spec.schema, r, spec.keyStyle)).join('');
+      const text = spec.rawCsv
+        ? spec.rawCsv[i]!
+        : spec.files[i]!.map((r) => csvLine(spec.schema, r, spec.keyStyle)).join('');
       bytes = gzipSync(Buffer.from(text, 'utf-8'));
       ext = format === 'ORC' ? 'orc' : 'csv.gz';
     }
@@ -161,7 +165,10 @@ export async function buildInventory(spec: InventorySpec): Promise<WrittenInvent
   const manifestText = Buffer.from(JSON.stringify(manifest));
   const manifestKey = `${base}/${spec.timestamp ?? '2024-05-01T00-00Z'}/manifest.json`;
   objects.set(manifestKey, manifestText);
-  objects.set(manifestKey.replace(/json$/, 'checksum'), Buffer.from(createHash('md5').update(manifestText).digest('hex')));
+  objects.set(
+    manifestKey.replace(/json$/, 'checksum'),
+    Buffer.from(createHash('md5').update(manifestText).digest('hex')),
+  );
   return { objects, manifestKey, reportsPrefix: `${base}/` };
 }
 
@@ -189,3 +196,126 @@ export async function uploadInventory(s3: S3Client, bucket: string, spec: Invent
   }
   return inv;
 }
+
+/** Rows named by their key, with the values each filter looks at. */
+export const FILTER_ROWS: InventoryRow[] = [
+  {
+    Key: 'logs/2019/a.gz',
+    Size: 100,
+    StorageClass: 'GLACIER',
+    LastModifiedDate: '2019-03-01T00:00:00.000Z',
+    IsLatest: true,
+    IsDeleteMarker: false,
+    EncryptionStatus: 'SSE-S3',
+    ReplicationStatus: 'COMPLETED',
+    ObjectLockMode: 'GOVERNANCE',
+    ObjectLockLegalHoldStatus: 'ON',
+    IntelligentTieringAccessTier: '',
+  },
+  {
+    Key: 'logs/2019/b.txt',
+    Size: 0,
+    StorageClass: 'DEEP_ARCHIVE',
+    LastModifiedDate: '2019-12-31T23:59:59.999Z',
+    IsLatest: false,
+    IsDeleteMarker: false,
+    EncryptionStatus: 'SSE-KMS',
+    ReplicationStatus: '',
+    ObjectLockMode: '',
+    ObjectLockLegalHoldStatus: 'OFF',
+  },
+  {
+    Key: 'logs/2020/c.gz',
+    Size: 5_000_000_000,
+    StorageClass: 'STANDARD',
+    LastModifiedDate: '2020-01-01T00:00:00.000Z',
+    IsLatest: true,
+    IsDeleteMarker: false,
+    EncryptionStatus: 'NOT-SSE',
+    ReplicationStatus: 'FAILED',
+    ObjectLockMode: 'COMPLIANCE',
+    ObjectLockLegalHoldStatus: 'OFF',
+  },
+  {
+    Key: 'data/d e.gz',
+    Size: 1,
+    StorageClass: 'INTELLIGENT_TIERING',
+    LastModifiedDate: '2021-06-15T12:00:00.000Z',
+    IsLatest: true,
+    IsDeleteMarker: true,
+    EncryptionStatus: 'SSE-S3',
+    ReplicationStatus: 'REPLICA',
+    ObjectLockMode: '',
+    ObjectLockLegalHoldStatus: '',
+    IntelligentTieringAccessTier: 'ARCHIVE',
+  },
+  {
+    Key: 'data/f+g.csv',
+    Size: 2048,
+    StorageClass: 'GLACIER',
+    LastModifiedDate: '2022-01-01T00:00:00.000Z',
+    IsLatest: true,
+    IsDeleteMarker: false,
+    EncryptionStatus: 'DSSE-KMS',
+    ReplicationStatus: 'PENDING',
+    ObjectLockMode: 'governance',
+    ObjectLockLegalHoldStatus: 'On',
+    IntelligentTieringAccessTier: 'FREQUENT',
+  },
+].map((r, i) => ({ Bucket: 'src', VersionId: `v${i}`, ETag: 'e', ...r }));
+
+/** Each filter condition on `FILTER_ROWS`, with the keys a person picks by hand. */
+export const FILTER_CASES: [string, InventoryFilter, string[]][] = [
+  [
+    'no filter keeps everything',
+    {},
+    ['logs/2019/a.gz', 'logs/2019/b.txt', 'logs/2020/c.gz', 'data/d e.gz', 'data/f+g.csv'],
+  ],
+  [
+    'key prefixes (any of)',
+    { keyPrefixes: ['logs/2019/', 'data/d'] },
+    ['logs/2019/a.gz', 'logs/2019/b.txt', 'data/d e.gz'],
+  ],
+  ['key suffixes match decoded keys', { keySuffixes: ['e.gz', '+g.csv'] }, ['data/d e.gz', 'data/f+g.csv']],
+  ['key regex', { keyRegex: '^logs/20(19|20)/[ac]\\.' }, ['logs/2019/a.gz', 'logs/2020/c.gz']],
+  [
+    'storage classes',
+    { storageClasses: ['GLACIER', 'DEEP_ARCHIVE'] },
+    ['logs/2019/a.gz', 'logs/2019/b.txt', 'data/f+g.csv'],
+  ],
+  ['minimum size (inclusive)', { minSize: 2048 }, ['logs/2020/c.gz', 'data/f+g.csv']],
+  ['maximum size (inclusive)', { maxSize: 1 }, ['logs/2019/b.txt', 'data/d e.gz']],
+  ['size range', { minSize: 1, maxSize: 100 }, ['logs/2019/a.gz', 'data/d e.gz']],
+  [
+    'modified after (inclusive)',
+    { modifiedAfter: '2020-01-01T00:00:00Z' },
+    ['logs/2020/c.gz', 'data/d e.gz', 'data/f+g.csv'],
+  ],
+  ['modified before (exclusive)', { modifiedBefore: '2020-01-01T00:00:00Z' }, ['logs/2019/a.gz', 'logs/2019/b.txt']],
+  [
+    'modified range, date only',
+    { modifiedAfter: '2019-06-01', modifiedBefore: '2021-06-15T12:00:00.001Z' },
+    ['logs/2019/b.txt', 'logs/2020/c.gz', 'data/d e.gz'],
+  ],
+  ['latest only', { latestOnly: true }, ['logs/2019/a.gz', 'logs/2020/c.gz', 'data/d e.gz', 'data/f+g.csv']],
+  [
+    'skip delete markers',
+    { skipDeleteMarkers: true },
+    ['logs/2019/a.gz', 'logs/2019/b.txt', 'logs/2020/c.gz', 'data/f+g.csv'],
+  ],
+  ['encryption statuses', { encryptionStatuses: ['SSE-KMS', 'DSSE-KMS'] }, ['logs/2019/b.txt', 'data/f+g.csv']],
+  ['object lock modes (case-insensitive)', { objectLockModes: ['GOVERNANCE'] }, ['logs/2019/a.gz', 'data/f+g.csv']],
+  ['object lock mode NONE is an empty cell', { objectLockModes: ['NONE'] }, ['logs/2019/b.txt', 'data/d e.gz']],
+  ['legal hold', { objectLockLegalHoldStatuses: ['ON'] }, ['logs/2019/a.gz', 'data/f+g.csv']],
+  ['replication statuses', { replicationStatuses: ['FAILED', 'NONE'] }, ['logs/2019/b.txt', 'logs/2020/c.gz']],
+  [
+    'intelligent-tiering access tier',
+    { intelligentTieringAccessTiers: ['ARCHIVE', 'FREQUENT'] },
+    ['data/d e.gz', 'data/f+g.csv'],
+  ],
+  [
+    'all conditions together',
+    { keyPrefixes: ['logs/'], storageClasses: ['GLACIER', 'DEEP_ARCHIVE'], latestOnly: true, minSize: 1 },
+    ['logs/2019/a.gz'],
+  ],
+];
