@@ -411,12 +411,15 @@ export function taggingHeader(tags: readonly { Key: string; Value: string }[]): 
 export function copyObjectInput(op: CopyOperation, t: TaskRef): CopyObjectCommandInput {
   const target = bucketFromArn(op.TargetResource) ?? op.TargetResource;
   const md = op.NewObjectMetadata ?? {};
-  const replace = op.MetadataDirective === 'REPLACE';
+  // "If you don't provide [NewObjectMetadata], Amazon S3 copies all the metadata from the original objects": so
+  // metadata given without a directive replaces the source's; an explicit COPY keeps the source's.
+  const givesMetadata = Object.entries(md).some(([name, v]) => name !== 'SSEAlgorithm' && v !== undefined);
+  const replace = op.MetadataDirective === 'REPLACE' || (op.MetadataDirective === undefined && givesMetadata);
   const input: CopyObjectCommandInput = {
     Bucket: target,
     Key: copyTargetKey(op.TargetKeyPrefix, t.key),
     CopySource: copySource(t),
-    MetadataDirective: op.MetadataDirective,
+    MetadataDirective: replace ? 'REPLACE' : op.MetadataDirective,
     StorageClass: op.StorageClass as CopyObjectCommandInput['StorageClass'],
     ACL: op.CannedAccessControlList,
     ...(op.AccessControlGrants ? grantHeaders(op.AccessControlGrants) : {}),
