@@ -6,6 +6,7 @@ import { createConnectivityActivities } from './connectivity';
 import { createJobActivities } from './jobs';
 import { createManifestActivities } from './manifests';
 import { createRoundActivities } from './rounds';
+import { createWatermarkActivities } from './watermarks';
 
 export interface ActivityDeps {
   s3: S3Client;
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createJobActivities(deps),
     ...createRoundActivities(deps),
     ...createCampaignReportActivities(deps),
+    ...createWatermarkActivities(deps),
   };
 }
 

@@ -140,6 +140,7 @@ export function createManifestActivities(deps: { s3: S3Client }) {
         rowsSelected: summary.rowsSelected,
         bytesByStorageClass: summary.bytesByStorageClass,
         sampleKeys: summary.sampleKeys,
+        inventoryCreatedAt: summary.inventory.creationTimestamp,
       },
     };
   }

@@ -8,6 +8,7 @@ import { registerCampaignCommands, UsageError } from './campaign';
 import { registerDevCommand } from './dev';
 import { registerLocalBatchCommand } from './local-batch';
 import { registerManifestCommand } from './manifest';
+import { registerScheduleCommands } from './schedule';
 import { registerWorkerCommand } from './worker';
 
 /** Exit codes: 0 ok, 1 failure at run time, 2 bad usage or configuration. */
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerCampaignCommands(program);
+  registerScheduleCommands(program);
   registerDevCommand(program);
   registerWorkerCommand(program);
   registerLocalBatchCommand(program);

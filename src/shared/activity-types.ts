@@ -2,7 +2,7 @@
  * Inputs and results of the campaign activities: the contract between the workflow (which imports these as types)
  * and `src/activities/`. Small JSON only: keys, counts and ETags, never object lists.
  */
-import type { CampaignJob, CampaignState, ManifestRef, ManifestStats, RoundAnalysis } from './campaign';
+import type { CampaignJob, CampaignState, ManifestRef, ManifestStats, RoundAnalysis, Watermark } from './campaign';
 import type { CampaignFilter, CampaignOperation, CampaignSource, CampaignSpec, OperationType } from './campaign-spec';
 
 export interface CheckAwsAccessInput {
@@ -114,3 +114,13 @@ export interface WriteCampaignReportResult {
 }
 
 export type { RoundAnalysis };
+
+export interface WatermarkLocation {
+  bucket: string;
+  /** `<report.prefix>/incremental/<stateKey>.json` */
+  key: string;
+}
+
+export interface SaveWatermarkInput extends WatermarkLocation {
+  watermark: Watermark;
+}

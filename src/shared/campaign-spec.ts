@@ -256,6 +256,21 @@ export const FailureToleranceSchema = z
   })
   .strict();
 
+export const IncrementalSchema = z
+  .object({
+    /**
+     * Names the watermark file `<report.prefix>/incremental/<stateKey>.json`. @default the schedule id for
+     * `schedule create`, else the campaign name in kebab case
+     */
+    stateKey: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,200}$/, 'incremental.stateKey is 1–200 letters, digits, dots, underscores or hyphens')
+      .optional(),
+    /** First run only: take objects modified at or after this time. @default everything */
+    since: isoDate('incremental.since').optional(),
+  })
+  .strict();
+
 export const ReportSchema = z
   .object({
     /** Bucket for manifests, job completion reports and the campaign's own report. */
@@ -297,6 +312,11 @@ export const CampaignSpecSchema = z
     /** How often to poll a running job. @default "60s" */
     pollInterval: duration('pollInterval').default('60s'),
     /**
+     * Take only objects new or changed since the last successful run of this campaign (inventory sources; for
+     * recurring campaigns on a Schedule).
+     */
+    incremental: IncrementalSchema.optional(),
+    /**
      * Start a new workflow run (continue-as-new, carrying all state) after this many history events.
      * @default 0 — when Temporal suggests it
      */
@@ -306,7 +326,16 @@ export const CampaignSpecSchema = z
   .refine((s) => s.filter === undefined || s.source.type === 'inventory' || s.source.type === 'inventory-latest', {
     message: 'filter applies to inventory sources only; a csv or keys source is taken as it is',
     path: ['filter'],
+  })
+  .refine((s) => s.incremental === undefined || s.source.type === 'inventory-latest', {
+    message: 'incremental needs an inventory-latest source (each run reads the newest report)',
+    path: ['incremental'],
   });
+
+/** The watermark name of an incremental campaign: its stateKey, else the name in kebab case. */
+export function incrementalStateKey(spec: Pick<CampaignSpec, 'name' | 'incremental'>): string {
+  return spec.incremental?.stateKey ?? (spec.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'campaign');
+}
 
 /** The spec as users write it (defaults optional). */
 export type CampaignSpecInput = z.input<typeof CampaignSpecSchema>;

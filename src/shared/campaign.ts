@@ -52,6 +52,17 @@ export interface ManifestStats {
   bytesByStorageClass: Record<string, number>;
   /** A few selected keys, for the approver to eyeball. */
   sampleKeys: string[];
+  /** Inventory sources: when the report's scan started (epoch ms). */
+  inventoryCreatedAt?: number;
+}
+
+/** Where an incremental campaign's previous successful run left off. */
+export interface Watermark {
+  /** The inventory scan time (epoch ms) of the last successful run: later runs take objects modified since. */
+  inventoryCreatedAt: number;
+  /** The campaign that wrote it. */
+  campaignId: string;
+  writtenAt: string;
 }
 
 /** Who decided about an approval, when, and why. */
@@ -133,6 +144,8 @@ export interface CampaignState {
   retryAt?: string;
   /** Signals that arrived when they could not apply, newest last (at most 10 kept). */
   ignoredSignals: Array<{ name: string; at: string; reason: string }>;
+  /** Incremental campaigns: the watermark found at start and the modifiedAfter bound it gave. */
+  incremental?: { stateKey: string; previous?: Watermark; modifiedAfter?: string; saved?: Watermark };
   /** Set when failureTolerance cancelled a job: why. */
   toleranceBreach?: string;
   /** How many runs (continue-as-new) this campaign has used. */
@@ -161,6 +174,8 @@ export interface CampaignResult {
   report?: string;
   /** `s3://bucket/…/failed.csv` */
   failedObjects?: string;
+  /** Incremental campaigns: the watermark this run saved (the next run takes objects modified since). */
+  watermark?: Watermark;
 }
 
 /** Live progress, as the `status` query returns it. */

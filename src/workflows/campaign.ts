@@ -40,7 +40,7 @@ import {
   type Decision,
   type DecisionResult,
 } from '../shared/campaign';
-import { durationMs, parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
+import { durationMs, incrementalStateKey, parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
 import { FailureType } from '../shared/errors';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 
@@ -63,7 +63,8 @@ const reportCalls: ActivityOptions = {
 };
 
 const { buildCampaignManifests } = proxyActivities<Activities>(manifestCalls);
-const { createBatchJob, describeBatchJobs, updateBatchJobStatus } = proxyActivities<Activities>(jobCalls);
+const { createBatchJob, describeBatchJobs, updateBatchJobStatus, readWatermark, saveWatermark } =
+  proxyActivities<Activities>(jobCalls);
 const { analyzeRound, writeCampaignReport } = proxyActivities<Activities>(reportCalls);
 
 const TERMINAL_JOB_STATUSES = new Set(['Complete', 'Failed', 'Cancelled']);
@@ -314,20 +315,52 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     }
   };
 
+  const watermarkLocation = (stateKey: string) => ({
+    bucket: spec.report.bucket,
+    key: `${spec.report.prefix}/incremental/${stateKey}.json`,
+  });
+  /** Incremental campaigns that ended well move the watermark to the inventory they processed. */
+  const advanceWatermark = async () => {
+    const inc = st.incremental;
+    const createdAt = st.stats?.inventoryCreatedAt;
+    const good = st.outcome === 'Succeeded' || st.outcome === 'CompletedWithFailures' || st.outcome === 'NothingToDo';
+    if (!inc || inc.saved || !good || createdAt === undefined) return;
+    if (inc.previous && createdAt <= inc.previous.inventoryCreatedAt) return;
+    const watermark = { inventoryCreatedAt: createdAt, campaignId: st.campaignId, writtenAt: nowIso() };
+    await saveWatermark({ ...watermarkLocation(inc.stateKey), watermark });
+    inc.saved = watermark;
+  };
+
   // ---- the state machine -----------------------------------------------------------------------------------------
   publish();
   try {
     while (st.phase !== 'Done') {
       switch (st.phase) {
         case 'BuildingManifest': {
+          if (spec.incremental && !st.incremental) {
+            const stateKey = incrementalStateKey(spec);
+            const previous = await readWatermark(watermarkLocation(stateKey));
+            const since = previous ? new Date(previous.inventoryCreatedAt).toISOString() : spec.incremental.since;
+            st.incremental = { stateKey, previous, modifiedAfter: since };
+          }
+          const bound = st.incremental?.modifiedAfter;
+          const userAfter = spec.filter?.modifiedAfter;
+          const filter = bound
+            ? { ...spec.filter, modifiedAfter: userAfter && Date.parse(userAfter) > Date.parse(bound) ? userAfter : bound }
+            : spec.filter;
           const res = await buildCampaignManifests({
             campaignId: st.campaignId,
             source: spec.source,
-            filter: spec.filter,
+            filter,
             maxObjectsPerJob: spec.maxObjectsPerJob,
             output: location,
           });
           st.stats = res.stats;
+          const prev = st.incremental?.previous;
+          if (prev && res.stats.inventoryCreatedAt !== undefined && res.stats.inventoryCreatedAt <= prev.inventoryCreatedAt) {
+            finish('NothingToDo', `the newest inventory (${new Date(res.stats.inventoryCreatedAt).toISOString()}) was already processed by ${prev.campaignId}`);
+            break;
+          }
           if (res.manifests.length > MAX_JOBS_PER_ROUND) {
             throw ApplicationFailure.nonRetryable(
               `the manifest needs ${res.manifests.length} jobs at maxObjectsPerJob=${spec.maxObjectsPerJob}; at most ${MAX_JOBS_PER_ROUND} per round: raise maxObjectsPerJob`,
@@ -496,6 +529,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           const res = await writeCampaignReport({ spec, state: st, output: location });
           st.reportKey = res.reportKey;
           st.failedObjectsKey = res.failedObjectsKey;
+          await advanceWatermark();
           setPhase('Done');
           break;
         }
@@ -533,5 +567,6 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     jobs: t.jobs,
     report: st.reportKey ? `s3://${location.bucket}/${st.reportKey}` : undefined,
     failedObjects: st.failedObjectsKey ? `s3://${location.bucket}/${st.failedObjectsKey}` : undefined,
+    watermark: st.incremental?.saved,
   };
 }

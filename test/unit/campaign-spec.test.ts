@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { durationMs, parseCampaignSpec, SpecError } from '../../src/shared/campaign-spec';
+import { durationMs, incrementalStateKey, parseCampaignSpec, SpecError } from '../../src/shared/campaign-spec';
 
 const base = {
   name: 'restore logs',
@@ -54,10 +54,17 @@ describe('campaign spec', () => {
     [{ ...base, filter: { keyPrefixes: ['x/'] } }, 'filter applies to inventory sources only'],
     [{ ...base, report: { bucket: 'reports-bucket', prefix: '/abs/' } }, 'report.prefix must not start or end with "/"'],
     [{ ...base, colour: 'blue' }, 'unknown field(s) colour'],
+    [{ ...base, incremental: {} }, 'incremental needs an inventory-latest source'],
+    [{ ...base, source: { type: 'inventory-latest', destination: 's3://inv-bucket/x/' }, incremental: { stateKey: 'a b' } }, 'incremental.stateKey is 1–200 letters'],
     [{ ...base, source: { type: 'inventory', manifest: 's3://inv-bucket/x/manifest.json' }, filter: { minSize: 10, maxSize: 5 } }, 'filter: minSize must not exceed maxSize'],
     [{ ...base, source: { type: 'inventory', manifest: 's3://inv-bucket/x/manifest.json' }, filter: { prefixes: ['a/'] } }, 'filter: unknown field(s) prefixes'],
   ])('rejects a bad spec and names the field (%#)', (spec, expected) => {
     expect(problems(spec).join('\n')).toContain(expected);
+  });
+
+  test('incremental state key: explicit, else the name in kebab case', () => {
+    expect(incrementalStateKey({ name: 'Nightly DR copy!', incremental: {} })).toBe('nightly-dr-copy');
+    expect(incrementalStateKey({ name: 'x', incremental: { stateKey: 'sched-1' } })).toBe('sched-1');
   });
 
   test('reports every problem at once', () => {

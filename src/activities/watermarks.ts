@@ -1,0 +1,53 @@
+/**
+ * Watermarks of incremental campaigns: one small JSON object per recurring campaign in S3, read when a run starts and
+ * written when it ends well. S3 (not the Schedule) holds it so that backfills, manual triggers and a recreated
+ * schedule all see the same one.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ApplicationFailure } from '@temporalio/activity';
+
+import { toApplicationFailure } from '../aws/errors';
+import type { SaveWatermarkInput, WatermarkLocation } from '../shared/activity-types';
+import type { Watermark } from '../shared/campaign';
+import { FailureType } from '../shared/errors';
+
+export function createWatermarkActivities(deps: { s3: S3Client }) {
+  return {
+    /** The watermark, or undefined before the first successful run. */
+    async readWatermark(input: WatermarkLocation): Promise<Watermark | undefined> {
+      const where = `s3://${input.bucket}/${input.key}`;
+      let text: string;
+      try {
+        const out = await deps.s3.send(new GetObjectCommand({ Bucket: input.bucket, Key: input.key }));
+        text = (await out.Body?.transformToString('utf8')) ?? '';
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+        throw toApplicationFailure(err, `reading the watermark ${where}`);
+      }
+      const w = JSON.parse(text) as Partial<Watermark>;
+      if (typeof w.inventoryCreatedAt !== 'number' || typeof w.campaignId !== 'string') {
+        throw ApplicationFailure.nonRetryable(
+          `${where} is not a watermark (needs inventoryCreatedAt and campaignId); delete it to start over`,
+          FailureType.InvalidInput,
+        );
+      }
+      return { inventoryCreatedAt: w.inventoryCreatedAt, campaignId: w.campaignId, writtenAt: w.writtenAt ?? '' };
+    },
+
+    async saveWatermark(input: SaveWatermarkInput): Promise<void> {
+      try {
+        await deps.s3.send(
+          new PutObjectCommand({
+            Bucket: input.bucket,
+            Key: input.key,
+            Body: JSON.stringify(input.watermark, null, 2),
+            ContentType: 'application/json',
+          }),
+        );
+      } catch (err) {
+        throw toApplicationFailure(err, `saving the watermark s3://${input.bucket}/${input.key}`);
+      }
+    },
+  };
+}

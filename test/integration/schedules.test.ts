@@ -1,0 +1,172 @@
+/**
+ * Recurring campaigns: the `schedule` commands run as subprocesses against the dev server, each run a real campaign.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import type { Client } from '@temporalio/client';
+
+import { writeInventoryReport } from '../../src/demo/inventory-writer';
+import { rejectUpdate, type CampaignResult } from '../../src/shared/campaign';
+import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
+import { projectRoot } from '../../src/stack/tools';
+import { stackEndpoints, uniqueName, withBucket } from '../helpers';
+import { getText, manifestKeys, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
+
+const BIN = path.join(projectRoot(), 'bin', 's3-campaigns.js');
+
+function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Waits until the schedule has taken `n` actions; returns the workflow id of action n (1-based). */
+async function nthRun(client: Client, scheduleId: string, n: number): Promise<string> {
+  for (let i = 0; i < 300; i++) {
+    const d = await client.schedule.getHandle(scheduleId).describe();
+    const a = d.info.recentActions[n - 1];
+    if (a) return a.action.workflow.workflowId;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`schedule ${scheduleId} took no action #${n}`);
+}
+
+async function withSpecFile<T>(spec: CampaignSpecInput, fn: (file: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-sched-'));
+  try {
+    const file = path.join(dir, 'spec.json');
+    writeFileSync(file, JSON.stringify(spec));
+    return await fn(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('schedules', () => {
+  test('create (paused) → list → describe → trigger runs a campaign → pause/unpause with notes → delete', async () => {
+    await withBucket(async (bucket, s3) => {
+      await putObjects(s3, bucket, ['s1.txt']);
+      await withCampaignWorker(async (h) => {
+        const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
+        const id = uniqueName('sched');
+        const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['s1.txt'] }, approval: { required: false } });
+        await withSpecFile(spec, async (file) => {
+          expect(await cli(['schedule', 'create', file, '--id', id, '--every', '1h', '--paused', '--note', 'until Monday'], env)).toMatchObject({ code: 0, stdout: `${id}\n` });
+        });
+        try {
+          const list = await cli(['schedule', 'list'], env);
+          expect(list.stdout).toMatch(new RegExp(`${id}\\s+paused\\s+every 1h`));
+          const described = JSON.parse((await cli(['schedule', 'describe', id, '--json'], env)).stdout);
+          expect(described).toMatchObject({ scheduleId: id, paused: true, note: 'until Monday', overlap: 'SKIP', pauseOnFailure: true, intervals: ['1h'] });
+
+          expect((await cli(['schedule', 'trigger', id], env)).stdout).toContain('triggered (overlap SKIP)');
+          const runId = await nthRun(h.client, id, 1);
+          expect(runId.startsWith(id)).toBe(true);
+          const result = (await h.client.workflow.getHandle(runId).result()) as CampaignResult;
+          expect(result).toMatchObject({ outcome: 'Succeeded', succeeded: 1 });
+
+          expect((await cli(['schedule', 'unpause', id, '--note', 'go'], env)).code).toBe(0);
+          expect((await h.client.schedule.getHandle(id).describe()).state).toMatchObject({ paused: false, note: 'go' });
+          expect((await cli(['schedule', 'pause', id, '--note', 'maintenance'], env)).code).toBe(0);
+          expect((await h.client.schedule.getHandle(id).describe()).state).toMatchObject({ paused: true, note: 'maintenance' });
+        } finally {
+          expect((await cli(['schedule', 'delete', id], env)).code).toBe(0);
+        }
+        expect((await cli(['schedule', 'describe', id], env)).code).toBe(1);
+      });
+    });
+  });
+
+  test('overlap skip: a trigger while the previous run awaits approval starts nothing', async () => {
+    await withBucket(async (bucket, s3) => {
+      await putObjects(s3, bucket, ['o.txt']);
+      await withCampaignWorker(async (h) => {
+        const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
+        const id = uniqueName('sched-skip');
+        await withSpecFile(testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['o.txt'] } }), async (file) => {
+          expect((await cli(['schedule', 'create', file, '--id', id, '--every', '24h', '--paused'], env)).code).toBe(0);
+        });
+        try {
+          await cli(['schedule', 'trigger', id], env);
+          const first = await nthRun(h.client, id, 1);
+          await waitForPhase(h.client.workflow.getHandle(first), 'AwaitingApproval');
+          await cli(['schedule', 'trigger', id], env);
+          let d = await h.client.schedule.getHandle(id).describe();
+          for (let i = 0; i < 50 && d.info.numActionsSkippedOverlap === 0; i++) {
+            await new Promise((r) => setTimeout(r, 200));
+            d = await h.client.schedule.getHandle(id).describe();
+          }
+          expect(d.info.numActionsSkippedOverlap).toBe(1);
+          expect(d.info.runningActions.map((a) => a.workflow.workflowId)).toEqual([first]);
+          await h.client.workflow.getHandle(first).executeUpdate(rejectUpdate, { args: [{ by: 'test' }] });
+        } finally {
+          await h.client.schedule.getHandle(id).delete();
+        }
+      });
+    });
+  });
+
+  test('incremental: the second run takes only objects changed since the first run’s inventory; a third, with no new inventory, has nothing to do', async () => {
+    await withBucket(async (bucket, s3) => {
+      await putObjects(s3, bucket, ['old/a.txt', 'old/b.txt', 'new/c.txt']);
+      const inventory = (createdAt: string, rows: Array<[string, string]>) =>
+        writeInventoryReport({
+          s3,
+          sourceBucket: bucket,
+          destinationBucket: bucket,
+          prefix: 'inv',
+          createdAt: new Date(createdAt),
+          rows: rows.map(([key, modified]) => ({ key, size: 10, storageClass: 'STANDARD', lastModified: new Date(modified) })),
+        });
+      await inventory('2026-01-01T00:00:00Z', [
+        ['old/a.txt', '2025-12-30T10:00:00Z'],
+        ['old/b.txt', '2025-12-31T10:00:00Z'],
+      ]);
+      await withCampaignWorker(async (h) => {
+        const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
+        const id = uniqueName('sched-incr');
+        const spec = testSpec(h, bucket, {
+          source: { type: 'inventory-latest', destination: `s3://${bucket}/inv/${bucket}/daily/` },
+          approval: { required: false },
+          incremental: {},
+        });
+        await withSpecFile(spec, async (file) => {
+          expect((await cli(['schedule', 'create', file, '--id', id, '--every', '24h', '--paused'], env)).code).toBe(0);
+        });
+        try {
+          await cli(['schedule', 'trigger', id], env);
+          const first = (await h.client.workflow.getHandle(await nthRun(h.client, id, 1)).result()) as CampaignResult;
+          expect(first).toMatchObject({ outcome: 'Succeeded', objects: 2 });
+          expect(first.watermark?.inventoryCreatedAt).toBe(Date.parse('2026-01-01T00:00:00Z'));
+          const saved = JSON.parse(await getText(s3, bucket, `campaigns/incremental/${id}.json`));
+          expect(saved.inventoryCreatedAt).toBe(Date.parse('2026-01-01T00:00:00Z'));
+
+          await inventory('2026-01-02T00:00:00Z', [
+            ['old/a.txt', '2025-12-30T10:00:00Z'],
+            ['old/b.txt', '2025-12-31T10:00:00Z'],
+            ['new/c.txt', '2026-01-01T12:00:00Z'],
+          ]);
+          await cli(['schedule', 'trigger', id], env);
+          const secondId = await nthRun(h.client, id, 2);
+          const second = (await h.client.workflow.getHandle(secondId).result()) as CampaignResult;
+          expect(second).toMatchObject({ outcome: 'Succeeded', objects: 1, succeeded: 1 });
+          const report = JSON.parse(await getText(s3, bucket, second.report!.replace(`s3://${bucket}/`, '')));
+          const m = report.jobs[0].manifest;
+          expect(await manifestKeys(s3, m.bucket, m.key)).toEqual(['new/c.txt']);
+
+          await cli(['schedule', 'trigger', id], env);
+          const third = (await h.client.workflow.getHandle(await nthRun(h.client, id, 3)).result()) as CampaignResult;
+          expect(third.outcome).toBe('NothingToDo');
+          expect(third.reason).toContain('already processed');
+        } finally {
+          await h.client.schedule.getHandle(id).delete();
+        }
+      });
+    });
+  });
+});
