@@ -456,7 +456,7 @@ export class BatchEngine {
   }
 
   private deps(r: JobRecord): RunnerDeps {
-    return { s3: this.opts.s3, lambda: this.opts.lambda, jobId: r.JobId };
+    return { s3: this.opts.s3, lambda: this.opts.lambda, jobId: r.JobId, log: this.log };
   }
 
   /** Report bucket missing or unreachable is a job failure, found before any task runs. */
