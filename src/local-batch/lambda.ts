@@ -1,10 +1,15 @@
 /**
  * The local stand-in for AWS Lambda in LambdaInvoke jobs: a function ARN maps to a handler the user registers, either
- * a JS module (loaded with `require`, path resolved against the working directory) or an HTTP(S) URL that receives
+ * a JS module (loaded with `require`, path resolved against the working directory; a single-file `.ts` module is
+ * transpiled first) or an HTTP(S) URL that receives
  * the event as a JSON POST. The handler gets the real invocation schema 1.0 / 2.0 event and answers with the real
  * response shape; the task runner interprets it.
  */
+import { readFileSync } from 'node:fs';
+import Module from 'node:module';
 import path from 'node:path';
+
+import type TypeScript from 'typescript';
 
 /** A Lambda "function error": the handler threw or the HTTP handler answered with an error. */
 export class LambdaFunctionError extends Error {
@@ -39,6 +44,36 @@ export interface LambdaBridgeOptions {
 const DEFAULT_TIMEOUT_MS = 900_000;
 
 type ModuleHandler = (event: unknown, context: unknown, callback?: (err: unknown, result?: unknown) => void) => unknown;
+
+const TS_EXTENSIONS = /\.(ts|mts|cts)$/;
+const tsModules = new Map<string, unknown>();
+
+/**
+ * Loads a single-file TypeScript handler: transpiled (no type check) with the project's `typescript` package and
+ * compiled as a CommonJS module next to its source, so its package imports resolve from its own folder. Relative
+ * imports of other `.ts` files are not supported; compile such handlers to JS first. Cached like `require`.
+ */
+function loadTypeScriptModule(file: string): unknown {
+  const cached = tsModules.get(file);
+  if (cached !== undefined) return cached;
+  let ts: typeof TypeScript;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ts = require('typescript') as typeof TypeScript;
+  } catch {
+    throw new Error('TypeScript handlers need the typescript package (a dev dependency); compile the handler to JS');
+  }
+  const out = ts.transpileModule(readFileSync(file, 'utf8'), {
+    fileName: file,
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+  });
+  const m = new Module(file) as Module & { _compile(code: string, filename: string): void };
+  m.filename = file;
+  m.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(file));
+  m._compile(out.outputText, file);
+  tsModules.set(file, m.exports);
+  return m.exports;
+}
 
 /** `arn:aws:lambda:us-east-1:123456789012:function:name[:qualifier]` → `name`; a bare name stays itself. */
 export function lambdaFunctionName(arnOrName: string): string {
@@ -186,7 +221,7 @@ export class LambdaBridge {
     let mod: unknown;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      mod = require(file);
+      mod = TS_EXTENSIONS.test(file) ? loadTypeScriptModule(file) : require(file);
     } catch (err) {
       throw new LambdaFunctionError(
         `Cannot load Lambda handler module ${file}: ${(err as Error).message}`,

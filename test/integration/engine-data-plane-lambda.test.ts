@@ -46,6 +46,18 @@ exports.handler = async (event, context) => {
 `,
   );
   writeFileSync(
+    path.join(dir, 'typed.ts'),
+    `
+interface Task { taskId: string; s3Key: string; s3Bucket: string }
+interface Event { invocationSchemaVersion: '2.0'; invocationId: string; job: { userArguments: Record<string, string> }; tasks: Task[] }
+export const handler = async (event: Event): Promise<unknown> => ({
+  invocationSchemaVersion: event.invocationSchemaVersion,
+  invocationId: event.invocationId,
+  results: event.tasks.map((t: Task) => ({ taskId: t.taskId, resultCode: 'Succeeded', resultString: \`\${event.job.userArguments.greeting} \${t.s3Bucket}/\${t.s3Key}\` })),
+});
+`,
+  );
+  writeFileSync(
     path.join(dir, 'thrower.js'),
     `module.exports.default = async () => { throw new TypeError('cannot resize'); };`,
   );
@@ -109,6 +121,21 @@ describe('module handlers', () => {
       expect(outcome.status).toBe('succeeded');
       expect(await tagsOf(s3, bucket, 'k')).toEqual({ lambda: 'v1.0' });
     }));
+
+  test('a single-file TypeScript handler is transpiled and run', async () => {
+    const s3 = s3Client();
+    try {
+      const lambda = new LambdaBridge({ [FN]: path.join(dir, 'typed.ts') });
+      const o = op('2.0', { UserArguments: { greeting: 'hello' } });
+      const outcome = await createTaskRunner(
+        o,
+        deps(s3, { lambda }),
+      )({ index: 0, bucket: 'b', key: 'a b', rawKey: 'a%20b' });
+      expect(outcome).toEqual({ status: 'succeeded', httpStatus: 200, resultMessage: 'hello b/a%20b' });
+    } finally {
+      s3.destroy();
+    }
+  });
 
   test.each([
     ['thrower.js', 'Lambda returned function error: {"errorMessage":"cannot resize","errorType":"TypeError"}'],
