@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 
 import { z } from 'zod';
 
-import type { OperationName, TaskOutcome, TaskRef } from './types';
+import { SUPPORTED_OPERATIONS, type OperationName, type TaskOutcome, type TaskRef } from './types';
 
 /** What a fault rule can match a job on. */
 export interface FaultContext {
@@ -20,16 +20,8 @@ export interface FaultContext {
   manifestBucket: string;
 }
 
-const OPERATION_NAMES = [
-  'LambdaInvoke',
-  'S3PutObjectCopy',
-  'S3PutObjectTagging',
-  'S3DeleteObjectTagging',
-  'S3PutObjectAcl',
-  'S3InitiateRestoreObject',
-  'S3PutObjectLegalHold',
-  'S3PutObjectRetention',
-] as const satisfies readonly OperationName[];
+/** Operations a rule can name: those the engine runs (others never reach a task). */
+const OPERATION_NAMES = SUPPORTED_OPERATIONS as readonly [OperationName, ...OperationName[]];
 
 function isValidRegex(s: string): boolean {
   try {
