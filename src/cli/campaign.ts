@@ -13,6 +13,7 @@ import {
   type CampaignStatus,
 } from '../shared/campaign';
 import { parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
+import { watchCampaign } from './campaign-views';
 import { TEMPORAL_FLAG_HELP, withTemporalClient, type TemporalFlags } from './connect';
 
 /** A usage or input error: exit code 2, message only. */
@@ -147,10 +148,12 @@ export function registerCampaignCommands(program: Command): void {
     program
       .command('status <workflowId>')
       .description("a campaign's phase, jobs and progress")
-      .option('--json', 'print the full status as JSON'),
-  ).action(async (id: string, flags: TemporalFlags & { json?: boolean }) => {
+      .option('--json', 'print the full status as JSON')
+      .option('--watch', 'follow progress live (tasks done/failed, rate, ETA) until the campaign ends')
+      .addHelpText('after', '\nExamples:\n  s3-campaigns status campaign-restore-logs-20261125T120000Z\n  s3-campaigns status demo-restore-20261125T170551Z --watch\n'),
+  ).action(async (id: string, flags: TemporalFlags & { json?: boolean; watch?: boolean }) => {
     await withTemporalClient(flags, async (client) => {
-      const s = await client.workflow.getHandle(id).query(statusQuery);
+      const s = flags.watch ? await watchCampaign(client, id) : await client.workflow.getHandle(id).query(statusQuery);
       console.log(flags.json ? JSON.stringify(s, null, 2) : formatStatus(s));
     });
   });

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 
 import { ConfigError } from '../config';
 import { registerCampaignCommands, UsageError } from './campaign';
+import { registerCampaignViewCommands } from './campaign-views';
 import { registerDevCommand } from './dev';
 import { registerLocalBatchCommand } from './local-batch';
 import { registerManifestCommand } from './manifest';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerCampaignCommands(program);
+  registerCampaignViewCommands(program);
   registerScheduleCommands(program);
   registerDevCommand(program);
   registerWorkerCommand(program);

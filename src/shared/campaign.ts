@@ -182,6 +182,8 @@ export interface CampaignResult {
 export interface CampaignStatus extends CampaignState {
   name: string;
   operation: string;
+  /** `s3://…/campaign.json`, once written. */
+  reportUri?: string;
   /** Totals over all jobs. */
   totals: { objects: number; succeeded: number; failed: number; jobs: number };
   /** While awaiting approval: what the approver is deciding. */

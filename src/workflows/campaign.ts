@@ -135,6 +135,7 @@ function buildStatus(spec: CampaignSpec, st: CampaignState): CampaignStatus {
     ...st,
     name: spec.name,
     operation: spec.operation.type,
+    reportUri: st.reportKey ? `s3://${spec.report.bucket}/${st.reportKey}` : undefined,
     totals: totals(st),
     awaitingApproval:
       st.phase === 'AwaitingApproval'

@@ -11,9 +11,14 @@ import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { freePort } from '../../src/stack/process';
 import { projectRoot } from '../../src/stack/tools';
 import { stackEndpoints, uniqueName, withBucket } from '../helpers';
-import { putObjects, testSpec, withCampaignWorker } from '../support/campaign';
+import { listJobs, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
 
 const BIN = path.join(projectRoot(), 'bin', 's3-campaigns.js');
+
+/** What `report` needs to read campaign.json from the run's moto. */
+function awsEnv(): NodeJS.ProcessEnv {
+  return { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', S3C_S3_ENDPOINT: stackEndpoints().s3Endpoint };
+}
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -52,7 +57,8 @@ describe('s3-campaigns CLI', () => {
 
           const again = await cli(['approve', id], env);
           expect(again.code).toBe(1);
-          expect(again.stderr).toContain('approve refused');
+          // Refused by the validator (nothing awaits approval) or, if the campaign already ended, by the server.
+          expect(again.stderr).toMatch(/approve refused: .*not awaiting approval|workflow execution already completed/);
 
           let json = JSON.parse((await cli(['status', id, '--json'], env)).stdout) as { phase: string; outcome?: string; jobs: Array<{ approval?: { by: string } }> };
           for (let i = 0; i < 100 && json.phase !== 'Done'; i++) {
@@ -61,8 +67,56 @@ describe('s3-campaigns CLI', () => {
           }
           expect(json.outcome).toBe('Succeeded');
           expect(json.jobs[0]?.approval?.by).toBe('carol');
+
+          // The operator's views of the finished campaign.
+          const watched = await cli(['status', id, '--watch'], env);
+          expect(watched.code).toBe(0);
+          expect(watched.stdout).toMatch(/Done\s+\[#{24}\] 100% 2\/2 2 ok 0 failed/);
+          const report = await cli(['report', id], { ...env, ...awsEnv() });
+          expect(report.code).toBe(0);
+          expect(report.stdout).toContain('— Succeeded');
+          expect(report.stdout).toMatch(/objects 2, succeeded 2, failed 0, jobs 1/);
+          expect(report.stdout).toMatch(/approved by carol/);
+          expect(report.stdout).toContain(`failed objects: s3://${bucket}/campaigns/${id}/failed.csv (0)`);
+          expect(JSON.parse((await cli(['report', id, '--json'], { ...env, ...awsEnv() })).stdout).outcome).toBe('Succeeded');
+          let listed: Array<{ workflowId: string; phase?: string; objects?: number }> = [];
+          for (let i = 0; i < 50 && !listed.some((r) => r.workflowId === id && r.phase === 'Succeeded'); i++) {
+            listed = JSON.parse((await cli(['list', '--operation', 'put-tags', '--phase', 'Succeeded', '--json'], env)).stdout);
+            await new Promise((r) => setTimeout(r, 200));
+          }
+          expect(listed.find((r) => r.workflowId === id)).toMatchObject({ phase: 'Succeeded', objects: 2 });
+          const table = await cli(['list', '--operation', 'put-tags'], env);
+          expect(table.stdout).toMatch(new RegExp(`${id}\\s+\\S+\\s+put-tags\\s+Succeeded\\s+2\\s+0`));
           const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'two words.txt' }));
           expect(tags.TagSet).toEqual([{ Key: 'done', Value: 'yes' }]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    });
+  });
+
+  test('cancel: the job awaiting approval is cancelled and the report says Cancelled', async () => {
+    await withBucket(async (bucket, s3) => {
+      await putObjects(s3, bucket, ['c.txt']);
+      await withCampaignWorker(async (h) => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-cli-'));
+        try {
+          const specFile = path.join(dir, 'spec.json');
+          writeFileSync(specFile, JSON.stringify(testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['c.txt'] } })));
+          const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
+          const id = uniqueName('cli-cancel');
+          expect((await cli(['start', specFile, '--id', id], env)).code).toBe(0);
+          await waitForPhase(h.client.workflow.getHandle(id), 'AwaitingApproval');
+          const res = await cli(['cancel', id], env);
+          expect(res).toMatchObject({ code: 0 });
+          expect(res.stdout).toContain('cancellation requested');
+          await expect(h.client.workflow.getHandle(id).result()).rejects.toThrow();
+          const [job] = await listJobs(h.accountId);
+          expect(job?.Status).toBe('Cancelled');
+          const report = await cli(['report', id], { ...env, ...awsEnv() });
+          expect(report.code).toBe(0);
+          expect(report.stdout).toContain('— Cancelled');
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }

@@ -1,0 +1,221 @@
+/** `list`, `cancel`, `report`, `status --watch`: the operator's views of campaigns. */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { type Command, InvalidArgumentError } from 'commander';
+
+import { createAwsClients } from '../aws/clients';
+import { loadConfig } from '../config';
+import { CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult, type CampaignStatus } from '../shared/campaign';
+import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
+import { TEMPORAL_FLAG_HELP, withTemporalClient, type TemporalFlags } from './connect';
+
+const tty = () => !!process.stdout.isTTY && !process.env.NO_COLOR;
+const color = (code: number) => (text: string) => (tty() ? `\u001b[${code}m${text}\u001b[0m` : text);
+const green = color(32);
+const red = color(31);
+const yellow = color(33);
+const bold = color(1);
+
+/** Prints rows as aligned columns; the first row is the header. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** The visibility query for `list`. */
+export function listQuery(f: { phase?: string; operation?: string; name?: string }): string {
+  const parts = [`WorkflowType = ${quote(CAMPAIGN_WORKFLOW_TYPE)}`];
+  if (f.phase) parts.push(`${SA.phase.name} = ${quote(f.phase)}`);
+  if (f.operation) parts.push(`${SA.operation.name} = ${quote(f.operation)}`);
+  if (f.name) parts.push(`${SA.name.name} = ${quote(f.name)}`);
+  return parts.join(' AND ');
+}
+
+interface ListRow {
+  workflowId: string;
+  name?: string;
+  operation?: string;
+  phase?: string;
+  objects?: number;
+  failed?: number;
+  status: string;
+  started: string;
+}
+
+function toRow(w: WorkflowExecutionInfo): ListRow {
+  const sa = w.typedSearchAttributes;
+  return {
+    workflowId: w.workflowId,
+    name: sa.get(SA.name),
+    operation: sa.get(SA.operation),
+    phase: sa.get(SA.phase),
+    objects: sa.get(SA.objects),
+    failed: sa.get(SA.failedTasks),
+    status: w.status.name,
+    started: w.startTime.toISOString(),
+  };
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1000) throw new InvalidArgumentError(`--limit must be 1–1000, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** A one-line progress bar: `[######------] 52% 5,200/10,000 ok 12 failed 350/s ETA 14s`. */
+export function progressLine(s: CampaignStatus, rate: number | undefined): string {
+  const active = s.jobs.filter((j) => j.round === s.round);
+  const total = active.reduce((n, j) => n + (j.totalTasks ?? j.manifest.rows), 0);
+  const ok = active.reduce((n, j) => n + (j.succeededTasks ?? 0), 0);
+  const failed = active.reduce((n, j) => n + (j.failedTasks ?? 0), 0);
+  const done = ok + failed;
+  const pct = total ? Math.floor((done / total) * 100) : 0;
+  const width = 24;
+  const filled = Math.round((pct / 100) * width);
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+  const eta = rate && rate > 0 && total > done ? ` ETA ${Math.ceil((total - done) / rate)}s` : '';
+  return `${s.phase.padEnd(16)} ${bar} ${String(pct).padStart(3)}% ${done}/${total} ${green(`${ok} ok`)} ${failed ? red(`${failed} failed`) : '0 failed'}${rate !== undefined ? ` ${rate.toFixed(1)}/s` : ''}${eta}`;
+}
+
+async function watch(client: Client, id: string): Promise<CampaignStatus> {
+  const handle = client.workflow.getHandle(id);
+  let last: { at: number; done: number } | undefined;
+  let rate: number | undefined;
+  for (;;) {
+    const s = await handle.query(statusQuery);
+    const done = s.jobs.filter((j) => j.round === s.round).reduce((n, j) => n + (j.succeededTasks ?? 0) + (j.failedTasks ?? 0), 0);
+    const now = Date.now();
+    if (last && now > last.at && done >= last.done) rate = ((done - last.done) / (now - last.at)) * 1000;
+    if (!last || done !== last.done || rate === undefined) last = { at: now, done };
+    const line = progressLine(s, s.phase === 'Running' ? rate : undefined);
+    if (tty()) process.stdout.write(`\r\u001b[2K${line}`);
+    else console.log(line);
+    if (s.phase === 'Done') {
+      if (tty()) process.stdout.write('\n');
+      return s;
+    }
+    if (s.phase === 'AwaitingApproval' && s.awaitingApproval) {
+      const msg = yellow(`awaiting approval: s3-campaigns approve ${id} --note "…"`);
+      if (tty()) process.stdout.write(`  ${msg}`);
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+interface CampaignReportJson {
+  name: string;
+  outcome: string;
+  reason?: string;
+  startedAt: string;
+  endedAt: string;
+  totals: { objects: number; succeeded: number; failed: number; jobs: number };
+  errorsByCode: Record<string, number>;
+  jobs: Array<{ ordinal: number; round: number; jobId?: string; status?: string; totalTasks?: number; succeededTasks?: number; failedTasks?: number; approval?: { decision: string; by: string } }>;
+  failedObjects: { bucket: string; key: string; count: number };
+}
+
+/** The final report as people read it. */
+export function formatReport(r: CampaignReportJson, where: string): string {
+  const outcome = r.outcome === 'Succeeded' ? green(r.outcome) : r.outcome === 'CompletedWithFailures' ? yellow(r.outcome) : red(r.outcome);
+  const lines = [
+    `${bold(r.name)} — ${outcome}${r.reason ? ` (${r.reason})` : ''}`,
+    `  ${r.startedAt} → ${r.endedAt}`,
+    `  objects ${r.totals.objects}, succeeded ${r.totals.succeeded}, failed ${r.totals.failed}, jobs ${r.totals.jobs}`,
+    '',
+    table([
+      ['#', 'ROUND', 'JOB', 'STATUS', 'TASKS', 'OK', 'FAILED', 'APPROVAL'],
+      ...r.jobs.map((j) => [
+        String(j.ordinal),
+        String(j.round),
+        j.jobId ?? '—',
+        j.status ?? '—',
+        String(j.totalTasks ?? '—'),
+        String(j.succeededTasks ?? 0),
+        String(j.failedTasks ?? 0),
+        j.approval ? `${j.approval.decision} by ${j.approval.by}` : '—',
+      ]),
+    ]),
+  ];
+  const codes = Object.entries(r.errorsByCode).sort((a, b) => b[1] - a[1]);
+  if (codes.length) lines.push('', table([['ERROR CODE', 'OBJECTS'], ...codes.map(([c, n]) => [c, String(n)])]));
+  lines.push('', `failed objects: s3://${r.failedObjects.bucket}/${r.failedObjects.key} (${r.failedObjects.count})`, `report: ${where}`);
+  return lines.join('\n');
+}
+
+function temporalOptions(cmd: Command): Command {
+  return cmd.option('--temporal-address <host:port>', TEMPORAL_FLAG_HELP.address).option('--namespace <ns>', TEMPORAL_FLAG_HELP.namespace);
+}
+
+export function registerCampaignViewCommands(program: Command): void {
+  temporalOptions(
+    program
+      .command('list')
+      .description('campaigns, newest first, from the search attributes')
+      .option('--phase <phase>', 'e.g. AwaitingApproval, Running, Succeeded')
+      .option('--operation <type>', 'e.g. restore, copy')
+      .option('--name <name>', 'exact campaign name')
+      .option('--limit <n>', 'at most this many', parseLimit, 50)
+      .option('--json', 'JSON output')
+      .addHelpText('after', '\nExamples:\n  s3-campaigns list --operation restore --phase AwaitingApproval\n  s3-campaigns list --json\n'),
+  ).action(async (flags: TemporalFlags & { phase?: string; operation?: string; name?: string; limit: number; json?: boolean }) => {
+    await withTemporalClient(flags, async (client) => {
+      const rows: ListRow[] = [];
+      for await (const w of client.workflow.list({ query: listQuery(flags) })) {
+        rows.push(toRow(w));
+        if (rows.length >= flags.limit) break;
+      }
+      if (flags.json) return console.log(JSON.stringify(rows, null, 2));
+      if (rows.length === 0) return console.log('no campaigns');
+      console.log(
+        table([
+          ['WORKFLOW ID', 'NAME', 'OPERATION', 'PHASE', 'OBJECTS', 'FAILED', 'STARTED'],
+          ...rows.map((r) => [r.workflowId, r.name ?? '—', r.operation ?? '—', r.phase ?? r.status, String(r.objects ?? '—'), String(r.failed ?? '—'), r.started]),
+        ]),
+      );
+    });
+  });
+
+  temporalOptions(program.command('cancel <workflowId>').description('cancel a campaign: its running jobs are cancelled and the final report is still written')).action(
+    async (id: string, flags: TemporalFlags) => {
+      await withTemporalClient(flags, async (client) => {
+        await client.workflow.getHandle(id).cancel();
+        console.log(`cancellation requested for ${id}: its jobs are being cancelled; the report follows`);
+      });
+    },
+  );
+
+  temporalOptions(program.command('report <workflowId>').description("a finished campaign's report: jobs, counts, errors by code, failed objects").option('--json', 'print campaign.json')).action(
+    async (id: string, flags: TemporalFlags & { json?: boolean }) => {
+      await withTemporalClient(flags, async (client) => {
+        const handle = client.workflow.getHandle(id);
+        const { status } = await handle.describe();
+        if (status.name === 'RUNNING') {
+          const s = await handle.query(statusQuery);
+          throw new Error(`${id} is still running (phase ${s.phase}); use \`s3-campaigns status ${id} --watch\``);
+        }
+        // Completed: the result points at the report; cancelled: the final state (a query replays it) does.
+        const uri =
+          status.name === 'COMPLETED'
+            ? ((await handle.result()) as CampaignResult).report
+            : (await handle.query(statusQuery).catch(() => undefined))?.reportUri;
+        if (!uri) throw new Error(`${id} ended ${status.name} without a report`);
+        const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+        if (!m) throw new Error(`${id} ended ${status.name} without a readable report location (${uri})`);
+        const { s3 } = createAwsClients(loadConfig().aws);
+        try {
+          const out = await s3.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
+          const text = (await out.Body?.transformToString('utf8')) ?? '';
+          console.log(flags.json ? text : formatReport(JSON.parse(text) as CampaignReportJson, uri));
+        } finally {
+          s3.destroy();
+        }
+      });
+    },
+  );
+}
+
+export { watch as watchCampaign };
