@@ -2,6 +2,8 @@
  * Environment → typed, validated configuration for the worker, the CLI and the engine (never workflows).
  * Every variable is documented in the README's Configuration section.
  */
+import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
 
 import { DEFAULT_TASK_QUEUE } from './shared/task-queue';
@@ -20,10 +22,16 @@ const ConfigSchema = z.object({
     namespace: z.string().min(1, 'TEMPORAL_NAMESPACE must not be empty'),
     /** @default s3-campaigns */
     taskQueue: z.string().min(1, 'TEMPORAL_TASK_QUEUE must not be empty'),
-    /** Use TLS (Temporal Cloud). Implied by an API key. @default false */
+    /** Use TLS (Temporal Cloud). Implied by an API key or client certificates. @default false */
     tls: z.boolean(),
     /** Temporal Cloud API key; never logged. */
     apiKey: z.string().optional(),
+    /**
+     * Connection options as Temporal's own environment configuration resolves them (profile file
+     * `TEMPORAL_CONFIG_FILE` / `~/.config/temporalio/temporal.toml`, `TEMPORAL_PROFILE`, `TEMPORAL_TLS_*`, gRPC metadata):
+     * use these to connect.
+     */
+    connection: z.custom<NativeConnectionOptions>(),
   }),
   aws: z.object({
     /** From AWS_REGION / AWS_DEFAULT_REGION; absent → the SDK's own chain (profile, IMDS). */
@@ -53,13 +61,34 @@ function bool(name: string, value: string | undefined, dflt: boolean): boolean {
 /** Reads the configuration from `env` (default `process.env`); throws ConfigError naming the bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const s3Endpoint = env.S3C_S3_ENDPOINT || undefined;
+  // Temporal's environment configuration: the same variables and profile file as the `temporal` CLI and every SDK.
+  let profile;
+  try {
+    profile = loadClientConfigProfile({
+      overrideEnvVars: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')),
+      profile: env.TEMPORAL_PROFILE || undefined,
+    });
+  } catch (err) {
+    throw new ConfigError(`Temporal client configuration: ${(err as Error).message}`);
+  }
+  const apiKey = profile.apiKey || undefined;
+  const hasCerts = !!(profile.tls?.clientCert || profile.tls?.serverCACert);
+  const tls = bool('TEMPORAL_TLS', env.TEMPORAL_TLS, !!apiKey || hasCerts) && !profile.tls?.disabled;
+  const address = profile.address || 'localhost:7233';
+  let connection: NativeConnectionOptions;
+  try {
+    connection = toClientOptions({ ...profile, address, tls: tls ? (profile.tls ?? {}) : { disabled: true } }).connectionOptions;
+  } catch (err) {
+    throw new ConfigError(`Temporal TLS configuration: ${(err as Error).message}`);
+  }
   const raw = {
     temporal: {
-      address: env.TEMPORAL_ADDRESS || 'localhost:7233',
-      namespace: env.TEMPORAL_NAMESPACE || 'default',
+      address,
+      namespace: profile.namespace || 'default',
       taskQueue: env.TEMPORAL_TASK_QUEUE || DEFAULT_TASK_QUEUE,
-      tls: bool('TEMPORAL_TLS', env.TEMPORAL_TLS, !!env.TEMPORAL_API_KEY),
-      apiKey: env.TEMPORAL_API_KEY || undefined,
+      tls,
+      apiKey,
+      connection,
     },
     aws: {
       region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,

@@ -10,11 +10,8 @@ import { SEARCH_ATTRIBUTE_CLI_TYPES } from './shared/search-attributes';
 
 /** The names missing from the namespace (empty when all are registered). */
 export async function missingSearchAttributes(temporal: Config['temporal']): Promise<string[]> {
-  const connection = await Connection.connect({
-    address: temporal.address,
-    tls: temporal.tls || undefined,
-    apiKey: temporal.apiKey,
-  });
+  const { address, tls, apiKey, metadata } = temporal.connection;
+  const connection = await Connection.connect({ address, tls, apiKey, metadata });
   try {
     const res = await connection.operatorService.listSearchAttributes({ namespace: temporal.namespace });
     const have = new Set(Object.keys(res.customAttributes ?? {}));

@@ -44,11 +44,7 @@ export function installRuntimeLogging(log: Logger = createLogger('worker')): voi
 }
 
 export async function connectWorker(temporal: Config['temporal']): Promise<NativeConnection> {
-  return await NativeConnection.connect({
-    address: temporal.address,
-    tls: temporal.tls || undefined,
-    apiKey: temporal.apiKey,
-  });
+  return await NativeConnection.connect(temporal.connection);
 }
 
 /** Builds a worker for the campaign task queue. The caller runs it (`worker.run()`) and shuts it down. */

@@ -43,12 +43,8 @@ export async function withTemporalClient<T>(
   const temporal = temporalConfig(flags);
   let connection: Connection;
   try {
-    connection = await Connection.connect({
-      address: temporal.address,
-      tls: temporal.tls || undefined,
-      apiKey: temporal.apiKey,
-      connectTimeout: 5000,
-    });
+    const { address, tls, apiKey, metadata } = temporal.connection;
+    connection = await Connection.connect({ address, tls, apiKey, metadata, connectTimeout: 5000 });
   } catch (err) {
     throw new Error(`cannot reach Temporal at ${temporal.address}: ${(err as Error).message}`, { cause: err });
   }

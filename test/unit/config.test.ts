@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ConfigError, loadConfig } from '../../src/config';
+
+/** An env with no user profile file in the way. */
+function env(vars: Record<string, string>): NodeJS.ProcessEnv {
+  return { TEMPORAL_CONFIG_FILE: path.join(os.tmpdir(), 'no-such-temporal.toml'), ...vars };
+}
+
+describe('config', () => {
+  test('defaults: local Temporal without TLS, real AWS', () => {
+    const c = loadConfig(env({}));
+    expect(c.temporal).toMatchObject({ address: 'localhost:7233', namespace: 'default', taskQueue: 's3-campaigns', tls: false });
+    expect(c.temporal.connection.address).toBe('localhost:7233');
+    expect(c.aws).toEqual({ region: undefined, s3Endpoint: undefined, s3ControlEndpoint: undefined, forcePathStyle: false });
+  });
+
+  test('an API key implies TLS and reaches the connection options', () => {
+    const c = loadConfig(env({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', TEMPORAL_API_KEY: 'secret-key' }));
+    expect(c.temporal).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', namespace: 'ns.acct', tls: true });
+    expect(c.temporal.connection.apiKey).toBe('secret-key');
+    expect(c.temporal.connection.tls).toBeTruthy();
+  });
+
+  test('a Temporal profile file is honoured (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-cfg-'));
+    try {
+      const file = path.join(dir, 'temporal.toml');
+      writeFileSync(file, '[profile.prod]\naddress = "temporal.internal:7233"\nnamespace = "campaigns"\n');
+      const c = loadConfig({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod' });
+      expect(c.temporal).toMatchObject({ address: 'temporal.internal:7233', namespace: 'campaigns' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('local endpoints switch on path-style S3', () => {
+    const c = loadConfig(env({ S3C_S3_ENDPOINT: 'http://127.0.0.1:4566', S3C_S3CONTROL_ENDPOINT: 'http://127.0.0.1:4567', AWS_REGION: 'eu-west-1' }));
+    expect(c.aws).toEqual({ region: 'eu-west-1', s3Endpoint: 'http://127.0.0.1:4566', s3ControlEndpoint: 'http://127.0.0.1:4567', forcePathStyle: true });
+  });
+
+  test.each([
+    [{ TEMPORAL_ADDRESS: 'no port' }, 'TEMPORAL_ADDRESS must be host:port'],
+    [{ TEMPORAL_TLS: 'maybe' }, 'TEMPORAL_TLS must be true or false'],
+    [{ S3C_S3_ENDPOINT: 'not a url' }, 'S3C_S3_ENDPOINT must be a URL'],
+    [{ S3C_FORCE_PATH_STYLE: 'yes please' }, 'S3C_FORCE_PATH_STYLE must be true or false'],
+  ])('bad %o → ConfigError naming the variable', (vars, message) => {
+    expect(() => loadConfig(env(vars))).toThrow(ConfigError);
+    expect(() => loadConfig(env(vars))).toThrow(message);
+  });
+});
