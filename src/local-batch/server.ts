@@ -166,7 +166,12 @@ export function createRequestListener({ engine, faults, log }: ServerDeps): Requ
     }
     const one = /^\/_local\/faults\/([^/]+)$/.exec(path);
     if (one && method === 'DELETE') {
-      const id = decodeURIComponent(one[1]!);
+      let id: string;
+      try {
+        id = decodeURIComponent(one[1]!);
+      } catch {
+        throw new AdminError(400, 'BadRequest', 'the rule id in the path is not valid percent-encoding');
+      }
       if (!faults.remove(id)) throw new AdminError(404, 'NotFound', `no fault rule with id ${id}`);
       return json(res, reqId, 204, undefined);
     }
