@@ -25,8 +25,9 @@ export { createLocalS3ControlClient, type LocalS3ControlClientOptions } from './
 export { FaultInjector, type FaultRule } from './faults';
 
 /**
- * Tasks in flight per Active job. 16 keeps a local moto (one Python process) saturated, so a job runs as fast as
- * the S3 endpoint allows, while 4 Active jobs × 16 stay within a modest socket pool; real AWS S3 would take more.
+ * Tasks in flight per Active job. Against moto (one Python process that serialises requests) throughput is flat from
+ * 4 to 32 in flight, so moto does not decide it; a latency-bound endpoint does: at 20–50 ms per S3 call, 16 in flight
+ * give one job several hundred tasks/s, and 4 Active jobs × 16 = 64 sockets stay a modest pool.
  */
 export const DEFAULT_TASK_CONCURRENCY = 16;
 /** Jobs Active at once; the others wait in Ready by priority. */
