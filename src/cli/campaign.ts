@@ -12,6 +12,7 @@ import {
   statusQuery,
   type CampaignStatus,
 } from '../shared/campaign';
+import { campaignDetails, campaignSummary } from '../campaign/summary';
 import { parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
 import { watchCampaign } from './campaign-views';
 import { TEMPORAL_FLAG_HELP, withTemporalClient, type TemporalFlags } from './connect';
@@ -51,7 +52,13 @@ export function defaultCampaignId(spec: CampaignSpec, now = new Date()): string 
 
 export async function startCampaign(client: Client, spec: CampaignSpec, taskQueue: string, workflowId?: string) {
   const id = workflowId ?? defaultCampaignId(spec);
-  await client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue, workflowId: id, args: [spec] });
+  await client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+    taskQueue,
+    workflowId: id,
+    args: [spec],
+    staticSummary: campaignSummary(spec),
+    staticDetails: campaignDetails(spec),
+  });
   return id;
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Client, ScheduleDescription, ScheduleOverlapPolicy, ScheduleSpec } from '@temporalio/client';
 
+import { campaignDetails, campaignSummary } from '../campaign/summary';
 import { CAMPAIGN_WORKFLOW_TYPE } from '../shared/campaign';
 import { durationMs, type CampaignSpec } from '../shared/campaign-spec';
 
@@ -46,6 +47,8 @@ export async function createCampaignSchedule(client: Client, o: CreateCampaignSc
       // Each run's workflow id is this prefix plus the scheduled time, so runs are easy to find.
       workflowId: o.scheduleId,
       args: [spec],
+      staticSummary: campaignSummary(spec),
+      staticDetails: campaignDetails(spec),
     },
     policies: { overlap: overlapPolicy(o.overlap ?? 'skip'), pauseOnFailure: true },
     state: { paused: o.paused ?? false, note: o.note },

@@ -2,7 +2,7 @@
  * End-to-end CLI tests: `s3-campaigns` run as a subprocess, output and exit codes checked.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -42,6 +42,10 @@ describe('s3-campaigns CLI', () => {
           const id = uniqueName('cli-campaign');
           const started = await cli(['start', specFile, '--id', id], env);
           expect(started).toMatchObject({ code: 0, stdout: `${id}\n` });
+          // The UI shows what the campaign is from the start.
+          const described = await h.client.workflow.getHandle(id).describe();
+          expect(await described.staticSummary()).toBe(`put-tags · ${JSON.parse(readFileSync(specFile, 'utf8')).name}`);
+          expect(await described.staticDetails()).toContain(`- source: 2 key(s) in s3://${bucket}`);
 
           let status = await cli(['status', id], env);
           for (let i = 0; i < 100 && !status.stdout.includes('AWAITING APPROVAL'); i++) {
