@@ -1,0 +1,296 @@
+/** The least-privilege policies of one campaign: exact actions and resources for every operation and source. */
+import { batchRolePolicies, iamLiteral, workerPolicy, type PolicyDocument } from '../../src/iam/policy';
+import { parseCampaignSpec, type CampaignSpec } from '../../src/shared/campaign-spec';
+
+const ROLE = 'arn:aws:iam::111122223333:role/S3BatchOperationsRole';
+const MANIFESTS = 'arn:aws:s3:::ops-reports/s3-campaigns/*';
+
+function spec(overrides: Record<string, unknown>): CampaignSpec {
+  return parseCampaignSpec({
+    name: 'test',
+    accountId: '111122223333',
+    region: 'us-east-1',
+    roleArn: ROLE,
+    source: { type: 'keys', bucket: 'src-bucket', keys: ['a.txt'] },
+    operation: { type: 'restore' },
+    report: { bucket: 'ops-reports' },
+    ...overrides,
+  });
+}
+
+/** Statements as `[Sid, actions, resources]`, for exact comparison. */
+function statements(doc: PolicyDocument): Array<[string, string[], string[]]> {
+  const list = (x: string | string[] | undefined) => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+  return doc.Statement.map((s) => [s.Sid, list(s.Action), list(s.Resource)]);
+}
+
+/** The three statements every Batch Operations role needs: read the manifests, write the reports, locate the bucket. */
+const COMMON: Array<[string, string[], string[]]> = [
+  ['ReadCampaignManifests', ['s3:GetObject', 's3:GetObjectVersion'], [MANIFESTS]],
+  ['WriteCompletionReports', ['s3:PutObject'], [MANIFESTS]],
+  ['ReportBucketLocation', ['s3:GetBucketLocation'], ['arn:aws:s3:::ops-reports']],
+];
+
+describe('batchRolePolicies: the operation’s actions on the source objects (keys source, bucket src-bucket)', () => {
+  const OBJECTS = 'arn:aws:s3:::src-bucket/*';
+  const cases: Array<[string, unknown, Array<[string, string[], string[]]>]> = [
+    ['restore', { type: 'restore' }, [['RestoreObjects', ['s3:RestoreObject'], [OBJECTS]]]],
+    ['put-tags', { type: 'put-tags', tags: { a: 'b' } }, [['PutObjectTags', ['s3:PutObjectTagging'], [OBJECTS]]]],
+    ['delete-tags', { type: 'delete-tags' }, [['DeleteObjectTags', ['s3:DeleteObjectTagging'], [OBJECTS]]]],
+    ['acl', { type: 'acl', cannedAcl: 'private' }, [['PutObjectAcls', ['s3:PutObjectAcl'], [OBJECTS]]]],
+    [
+      'legal-hold',
+      { type: 'legal-hold', status: 'ON' },
+      [
+        ['PutObjectLegalHolds', ['s3:PutObjectLegalHold'], [OBJECTS]],
+        ['ReadObjectLockConfiguration', ['s3:GetBucketObjectLockConfiguration'], ['arn:aws:s3:::src-bucket']],
+      ],
+    ],
+    [
+      'retention',
+      { type: 'retention', mode: 'GOVERNANCE', retainUntil: '2030-01-01T00:00:00Z' },
+      [
+        ['PutObjectRetention', ['s3:PutObjectRetention'], [OBJECTS]],
+        ['ReadObjectLockConfiguration', ['s3:GetBucketObjectLockConfiguration'], ['arn:aws:s3:::src-bucket']],
+      ],
+    ],
+    [
+      'retention with bypassGovernance',
+      { type: 'retention', bypassGovernance: true },
+      [
+        ['PutObjectRetention', ['s3:PutObjectRetention', 's3:BypassGovernanceRetention'], [OBJECTS]],
+        ['ReadObjectLockConfiguration', ['s3:GetBucketObjectLockConfiguration'], ['arn:aws:s3:::src-bucket']],
+      ],
+    ],
+    [
+      'copy (source tags copied, no ACL)',
+      { type: 'copy', targetBucket: 'dr-bucket' },
+      [
+        ['ReadCopySources', ['s3:GetObject', 's3:GetObjectAcl', 's3:GetObjectTagging'], [OBJECTS]],
+        ['WriteCopies', ['s3:PutObject', 's3:PutObjectTagging'], ['arn:aws:s3:::dr-bucket/*']],
+      ],
+    ],
+    [
+      'copy with a prefix, new tags and a canned ACL',
+      {
+        type: 'copy',
+        targetBucket: 'dr-bucket',
+        targetKeyPrefix: 'replica/',
+        tags: { copy: 'yes' },
+        cannedAcl: 'bucket-owner-full-control',
+      },
+      [
+        ['ReadCopySources', ['s3:GetObject', 's3:GetObjectAcl'], [OBJECTS]],
+        [
+          'WriteCopies',
+          ['s3:PutObject', 's3:PutObjectTagging', 's3:PutObjectAcl'],
+          ['arn:aws:s3:::dr-bucket/replica/*'],
+        ],
+      ],
+    ],
+    [
+      'lambda',
+      { type: 'lambda', functionArn: 'arn:aws:lambda:us-east-1:111122223333:function:thumbnailer:live' },
+      [
+        [
+          'InvokeFunction',
+          ['lambda:InvokeFunction'],
+          ['arn:aws:lambda:us-east-1:111122223333:function:thumbnailer:live'],
+        ],
+      ],
+    ],
+    ['replicate', { type: 'replicate' }, [['InitiateReplication', ['s3:InitiateReplication'], [OBJECTS]]]],
+    [
+      'compute-checksum',
+      { type: 'compute-checksum', algorithm: 'SHA256' },
+      [['ReadObjectsForChecksums', ['s3:GetObject'], [OBJECTS]]],
+    ],
+  ];
+
+  test.each(cases)('%s', (_name, operation, expected) => {
+    const { permissionsPolicy, warnings } = batchRolePolicies(spec({ operation }));
+    expect(permissionsPolicy.Version).toBe('2012-10-17');
+    expect(statements(permissionsPolicy)).toEqual([...COMMON, ...expected]);
+    expect(permissionsPolicy.Statement.every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
+    expect(warnings).toEqual(
+      (operation as { type: string }).type === 'compute-checksum'
+        ? [
+            'AWS documents no permission list for S3ComputeObjectChecksum: the policy grants s3:GetObject on the objects, the read that computing a checksum needs (reasoned, not documented).',
+          ]
+        : [],
+    );
+  });
+});
+
+test('the trust policy: the Batch Operations service, only for jobs of the campaign’s account', () => {
+  expect(batchRolePolicies(spec({})).trustPolicy).toEqual({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'BatchOperationsAssumesRole',
+        Effect: 'Allow',
+        Principal: { Service: 'batchoperations.s3.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': '111122223333' } },
+      },
+    ],
+  });
+});
+
+describe('batchRolePolicies: sources', () => {
+  const inventory = {
+    type: 'inventory',
+    manifest: 's3://inv-bucket/inventory/logs/daily/2026-11-24T00-00Z/manifest.json',
+  };
+
+  test('inventory with key prefixes: scoped to those prefixes of the source bucket, version actions included', () => {
+    const s = spec({
+      source: inventory,
+      filter: { keyPrefixes: ['2019/', 'archive/2020/'] },
+      operation: { type: 'put-tags', tags: { a: 'b' } },
+    });
+    const { permissionsPolicy, warnings } = batchRolePolicies(s, { sourceBuckets: ['logs'] });
+    expect(statements(permissionsPolicy)).toEqual([
+      ...COMMON,
+      [
+        'PutObjectTags',
+        ['s3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+        ['arn:aws:s3:::logs/2019/*', 'arn:aws:s3:::logs/archive/2020/*'],
+      ],
+    ]);
+    // The job reads the campaign's manifests, never the inventory itself: nothing on inv-bucket.
+    expect(JSON.stringify(permissionsPolicy)).not.toContain('inv-bucket');
+    expect(warnings).toEqual([]);
+  });
+
+  test('versioned: false (an inventory without VersionId) drops the version actions', () => {
+    const s = spec({ source: inventory, operation: { type: 'copy', targetBucket: 'dr-bucket' } });
+    expect(
+      statements(batchRolePolicies(s, { sourceBuckets: ['logs'], versioned: false }).permissionsPolicy)[3],
+    ).toEqual(['ReadCopySources', ['s3:GetObject', 's3:GetObjectAcl', 's3:GetObjectTagging'], ['arn:aws:s3:::logs/*']]);
+    expect(statements(batchRolePolicies(s, { sourceBuckets: ['logs'] }).permissionsPolicy)[3]).toEqual([
+      'ReadCopySources',
+      [
+        's3:GetObject',
+        's3:GetObjectVersion',
+        's3:GetObjectAcl',
+        's3:GetObjectVersionAcl',
+        's3:GetObjectTagging',
+        's3:GetObjectVersionTagging',
+      ],
+      ['arn:aws:s3:::logs/*'],
+    ]);
+  });
+
+  test('an unknown source bucket falls back to * and says so', () => {
+    const s = spec({
+      source: inventory,
+      filter: { keyPrefixes: ['2019/'] },
+      operation: { type: 'legal-hold', status: 'OFF' },
+    });
+    const { permissionsPolicy, warnings } = batchRolePolicies(s);
+    expect(statements(permissionsPolicy).slice(3)).toEqual([
+      ['PutObjectLegalHolds', ['s3:PutObjectLegalHold'], ['arn:aws:s3:::*/2019/*']],
+      ['ReadObjectLockConfiguration', ['s3:GetBucketObjectLockConfiguration'], ['arn:aws:s3:::*']],
+    ]);
+    expect(warnings).toEqual([
+      'The inventory’s source bucket is unknown: the operation is allowed on objects in every bucket (*). Pass --source-bucket to scope it.',
+    ]);
+  });
+
+  test('csv: every bucket the manifest names, sorted and distinct', () => {
+    const s = spec({ source: { type: 'csv', manifest: 's3://lists/restore.csv' } });
+    const { permissionsPolicy } = batchRolePolicies(s, { sourceBuckets: ['b-two', 'a-one', 'b-two'] });
+    expect(statements(permissionsPolicy).slice(3)).toEqual([
+      ['RestoreObjects', ['s3:RestoreObject'], ['arn:aws:s3:::a-one/*', 'arn:aws:s3:::b-two/*']],
+    ]);
+  });
+
+  test('KMS keys add Decrypt and GenerateDataKey on exactly those keys', () => {
+    const key = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const { permissionsPolicy } = batchRolePolicies(spec({}), { kmsKeyArns: [key] });
+    expect(statements(permissionsPolicy).at(-1)).toEqual(['UseKmsKeys', ['kms:Decrypt', 'kms:GenerateDataKey'], [key]]);
+  });
+
+  test('IAM wildcards in keys are escaped; the partition follows the role ARN', () => {
+    expect(iamLiteral('odd*name?$x')).toBe('odd${*}name${?}${$}x');
+    const s = spec({
+      roleArn: 'arn:aws-cn:iam::111122223333:role/Batch',
+      region: 'cn-north-1',
+      source: inventory,
+      filter: { keyPrefixes: ['what?/'] },
+      report: { bucket: 'ops-reports', prefix: 'runs*' },
+    });
+    const { permissionsPolicy } = batchRolePolicies(s, { sourceBuckets: ['logs'] });
+    expect(statements(permissionsPolicy)).toEqual([
+      ['ReadCampaignManifests', ['s3:GetObject', 's3:GetObjectVersion'], ['arn:aws-cn:s3:::ops-reports/runs${*}/*']],
+      ['WriteCompletionReports', ['s3:PutObject'], ['arn:aws-cn:s3:::ops-reports/runs${*}/*']],
+      ['ReportBucketLocation', ['s3:GetBucketLocation'], ['arn:aws-cn:s3:::ops-reports']],
+      ['RestoreObjects', ['s3:RestoreObject'], ['arn:aws-cn:s3:::logs/what${?}/*']],
+    ]);
+  });
+});
+
+describe('workerPolicy', () => {
+  const JOBS = 'arn:aws:s3:us-east-1:111122223333:job/*';
+  const COMMON_WORKER: Array<[string, string[], string[]]> = [
+    ['CreateCampaignJobs', ['s3:CreateJob'], ['*']],
+    ['ListJobs', ['s3:ListJobs'], ['*']],
+    ['ReadJobs', ['s3:DescribeJob', 's3:GetJobTagging'], [JOBS]],
+    ['ManageCampaignJobs', ['s3:UpdateJobStatus', 's3:UpdateJobPriority', 's3:PutJobTagging'], [JOBS]],
+    ['PassBatchOperationsRole', ['iam:PassRole'], [ROLE]],
+    [
+      'ReadWriteCampaignFolder',
+      ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      [MANIFESTS],
+    ],
+    ['ListReportBucket', ['s3:ListBucket', 's3:ListBucketMultipartUploads'], ['arn:aws:s3:::ops-reports']],
+  ];
+
+  test.each<[string, unknown, Array<[string, string[], string[]]>]>([
+    ['keys: nothing to read', { type: 'keys', bucket: 'src-bucket', keys: ['a'] }, []],
+    [
+      'inventory: the configuration’s folder (reports and data files)',
+      { type: 'inventory', manifest: 's3://inv-bucket/inventory/logs/daily/2026-11-24T00-00Z/manifest.json' },
+      [['ReadInventory', ['s3:GetObject'], ['arn:aws:s3:::inv-bucket/inventory/logs/daily/*']]],
+    ],
+    [
+      'inventory-latest: the destination, and listing to find the newest report',
+      { type: 'inventory-latest', destination: 's3://inv-bucket/inventory/logs/daily' },
+      [
+        ['ReadInventory', ['s3:GetObject'], ['arn:aws:s3:::inv-bucket/inventory/logs/daily/*']],
+        ['ListInventoryReports', ['s3:ListBucket'], ['arn:aws:s3:::inv-bucket']],
+      ],
+    ],
+    [
+      'csv: the one manifest object',
+      { type: 'csv', manifest: 's3://lists/restores/2019.csv' },
+      [['ReadCsvManifest', ['s3:GetObject'], ['arn:aws:s3:::lists/restores/2019.csv']]],
+    ],
+  ])('%s', (_name, source, expected) => {
+    expect(statements(workerPolicy(spec({ source })))).toEqual([...COMMON_WORKER, ...expected]);
+  });
+
+  test('conditions: this operation at most this priority with the campaign tag; only campaign jobs change; the role only to Batch Operations', () => {
+    const doc = workerPolicy(spec({ operation: { type: 'copy', targetBucket: 'dr-bucket' }, priority: 42 }));
+    const conditions = Object.fromEntries(doc.Statement.filter((s) => s.Condition).map((s) => [s.Sid, s.Condition]));
+    expect(conditions).toEqual({
+      CreateCampaignJobs: {
+        StringEquals: { 's3:RequestJobOperation': 'S3PutObjectCopy' },
+        NumericLessThanEquals: { 's3:RequestJobPriority': 42 },
+        Null: { 'aws:RequestTag/s3-campaigns:campaign': 'false' },
+      },
+      ManageCampaignJobs: { Null: { 'aws:ResourceTag/s3-campaigns:campaign': 'false' } },
+      PassBatchOperationsRole: { StringEquals: { 'iam:PassedToService': 'batchoperations.s3.amazonaws.com' } },
+    });
+  });
+
+  test('KMS keys for the worker too', () => {
+    const key = 'arn:aws:kms:us-east-1:111122223333:key/k';
+    expect(statements(workerPolicy(spec({}), { kmsKeyArns: [key, key] })).at(-1)).toEqual([
+      'UseKmsKeys',
+      ['kms:Decrypt', 'kms:GenerateDataKey'],
+      [key],
+    ]);
+  });
+});
