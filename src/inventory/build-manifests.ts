@@ -52,7 +52,7 @@ export interface BuildManifestsDeps {
   progressIntervalMs?: number;
   /**
    * Bytes of manifest rows a worker may send ahead of the file being written before it spills further rows to a
-   * temporary file. Tests lower it to exercise spilling. @default 16 MiB
+   * temporary file. Tests lower it to exercise spilling. @default 4 MiB
    */
   spillAfterBytes?: number;
 }

@@ -88,19 +88,13 @@ async function md5OfFile(path: string): Promise<string> {
 async function scanCsv(job: FileJob, sender: RowSender): Promise<{ stats: ScanStats; md5: string }> {
   const hash = createHash('md5');
   const scanner = new CsvScanner(job.plan, sender.emit);
-  await pipeline(
-    createReadStream(job.path, { highWaterMark: READ_BYTES }),
-    async function* (source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) {
-        hash.update(chunk);
-        yield chunk;
-      }
-    },
-    createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }),
-    async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) scanner.push(chunk);
-    },
-  );
+  const input = createReadStream(job.path, { highWaterMark: READ_BYTES });
+  // Hash the compressed bytes as they pass: a 'data' listener buffers nothing (an object-mode step would hold up
+  // to 16 chunks). It is attached in the same tick as the pipeline, so it sees every chunk the pipeline does.
+  input.on('data', (chunk) => hash.update(chunk as Buffer));
+  await pipeline(input, createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }), async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) scanner.push(chunk);
+  });
   scanner.end();
   return { stats: scanner.stats, md5: hash.digest('hex') };
 }
