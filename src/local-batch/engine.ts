@@ -61,6 +61,7 @@ export const ENGINE_FAILURE_CODES = {
   internal: 'InternalError',
 } as const;
 
+/** What the engine needs; `startLocalBatchEngine` fills it from its options and their defaults. */
 export interface EngineOptions {
   /** Client for the S3 endpoint that jobs act on. */
   s3: S3Client;
@@ -72,10 +73,13 @@ export interface EngineOptions {
   taskConcurrency: number;
   /** Jobs Active at once. */
   maxActiveJobs: number;
+  /** Local handlers for LambdaInvoke jobs; CreateJob refuses a function it has no handler for. */
   lambda: LambdaBridge;
+  /** Consulted before every task attempt and for the Preparing delay. */
   faults: FaultInjector;
   /** Terminal jobs are dropped this many days after their TerminationDate. */
   retentionDays: number;
+  /** Job status changes at info, failures at warn/error. */
   log: Logger;
 }
 
@@ -121,6 +125,7 @@ function bucketFromArn(arn: string): string {
   return slash < 0 ? rest : rest.slice(0, slash);
 }
 
+/** Jobs, their lifecycle and the scheduler; the HTTP layer (server.ts) calls its API methods. */
 export class BatchEngine {
   private readonly jobs = new Map<string, JobState>();
   /** `${account}\n${ClientRequestToken}` → JobId */

@@ -35,9 +35,11 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const ACCOUNT_ID = /^\d{12}$/;
 const JOBS_PREFIX = '/v20180820/jobs';
 
+/** What the request listener serves: the engine's API, the fault injector behind `/_local/faults`, a logger. */
 export interface ServerDeps {
   engine: BatchEngine;
   faults: FaultInjector;
+  /** 5xx failures at error, rejected requests and every request at debug. */
   log: Logger;
 }
 

@@ -100,6 +100,7 @@ export class OutcomeLog {
   }
 }
 
+/** Reads and writes the state directory (layout in the module comment). */
 export class JobStore {
   private readonly writes = new Map<string, { queued?: Promise<void>; chain: Promise<void> }>();
   private seq = 0;
