@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, promises as fsp, writeSync } from 'node:fs';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parentPort } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
@@ -88,13 +89,33 @@ async function md5OfFile(path: string): Promise<string> {
 async function scanCsv(job: FileJob, sender: RowSender): Promise<{ stats: ScanStats; md5: string }> {
   const hash = createHash('md5');
   const scanner = new CsvScanner(job.plan, sender.emit);
-  const input = createReadStream(job.path, { highWaterMark: READ_BYTES });
-  // Hash the compressed bytes as they pass: a 'data' listener buffers nothing (an object-mode step would hold up
-  // to 16 chunks). It is attached in the same tick as the pipeline, so it sees every chunk the pipeline does.
-  input.on('data', (chunk) => hash.update(chunk as Buffer));
-  await pipeline(input, createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }), async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) scanner.push(chunk);
+  // Hash the compressed bytes as they pass, in a byte-mode step (an async generator step is object mode and would
+  // buffer up to 16 whole chunks).
+  const md5 = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
   });
+  let parseError: unknown;
+  try {
+    await pipeline(
+      createReadStream(job.path, { highWaterMark: READ_BYTES }),
+      md5,
+      createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }),
+      async (source: AsyncIterable<Buffer>) => {
+        try {
+          for await (const chunk of source) scanner.push(chunk);
+        } catch (err) {
+          parseError = err;
+          throw err;
+        }
+      },
+    );
+  } catch (err) {
+    // When the last step throws, pipeline may reject with the AbortError it used to stop the other steps.
+    throw parseError ?? err;
+  }
   scanner.end();
   return { stats: scanner.stats, md5: hash.digest('hex') };
 }
