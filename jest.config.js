@@ -4,6 +4,8 @@ const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 module.exports = {
   // Integration tests run real jobs and workflows; unit tests finish in milliseconds either way.
   testTimeout: 180000,
+  // Integration tests mostly wait on servers: two workers keep both cores busy.
+  maxWorkers: 2,
   projects: [
     {
       displayName: 'unit',

@@ -5,10 +5,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { DescribeJobCommand } from '@aws-sdk/client-s3-control';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 
 import { approveSignal, approveUpdate, rejectUpdate, CAMPAIGN_WORKFLOW_TYPE, type CampaignResult } from '../../src/shared/campaign';
 import { writeInventoryReport } from '../../src/demo/inventory-writer';
-import { controlClient, uniqueName, withBucket } from '../helpers';
+import { controlClient, uniqueName, withBucket, workflowBundle } from '../helpers';
 import { getText, listJobs, manifestKeys, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
 
 /** Keys with the characters manifests must encode. */
@@ -43,6 +44,8 @@ describe('campaign workflow: happy paths and approvals', () => {
         expect(report.jobs[0].approval).toMatchObject({ decision: 'approved', by: 'alice', note: 'looks right', via: 'update' });
         expect(report.jobs[0].jobId).toBe(jobId);
         expect(await getText(s3, bucket, result.failedObjects!.replace(`s3://${bucket}/`, ''))).toBe('bucket,key,versionId,errorCode,httpStatus,message,round\n');
+        // The history replays against the current workflow code: it is deterministic.
+        await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, await handle.fetchHistory(), handle.workflowId);
       });
     });
   });
