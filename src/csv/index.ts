@@ -48,11 +48,14 @@ export class CsvParser {
     const out: CsvRecord[] = [];
     let pos = 0;
     const text = this.buf;
+    // The next quote at or after `pos`, found once and reused: searching from every line would scan the rest of a
+    // quote-free buffer again and again (quadratic on a large manifest).
+    let q = text.indexOf('"');
     while (pos < text.length) {
       const nl = text.indexOf('\n', pos);
       const lineEnd = nl === -1 ? text.length : nl;
+      if (q !== -1 && q < pos) q = text.indexOf('"', pos);
       // Fast path: a record without quotes is one line split on commas.
-      const q = text.indexOf('"', pos);
       if (q === -1 || q > lineEnd) {
         if (nl === -1 && !final) break;
         let rowText = text.slice(pos, lineEnd);
@@ -111,8 +114,9 @@ function parseQuotedRecord(
       fields.push(value);
     } else {
       // Unquoted field: up to the next comma or line break; quotes inside are literal.
-      let j = i;
-      while (j < text.length && text[j] !== ',' && text[j] !== '\n') j++;
+      FIELD_END.lastIndex = i;
+      const end = FIELD_END.exec(text);
+      const j = end ? end.index : text.length;
       if (j >= text.length && !final) return undefined;
       let value = text.slice(i, j);
       if (text[j] === '\n' && value.endsWith('\r')) value = value.slice(0, -1);
@@ -139,6 +143,9 @@ function parseQuotedRecord(
     throw new CsvSyntaxError(line, `unexpected character ${JSON.stringify(c)} after a closing quote`);
   }
 }
+
+/** The end of an unquoted field; a global regex so that the native search starts at `lastIndex`. */
+const FIELD_END = /[,\n]/g;
 
 function countNewlines(s: string): number {
   let n = 0;

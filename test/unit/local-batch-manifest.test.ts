@@ -90,6 +90,17 @@ describe('CSV manifest parsing', () => {
     expect(f.failureReason).toMatch(reason);
   });
 
+  test('a large quote-free manifest parses in linear time', () => {
+    // Guards a past bug: the fast path searched for '"' to the end of the buffer on every line (quadratic).
+    const n = 200_000;
+    const text = Array.from({ length: n }, (_, i) => `bkt,dir%20x/obj-${i}`).join('\n') + '\n';
+    const started = Date.now();
+    const tasks = parseCsvManifest(text);
+    expect(tasks).toHaveLength(n);
+    expect(tasks[n - 1]).toMatchObject({ key: `dir x/obj-${n - 1}`, index: n - 1 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
+
   test('the streaming parser gives the same records whatever the chunk boundaries', () => {
     const text = 'b,"a,""q""\nz",v1\r\nb,plain,v2\nb,"x",\n';
     const whole = parseCsv(text);
