@@ -34,6 +34,8 @@ const DEFAULT_FIELDS: readonly CsvField[] = ['Bucket', 'Key'];
  * @throws URIError when the text is not valid percent-encoding (e.g. a lone `%`).
  */
 export function decodeManifestKey(raw: string): string {
+  // Most keys need no decoding; returning the same string keeps one copy per task instead of two.
+  if (!/[%+]/.test(raw)) return raw;
   return decodeURIComponent(raw.replace(/\+/g, ' '));
 }
 
