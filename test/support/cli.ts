@@ -1,0 +1,45 @@
+/** Runs the `s3-campaigns` CLI as a subprocess (from dist/, like a user would), for end-to-end CLI tests. */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+
+import { projectRoot } from '../../src/stack/tools';
+import { stackEndpoints } from '../helpers';
+
+export const CLI_BIN = path.join(projectRoot(), 'bin', 's3-campaigns.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `s3-campaigns <args>` with `env` added to this process's environment; never rejects. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI_BIN, ...args],
+      { env: { ...process.env, ...env }, timeout: timeoutMs },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** The environment that points the CLI's AWS clients at the test run's moto S3, with moto's dummy credentials. */
+export function localAwsEnv(): NodeJS.ProcessEnv {
+  const e = stackEndpoints();
+  return {
+    AWS_REGION: e.region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    S3C_S3_ENDPOINT: e.s3Endpoint,
+    S3C_LOG_LEVEL: 'warn',
+  };
+}
