@@ -7,11 +7,12 @@ import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type DecodedArray 
 import { compressors } from 'hyparquet-compressors';
 
 import { InventoryDataError } from './csv-scanner';
-import { encodeManifestKey } from './key-encoding';
 import { keyPredicate, type ScanPlan } from './plan';
-import { OutputBuffer, ScanStats, fnv1aString, type EmitChunk } from './scan-output';
+import { fnv1a, OutputBuffer, ScanStats, type EmitChunk } from './scan-output';
 
-type Cell = string | number | bigint | boolean | Date | null | undefined;
+type Cell = string | number | bigint | boolean | Date | Uint8Array | null | undefined;
+
+const utf8 = new TextDecoder();
 
 function toNumber(v: Cell): number {
   if (v === null || v === undefined || v === '') return 0;
@@ -21,8 +22,53 @@ function toNumber(v: Cell): number {
 
 function toText(v: Cell): string {
   if (v === null || v === undefined) return '';
+  if (v instanceof Uint8Array) return utf8.decode(v);
   if (v instanceof Date) return v.toISOString();
   return String(v);
+}
+
+/** Bytes `encodeURIComponent` leaves as they are, plus `/`. */
+const KEEP: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()/") t[c.charCodeAt(0)] = 1;
+  return t;
+})();
+const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
+
+/** Writes the manifest encoding of a UTF-8 key (`encodeURIComponent` but `/`) at `pos`; returns the new end. */
+function writeEncodedKey(key: Uint8Array, out: Buffer, pos: number): number {
+  for (let i = 0; i < key.length; i++) {
+    const b = key[i]!;
+    if (KEEP[b]) out[pos++] = b;
+    else {
+      out[pos++] = 0x25;
+      out[pos++] = HEX[b >> 4]!;
+      out[pos++] = HEX[b & 15]!;
+    }
+  }
+  return pos;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Case-insensitive (ASCII) equality of `cell` with any of `values` (upper case). */
+function matchesAny(cell: Uint8Array, values: Buffer[]): boolean {
+  outer: for (const val of values) {
+    if (val.length !== cell.length) continue;
+    for (let i = 0; i < val.length; i++) {
+      let x = cell[i]!;
+      if (x >= 0x61 && x <= 0x7a) x -= 32;
+      if (x !== val[i]) continue outer;
+    }
+    return true;
+  }
+  return false;
+}
+
+function bytesOf(v: Cell): Uint8Array {
+  if (v === null || v === undefined) return EMPTY;
+  if (v instanceof Uint8Array) return v;
+  return Buffer.from(toText(v), 'utf-8');
 }
 
 /** Reads the named columns of one row group as arrays indexed from the row group's first row. */
@@ -41,6 +87,8 @@ async function readRowGroup(
     rowStart,
     rowEnd,
     compressors,
+    // Strings stay UTF-8 bytes: keys are percent-encoded straight from them, with no string per value.
+    utf8: false,
     parsers: { timestampFromMilliseconds: (ms: bigint) => Number(ms) },
     onChunk: (c) => {
       const list = pieces.get(c.columnName) ?? [];
@@ -94,7 +142,7 @@ export async function scanParquet(file: AsyncBuffer, plan: ScanPlan, emit: EmitC
   const keyTest = keyPredicate(plan);
   const afterMs = plan.modifiedAfter === undefined ? -Infinity : Date.parse(plan.modifiedAfter);
   const beforeMs = plan.modifiedBefore === undefined ? Infinity : Date.parse(plan.modifiedBefore);
-  const enumSets = plan.enums.map((e) => ({ column: e.column, values: new Set(e.values) }));
+  const enumSets = plan.enums.map((e) => ({ column: e.column, values: e.values.map((v) => Buffer.from(v, 'latin1')) }));
   let groupStart = 0;
   for (const group of metadata.row_groups) {
     const groupEnd = groupStart + Number(group.num_rows);
@@ -114,7 +162,7 @@ export async function scanParquet(file: AsyncBuffer, plan: ScanPlan, emit: EmitC
       stats.rowsScanned++;
       if (deleteMarkers && deleteMarkers[r] === true) continue;
       if (latest && latest[r] !== true) continue;
-      for (const e of enums) if (!e.values.has(toText(e.data[r]).toUpperCase())) continue rows;
+      for (const e of enums) if (!matchesAny(bytesOf(e.data[r]), e.values)) continue rows;
       const size = sizes ? toNumber(sizes[r]) : 0;
       if (plan.minSize !== undefined && size < plan.minSize) continue;
       if (plan.maxSize !== undefined && size > plan.maxSize) continue;
@@ -124,25 +172,37 @@ export async function scanParquet(file: AsyncBuffer, plan: ScanPlan, emit: EmitC
         const ms = typeof v === 'string' ? Date.parse(v) : toNumber(v);
         if (!(ms >= afterMs && ms < beforeMs)) continue;
       }
-      const key = toText(keys[r]);
-      if (keyTest && !keyTest(key)) continue;
-      const encoded = encodeManifestKey(key);
-      const bucket = toText(buckets[r]);
+      const keyBytes = bytesOf(keys[r]);
+      let key: string | undefined;
+      if (keyTest) {
+        key = utf8.decode(keyBytes);
+        if (!keyTest(key)) continue;
+      }
+      const bucket = bytesOf(buckets[r]);
+      const version = versions ? bytesOf(versions[r]) : undefined;
       stats.rowsSelected++;
-      stats.addClass(classes ? toText(classes[r]) : '', undefined, size, 1);
-      let line = `${bucket},${encoded}`;
-      if (versions) {
-        const v = toText(versions[r]);
-        line += `,${v === '' ? 'null' : v}`;
+      if (classes) {
+        const c = bytesOf(classes[r]);
+        stats.addClassBytes(c, 0, c.length, size);
+      } else stats.addClassBytes(keyBytes, 0, 0, size);
+      out.reserve(bucket.length + 3 * keyBytes.length + (version ? version.length + 6 : 0) + 2);
+      const o = out.buf;
+      let p = out.pos;
+      for (let i = 0; i < bucket.length; i++) o[p++] = bucket[i]!;
+      o[p++] = 0x2c;
+      const keyStart = p;
+      p = writeEncodedKey(keyBytes, o, p);
+      const keyEnd = p;
+      if (version) {
+        o[p++] = 0x2c;
+        if (version.length === 0) p += o.write('null', p, 'latin1');
+        else for (let i = 0; i < version.length; i++) o[p++] = version[i]!;
       }
-      line += '\n';
-      out.reserve(line.length);
-      out.pos += out.buf.write(line, out.pos, 'latin1');
+      o[p++] = 0x0a;
+      out.pos = p;
       out.rows++;
-      if (stats.wantsSample(0)) {
-        const h = fnv1aString(encoded);
-        if (stats.wantsSample(h)) stats.offerSample(h, key);
-      }
+      const h = fnv1a(o, keyStart, keyEnd);
+      if (stats.wantsSample(h)) stats.offerSample(h, key ?? utf8.decode(keyBytes));
     }
     groupStart = groupEnd;
   }
