@@ -7,6 +7,8 @@ import { ConfigError } from '../config';
 import { registerCampaignCommands, UsageError } from './campaign';
 import { registerCampaignViewCommands } from './campaign-views';
 import { registerDevCommand } from './dev';
+import { registerEstimateCommand } from './estimate';
+import { registerIamPolicyCommand } from './iam-policy';
 import { registerLocalBatchCommand } from './local-batch';
 import { registerManifestCommand } from './manifest';
 import { registerScheduleCommands } from './schedule';
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerScheduleCommands(program);
   registerDevCommand(program);
   registerWorkerCommand(program);
+  registerEstimateCommand(program);
+  registerIamPolicyCommand(program);
   registerLocalBatchCommand(program);
   registerManifestCommand(program);
   return program;
