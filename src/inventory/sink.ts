@@ -4,7 +4,7 @@
  * stays open (and every local file partial) until the whole build is done, so a cancelled or failed build leaves no
  * half-written manifest, and a retried one can pick up any earlier checkpoint's uploads and go on.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 
@@ -318,6 +318,8 @@ export class S3ManifestSink extends ShardedSink {
 /** Shards as files `<dir>/manifest-NNNNN.csv`, written as `.partial` files and renamed by `finish`. */
 export class LocalManifestSink extends ShardedSink {
   private readonly shards: ShardState[];
+  /** MD5 of each shard written from its first byte in this run; resumed shards are hashed again at the end. */
+  private readonly hashes: (Hash | undefined)[] = [];
   private handle: fsp.FileHandle | undefined;
   private handleIndex = -1;
 
@@ -360,6 +362,7 @@ export class LocalManifestSink extends ShardedSink {
 
   protected async startShard(index: number): Promise<void> {
     this.shards[index] = { rows: 0, bytes: 0 };
+    this.hashes[index] = createHash('md5');
     await this.openFor(index);
   }
 
@@ -373,6 +376,7 @@ export class LocalManifestSink extends ShardedSink {
     }
     s.bytes += chunk.length;
     s.rows += rows;
+    this.hashes[index]?.update(chunk);
   }
 
   protected async endShard(): Promise<void> {}
@@ -390,8 +394,11 @@ export class LocalManifestSink extends ShardedSink {
       const final = path.join(this.dir, shardName(i));
       await fsp.truncate(this.partial(i), s.bytes);
       await fsp.rename(this.partial(i), final);
-      const hash = createHash('md5');
-      for await (const c of createReadStream(final)) hash.update(c as Buffer);
+      let hash = this.hashes[i];
+      if (!hash) {
+        hash = createHash('md5');
+        for await (const c of createReadStream(final)) hash.update(c as Buffer);
+      }
       out.push({ key: final, etag: hash.digest('hex'), rows: s.rows, bytes: s.bytes });
     }
     return out;
