@@ -8,6 +8,9 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
+import { estimateCost } from '../cost/estimate';
+import type { PriceTable } from '../cost/price-table';
+import { loadPriceTable } from '../cost/prices';
 import { buildManifests } from '../inventory';
 import { createLogger } from '../logging';
 import { CsvParser } from '../csv';
@@ -25,7 +28,7 @@ const SAMPLE_SIZE = 10;
 /** Heartbeat at most this often while streaming (ms). */
 const HEARTBEAT_EVERY_MS = 5_000;
 
-export function createManifestActivities(deps: { s3: S3Client }) {
+export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTable }) {
   const writer = (input: BuildCampaignManifestsInput, versioned: boolean) =>
     new ManifestShardWriter({
       s3: deps.s3,
@@ -139,6 +142,7 @@ export function createManifestActivities(deps: { s3: S3Client }) {
         rowsScanned: summary.rowsScanned,
         rowsSelected: summary.rowsSelected,
         bytesByStorageClass: summary.bytesByStorageClass,
+        rowsByStorageClass: summary.rowsByStorageClass,
         sampleKeys: summary.sampleKeys,
         inventoryCreatedAt: summary.inventory.creationTimestamp,
       },
@@ -148,15 +152,24 @@ export function createManifestActivities(deps: { s3: S3Client }) {
   return {
     async buildCampaignManifests(input: BuildCampaignManifestsInput): Promise<BuildCampaignManifestsResult> {
       const source = input.source;
+      let res: BuildCampaignManifestsResult;
       switch (source.type) {
         case 'keys':
-          return await fromKeys({ ...input, source });
+          res = await fromKeys({ ...input, source });
+          break;
         case 'csv':
-          return await fromCsv({ ...input, source });
+          res = await fromCsv({ ...input, source });
+          break;
         case 'inventory':
         case 'inventory-latest':
-          return await fromInventory(input, source.type === 'inventory' ? source.manifest : withSlash(source.destination));
+          res = await fromInventory(input, source.type === 'inventory' ? source.manifest : withSlash(source.destination));
+          break;
       }
+      if (input.operation && res.manifests.length > 0) {
+        // The worker's price table (S3C_PRICE_TABLE overrides the shipped one): the workflow cannot read files.
+        res.estimate = estimateCost({ operation: input.operation, stats: res.stats, jobs: res.manifests.length, prices: deps.prices ?? loadPriceTable() });
+      }
+      return res;
     },
   };
 }

@@ -13,6 +13,7 @@ import {
   type CampaignStatus,
 } from '../shared/campaign';
 import { campaignDetails, campaignSummary } from '../campaign/summary';
+import { formatCostEstimate } from '../cost/estimate';
 import { parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
 import { watchCampaign } from './campaign-views';
 import { TEMPORAL_FLAG_HELP, withTemporalClient, type TemporalFlags } from './connect';
@@ -108,6 +109,7 @@ function formatStatus(s: CampaignStatus): string {
       `  AWAITING APPROVAL${a.retry ? ' (retry job)' : ''}: ${a.objects} objects in job(s) ${a.jobIds.join(', ')}, until ${a.deadline ?? '—'}`,
       `    s3-campaigns approve ${s.campaignId} --note "…"    or    s3-campaigns reject ${s.campaignId} --note "…"`,
     );
+    if (s.estimate && !a.retry) lines.push('', formatCostEstimate(s.estimate).replace(/^/gm, '    '), '');
   }
   if (s.jobs.length) {
     lines.push('  jobs:');

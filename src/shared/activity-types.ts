@@ -3,6 +3,7 @@
  * and `src/activities/`. Small JSON only: keys, counts and ETags, never object lists.
  */
 import type { CampaignJob, CampaignState, ManifestRef, ManifestStats, RoundAnalysis, Watermark } from './campaign';
+import type { CostEstimate } from '../cost/estimate';
 import type { CampaignFilter, CampaignOperation, CampaignSource, CampaignSpec, OperationType } from './campaign-spec';
 
 export interface CheckAwsAccessInput {
@@ -27,6 +28,8 @@ export interface CampaignLocation {
 export interface BuildCampaignManifestsInput {
   campaignId: string;
   source: CampaignSource;
+  /** For the cost estimate. Optional so that histories recorded before it still replay. */
+  operation?: CampaignOperation;
   filter?: CampaignFilter;
   maxObjectsPerJob: number;
   output: CampaignLocation;
@@ -35,6 +38,8 @@ export interface BuildCampaignManifestsInput {
 export interface BuildCampaignManifestsResult {
   manifests: ManifestRef[];
   stats: ManifestStats;
+  /** The first round's estimated cost, from the worker's price table. */
+  estimate?: CostEstimate;
 }
 
 export interface CreateBatchJobInput {

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
+import type { CostEstimate } from '../cost/estimate';
 import type { CampaignSpecInput } from './campaign-spec';
 
 /** The workflow type name, as typed into the Temporal UI's "Start workflow" form. */
@@ -50,6 +51,8 @@ export interface ManifestStats {
   rowsSelected: number;
   /** Bytes by storage class (inventory sources with Size and StorageClass). */
   bytesByStorageClass: Record<string, number>;
+  /** Objects by storage class (inventory sources with StorageClass). */
+  rowsByStorageClass?: Record<string, number>;
   /** A few selected keys, for the approver to eyeball. */
   sampleKeys: string[];
   /** Inventory sources: when the report's scan started (epoch ms). */
@@ -144,6 +147,8 @@ export interface CampaignState {
   retryAt?: string;
   /** Signals that arrived when they could not apply, newest last (at most 10 kept). */
   ignoredSignals: Array<{ name: string; at: string; reason: string }>;
+  /** What the first round is estimated to cost (list prices), shown at the approval step. */
+  estimate?: CostEstimate;
   /** Incremental campaigns: the watermark found at start and the modifiedAfter bound it gave. */
   incremental?: { stateKey: string; previous?: Watermark; modifiedAfter?: string; saved?: Watermark };
   /** Set when failureTolerance cancelled a job: why. */

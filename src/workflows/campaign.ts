@@ -43,6 +43,7 @@ import {
 import { durationMs, incrementalStateKey, parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
 import { FailureType } from '../shared/errors';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
+import { formatCostEstimate } from '../cost/estimate';
 
 /** Building manifests streams whole inventories: long, heartbeating, resumable. */
 const manifestCalls: ActivityOptions = {
@@ -165,6 +166,9 @@ function detailsMarkdown(spec: CampaignSpec, st: CampaignState): string {
         `${jobs.reduce((n, j) => n + (j.totalTasks ?? j.manifest.rows), 0)} objects.`,
       'Send the `approve` or `reject` signal with `{"by": "you", "note": "why"}`.',
     );
+    if (st.estimate && st.round === 0) {
+      lines.push('', '```', formatCostEstimate(st.estimate), '```');
+    }
   }
   for (const j of st.jobs.slice(-10)) {
     lines.push(
@@ -352,11 +356,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           const res = await buildCampaignManifests({
             campaignId: st.campaignId,
             source: spec.source,
+            operation: spec.operation,
             filter,
             maxObjectsPerJob: spec.maxObjectsPerJob,
             output: location,
           });
           st.stats = res.stats;
+          st.estimate = res.estimate;
           const prev = st.incremental?.previous;
           if (prev && res.stats.inventoryCreatedAt !== undefined && res.stats.inventoryCreatedAt <= prev.inventoryCreatedAt) {
             finish('NothingToDo', `the newest inventory (${new Date(res.stats.inventoryCreatedAt).toISOString()}) was already processed by ${prev.campaignId}`);

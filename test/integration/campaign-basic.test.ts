@@ -128,6 +128,9 @@ describe('campaign workflow: happy paths and approvals', () => {
         const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-inventory'), args: [spec] });
         const waiting = await waitForPhase(handle, 'AwaitingApproval');
         expect(waiting.stats).toMatchObject({ rowsScanned: 4, rowsSelected: 2, bytesByStorageClass: { GLACIER: 100, DEEP_ARCHIVE: 250 } });
+        // The approver sees the estimate: one job, two objects, priced per object and per job at least.
+        expect(waiting.estimate).toMatchObject({ operation: 'put-tags', objects: 2, jobs: 1 });
+        expect(waiting.estimate!.totalUsd).toBeGreaterThanOrEqual(0.25);
         const job = waiting.jobs[0]!;
         expect((await manifestKeys(s3, job.manifest.bucket, job.manifest.key)).sort()).toEqual(['keep/a.bin', 'keep/b c.bin']);
         await handle.executeUpdate(approveUpdate, { args: [{ by: 'dana' }] });

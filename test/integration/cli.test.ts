@@ -54,6 +54,9 @@ describe('s3-campaigns CLI', () => {
           }
           expect(status.stdout).toContain('AWAITING APPROVAL: 2 objects');
           expect(status.stdout).toContain(`s3-campaigns approve ${id}`);
+          // The cost of the decision is on the same screen: 1 job + 2 objects + 2 PUT requests at list prices.
+          expect(status.stdout).toMatch(/Batch Operations job/);
+          expect(status.stdout).toMatch(/\$0\.2[5-9]/);
 
           const approved = await cli(['approve', id, '--by', 'carol', '--note', 'ok'], env);
           expect(approved.code).toBe(0);
