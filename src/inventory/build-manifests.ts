@@ -162,7 +162,9 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
   const timer = setInterval(report_, deps.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
   timer.unref();
 
-  const concurrency = spec.concurrency ?? os.availableParallelism();
+  // Parquet without a key regex goes to DuckDB, which uses every core on one worker (see parquet-duckdb.ts).
+  const duckdb = plan.format === 'Parquet' && plan.keyRegex === undefined;
+  const concurrency = duckdb ? 1 : (spec.concurrency ?? os.availableParallelism());
   const pool = new ScanPool({ s3, plan, files, concurrency, signal, spillAfterBytes: deps.spillAfterBytes });
   let skipLeft = resume?.skipRows ?? 0;
   const started = Date.now();

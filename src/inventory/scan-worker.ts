@@ -122,6 +122,28 @@ async function scanCsv(job: FileJob, sender: RowSender): Promise<{ stats: ScanSt
 
 async function scanParquetFile(job: FileJob, sender: RowSender): Promise<{ stats: ScanStats; md5: string }> {
   // Parquet needs random access (the footer first), so the file is verified as a whole before it is parsed.
+  if (job.plan.keyRegex === undefined) {
+    // DuckDB reads the file while it is hashed; no row is handed on before the hash matches.
+    const { scanParquetWithDuckDB } = await import('./parquet-duckdb');
+    const hashing = md5OfFile(job.path);
+    hashing.catch(() => undefined);
+    let mismatch: string | undefined;
+    const verify = async () => {
+      const md5 = await hashing;
+      if (md5 !== job.md5) {
+        mismatch = md5;
+        throw new Error('corrupt');
+      }
+    };
+    try {
+      const stats = await scanParquetWithDuckDB(job.path, job.plan, sender.emit, `${job.spillPath}.duckdb`, verify);
+      return { stats, md5: await hashing };
+    } catch (err) {
+      const md5 = mismatch ?? (await hashing.catch(() => undefined));
+      if (md5 !== undefined && md5 !== job.md5) return { stats: undefined as never, md5 };
+      throw err;
+    }
+  }
   const md5 = await md5OfFile(job.path);
   if (md5 !== job.md5) return { stats: undefined as never, md5 };
   const { scanParquet } = await import('./parquet-scanner');

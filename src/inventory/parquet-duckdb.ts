@@ -1,0 +1,171 @@
+/**
+ * Parquet data files read by DuckDB (embedded, one instance in one worker): the filter runs as SQL over
+ * the columnar file, DuckDB writes the manifest rows (keys percent-encoded exactly as `encodeURIComponent` does, `/`
+ * kept) to a local file, and this module streams that file on; a second, cheaper query gives the totals and sample. Files run one at a time
+ * on a single worker; DuckDB spreads each over the cores. Measured on the 5M-row
+ * benchmark against the pure-JavaScript reader (hyparquet): about 2× faster at half the memory. A key regex is
+ * JavaScript semantics, which SQL cannot give exactly, so filters with one use the hyparquet reader instead.
+ */
+import { open, rm } from 'node:fs/promises';
+import os from 'node:os';
+
+import type { DuckDBConnection } from '@duckdb/node-api';
+
+import { InventoryDataError } from './csv-scanner';
+import type { ScanPlan } from './plan';
+import { ScanStats, type EmitChunk } from './scan-output';
+
+/** DuckDB's own memory ceiling per worker; it spills beyond it rather than growing the process. */
+const DUCKDB_MEMORY_LIMIT = '64MB';
+/**
+ * DuckDB parallelises one file across row groups, in order, so Parquet runs on one worker with every core: one
+ * instance instead of one per worker keeps ~80 MB of DuckDB off the peak RSS.
+ */
+export const DUCKDB_THREADS = Math.min(os.availableParallelism(), 8);
+
+/** Read size for DuckDB's output file. */
+const READ_BYTES = 1 << 20;
+
+let connection: Promise<DuckDBConnection> | undefined;
+
+async function connect(): Promise<DuckDBConnection> {
+  connection ??= (async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:', {
+      threads: String(DUCKDB_THREADS),
+      memory_limit: DUCKDB_MEMORY_LIMIT,
+      preserve_insertion_order: 'true',
+    });
+    return db.connect();
+  })();
+  return connection;
+}
+
+const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+/** The plan's conditions as a SQL predicate over one file (same semantics as the CSV scanner). */
+export function parquetPredicate(plan: ScanPlan): string {
+  const col = (i: number) => ident(plan.names[i]!);
+  const parts: string[] = [];
+  if (plan.isDeleteMarker >= 0) parts.push(`coalesce(${col(plan.isDeleteMarker)}, false) = false`);
+  if (plan.isLatest >= 0) parts.push(`${col(plan.isLatest)} = true`);
+  for (const e of plan.enums) {
+    parts.push(`upper(coalesce(CAST(${col(e.column)} AS VARCHAR), '')) IN (${e.values.map(str).join(', ')})`);
+  }
+  if (plan.size >= 0 && plan.minSize !== undefined) parts.push(`coalesce(${col(plan.size)}, 0) >= ${plan.minSize}`);
+  if (plan.size >= 0 && plan.maxSize !== undefined) parts.push(`coalesce(${col(plan.size)}, 0) <= ${plan.maxSize}`);
+  if (plan.lastModified >= 0) {
+    const ms = `epoch_ms(${col(plan.lastModified)})`;
+    parts.push(`${col(plan.lastModified)} IS NOT NULL`);
+    if (plan.modifiedAfter) parts.push(`${ms} >= ${Date.parse(plan.modifiedAfter)}`);
+    if (plan.modifiedBefore) parts.push(`${ms} < ${Date.parse(plan.modifiedBefore)}`);
+  }
+  if (plan.keyPrefixes) parts.push(`(${plan.keyPrefixes.map((p) => `starts_with(${col(plan.key)}, ${str(p)})`).join(' OR ')})`);
+  if (plan.keySuffixes) parts.push(`(${plan.keySuffixes.map((p) => `ends_with(${col(plan.key)}, ${str(p)})`).join(' OR ')})`);
+  return parts.length === 0 ? 'true' : parts.join(' AND ');
+}
+
+/** `bucket,key[,versionId]` with the key encoded like `encodeURIComponent` but `/` (url_encode also escapes !*'()/). */
+export function parquetLine(plan: ScanPlan): string {
+  const col = (i: number) => ident(plan.names[i]!);
+  let key = `url_encode(${col(plan.key)})`;
+  for (const [from, to] of [
+    ['%2F', '/'],
+    ['%21', '!'],
+    ['%2A', '*'],
+    ['%27', "'"],
+    ['%28', '('],
+    ['%29', ')'],
+  ]) {
+    key = `replace(${key}, ${str(from!)}, ${str(to!)})`;
+  }
+  // Most keys need no encoding at all; url_encode and the replacements cost three times the rest of the query.
+  key = `CASE WHEN regexp_full_match(${col(plan.key)}, ${str("[A-Za-z0-9._~/!*'()-]*")}) THEN ${col(plan.key)} ELSE ${key} END`;
+  let line = `${col(plan.bucket)} || ',' || ${key}`;
+  if (plan.versionId >= 0) {
+    const v = col(plan.versionId);
+    line += ` || ',' || CASE WHEN coalesce(${v}, '') = '' THEN 'null' ELSE ${v} END`;
+  }
+  return line;
+}
+
+/**
+ * Scans one Parquet data file at `path` into manifest rows; `beforeEmit` (the file's MD5 check) must resolve before
+ * the first row is handed on.
+ * @throws InventoryDataError when DuckDB cannot read it or it lacks a column the plan needs.
+ */
+export async function scanParquetWithDuckDB(
+  path: string,
+  plan: ScanPlan,
+  emit: EmitChunk,
+  tmpFile: string,
+  beforeEmit: () => Promise<void>,
+): Promise<ScanStats> {
+  const conn = await connect();
+  const source = `read_parquet(${str(path)})`;
+  const where = parquetPredicate(plan);
+  const stats = new ScanStats(plan.sampleSize);
+  try {
+    await conn.run(
+      `COPY (SELECT ${parquetLine(plan)} FROM ${source} WHERE ${where}) TO ${str(tmpFile)} ` +
+        `(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\t')`,
+    );
+    const cls = plan.storageClass >= 0 ? `coalesce(CAST(${ident(plan.names[plan.storageClass]!)} AS VARCHAR), '')` : "''";
+    const size = plan.size >= 0 ? `coalesce(${ident(plan.names[plan.size]!)}, 0)` : '0';
+    const k = ident(plan.names[plan.key]!);
+    // The sample: the selected keys with the smallest (hash, key), as the CSV path picks them with its own hash.
+    const entry = `{'h': (hash(${k}) >> 32)::UBIGINT, 'k': ${k}}`;
+    const sample = plan.sampleSize > 0 ? `min_by(${entry}, ${entry}, ${plan.sampleSize}) FILTER (WHERE ${where})` : 'NULL';
+    const totals = await conn.runAndReadAll(
+      `SELECT ${cls} AS c, count(*) FILTER (WHERE ${where}) AS n, coalesce(sum(${size}) FILTER (WHERE ${where}), 0) AS b, ` +
+        `count(*) AS scanned, ${sample} AS sample FROM ${source} GROUP BY ALL ORDER BY c`,
+    );
+    for (const [c, n, b, scanned, picked] of totals.getRowsJS()) {
+      stats.rowsScanned += Number(scanned);
+      if (Number(n) > 0) {
+        stats.rowsSelected += Number(n);
+        stats.addClass(String(c), undefined, Number(b), Number(n));
+      }
+      for (const e of (picked ?? []) as { h: bigint | number; k: string }[]) stats.offerSample(Number(e.h), e.k);
+    }
+  } catch (err) {
+    await rm(tmpFile, { force: true });
+    throw new InventoryDataError((err as Error).message.split('\n')[0] ?? String(err));
+  }
+  try {
+    await beforeEmit();
+    await streamRows(tmpFile, emit);
+  } finally {
+    await rm(tmpFile, { force: true });
+  }
+  return stats;
+}
+
+/** Hands DuckDB's output on in row-aligned chunks. */
+async function streamRows(file: string, emit: EmitChunk): Promise<void> {
+  const fh = await open(file, 'r');
+  try {
+    let carry = Buffer.alloc(0);
+    for (;;) {
+      const buf = Buffer.allocUnsafeSlow(carry.length + READ_BYTES);
+      carry.copy(buf, 0);
+      const { bytesRead } = await fh.read(buf, carry.length, READ_BYTES, null);
+      const end = carry.length + bytesRead;
+      if (end === 0) break;
+      const cut = buf.lastIndexOf(0x0a, end - 1) + 1;
+      if (bytesRead === 0 && end > 0 && cut < end) throw new InventoryDataError('DuckDB output ends inside a row');
+      if (cut > 0) {
+        let rows = 0;
+        for (let i = buf.indexOf(0x0a); i !== -1 && i < cut; i = buf.indexOf(0x0a, i + 1)) rows++;
+        const chunk = Buffer.allocUnsafeSlow(cut);
+        buf.copy(chunk, 0, 0, cut);
+        emit(chunk, rows);
+      }
+      carry = Buffer.from(buf.subarray(cut, end));
+      if (bytesRead === 0) break;
+    }
+  } finally {
+    await fh.close();
+  }
+}
