@@ -225,6 +225,16 @@ describe('buildManifests (local)', () => {
     });
     expect(manifests(path.join(dir, 'pq-out'))[0]!.text).toBe('b,a%20b/c%2Cd,v1\nb,dir/,v3\n');
     expect(filtered.rowsSelected).toBe(2);
+    // A key regex (JavaScript semantics) takes the hyparquet reader: same encoding, same rows.
+    const byRegex = await build({
+      inventory: pq,
+      output: path.join(dir, 'pq-regex'),
+      filter: { keyRegex: '^(a b|ünï)', storageClasses: ['GLACIER', 'STANDARD'] },
+    });
+    expect(manifests(path.join(dir, 'pq-regex'))[0]!.text).toBe(
+      'b,a%20b/c%2Cd,v1\nb,%C3%BCn%C3%AF/%F0%9F%98%80%2B%25,null\n',
+    );
+    expect(byRegex.bytesByStorageClass).toEqual({ GLACIER: 5, STANDARD: 7 });
     const csv = await writeInventoryDir(path.join(dir, 'csv'), { schema, files: data });
     await build({ inventory: csv, output: path.join(dir, 'csv-out') });
     const decoded = (text: string) => text.split('\n').map((l) => l.split(',').map((v, i) => (i === 1 ? decodeManifestKey(v) : v)));
