@@ -7,7 +7,13 @@ import { ApplicationFailure } from '@temporalio/common';
 
 import { createAwsClients } from '../aws/clients';
 import { loadConfig } from '../config';
-import { buildManifests, BuildManifestsInputSchema, type BuildManifestsInput, type InventoryFilter } from '../inventory';
+import {
+  buildManifests,
+  BuildManifestsInputSchema,
+  type BuildManifestsInput,
+  type InventoryFilter,
+} from '../inventory';
+import { FailureType } from '../shared/errors';
 import { parsePositiveInt } from './flags';
 
 interface ManifestFlags {
@@ -67,7 +73,9 @@ function parseSize(flag: string): (value: string) => number {
     const unit = SIZE_UNITS[(m?.[2] ?? '').toUpperCase()];
     const n = m && unit !== undefined ? Math.round(Number(m[1]) * unit) : NaN;
     if (!Number.isSafeInteger(n)) {
-      throw new InvalidArgumentError(`${flag} must be a size in bytes such as 1048576, 128KiB or 5GB, got ${JSON.stringify(value)}`);
+      throw new InvalidArgumentError(
+        `${flag} must be a size in bytes such as 1048576, 128KiB or 5GB, got ${JSON.stringify(value)}`,
+      );
     }
     return n;
   };
@@ -121,16 +129,36 @@ export function registerManifestCommand(program: Command): void {
     .option('--storage-class <classes>', 'keep these storage classes, e.g. GLACIER,DEEP_ARCHIVE', upperList)
     .option('--min-size <bytes>', 'keep objects of at least this size (e.g. 128KiB)', parseSize('--min-size'))
     .option('--max-size <bytes>', 'keep objects of at most this size (e.g. 5GB)', parseSize('--max-size'))
-    .option('--modified-after <time>', 'keep objects last modified at or after this time', parseTime('--modified-after'))
+    .option(
+      '--modified-after <time>',
+      'keep objects last modified at or after this time',
+      parseTime('--modified-after'),
+    )
     .option('--modified-before <time>', 'keep objects last modified before this time', parseTime('--modified-before'))
     .option('--latest-only', 'keep only current versions (needs IsLatest: an all-versions inventory)')
     .option('--skip-delete-markers', 'drop delete markers (needs IsDeleteMarker)')
-    .option('--encryption <statuses>', 'keep these encryption statuses: SSE-S3, SSE-KMS, DSSE-KMS, SSE-C, NOT-SSE', upperList)
+    .option(
+      '--encryption <statuses>',
+      'keep these encryption statuses: SSE-S3, SSE-KMS, DSSE-KMS, SSE-C, NOT-SSE',
+      upperList,
+    )
     .option('--lock-mode <modes>', 'keep these Object Lock modes: GOVERNANCE, COMPLIANCE, NONE', upperList)
     .option('--legal-hold <statuses>', 'keep these legal hold statuses: ON, OFF', upperList)
-    .option('--replication <statuses>', 'keep these replication statuses: PENDING, COMPLETED, FAILED, REPLICA, NONE', upperList)
-    .option('--tiering-tier <tiers>', 'keep these Intelligent-Tiering access tiers, e.g. ARCHIVE,DEEP_ARCHIVE', upperList)
-    .option('--max-objects-per-job <n>', 'rows per manifest (default 10000000)', parsePositiveInt('--max-objects-per-job'))
+    .option(
+      '--replication <statuses>',
+      'keep these replication statuses: PENDING, COMPLETED, FAILED, REPLICA, NONE',
+      upperList,
+    )
+    .option(
+      '--tiering-tier <tiers>',
+      'keep these Intelligent-Tiering access tiers, e.g. ARCHIVE,DEEP_ARCHIVE',
+      upperList,
+    )
+    .option(
+      '--max-objects-per-job <n>',
+      'rows per manifest (default 10000000)',
+      parsePositiveInt('--max-objects-per-job'),
+    )
     .addOption(
       new Option('--version-ids <mode>', 'VersionId column: auto (when the inventory has one), include, omit').choices([
         'auto',
@@ -180,7 +208,8 @@ export function registerManifestCommand(program: Command): void {
       } catch (err) {
         if (!(err instanceof ApplicationFailure) && !abort.signal.aborted) throw err;
         process.stderr.write(`s3-campaigns manifest: ${(err as Error).message}\n`);
-        process.exitCode = 1;
+        // Bad input (a filter the inventory cannot answer, an unusable or corrupt report) is exit code 2.
+        process.exitCode = err instanceof ApplicationFailure && err.type === FailureType.InvalidInput ? 2 : 1;
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
