@@ -69,7 +69,10 @@ async function writeCsvFile(file: string, rows: number, seed: number): Promise<v
   const rand = rng(seed);
   const gzip = createGzip();
   const out = pipeline(gzip, createWriteStream(file));
-  const hex = () => Math.floor(rand() * 0xffffffff).toString(16).padStart(8, '0');
+  const hex = () =>
+    Math.floor(rand() * 0xffffffff)
+      .toString(16)
+      .padStart(8, '0');
   let batch: string[] = [];
   for (let i = 0; i < rows; i++) {
     const r = rand();
@@ -274,7 +277,9 @@ async function main(): Promise<void> {
   };
   const db = await duck();
   const threads = os.availableParallelism();
-  console.log(`\n${args.rows.toLocaleString('en-US')} rows, ${FILES} files, ${threads} cores, ${args.rounds} rounds each (best time counts)`);
+  console.log(
+    `\n${args.rows.toLocaleString('en-US')} rows, ${FILES} files, ${threads} cores, ${args.rounds} rounds each (best time counts)`,
+  );
   try {
     for (const format of args.formats) {
       const inv = inventories[format]!;
@@ -290,10 +295,14 @@ async function main(): Promise<void> {
       if (best.rowsSelected !== duckBest.rows) {
         throw new Error(`row counts differ: ours ${best.rowsSelected}, DuckDB ${duckBest.rows}`);
       }
-      const rate = (s: number) => `${((best.rowsScanned / s) / 1e6).toFixed(2)} M rows/s`;
+      const rate = (s: number) => `${(best.rowsScanned / s / 1e6).toFixed(2)} M rows/s`;
       console.log(`\n${format.toUpperCase()}  (${best.rowsSelected.toLocaleString('en-US')} rows selected)`);
-      console.log(`  s3-campaigns  ${best.seconds.toFixed(2)} s  ${rate(best.seconds)}  peak RSS ${peak.toFixed(0)} MB   [${ours.map((o) => o.seconds.toFixed(2)).join(', ')}]`);
-      console.log(`  DuckDB        ${duckBest.seconds.toFixed(2)} s  ${rate(duckBest.seconds)}   [${theirs.map((o) => o.seconds.toFixed(2)).join(', ')}]`);
+      console.log(
+        `  s3-campaigns  ${best.seconds.toFixed(2)} s  ${rate(best.seconds)}  peak RSS ${peak.toFixed(0)} MB   [${ours.map((o) => o.seconds.toFixed(2)).join(', ')}]`,
+      );
+      console.log(
+        `  DuckDB        ${duckBest.seconds.toFixed(2)} s  ${rate(duckBest.seconds)}   [${theirs.map((o) => o.seconds.toFixed(2)).join(', ')}]`,
+      );
       console.log(`  ratio         ${(duckBest.seconds / best.seconds).toFixed(2)}× DuckDB's throughput`);
     }
   } finally {

@@ -231,7 +231,9 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
     if (isFinal(err, signal)) {
       await sink.abort();
       if (signal?.aborted) {
-        throw signal.reason instanceof Error ? signal.reason : Object.assign(new Error('cancelled'), { name: 'AbortError' });
+        throw signal.reason instanceof Error
+          ? signal.reason
+          : Object.assign(new Error('cancelled'), { name: 'AbortError' });
       }
     }
     throw err;

@@ -33,7 +33,9 @@ export type InventoryField = (typeof INVENTORY_FIELDS)[number];
 
 /** The Parquet/ORC spelling of a field: `LastModifiedDate` → `last_modified_date`, `ETag` → `e_tag`. */
 export function snakeCaseField(field: InventoryField): string {
-  return field.replace(/([a-z])([A-Z])|([A-Z])([A-Z][a-z])/g, (_m, a, b, c, d) => (a ? `${a}_${b}` : `${c}_${d}`)).toLowerCase();
+  return field
+    .replace(/([a-z])([A-Z])|([A-Z])([A-Z][a-z])/g, (_m, a, b, c, d) => (a ? `${a}_${b}` : `${c}_${d}`))
+    .toLowerCase();
 }
 
 const BY_SNAKE: ReadonlyMap<string, InventoryField> = new Map(INVENTORY_FIELDS.map((f) => [snakeCaseField(f), f]));

@@ -62,8 +62,10 @@ export function parquetPredicate(plan: ScanPlan): string {
     if (plan.modifiedAfter) parts.push(`${ms} >= ${Date.parse(plan.modifiedAfter)}`);
     if (plan.modifiedBefore) parts.push(`${ms} < ${Date.parse(plan.modifiedBefore)}`);
   }
-  if (plan.keyPrefixes) parts.push(`(${plan.keyPrefixes.map((p) => `starts_with(${col(plan.key)}, ${str(p)})`).join(' OR ')})`);
-  if (plan.keySuffixes) parts.push(`(${plan.keySuffixes.map((p) => `ends_with(${col(plan.key)}, ${str(p)})`).join(' OR ')})`);
+  if (plan.keyPrefixes)
+    parts.push(`(${plan.keyPrefixes.map((p) => `starts_with(${col(plan.key)}, ${str(p)})`).join(' OR ')})`);
+  if (plan.keySuffixes)
+    parts.push(`(${plan.keySuffixes.map((p) => `ends_with(${col(plan.key)}, ${str(p)})`).join(' OR ')})`);
   return parts.length === 0 ? 'true' : parts.join(' AND ');
 }
 
@@ -112,12 +114,14 @@ export async function scanParquetWithDuckDB(
       `COPY (SELECT ${parquetLine(plan)} FROM ${source} WHERE ${where}) TO ${str(tmpFile)} ` +
         `(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\t')`,
     );
-    const cls = plan.storageClass >= 0 ? `coalesce(CAST(${ident(plan.names[plan.storageClass]!)} AS VARCHAR), '')` : "''";
+    const cls =
+      plan.storageClass >= 0 ? `coalesce(CAST(${ident(plan.names[plan.storageClass]!)} AS VARCHAR), '')` : "''";
     const size = plan.size >= 0 ? `coalesce(${ident(plan.names[plan.size]!)}, 0)` : '0';
     const k = ident(plan.names[plan.key]!);
     // The sample: the selected keys with the smallest (hash, key), as the CSV path picks them with its own hash.
     const entry = `{'h': (hash(${k}) >> 32)::UBIGINT, 'k': ${k}}`;
-    const sample = plan.sampleSize > 0 ? `min_by(${entry}, ${entry}, ${plan.sampleSize}) FILTER (WHERE ${where})` : 'NULL';
+    const sample =
+      plan.sampleSize > 0 ? `min_by(${entry}, ${entry}, ${plan.sampleSize}) FILTER (WHERE ${where})` : 'NULL';
     const totals = await conn.runAndReadAll(
       `SELECT ${cls} AS c, count(*) FILTER (WHERE ${where}) AS n, coalesce(sum(${size}) FILTER (WHERE ${where}), 0) AS b, ` +
         `count(*) AS scanned, ${sample} AS sample FROM ${source} GROUP BY ALL ORDER BY c`,

@@ -119,7 +119,8 @@ export function buildScanPlan(
     versionId: spec.versionIds === 'omit' ? -1 : col('VersionId'),
     size: col('Size'),
     storageClass: col('StorageClass'),
-    lastModified: filter.modifiedAfter !== undefined || filter.modifiedBefore !== undefined ? col('LastModifiedDate') : -1,
+    lastModified:
+      filter.modifiedAfter !== undefined || filter.modifiedBefore !== undefined ? col('LastModifiedDate') : -1,
     isLatest: filter.latestOnly ? col('IsLatest') : -1,
     isDeleteMarker: filter.skipDeleteMarkers ? col('IsDeleteMarker') : -1,
     enums,

@@ -112,7 +112,10 @@ async function resolveManifestLocation(s3: S3Client, inventory: string): Promise
   if (!stat.isDirectory()) return loc;
   const direct = path.join(loc.path, 'manifest.json');
   if (existsSync(direct)) return { kind: 'local', path: direct };
-  const folders = (await fsp.readdir(loc.path)).filter((n) => REPORT_FOLDER.test(n)).sort().reverse();
+  const folders = (await fsp.readdir(loc.path))
+    .filter((n) => REPORT_FOLDER.test(n))
+    .sort()
+    .reverse();
   for (const folder of folders) {
     const p = path.join(loc.path, folder, 'manifest.json');
     if (existsSync(p)) return { kind: 'local', path: p };

@@ -267,7 +267,12 @@ export class S3ManifestSink extends ShardedSink {
 
   async checkpoint(): Promise<SinkCheckpoint> {
     await this.drain();
-    const shards = this.shards.map((s) => ({ rows: s.rows, bytes: s.bytes, uploadId: s.uploadId, parts: [...s.parts] }));
+    const shards = this.shards.map((s) => ({
+      rows: s.rows,
+      bytes: s.bytes,
+      uploadId: s.uploadId,
+      parts: [...s.parts],
+    }));
     return { shards, durableRows: shards.reduce((n, s) => n + s.rows, 0) };
   }
 
@@ -294,7 +299,9 @@ export class S3ManifestSink extends ShardedSink {
         if ((err as { name?: string }).name !== 'NoSuchUpload') {
           throw s3Failure(err, `completing s3://${this.bucket}/${key}`);
         }
-        const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+        const head = await this.s3
+          .send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
+          .catch(() => undefined);
         etag = unquote(head?.ETag);
         if (etag !== multipartETag(s.parts)) throw s3Failure(err, `completing s3://${this.bucket}/${key}`);
       }
@@ -308,7 +315,9 @@ export class S3ManifestSink extends ShardedSink {
     await Promise.allSettled(
       this.shards.map((s, i) =>
         s.uploadId
-          ? this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(i), UploadId: s.uploadId }))
+          ? this.s3.send(
+              new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(i), UploadId: s.uploadId }),
+            )
           : Promise.resolve(),
       ),
     );

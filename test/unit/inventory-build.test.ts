@@ -66,7 +66,10 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
 
 describe('buildManifests (local)', () => {
   test('writes the selected rows in inventory order, byte-identical whatever the threads and spilling', async () => {
-    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key', 'Size', 'StorageClass'], files: rows(5, 300) });
+    const inventory = await writeInventoryDir(dir, {
+      schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
+      files: rows(5, 300),
+    });
     const filter = { storageClasses: ['GLACIER', 'DEEP_ARCHIVE'] };
     const first = await build({ inventory, filter, concurrency: 1 });
     const expected = rows(5, 300)
@@ -105,7 +108,10 @@ describe('buildManifests (local)', () => {
     [300, [300, 300, 300, 100], '300, 300, 300, 100'],
     [1, Array.from({ length: 1000 }, () => 1), '1000 × 1'],
   ])('maxObjectsPerJob %i gives shards of %s rows that add up to the whole', async (max, sizes) => {
-    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key', 'Size', 'StorageClass'], files: rows(4, 250) });
+    const inventory = await writeInventoryDir(dir, {
+      schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
+      files: rows(4, 250),
+    });
     const summary = await build({ inventory, maxObjectsPerJob: max });
     expect(summary.shards.map((s) => s.rows)).toEqual(sizes);
     const files = manifests();
@@ -117,7 +123,10 @@ describe('buildManifests (local)', () => {
   });
 
   test('selects nothing: no manifests, zero totals', async () => {
-    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key', 'Size', 'StorageClass'], files: rows(2, 10) });
+    const inventory = await writeInventoryDir(dir, {
+      schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
+      files: rows(2, 10),
+    });
     const summary = await build({ inventory, filter: { keyPrefixes: ['nope/'] } });
     expect(summary).toMatchObject({ shards: [], rowsScanned: 20, rowsSelected: 0, sampleKeys: [] });
     expect(manifests()).toEqual([]);
@@ -159,7 +168,10 @@ describe('buildManifests (local)', () => {
     rmSync(file4);
     mkdirSync(file4);
     const progress: ManifestProgress[] = [];
-    const err = await build({ ...input, concurrency: 1 }, { onProgress: (p) => progress.push(structuredClone(p)) }).then(
+    const err = await build(
+      { ...input, concurrency: 1 },
+      { onProgress: (p) => progress.push(structuredClone(p)) },
+    ).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
@@ -184,7 +196,10 @@ describe('buildManifests (local)', () => {
     const partial = path.join(dir, 'out');
     // Rebuild the partial files attempt 1 had written by the stale checkpoint, then resume from it.
     for (const [i, s] of stale.resume.shards.entries()) {
-      writeFileSync(path.join(partial, `.manifest-${String(i + 1).padStart(5, '0')}.csv.partial`), clean[i]!.text.slice(0, s.bytes));
+      writeFileSync(
+        path.join(partial, `.manifest-${String(i + 1).padStart(5, '0')}.csv.partial`),
+        clean[i]!.text.slice(0, s.bytes),
+      );
     }
     const fromStale = await build(input, { resumeFrom: stale });
     expect(fromStale.resumed).toBe(true);
@@ -192,7 +207,10 @@ describe('buildManifests (local)', () => {
   });
 
   test('progress of another build is ignored and the build starts over', async () => {
-    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key', 'Size', 'StorageClass'], files: rows(2, 10) });
+    const inventory = await writeInventoryDir(dir, {
+      schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
+      files: rows(2, 10),
+    });
     const progress: ManifestProgress[] = [];
     await build({ inventory }, { onProgress: (p) => progress.push(p) });
     const other = await build(
@@ -201,16 +219,41 @@ describe('buildManifests (local)', () => {
     );
     expect(other.resumed).toBe(false);
     expect(other.rowsSelected).toBe(18);
-    expect((await build({ inventory, output: path.join(dir, 'junk') }, { resumeFrom: { junk: true } })).resumed).toBe(false);
+    expect((await build({ inventory, output: path.join(dir, 'junk') }, { resumeFrom: { junk: true } })).resumed).toBe(
+      false,
+    );
   });
 
   test('reads Parquet inventories: raw keys are URL-encoded, same rows as the CSV report', async () => {
     const data: InventoryRow[][] = [
       [
-        { Bucket: 'b', Key: 'a b/c,d', VersionId: 'v1', Size: 5, StorageClass: 'GLACIER', LastModifiedDate: '2024-01-02T03:04:05.000Z' },
-        { Bucket: 'b', Key: 'ünï/😀+%', VersionId: undefined, Size: 7, StorageClass: 'STANDARD', LastModifiedDate: '2023-01-01T00:00:00.000Z' },
+        {
+          Bucket: 'b',
+          Key: 'a b/c,d',
+          VersionId: 'v1',
+          Size: 5,
+          StorageClass: 'GLACIER',
+          LastModifiedDate: '2024-01-02T03:04:05.000Z',
+        },
+        {
+          Bucket: 'b',
+          Key: 'ünï/😀+%',
+          VersionId: undefined,
+          Size: 7,
+          StorageClass: 'STANDARD',
+          LastModifiedDate: '2023-01-01T00:00:00.000Z',
+        },
       ],
-      [{ Bucket: 'b', Key: 'dir/', VersionId: 'v3', Size: 0, StorageClass: 'DEEP_ARCHIVE', LastModifiedDate: '2024-06-01T00:00:00.000Z' }],
+      [
+        {
+          Bucket: 'b',
+          Key: 'dir/',
+          VersionId: 'v3',
+          Size: 0,
+          StorageClass: 'DEEP_ARCHIVE',
+          LastModifiedDate: '2024-06-01T00:00:00.000Z',
+        },
+      ],
     ];
     const schema = ['Bucket', 'Key', 'VersionId', 'Size', 'LastModifiedDate', 'StorageClass'] as const;
     const pq = await writeInventoryDir(path.join(dir, 'pq'), { format: 'Parquet', schema, files: data });
@@ -237,14 +280,19 @@ describe('buildManifests (local)', () => {
     expect(byRegex.bytesByStorageClass).toEqual({ GLACIER: 5, STANDARD: 7 });
     const csv = await writeInventoryDir(path.join(dir, 'csv'), { schema, files: data });
     await build({ inventory: csv, output: path.join(dir, 'csv-out') });
-    const decoded = (text: string) => text.split('\n').map((l) => l.split(',').map((v, i) => (i === 1 ? decodeManifestKey(v) : v)));
+    const decoded = (text: string) =>
+      text.split('\n').map((l) => l.split(',').map((v, i) => (i === 1 ? decodeManifestKey(v) : v)));
     expect(decoded(manifests(path.join(dir, 'csv-out'))[0]!.text)).toEqual(decoded(manifests()[0]!.text));
   });
 
   test('a destination prefix picks the newest complete report', async () => {
     const schema = ['Bucket', 'Key'] as const;
     await writeInventoryDir(dir, { schema, timestamp: '2024-05-01T00-00Z', files: [[{ Bucket: 'b', Key: 'old' }]] });
-    const newest = await writeInventoryDir(dir, { schema, timestamp: '2024-05-02T00-00Z', files: [[{ Bucket: 'b', Key: 'new' }]] });
+    const newest = await writeInventoryDir(dir, {
+      schema,
+      timestamp: '2024-05-02T00-00Z',
+      files: [[{ Bucket: 'b', Key: 'new' }]],
+    });
     // A delivery in progress: its folder exists, its manifest.json not yet.
     mkdirSync(path.join(path.dirname(newest), '..', '2024-05-03T00-00Z'));
     const summary = await build({ inventory: path.join(path.dirname(newest), '..') + '/' });
@@ -267,7 +315,11 @@ describe('buildManifests (local)', () => {
       /0001-file\.csv\.gz is malformed: row 2: 1 values, but the fileSchema names 2 columns/,
     ],
   ])('%s; nothing is left in the output', async (_name, extra, type, message) => {
-    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key'], files: [[{ Bucket: 'b', Key: 'k' }], [{ Bucket: 'b', Key: 'k' }], [{ Bucket: 'b', Key: 'k' }]], ...extra });
+    const inventory = await writeInventoryDir(dir, {
+      schema: ['Bucket', 'Key'],
+      files: [[{ Bucket: 'b', Key: 'k' }], [{ Bucket: 'b', Key: 'k' }], [{ Bucket: 'b', Key: 'k' }]],
+      ...extra,
+    });
     const err = await failure(build({ inventory, concurrency: 1 }));
     expect(err.type).toBe(type);
     expect(err.nonRetryable).toBe(true);
@@ -276,10 +328,25 @@ describe('buildManifests (local)', () => {
   });
 
   test.each<[string, { format?: 'ORC' }, RegExp, InventoryFilter]>([
-    ['ORC', { format: 'ORC' }, /ORC inventories are not supported yet, choose CSV or Parquet in the inventory configuration/, {}],
-    ['a filter on a field the inventory lacks', {}, /storageClasses needs the field StorageClass/, { storageClasses: ['GLACIER'] }],
+    [
+      'ORC',
+      { format: 'ORC' },
+      /ORC inventories are not supported yet, choose CSV or Parquet in the inventory configuration/,
+      {},
+    ],
+    [
+      'a filter on a field the inventory lacks',
+      {},
+      /storageClasses needs the field StorageClass/,
+      { storageClasses: ['GLACIER'] },
+    ],
   ])('%s fails before any data file is read', async (_name, extra, message, filter) => {
-    const inventory = await writeInventoryDir(dir, { schema: ['Bucket', 'Key'], files: [[{ Bucket: 'b', Key: 'k' }]], omitFiles: [0], ...extra });
+    const inventory = await writeInventoryDir(dir, {
+      schema: ['Bucket', 'Key'],
+      files: [[{ Bucket: 'b', Key: 'k' }]],
+      omitFiles: [0],
+      ...extra,
+    });
     const err = await failure(build({ inventory, filter }));
     expect(err.type).toBe(FailureType.InvalidInput);
     expect(err.message).toMatch(message);

@@ -66,13 +66,30 @@ describe('CSV scanner', () => {
 
   test('gives the same rows however the input is split into chunks', () => {
     const rows: InventoryRow[] = [
-      { Bucket: 'b', Key: 'plain', VersionId: 'v1', IsLatest: true, IsDeleteMarker: false, Size: 5, StorageClass: 'GLACIER' },
-      { Bucket: 'b', Key: 'sp ace/+plus/%pct', VersionId: '', IsLatest: true, IsDeleteMarker: false, Size: 7, StorageClass: 'STANDARD' },
+      {
+        Bucket: 'b',
+        Key: 'plain',
+        VersionId: 'v1',
+        IsLatest: true,
+        IsDeleteMarker: false,
+        Size: 5,
+        StorageClass: 'GLACIER',
+      },
+      {
+        Bucket: 'b',
+        Key: 'sp ace/+plus/%pct',
+        VersionId: '',
+        IsLatest: true,
+        IsDeleteMarker: false,
+        Size: 7,
+        StorageClass: 'STANDARD',
+      },
       { Bucket: 'b', Key: 'ключ/日本語/😀', IsLatest: false, IsDeleteMarker: true, Size: 0, StorageClass: 'GLACIER' },
     ];
     const schema = SCHEMA.split(', ') as Parameters<typeof csvLine>[0];
     const text =
-      rows.map((r) => csvLine(schema, r)).join('') + '"b","q""uote,comma\nnl","","true","false","3","","DEEP_ARCHIVE"\n';
+      rows.map((r) => csvLine(schema, r)).join('') +
+      '"b","q""uote,comma\nnl","","true","false","3","","DEEP_ARCHIVE"\n';
     const whole = scan(text);
     for (let size = 1; size <= 40; size++) expect(scan(text, { chunk: size })).toEqual(whole);
     expect(whole.rows).toBe(4);
@@ -97,8 +114,16 @@ describe('CSV scanner', () => {
   test.each([
     ['too few values', '"b","k","1"\n', /row 1: 3 values, but the fileSchema names 8 columns/],
     ['an unclosed quote', '"b","k', /row 1: a quoted value is not closed/],
-    ['text after a closing quote', '"b","k"x,"","true","false","1","","S"\n', /row 1: unexpected "x" after a closing quote/],
-    ['a size that is not a number', '"b","k","","true","false","12a","","S"\n', /row 1: Size is not a whole number: 12a/],
+    [
+      'text after a closing quote',
+      '"b","k"x,"","true","false","1","","S"\n',
+      /row 1: unexpected "x" after a closing quote/,
+    ],
+    [
+      'a size that is not a number',
+      '"b","k","","true","false","12a","","S"\n',
+      /row 1: Size is not a whole number: 12a/,
+    ],
   ])('rejects %s', (_name, text, message) => {
     expect(() => scan(text)).toThrow(InventoryDataError);
     expect(() => scan(text)).toThrow(message);

@@ -16,13 +16,62 @@ const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', 
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 afterAll(() => s3.destroy());
 
-const AWKWARD = [' ', '+', '%', '%20', '%2B', '/', '//', ',', '"', '""', '\n', '\r\n', '\t', '#', '?', '&', '=', '~', '*', "'"];
-const MORE = ['(', ')', '\\', ':', '@', '|', '^', '`', '{', '}', '[', ']', '<', '>', 'é', 'ß', '日本', '😀', '\u00a0', '\u200b'];
+const AWKWARD = [
+  ' ',
+  '+',
+  '%',
+  '%20',
+  '%2B',
+  '/',
+  '//',
+  ',',
+  '"',
+  '""',
+  '\n',
+  '\r\n',
+  '\t',
+  '#',
+  '?',
+  '&',
+  '=',
+  '~',
+  '*',
+  "'",
+];
+const MORE = [
+  '(',
+  ')',
+  '\\',
+  ':',
+  '@',
+  '|',
+  '^',
+  '`',
+  '{',
+  '}',
+  '[',
+  ']',
+  '<',
+  '>',
+  'é',
+  'ß',
+  '日本',
+  '😀',
+  '\u00a0',
+  '\u200b',
+];
 const keyArb = fc
-  .array(fc.oneof(fc.constantFrom(...AWKWARD, ...MORE), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 3 }), fc.constantFrom('a', 'b', 'logs')), {
-    minLength: 1,
-    maxLength: 12,
-  })
+  .array(
+    fc.oneof(
+      fc.constantFrom(...AWKWARD, ...MORE),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 3 }),
+      fc.constantFrom('a', 'b', 'logs'),
+    ),
+    {
+      minLength: 1,
+      maxLength: 12,
+    },
+  )
   .map((parts) => parts.join(''));
 const rowArb = fc.record({ key: keyArb, glacier: fc.boolean() });
 const inventoryArb: fc.Arbitrary<GeneratedInventory> = fc.record({
@@ -43,7 +92,12 @@ async function roundTrip(format: 'CSV' | 'Parquet', inv: GeneratedInventory): Pr
     const files: InventoryRow[][] = inv.files.map((rows) =>
       rows.map((r) => ({ Bucket: 'bkt', Key: r.key, StorageClass: r.glacier ? 'GLACIER' : 'STANDARD' })),
     );
-    const inventory = await writeInventoryDir(dir, { format, schema: ['Bucket', 'Key', 'StorageClass'], files, keyStyle: inv.style });
+    const inventory = await writeInventoryDir(dir, {
+      format,
+      schema: ['Bucket', 'Key', 'StorageClass'],
+      files,
+      keyStyle: inv.style,
+    });
     const out = path.join(dir, 'out');
     const summary = await buildManifests(
       {
@@ -54,7 +108,10 @@ async function roundTrip(format: 'CSV' | 'Parquet', inv: GeneratedInventory): Pr
       },
       { s3, log: quiet },
     );
-    const expected = inv.files.flat().filter((r) => r.glacier && (!inv.prefix || r.key.startsWith(inv.prefix))).map((r) => r.key);
+    const expected = inv.files
+      .flat()
+      .filter((r) => r.glacier && (!inv.prefix || r.key.startsWith(inv.prefix)))
+      .map((r) => r.key);
     const text = readdirSync(out)
       .sort()
       .map((f) => readFileSync(path.join(out, f), 'latin1'))
