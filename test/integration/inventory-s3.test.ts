@@ -175,6 +175,26 @@ describe('inventory → manifests in S3', () => {
     });
   });
 
+  test('a Parquet inventory in S3: files downloaded, verified, filtered by DuckDB, raw keys encoded', async () => {
+    await withBucket(async (bucket, s3) => {
+      const inv = await uploadInventory(s3, bucket, {
+        format: 'Parquet',
+        schema: ['Bucket', 'Key', 'VersionId', 'IsLatest', 'IsDeleteMarker', 'Size', 'StorageClass'],
+        files: [FILTER_ROWS.slice(0, 3), FILTER_ROWS.slice(3)],
+      });
+      const summary = await build(s3, {
+        inventory: `s3://${bucket}/${inv.manifestKey}`,
+        output: `s3://${bucket}/pq`,
+        filter: { storageClasses: ['GLACIER', 'DEEP_ARCHIVE'], latestOnly: true },
+      });
+      expect(summary.inventory.fileFormat).toBe('Parquet');
+      expect(summary.fields).toEqual(['Bucket', 'Key', 'VersionId']);
+      expect(await readShards(s3, bucket, summary)).toEqual(['src,logs/2019/a.gz,v0\nsrc,data/f%2Bg.csv,v4\n']);
+      expect(summary.bytesByStorageClass).toEqual({ GLACIER: 2148 });
+      expect(new Set(summary.sampleKeys)).toEqual(new Set(['logs/2019/a.gz', 'data/f+g.csv']));
+    });
+  });
+
   test('null versions of an all-versions inventory are written as null', async () => {
     await withBucket(async (bucket, s3) => {
       const rows: InventoryRow[] = [

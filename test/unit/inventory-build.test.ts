@@ -18,7 +18,7 @@ import {
 } from '../../src/inventory';
 import type { BuildManifestsDeps } from '../../src/inventory/build-manifests';
 import { FailureType } from '../../src/shared/errors';
-import { writeInventoryDir, type InventoryRow } from '../inventory-fixtures';
+import { FILTER_CASES, FILTER_ROWS, writeInventoryDir, type InventoryRow } from '../inventory-fixtures';
 
 const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
@@ -359,5 +359,48 @@ describe('buildManifests (local)', () => {
     rmSync(inventory.replace(/json$/, 'checksum'));
     writeFileSync(inventory, JSON.stringify({ sourceBucket: 'b', fileFormat: 'CSV', files: [] }));
     expect((await failure(build({ inventory }))).message).toMatch(/not a valid S3 Inventory manifest: fileSchema/);
+  });
+
+  describe('every filter on a Parquet inventory (SQL in DuckDB; keyRegex through hyparquet)', () => {
+    const schema = [
+      'Bucket',
+      'Key',
+      'VersionId',
+      'IsLatest',
+      'IsDeleteMarker',
+      'Size',
+      'LastModifiedDate',
+      'StorageClass',
+      'ReplicationStatus',
+      'EncryptionStatus',
+      'ObjectLockMode',
+      'ObjectLockLegalHoldStatus',
+      'IntelligentTieringAccessTier',
+    ] as const;
+    let pqDir: string;
+    let inventory: string;
+    beforeAll(async () => {
+      pqDir = mkdtempSync(path.join(os.tmpdir(), 's3c-inv-pq-'));
+      inventory = await writeInventoryDir(pqDir, {
+        format: 'Parquet',
+        schema,
+        files: [FILTER_ROWS.slice(0, 2), FILTER_ROWS.slice(2)],
+      });
+    });
+    afterAll(() => rmSync(pqDir, { recursive: true, force: true }));
+
+    test.each(FILTER_CASES)('%s', async (_name, filter, expected) => {
+      const summary = await build({ inventory, filter, versionIds: 'omit' });
+      const text = summary.shards.length === 0 ? '' : manifests()[0]!.text;
+      const keys =
+        text === ''
+          ? []
+          : text
+              .slice(0, -1)
+              .split('\n')
+              .map((l) => decodeManifestKey(l.split(',')[1]!));
+      expect(keys).toEqual(expected);
+      expect(summary.rowsSelected).toBe(expected.length);
+    });
   });
 });
