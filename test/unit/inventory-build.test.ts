@@ -101,13 +101,13 @@ describe('buildManifests (local)', () => {
   });
 
   test.each([
-    [1000, [1000], '1000'],
-    [999, [999, 1], '999, 1'],
-    [1001, [1000], '1000'],
-    [250, [250, 250, 250, 250], '4 × 250'],
-    [300, [300, 300, 300, 100], '300, 300, 300, 100'],
-    [1, Array.from({ length: 1000 }, () => 1), '1000 × 1'],
-  ])('maxObjectsPerJob %i gives shards of %s rows that add up to the whole', async (max, sizes) => {
+    [1000, '1000', [1000]],
+    [999, '999, 1', [999, 1]],
+    [1001, '1000', [1000]],
+    [250, '4 × 250', [250, 250, 250, 250]],
+    [300, '300, 300, 300, 100', [300, 300, 300, 100]],
+    [1, '1000 × 1', Array.from({ length: 1000 }, () => 1)],
+  ])('maxObjectsPerJob %i gives shards of %s rows that add up to the whole', async (max, _label, sizes) => {
     const inventory = await writeInventoryDir(dir, {
       schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
       files: rows(4, 250),
@@ -350,6 +350,25 @@ describe('buildManifests (local)', () => {
     const err = await failure(build({ inventory, filter }));
     expect(err.type).toBe(FailureType.InvalidInput);
     expect(err.message).toMatch(message);
+  });
+
+  test.each([
+    [
+      'a flipped byte',
+      (b: Buffer) => Buffer.concat([b.subarray(0, 100), Buffer.from([b[100]! ^ 0xff]), b.subarray(101)]),
+    ],
+    ['a truncated file', (b: Buffer) => b.subarray(0, b.length - 10)],
+  ])('a Parquet data file with %s is reported as corrupt, with no rows written', async (_name, damage) => {
+    const inventory = await writeInventoryDir(dir, {
+      format: 'Parquet',
+      schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
+      files: rows(2, 50),
+      corrupt: (i, b) => (i === 1 ? damage(b) : b),
+    });
+    const err = await failure(build({ inventory }));
+    expect(err.type).toBe(FailureType.InvalidInput);
+    expect(err.message).toMatch(/data\/0001-file\.parquet is corrupt: its MD5 is [0-9a-f]{32}, the manifest says/);
+    expect(existsSync(path.join(dir, 'out')) ? readdirSync(path.join(dir, 'out')) : []).toEqual([]);
   });
 
   test('a manifest.json that does not match manifest.checksum, or is not an inventory manifest, is rejected', async () => {
