@@ -8,7 +8,8 @@
  * generated once into `$TMPDIR/s3c-bench-manifest-<rows>/` and reused by later runs. Each round runs the project's
  * generator in a child process (so its peak RSS is its own, workers included) and DuckDB's
  * `COPY (SELECT bucket, key FROM read_csv(…) WHERE storage_class IN ('GLACIER','DEEP_ARCHIVE')) TO …` in this one,
- * alternately; the best time of each is compared.
+ * alternately; the best time of each is compared. The Parquet copy is written by DuckDB (Snappy, S3's snake_case
+ * column names); the generator reads it with its own embedded DuckDB, so that comparison is against its own floor.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
