@@ -100,11 +100,14 @@ function startWorker(format: ScanPlan['format']): Worker {
 }
 
 export interface ScanPoolOptions {
+  /** Downloads data files that are in S3. */
   s3: S3Client;
   plan: ScanPlan;
   /** Files to scan, in order (a resumed build passes the files from its resume point on). */
   files: DataFileRef[];
+  /** Worker threads (at most one per file). */
   concurrency: number;
+  /** Stops the workers; `events()` rejects with its reason. */
   signal?: AbortSignal;
   /** @default DEFAULT_SPILL_AFTER_BYTES */
   spillAfterBytes?: number;

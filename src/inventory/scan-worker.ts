@@ -31,10 +31,13 @@ export interface FileJob {
   spillAfterBytes: number;
 }
 
+/** Main thread → worker: scan a file, or the main thread consumed `bytes` of rows. */
 export type ToWorker = { type: 'scan'; job: FileJob } | { type: 'ack'; bytes: number };
 
+/** What went wrong with a data file: malformed, corrupt (MD5), missing, or a read error (retryable). */
 export type ScanErrorCode = 'data' | 'md5' | 'missing' | 'io';
 
+/** Worker → main thread: rows of a file (in order), its totals when done, or its error. */
 export type FromWorker =
   | { type: 'rows'; index: number; data: Uint8Array; rows: number }
   | { type: 'done'; index: number; totals: ManifestTotals; spill?: { path: string; rows: number; bytes: number } }
