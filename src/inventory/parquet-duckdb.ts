@@ -163,11 +163,12 @@ async function streamRows(file: string, emit: EmitChunk): Promise<void> {
       if (cut > 0) {
         let rows = 0;
         for (let i = buf.indexOf(0x0a); i !== -1 && i < cut; i = buf.indexOf(0x0a, i + 1)) rows++;
-        const chunk = Buffer.allocUnsafeSlow(cut);
-        buf.copy(chunk, 0, 0, cut);
-        emit(chunk, rows);
+        // The chunk is handed over (its memory moves to the main thread), so keep the tail first.
+        carry = Buffer.from(buf.subarray(cut, end));
+        emit(buf.subarray(0, cut), rows);
+      } else {
+        carry = Buffer.from(buf.subarray(cut, end));
       }
-      carry = Buffer.from(buf.subarray(cut, end));
       if (bytesRead === 0) break;
     }
   } finally {
