@@ -6,6 +6,7 @@
  * S3 and only keys, counts and ETags pass through history.
  */
 import {
+  ActivityCancellationType,
   type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
@@ -49,6 +50,8 @@ import { formatCostEstimate } from '../cost/estimate';
 const manifestCalls: ActivityOptions = {
   startToCloseTimeout: '6h',
   heartbeatTimeout: '2m',
+  // On cancellation, wait until the activity has aborted its multipart uploads: nothing half-written stays behind.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '5s', maximumInterval: '2m', nonRetryableErrorTypes: [FailureType.InvalidInput] },
 };
 /** One S3 Control call each; AWS throttling and 5xx retry with backoff. */
