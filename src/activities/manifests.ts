@@ -14,7 +14,7 @@ import { loadPriceTable } from '../cost/prices';
 import { buildManifests } from '../inventory';
 import { createLogger } from '../logging';
 import { CsvParser } from '../csv';
-import { decodeManifestKey, encodeManifestKey } from '../local-batch/manifest-reader';
+import { decodeManifestKey, encodeManifestKey } from '../inventory/key-encoding';
 import { ManifestShardWriter } from '../manifest/shard-writer';
 import type { BuildCampaignManifestsInput, BuildCampaignManifestsResult } from '../shared/activity-types';
 import type { ManifestStats } from '../shared/campaign';

@@ -10,7 +10,7 @@ import { Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
 import { csvRow } from '../csv';
-import { decodeManifestKey } from '../local-batch/manifest-reader';
+import { decodeManifestKey } from '../inventory/key-encoding';
 import { readManifestRows } from '../manifest/read';
 import { ManifestShardWriter } from '../manifest/shard-writer';
 import { iterateReportRows, parseReportManifest, type ReportRow } from '../reports/completion-report';

@@ -12,6 +12,7 @@ import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@a
 import { z } from 'zod';
 
 import { CsvParser, CsvSyntaxError, type CsvRecord } from '../csv';
+import { decodeManifestKey, encodeManifestKey } from '../inventory/key-encoding';
 import {
   awsErrorInfo,
   bucketFromArn,
@@ -29,20 +30,8 @@ type CsvField = NonNullable<JobManifest['Spec']['Fields']>[number];
 /** Fields assumed when a CSV manifest spec names none (the service requires them; we stay lenient). */
 const DEFAULT_FIELDS: readonly CsvField[] = ['Bucket', 'Key'];
 
-/**
- * Decodes a manifest key: `+` is a space (as Python's `quote_plus` writes it), then percent-decoding.
- * @throws URIError when the text is not valid percent-encoding (e.g. a lone `%`).
- */
-export function decodeManifestKey(raw: string): string {
-  // Most keys need no decoding; returning the same string keeps one copy per task instead of two.
-  if (!/[%+]/.test(raw)) return raw;
-  return decodeURIComponent(raw.replace(/\+/g, ' '));
-}
-
-/** Encodes a key the way manifests expect: like `encodeURIComponent`, but `/` stays readable. */
-export function encodeManifestKey(key: string): string {
-  return key.split('/').map(encodeURIComponent).join('/');
-}
+// One definition of the manifest key encoding for the whole project (see inventory/key-encoding).
+export { decodeManifestKey, encodeManifestKey };
 
 /**
  * Turns CSV manifest records into tasks. Incremental so that a manifest of millions of lines is parsed as it

@@ -1,7 +1,6 @@
 /**
  * End-to-end CLI tests: `s3-campaigns` run as a subprocess, output and exit codes checked.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,25 +8,9 @@ import path from 'node:path';
 import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 
 import { freePort } from '../../src/stack/process';
-import { projectRoot } from '../../src/stack/tools';
 import { stackEndpoints, uniqueName, withBucket } from '../helpers';
 import { listJobs, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
-
-const BIN = path.join(projectRoot(), 'bin', 's3-campaigns.js');
-
-/** What `report` needs to read campaign.json from the run's moto. */
-function awsEnv(): NodeJS.ProcessEnv {
-  return { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', S3C_S3_ENDPOINT: stackEndpoints().s3Endpoint };
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { localAwsEnv as awsEnv, runCli as cli } from '../support/cli';
 
 describe('s3-campaigns CLI', () => {
   test('start → status → approve → status --json, against a running worker', async () => {

@@ -1,7 +1,6 @@
 /**
  * Recurring campaigns: the `schedule` commands run as subprocesses against the dev server, each run a real campaign.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,19 +10,9 @@ import type { Client } from '@temporalio/client';
 import { writeInventoryReport } from '../../src/demo/inventory-writer';
 import { rejectUpdate, type CampaignResult } from '../../src/shared/campaign';
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
-import { projectRoot } from '../../src/stack/tools';
 import { stackEndpoints, uniqueName, withBucket } from '../helpers';
 import { getText, manifestKeys, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
-
-const BIN = path.join(projectRoot(), 'bin', 's3-campaigns.js');
-
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { runCli as cli } from '../support/cli';
 
 /** Waits until the schedule has taken `n` actions; returns the workflow id of action n (1-based). */
 async function nthRun(client: Client, scheduleId: string, n: number): Promise<string> {

@@ -3,9 +3,10 @@ import { NativeConnection } from '@temporalio/worker';
 
 import { loadConfig } from '../../src/config';
 import { missingSearchAttributes, registerSearchAttributesCommand } from '../../src/temporal-setup';
-import { SEARCH_ATTRIBUTES, LOCAL_CREDENTIALS } from '../../src/stack';
+import { SEARCH_ATTRIBUTES } from '../../src/stack';
 import { connectivityCheckWorkflow } from '../../src/workflows';
 import { createWorker } from '../../src/worker';
+import { workerEnv } from '../support/campaign';
 import { controlClient, quietTemporalRuntime, stackEndpoints, temporalClient, uniqueName, withBucket, workflowBundle } from '../helpers';
 
 describe('Temporal dev server + worker plumbing', () => {
@@ -34,15 +35,7 @@ describe('Temporal dev server + worker plumbing', () => {
     const e = stackEndpoints();
     await withBucket(async (bucket) => {
       const taskQueue = uniqueName('tq-plumbing');
-      const config = loadConfig({
-        TEMPORAL_ADDRESS: e.temporalAddress,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        AWS_REGION: e.region,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        S3C_S3_ENDPOINT: e.s3Endpoint,
-        S3C_S3CONTROL_ENDPOINT: e.engineUrl,
-      });
+      const config = loadConfig(workerEnv(taskQueue));
       quietTemporalRuntime();
       const connection = await NativeConnection.connect({ address: e.temporalAddress });
       const { worker } = await createWorker({
