@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -200,6 +203,38 @@ describe('campaign workflow: happy paths and approvals', () => {
         args: [{ name: 'x', accountId: 'nope' }],
       });
       await expect(handle.result()).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringContaining('accountId must be 12 digits') } });
+    });
+  });
+});
+
+describe('the Temporal UI contract', () => {
+  test('the documented restore example, typed as raw JSON into "Start workflow" and approved by signal, runs', async () => {
+    await withBucket(async (bucket, s3) => {
+      const objects = [
+        { key: '2019/a.log', storageClass: 'GLACIER' },
+        { key: '2019/b.log', storageClass: 'DEEP_ARCHIVE' },
+        { key: '2019/c.log', storageClass: 'STANDARD' },
+        { key: '2020/d.log', storageClass: 'GLACIER' },
+      ];
+      for (const o of objects) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: o.key, Body: 'x', StorageClass: o.storageClass as 'GLACIER' }));
+      await writeInventoryReport({ s3, sourceBucket: bucket, destinationBucket: bucket, prefix: 'inventory', rows: objects.map((o) => ({ ...o, size: 1, lastModified: new Date() })) });
+      await withCampaignWorker(async (h) => {
+        // examples/restore.json as the README shows it, with this test's account and buckets put in.
+        const text = readFileSync(path.join(__dirname, '..', '..', 'examples', 'restore.json'), 'utf8')
+          .replaceAll('111122223333', h.accountId)
+          .replace('s3://inventory-bucket/inventory/logs-bucket/daily/', `s3://${bucket}/inventory/${bucket}/daily/`)
+          .replace('"ops-reports"', JSON.stringify(bucket));
+        const handle = await h.client.workflow.start('campaignWorkflow', {
+          taskQueue: h.taskQueue,
+          workflowId: uniqueName('wf-ui'),
+          // Only the poll interval is changed: the documented default (60s) is too slow for a test.
+          args: [{ ...JSON.parse(text), pollInterval: '300ms' }],
+        });
+        const waiting = await waitForPhase(handle, 'AwaitingApproval');
+        expect(waiting.awaitingApproval?.objects).toBe(2);
+        await handle.signal('approve', { by: 'ui-user', note: 'from the form' });
+        expect(await handle.result()).toMatchObject({ outcome: 'Succeeded', objects: 2, succeeded: 2 });
+      });
     });
   });
 });

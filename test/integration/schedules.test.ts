@@ -71,6 +71,34 @@ describe('schedules', () => {
     });
   });
 
+  test('backfill takes the actions of a past window, under the schedule’s overlap policy', async () => {
+    await withBucket(async (bucket, s3) => {
+      await putObjects(s3, bucket, ['b.txt']);
+      await withCampaignWorker(async (h) => {
+        const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
+        const id = uniqueName('sched-backfill');
+        await withSpecFile(testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['b.txt'] }, approval: { required: false } }), async (file) => {
+          expect((await cli(['schedule', 'create', file, '--id', id, '--every', '1h', '--paused'], env)).code).toBe(0);
+        });
+        try {
+          const bad = await cli(['schedule', 'backfill', id, '2026-01-02T00:00:00Z', '2026-01-01T00:00:00Z'], env);
+          expect(bad.code).toBe(2);
+          expect(bad.stderr).toContain('<from> must be before <to>');
+          const res = await cli(['schedule', 'backfill', id, '2026-01-01T00:00:00Z', '2026-01-01T01:30:00Z'], env);
+          expect(res.stdout).toContain(`${id} backfilled 2026-01-01T00:00:00.000Z → 2026-01-01T01:30:00.000Z`);
+          const runId = await nthRun(h.client, id, 1);
+          const d = await h.client.schedule.getHandle(id).describe();
+          const scheduledAt = d.info.recentActions[0]!.scheduledAt.getTime();
+          expect(scheduledAt).toBeGreaterThanOrEqual(Date.parse('2026-01-01T00:00:00Z'));
+          expect(scheduledAt).toBeLessThanOrEqual(Date.parse('2026-01-01T01:30:00Z'));
+          expect(await h.client.workflow.getHandle(runId).result()).toMatchObject({ outcome: 'Succeeded', succeeded: 1 });
+        } finally {
+          await h.client.schedule.getHandle(id).delete();
+        }
+      });
+    });
+  });
+
   test('overlap skip: a trigger while the previous run awaits approval starts nothing', async () => {
     await withBucket(async (bucket, s3) => {
       await putObjects(s3, bucket, ['o.txt']);
