@@ -7,6 +7,7 @@
 import { z } from 'zod';
 
 import { InventoryFilterSchema } from '../inventory/types';
+import { CANNED_ACLS } from './s3-enums';
 
 const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -108,15 +109,6 @@ export type CampaignFilter = z.infer<typeof FilterSchema>;
 // Operation
 // ---------------------------------------------------------------------------------------------------------------
 
-const CANNED_ACLS = [
-  'private',
-  'public-read',
-  'public-read-write',
-  'aws-exec-read',
-  'authenticated-read',
-  'bucket-owner-read',
-  'bucket-owner-full-control',
-] as const;
 
 export const OperationSchema = z.discriminatedUnion('type', [
   z

@@ -2,7 +2,6 @@
  * `s3-campaigns manifest` as a subprocess: a local inventory to a local directory, an S3 inventory (newest report) to
  * S3 through moto, and the exit code and message of a filter the inventory cannot answer.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,29 +9,10 @@ import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 
 import type { ManifestSummary } from '../../src/inventory';
-import { projectRoot } from '../../src/stack/tools';
 import { stackEndpoints, withBucket } from '../helpers';
 import { uploadInventory, writeInventoryDir, type InventoryRow } from '../inventory-fixtures';
+import { runCli as cli } from '../support/cli';
 
-const BIN = path.join(projectRoot(), 'bin', 's3-campaigns.js');
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, ...env }, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === 'number'
-            ? (err as { code: number }).code
-            : 1
-          : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 const ROWS: InventoryRow[] = [
   { Bucket: 'src', Key: 'logs/2019/a b.gz', Size: 2_000_000, StorageClass: 'GLACIER' },

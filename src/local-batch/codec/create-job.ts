@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 
 import { z } from 'zod';
 
+import { CANNED_ACLS } from '../../shared/s3-enums';
 import type { CreateJobSpec, JobManifest, JobOperation, JobReport, OperationName, S3Tag } from '../types';
 import { SUPPORTED_OPERATIONS } from '../types';
 import type { XmlValue } from '../xml';
@@ -57,15 +58,7 @@ const grant = struct({
   }).optional(),
   Permission: z.enum(['FULL_CONTROL', 'READ', 'WRITE', 'READ_ACP', 'WRITE_ACP']).optional(),
 });
-const cannedAcl = z.enum([
-  'private',
-  'public-read',
-  'public-read-write',
-  'aws-exec-read',
-  'authenticated-read',
-  'bucket-owner-read',
-  'bucket-owner-full-control',
-]);
+const cannedAcl = z.enum(CANNED_ACLS);
 const bucketArn = text(1, 128).refine((s) => BUCKET_ARN.test(s), 'must be a bucket ARN like arn:aws:s3:::bucket-name');
 
 const OPERATION_SCHEMAS = {
