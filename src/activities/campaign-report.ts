@@ -30,11 +30,13 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
         const sources = state.rounds.map((r) => r.permanentFailuresKey).filter((k): k is string => !!k);
         if (last?.retryableFailuresKey && last.round === state.round) sources.push(last.retryableFailuresKey);
         let body = FAILURE_CSV_HEADER.join(',') + '\n';
-        let failedObjects = 0;
+        // Counted from the analyses, not from lines: a quoted message may span lines.
+        const lastCounts = last && last.round === state.round ? last.retryable + last.neverRan : 0;
+        const failedObjects = state.rounds.reduce((n, r) => n + r.permanent, 0) + lastCounts;
         for (const key of sources) {
           const text = await getText(deps.s3, output.bucket, key);
           body += text;
-          failedObjects += text.split('\n').filter((l) => l !== '').length;
+
         }
         await deps.s3.send(new PutObjectCommand({ Bucket: output.bucket, Key: failedKey, Body: body, ContentType: 'text/csv' }));
 

@@ -6,7 +6,7 @@
  * before running every task has tasks in no report at all, and those must be retried too.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
 import { csvRow } from '../csv';
@@ -16,6 +16,7 @@ import { ManifestShardWriter } from '../manifest/shard-writer';
 import { iterateReportRows, parseReportManifest, type ReportRow } from '../reports/completion-report';
 import type { AnalyzeRoundInput, RoundAnalysis } from '../shared/activity-types';
 import type { OperationType } from '../shared/campaign-spec';
+import { FailureType } from '../shared/errors';
 
 /** Header of the failure CSVs (and of the campaign's failed.csv). Keys stay URL-encoded, as in manifests. */
 export const FAILURE_CSV_HEADER = ['bucket', 'key', 'versionId', 'errorCode', 'httpStatus', 'message', 'round'];
@@ -41,7 +42,8 @@ function objectId(bucket: string, rawKey: string, versionId: string | undefined)
   } catch {
     // keep the raw form: both sides come from the same manifest line
   }
-  return `${bucket}\u0000${key}\u0000${versionId ?? ''}`;
+  // A null-version object is `null` in a manifest but may be empty in a report: the same object either way.
+  return `${bucket}\u0000${key}\u0000${versionId === 'null' ? '' : (versionId ?? '')}`;
 }
 
 async function getText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
@@ -76,15 +78,26 @@ export function createRoundActivities(deps: { s3: S3Client }) {
         for (const job of input.jobs) {
           // Every report row of this job, by object; the last row wins if a task appears twice.
           const verdicts = new Map<string, { verdict: Verdict; row: ReportRow }>();
+          let reportRows = 0;
           if (job.jobId) {
             const manifestKey = `${input.reports.prefix}/job-${job.jobId}/manifest.json`;
             const text = await getText(deps.s3, input.reports.bucket, manifestKey);
-            // No report: the job ran no task (cancelled or failed before starting); every object is "never ran".
+            if (text === undefined && (job.tasksRun ?? 0) > 0) {
+              // Tasks ran, so S3 owes a report: not visible yet. Retry rather than call every object "never ran".
+              throw ApplicationFailure.retryable(
+                `the completion report of job ${job.jobId} (${job.tasksRun} tasks run) is not at s3://${input.reports.bucket}/${manifestKey} yet`,
+                FailureType.Transient,
+              );
+            }
+            // No report and no task run (cancelled or failed before starting): every object is "never ran".
             if (text !== undefined) {
               const report = parseReportManifest(text, `s3://${input.reports.bucket}/${manifestKey}`);
               for await (const row of iterateReportRows(deps.s3, report)) {
                 const verdict = row.taskStatus === 'succeeded' ? 'succeeded' : classifyFailure(row, input.operationType, retryableCodes);
-                verdicts.set(objectId(row.bucket, row.key, row.versionId), { verdict, row });
+                const id = objectId(row.bucket, row.key, row.versionId);
+                // A task listed twice: success wins (the object is done), else the last failure is the one to report.
+                if (verdicts.get(id)?.verdict !== 'succeeded') verdicts.set(id, { verdict, row });
+                if (++reportRows % 10_000 === 0) Context.current().heartbeat({ job: job.ordinal, reportRows });
               }
             }
           }
@@ -122,6 +135,7 @@ export function createRoundActivities(deps: { s3: S3Client }) {
         analysis.retryManifests = await retry.close();
       } catch (err) {
         await retry.abort();
+        if (err instanceof ApplicationFailure) throw err;
         throw toApplicationFailure(err, `analyzing round ${input.round} of campaign ${input.campaignId}`);
       }
       const put = async (name: string, lines: string[]) => {

@@ -12,9 +12,8 @@ import type { Watermark } from '../shared/campaign';
 import { FailureType } from '../shared/errors';
 
 export function createWatermarkActivities(deps: { s3: S3Client }) {
-  return {
-    /** The watermark, or undefined before the first successful run. */
-    async readWatermark(input: WatermarkLocation): Promise<Watermark | undefined> {
+  /** The watermark, or undefined before the first successful run. */
+  async function readWatermark(input: WatermarkLocation): Promise<Watermark | undefined> {
       const where = `s3://${input.bucket}/${input.key}`;
       let text: string;
       try {
@@ -25,17 +24,28 @@ export function createWatermarkActivities(deps: { s3: S3Client }) {
         if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
         throw toApplicationFailure(err, `reading the watermark ${where}`);
       }
-      const w = JSON.parse(text) as Partial<Watermark>;
-      if (typeof w.inventoryCreatedAt !== 'number' || typeof w.campaignId !== 'string') {
+      let w: Partial<Watermark> | null = null;
+      try {
+        w = JSON.parse(text) as Partial<Watermark> | null;
+      } catch {
+        // reported below as not a watermark
+      }
+      if (!w || typeof w.inventoryCreatedAt !== 'number' || !Number.isFinite(w.inventoryCreatedAt) || typeof w.campaignId !== 'string') {
         throw ApplicationFailure.nonRetryable(
           `${where} is not a watermark (needs inventoryCreatedAt and campaignId); delete it to start over`,
           FailureType.InvalidInput,
         );
       }
       return { inventoryCreatedAt: w.inventoryCreatedAt, campaignId: w.campaignId, writtenAt: w.writtenAt ?? '' };
-    },
+  }
+
+  return {
+    readWatermark,
 
     async saveWatermark(input: SaveWatermarkInput): Promise<void> {
+      // Never move it backwards: an overlapping run (a manual trigger beside the schedule) may have saved a later one.
+      const current = await readWatermark(input).catch(() => undefined);
+      if (current && current.inventoryCreatedAt >= input.watermark.inventoryCreatedAt) return;
       try {
         await deps.s3.send(
           new PutObjectCommand({

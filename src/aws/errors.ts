@@ -35,6 +35,8 @@ const BY_NAME: Record<string, FailureTypeName> = {
   InternalServiceException: FailureType.Transient,
   ServiceUnavailable: FailureType.Transient,
   TimeoutError: FailureType.Transient,
+  // A completion report S3 wrote that we cannot parse will not parse on a retry either.
+  ReportParseError: FailureType.InvalidInput,
 };
 
 function classify(err: { name?: string; $metadata?: { httpStatusCode?: number } }): FailureTypeName {

@@ -100,7 +100,12 @@ export interface AnalyzeRoundInput {
   operationType: OperationType;
   retryableErrorCodes: string[];
   maxObjectsPerJob: number;
-  jobs: Array<Pick<CampaignJob, 'jobId' | 'manifest' | 'status' | 'ordinal'>>;
+  jobs: Array<
+    Pick<CampaignJob, 'jobId' | 'manifest' | 'status' | 'ordinal'> & {
+      /** Tasks the job reported as run: with some, a missing completion report is a delay, not "nothing ran". */
+      tasksRun?: number;
+    }
+  >;
   /** Where completion reports are (`<prefix>/job-<id>/manifest.json`). */
   reports: { bucket: string; prefix: string };
   output: CampaignLocation;

@@ -12,6 +12,7 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  ContinueAsNew,
   continueAsNew,
   isCancellation,
   log,
@@ -70,6 +71,12 @@ const { buildCampaignManifests } = proxyActivities<Activities>(manifestCalls);
 const { createBatchJob, describeBatchJobs, updateBatchJobStatus, readWatermark, saveWatermark } =
   proxyActivities<Activities>(jobCalls);
 const { analyzeRound, writeCampaignReport } = proxyActivities<Activities>(reportCalls);
+/** Cleanup after cancellation or failure: a few attempts each, so it can never hang the campaign. */
+const cleanupCalls = proxyActivities<Activities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },
+});
 
 const TERMINAL_JOB_STATUSES = new Set(['Complete', 'Failed', 'Cancelled']);
 /** How many ignored signals the state keeps, newest last. */
@@ -339,6 +346,78 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     inc.saved = watermark;
   };
 
+  const analyze = async (calls: typeof analyzeRound) => {
+    const jobs = roundJobs(st);
+    const analysis = await calls({
+      campaignId: st.campaignId,
+      round: st.round,
+      operationType: spec.operation.type,
+      retryableErrorCodes: spec.retry.retryableErrorCodes,
+      maxObjectsPerJob: spec.maxObjectsPerJob,
+      jobs: jobs.map((j) => ({
+        jobId: j.jobId,
+        manifest: j.manifest,
+        status: j.status,
+        ordinal: j.ordinal,
+        tasksRun: (j.succeededTasks ?? 0) + (j.failedTasks ?? 0),
+      })),
+      reports: { bucket: location.bucket, prefix: `${location.prefix}/reports` },
+      output: location,
+    });
+    st.rounds = [...st.rounds.filter((r) => r.round !== st.round), analysis];
+    return analysis;
+  };
+  /**
+   * A campaign that ends before its round was analyzed (rejected, expired, failed, cancelled) still accounts for
+   * every object of that round: what ran, what failed, what never ran goes to failed.csv.
+   */
+  const analyzeUnfinishedRound = async (calls: typeof analyzeRound = analyzeRound) => {
+    if (st.rounds.some((r) => r.round === st.round) || roundJobs(st).length === 0) return;
+    await analyze(calls);
+  };
+  /**
+   * Whatever ended the campaign early (cancellation or a permanent error): cancel what still runs, wait a bounded
+   * while for it to settle, account for the round and write the report. Each step is best effort with bounded
+   * retries, so cleanup never hangs and a failing step does not hide the report.
+   */
+  const cleanUpAndReport = async (outcome: CampaignOutcome, reason: string) => {
+    await CancellationScope.nonCancellable(async () => {
+      const live = st.jobs.filter((j) => j.jobId && !isTerminal(j.status));
+      for (const j of live) {
+        await cleanupCalls
+          .updateBatchJobStatus({ accountId: spec.accountId, jobId: j.jobId!, status: 'Cancelled', reason: reason.slice(0, 256) })
+          .then((res) => {
+            j.status = res.status;
+            if (res.changed) j.cancelledBecause = reason;
+          })
+          .catch((e: unknown) => log.warn('could not cancel job', { jobId: j.jobId, error: String(e) }));
+      }
+      for (let i = 0; i < CANCEL_WAIT_POLLS && live.some((j) => !isTerminal(j.status)); i++) {
+        await sleep(durationMs(spec.pollInterval));
+        const snaps = await cleanupCalls
+          .describeBatchJobs({ accountId: spec.accountId, jobIds: live.map((j) => j.jobId!) })
+          .catch(() => []);
+        for (const snap of snaps) {
+          const job = live.find((j) => j.jobId === snap.jobId);
+          if (job) applySnapshot(job, snap);
+        }
+      }
+      st.outcome = outcome;
+      st.outcomeReason = reason;
+      st.phase = 'Reporting';
+      await analyzeUnfinishedRound(cleanupCalls.analyzeRound).catch((e: unknown) => log.warn('could not analyze the round', { error: String(e) }));
+      const res = await cleanupCalls.writeCampaignReport({ spec, state: st, output: location }).catch((e: unknown) => {
+        log.error('could not write the campaign report', { error: String(e) });
+        return undefined;
+      });
+      if (res) {
+        st.reportKey = res.reportKey;
+        st.failedObjectsKey = res.failedObjectsKey;
+      }
+      setPhase('Done');
+    });
+  };
+
   // ---- the state machine -----------------------------------------------------------------------------------------
   publish();
   try {
@@ -390,7 +469,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         case 'CreatingJobs': {
           for (const job of roundJobs(st)) {
             if (job.jobId) continue;
-            const { jobId } = await createBatchJob({
+            // Not cancellable mid-call: a job created while we stop listening would be an orphan nobody cancels.
+            const { jobId } = await CancellationScope.nonCancellable(() => createBatchJob({
               accountId: spec.accountId,
               roleArn: spec.roleArn,
               priority: spec.priority,
@@ -400,7 +480,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
               clientRequestToken: jobToken(job.ordinal),
               description: `${spec.name} — round ${job.round} shard ${job.shard}`.slice(0, 256),
               tags: { 's3-campaigns:campaign': st.campaignId.slice(0, 256), 's3-campaigns:round': String(job.round) },
-            });
+            }));
             job.jobId = jobId;
             job.createdAt = nowIso();
             job.status = 'New';
@@ -436,7 +516,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             publish();
             const remaining = Math.max(0, Date.parse(st.approvalDeadline) - Date.now());
             const decided = await condition(() => st.pendingDecision !== undefined, remaining);
-            if (!decided) {
+            if (!decided && !st.pendingDecision) {
               st.pendingDecision = { decision: 'expired', by: 'policy', at: nowIso(), via: 'policy', note: `no decision within ${spec.approval.timeout}` };
             }
           }
@@ -468,42 +548,32 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         }
         case 'Running': {
           const jobs = roundJobs(st);
-          let breached: string | undefined;
           await pollUntil(
             jobs,
             () => jobs.every((j) => isTerminal(j.status)),
             async () => {
               const tol = spec.failureTolerance;
-              if (!tol || breached) return false;
+              // Kept in the state, not a local: a continue-as-new right after the cancel must not forget why.
+              if (!tol || st.toleranceBreach) return false;
               for (const j of jobs) {
                 const ran = (j.succeededTasks ?? 0) + (j.failedTasks ?? 0);
                 if (isTerminal(j.status) || ran < tol.minTasks) continue;
                 const pct = ((j.failedTasks ?? 0) / ran) * 100;
                 if (pct > tol.maxFailedPercent) {
-                  breached = `job ${j.jobId}: ${pct.toFixed(1)}% of ${ran} finished tasks failed, above failureTolerance.maxFailedPercent=${tol.maxFailedPercent}`;
+                  st.toleranceBreach = `job ${j.jobId}: ${pct.toFixed(1)}% of ${ran} finished tasks failed, above failureTolerance.maxFailedPercent=${tol.maxFailedPercent}`;
                   await cancelJobs(jobs, `failure tolerance exceeded: ${pct.toFixed(1)}% failed`);
+                  break;
                 }
               }
               return false;
             },
           );
-          st.toleranceBreach = breached ?? st.toleranceBreach;
           setPhase('AnalyzingResults');
           break;
         }
         case 'AnalyzingResults': {
           const jobs = roundJobs(st);
-          const analysis = await analyzeRound({
-            campaignId: st.campaignId,
-            round: st.round,
-            operationType: spec.operation.type,
-            retryableErrorCodes: spec.retry.retryableErrorCodes,
-            maxObjectsPerJob: spec.maxObjectsPerJob,
-            jobs: jobs.map((j) => ({ jobId: j.jobId, manifest: j.manifest, status: j.status, ordinal: j.ordinal })),
-            reports: { bucket: location.bucket, prefix: `${location.prefix}/reports` },
-            output: location,
-          });
-          st.rounds = [...st.rounds.filter((r) => r.round !== st.round), analysis];
+          const analysis = await analyze(analyzeRound);
           const jobLevel = jobs.filter((j) => j.status === 'Failed' && (j.succeededTasks ?? 0) + (j.failedTasks ?? 0) === 0);
           if (st.toleranceBreach) {
             finish('Failed', `cancelled early: ${st.toleranceBreach}`);
@@ -536,6 +606,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           break;
         }
         case 'Reporting': {
+          await analyzeUnfinishedRound();
           const res = await writeCampaignReport({ spec, state: st, output: location });
           st.reportKey = res.reportKey;
           st.failedObjectsKey = res.failedObjectsKey;
@@ -546,23 +617,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       }
     }
   } catch (err) {
-    if (!isCancellation(err)) throw err;
-    // Cancelled: stop the jobs, wait (bounded) for them to settle, and still write the final report.
-    await CancellationScope.nonCancellable(async () => {
-      const live = st.jobs.filter((j) => j.jobId && !isTerminal(j.status));
-      await cancelJobs(live, 'campaign workflow cancelled');
-      for (let i = 0; i < CANCEL_WAIT_POLLS && live.some((j) => !isTerminal(j.status)); i++) {
-        await sleep(durationMs(spec.pollInterval));
-        await refresh(live);
-      }
-      st.outcome = 'Cancelled';
-      st.outcomeReason = 'the campaign workflow was cancelled';
-      st.phase = 'Reporting';
-      const res = await writeCampaignReport({ spec, state: st, output: location });
-      st.reportKey = res.reportKey;
-      st.failedObjectsKey = res.failedObjectsKey;
-      setPhase('Done');
-    });
+    // Continue-as-new ends this run by throwing: the campaign goes on in the next run, untouched.
+    if (err instanceof ContinueAsNew) throw err;
+    if (isCancellation(err) || CancellationScope.current().consideredCancelled) {
+      await cleanUpAndReport('Cancelled', 'the campaign workflow was cancelled');
+    } else {
+      // A permanent failure: the campaign fails, but its jobs are not left running and its report is written.
+      await cleanUpAndReport('Failed', (err as Error).message ?? String(err));
+    }
     throw err;
   }
 

@@ -79,6 +79,12 @@ describe('campaign workflow: durability', () => {
           const report = JSON.parse(await getText(s3, bucket, `campaigns/${handle.workflowId}/campaign.json`));
           expect(report.outcome).toBe('Cancelled');
           expect(report.jobs[0].jobId).toBe(jobId);
+          // Every object is accounted for: what ran before the cancel succeeded, the rest is in failed.csv as NotRun.
+          expect(report.totals.succeeded).toBeGreaterThan(0);
+          expect(report.totals.succeeded + report.failedObjects.count).toBe(200);
+          const failed = (await getText(s3, bucket, report.failedObjects.key)).trim().split('\n').slice(1);
+          expect(failed).toHaveLength(report.failedObjects.count);
+          expect(failed.every((l) => l.split(',')[3] === 'NotRun')).toBe(true);
           expect((await handle.describe()).status.name).toBe('CANCELLED');
         });
       } finally {
