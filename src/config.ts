@@ -65,7 +65,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let profile;
   try {
     profile = loadClientConfigProfile({
-      overrideEnvVars: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')),
+      overrideEnvVars: Object.fromEntries(
+        Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
+      ),
       profile: env.TEMPORAL_PROFILE || undefined,
     });
   } catch (err) {
@@ -77,7 +79,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const address = profile.address || 'localhost:7233';
   let connection: NativeConnectionOptions;
   try {
-    connection = toClientOptions({ ...profile, address, tls: tls ? (profile.tls ?? {}) : { disabled: true } }).connectionOptions;
+    connection = toClientOptions({
+      ...profile,
+      address,
+      tls: tls ? (profile.tls ?? {}) : { disabled: true },
+    }).connectionOptions;
   } catch (err) {
     throw new ConfigError(`Temporal TLS configuration: ${(err as Error).message}`);
   }

@@ -1,7 +1,14 @@
 /**
  * Wiring only: config → clients → activities → Worker. `s3-campaigns worker` and `s3-campaigns dev` run this.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogEntry,
+  type WorkerOptions,
+} from '@temporalio/worker';
 
 import { createActivities } from './activities';
 import { createAwsClients, type AwsClients } from './aws/clients';
@@ -33,11 +40,21 @@ export function installRuntimeLogging(log: Logger = createLogger('worker')): voi
     if (typeof meta.workflowId === 'string') meta.campaign = meta.workflowId;
     // webpack's bundle report is a page of build output: useful only when debugging.
     const bundleReport = entry.message.startsWith('asset workflow-bundle');
-    const level = bundleReport ? 'debug' : entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
+    const level = bundleReport
+      ? 'debug'
+      : entry.level === 'ERROR'
+        ? 'error'
+        : entry.level === 'WARN'
+          ? 'warn'
+          : entry.level === 'INFO'
+            ? 'info'
+            : 'debug';
     log[level](entry.message, meta);
   };
   try {
-    Runtime.install({ logger: new DefaultLogger(process.env.S3C_LOG_LEVEL?.toUpperCase() === 'DEBUG' ? 'DEBUG' : 'INFO', write) });
+    Runtime.install({
+      logger: new DefaultLogger(process.env.S3C_LOG_LEVEL?.toUpperCase() === 'DEBUG' ? 'DEBUG' : 'INFO', write),
+    });
   } catch {
     // A runtime exists already (tests install a quiet one): keep it.
   }

@@ -12,7 +12,9 @@ import { projectRoot } from '../src/stack/tools';
 export default async function globalSetup(): Promise<void> {
   const cli = path.join(projectRoot(), 'dist', 'src', 'cli', 'index.js');
   if (!existsSync(cli)) {
-    throw new Error(`${cli} is missing: the engine runs from the compiled CLI. Run \`npm test\` (it builds) or \`npm run build\` first.`);
+    throw new Error(
+      `${cli} is missing: the engine runs from the compiled CLI. Run \`npm test\` (it builds) or \`npm run build\` first.`,
+    );
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-test-'));
   const stack = await startStack({ dir, readyTimeoutMs: 120_000 });

@@ -28,7 +28,10 @@ export function stackEndpoints(): StackEndpoints {
 
 /** A bucket/queue/id-safe unique name: lower case, ≤ 63 chars. */
 export function uniqueName(prefix: string): string {
-  const p = prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40);
+  const p = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40);
   return `${p}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
@@ -61,7 +64,11 @@ export async function emptyAndDeleteBucket(s3: S3Client, bucket: string): Promis
     }));
     if (objects.length === 0) break;
     await s3.send(
-      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true }, BypassGovernanceRetention: true }),
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: objects, Quiet: true },
+        BypassGovernanceRetention: true,
+      }),
     );
     if (!page.IsTruncated) break;
   }
@@ -78,7 +85,10 @@ export interface BucketOptions {
 }
 
 /** Runs `fn` with a fresh bucket and removes it afterwards (best effort: COMPLIANCE-locked objects may remain). */
-export async function withBucket<T>(fn: (bucket: string, s3: S3Client) => Promise<T>, opts: BucketOptions = {}): Promise<T> {
+export async function withBucket<T>(
+  fn: (bucket: string, s3: S3Client) => Promise<T>,
+  opts: BucketOptions = {},
+): Promise<T> {
   const s3 = s3Client();
   const bucket = uniqueName(opts.prefix ?? 'test');
   await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: opts.objectLock || undefined }));

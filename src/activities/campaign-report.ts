@@ -36,9 +36,10 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
         for (const key of sources) {
           const text = await getText(deps.s3, output.bucket, key);
           body += text;
-
         }
-        await deps.s3.send(new PutObjectCommand({ Bucket: output.bucket, Key: failedKey, Body: body, ContentType: 'text/csv' }));
+        await deps.s3.send(
+          new PutObjectCommand({ Bucket: output.bucket, Key: failedKey, Body: body, ContentType: 'text/csv' }),
+        );
 
         const errorsByCode: ErrorCounts = {};
         for (const r of state.rounds) {
@@ -53,7 +54,12 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
           reason: state.outcomeReason,
           startedAt: state.startedAt,
           endedAt: new Date().toISOString(),
-          totals: { objects: state.stats?.rowsSelected ?? 0, succeeded, failed: failedObjects, jobs: state.jobs.filter((j) => j.jobId).length },
+          totals: {
+            objects: state.stats?.rowsSelected ?? 0,
+            succeeded,
+            failed: failedObjects,
+            jobs: state.jobs.filter((j) => j.jobId).length,
+          },
           errorsByCode,
           stats: state.stats,
           jobs: state.jobs,
@@ -62,7 +68,12 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
           spec,
         };
         await deps.s3.send(
-          new PutObjectCommand({ Bucket: output.bucket, Key: reportKey, Body: JSON.stringify(report, null, 2), ContentType: 'application/json' }),
+          new PutObjectCommand({
+            Bucket: output.bucket,
+            Key: reportKey,
+            Body: JSON.stringify(report, null, 2),
+            ContentType: 'application/json',
+          }),
         );
         return { reportKey, failedObjectsKey: failedKey, failedObjects };
       } catch (err) {

@@ -38,7 +38,10 @@ export function createJobActivities(deps: { s3control: S3ControlClient }) {
         succeededTasks: p?.NumberOfTasksSucceeded,
         failedTasks: p?.NumberOfTasksFailed,
         elapsedActiveSeconds: p?.Timers?.ElapsedTimeInActiveSeconds,
-        failureReasons: (job.FailureReasons ?? []).map((f) => ({ code: f.FailureCode ?? '', reason: f.FailureReason ?? '' })),
+        failureReasons: (job.FailureReasons ?? []).map((f) => ({
+          code: f.FailureCode ?? '',
+          reason: f.FailureReason ?? '',
+        })),
         statusUpdateReason: job.StatusUpdateReason,
         terminationDate: job.TerminationDate?.toISOString(),
       };
@@ -59,7 +62,10 @@ export function createJobActivities(deps: { s3control: S3ControlClient }) {
             ClientRequestToken: input.clientRequestToken,
             Operation: toJobOperation(input.operation),
             Manifest: {
-              Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: m.versioned ? ['Bucket', 'Key', 'VersionId'] : ['Bucket', 'Key'] },
+              Spec: {
+                Format: 'S3BatchOperations_CSV_20180820',
+                Fields: m.versioned ? ['Bucket', 'Key', 'VersionId'] : ['Bucket', 'Key'],
+              },
               Location: { ObjectArn: `arn:aws:s3:::${m.bucket}/${m.key}`, ETag: m.etag },
             },
             Report: {

@@ -80,7 +80,10 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
       for (const r of records) {
         if (r.fields.length === 1 && r.fields[0] === '') continue; // blank (trailing) lines
         if (r.fields.length !== 2 && r.fields.length !== 3) {
-          throw bad(r.line, `${r.fields.length} fields; expected bucket,key or bucket,key,versionId (URL-encode commas in keys as %2C)`);
+          throw bad(
+            r.line,
+            `${r.fields.length} fields; expected bucket,key or bucket,key,versionId (URL-encode commas in keys as %2C)`,
+          );
         }
         columns ||= r.fields.length;
         if (r.fields.length !== columns) throw bad(r.line, 'version ids must be in all rows or in none');
@@ -117,7 +120,10 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
   }
 
   /** Inventory sources: the streaming generator, heartbeating its progress and resuming from the last heartbeat. */
-  async function fromInventory(input: BuildCampaignManifestsInput, inventory: string): Promise<BuildCampaignManifestsResult> {
+  async function fromInventory(
+    input: BuildCampaignManifestsInput,
+    inventory: string,
+  ): Promise<BuildCampaignManifestsResult> {
     const ctx = Context.current();
     const summary = await buildManifests(
       {
@@ -137,7 +143,13 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
     );
     const versioned = summary.fields.length === 3;
     return {
-      manifests: summary.shards.map((s) => ({ bucket: input.output.bucket, key: s.key, etag: s.etag, rows: s.rows, versioned: versioned || undefined })),
+      manifests: summary.shards.map((s) => ({
+        bucket: input.output.bucket,
+        key: s.key,
+        etag: s.etag,
+        rows: s.rows,
+        versioned: versioned || undefined,
+      })),
       stats: {
         rowsScanned: summary.rowsScanned,
         rowsSelected: summary.rowsSelected,
@@ -162,12 +174,20 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
           break;
         case 'inventory':
         case 'inventory-latest':
-          res = await fromInventory(input, source.type === 'inventory' ? source.manifest : withSlash(source.destination));
+          res = await fromInventory(
+            input,
+            source.type === 'inventory' ? source.manifest : withSlash(source.destination),
+          );
           break;
       }
       if (input.operation && res.manifests.length > 0) {
         // The worker's price table (S3C_PRICE_TABLE overrides the shipped one): the workflow cannot read files.
-        res.estimate = estimateCost({ operation: input.operation, stats: res.stats, jobs: res.manifests.length, prices: deps.prices ?? loadPriceTable() });
+        res.estimate = estimateCost({
+          operation: input.operation,
+          stats: res.stats,
+          jobs: res.manifests.length,
+          prices: deps.prices ?? loadPriceTable(),
+        });
       }
       return res;
     },

@@ -26,7 +26,11 @@ export const NOT_RUN_CODE = 'NotRun';
 type Verdict = 'succeeded' | 'retryable' | 'permanent';
 
 /** Pure classification of one failed report row. */
-export function classifyFailure(row: Pick<ReportRow, 'errorCode' | 'httpStatusCode'>, operation: OperationType, retryableCodes: ReadonlySet<string>): Verdict {
+export function classifyFailure(
+  row: Pick<ReportRow, 'errorCode' | 'httpStatusCode'>,
+  operation: OperationType,
+  retryableCodes: ReadonlySet<string>,
+): Verdict {
   const code = row.errorCode ?? '';
   // A restore already running is what the campaign wanted: the object is on its way back.
   if (operation === 'restore' && code === 'RestoreAlreadyInProgress') return 'succeeded';
@@ -62,7 +66,15 @@ export function createRoundActivities(deps: { s3: S3Client }) {
     async analyzeRound(input: AnalyzeRoundInput): Promise<RoundAnalysis> {
       const retryableCodes = new Set(input.retryableErrorCodes);
       const base = `${input.output.prefix}`;
-      const analysis: RoundAnalysis = { round: input.round, succeeded: 0, retryable: 0, permanent: 0, neverRan: 0, errorsByCode: {}, retryManifests: [] };
+      const analysis: RoundAnalysis = {
+        round: input.round,
+        succeeded: 0,
+        retryable: 0,
+        permanent: 0,
+        neverRan: 0,
+        errorsByCode: {},
+        retryManifests: [],
+      };
       const permanentLines: string[] = [];
       const retryableLines: string[] = [];
       const versioned = input.jobs.some((j) => j.manifest.versioned);
@@ -93,7 +105,10 @@ export function createRoundActivities(deps: { s3: S3Client }) {
             if (text !== undefined) {
               const report = parseReportManifest(text, `s3://${input.reports.bucket}/${manifestKey}`);
               for await (const row of iterateReportRows(deps.s3, report)) {
-                const verdict = row.taskStatus === 'succeeded' ? 'succeeded' : classifyFailure(row, input.operationType, retryableCodes);
+                const verdict =
+                  row.taskStatus === 'succeeded'
+                    ? 'succeeded'
+                    : classifyFailure(row, input.operationType, retryableCodes);
                 const id = objectId(row.bucket, row.key, row.versionId);
                 // A task listed twice: success wins (the object is done), else the last failure is the one to report.
                 if (verdicts.get(id)?.verdict !== 'succeeded') verdicts.set(id, { verdict, row });
@@ -116,7 +131,8 @@ export function createRoundActivities(deps: { s3: S3Client }) {
                 m.versionId ?? '',
                 code,
                 hit?.row.httpStatusCode !== undefined ? String(hit.row.httpStatusCode) : '',
-                hit?.row.resultMessage ?? (hit ? '' : `job ${job.jobId ?? '(not created)'} ended ${job.status ?? ''} before running this task`),
+                hit?.row.resultMessage ??
+                  (hit ? '' : `job ${job.jobId ?? '(not created)'} ended ${job.status ?? ''} before running this task`),
                 String(input.round),
               ]);
               if (hit?.verdict === 'permanent') {
@@ -143,7 +159,13 @@ export function createRoundActivities(deps: { s3: S3Client }) {
         const body = lines.join('');
         // Explicit length: the SDK leaves it out for an empty body and then warns about streams of unknown length.
         await deps.s3.send(
-          new PutObjectCommand({ Bucket: input.output.bucket, Key: key, Body: body, ContentLength: Buffer.byteLength(body), ContentType: 'text/csv' }),
+          new PutObjectCommand({
+            Bucket: input.output.bucket,
+            Key: key,
+            Body: body,
+            ContentLength: Buffer.byteLength(body),
+            ContentType: 'text/csv',
+          }),
         );
         return key;
       };
@@ -151,7 +173,10 @@ export function createRoundActivities(deps: { s3: S3Client }) {
         analysis.permanentFailuresKey = await put('permanent', permanentLines);
         analysis.retryableFailuresKey = await put('retryable', retryableLines);
       } catch (err) {
-        throw toApplicationFailure(err, `writing the failures of round ${input.round} to s3://${input.output.bucket}/${base}/failures/`);
+        throw toApplicationFailure(
+          err,
+          `writing the failures of round ${input.round} to s3://${input.output.bucket}/${base}/failures/`,
+        );
       }
       return analysis;
     },

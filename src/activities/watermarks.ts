@@ -14,29 +14,34 @@ import { FailureType } from '../shared/errors';
 export function createWatermarkActivities(deps: { s3: S3Client }) {
   /** The watermark, or undefined before the first successful run. */
   async function readWatermark(input: WatermarkLocation): Promise<Watermark | undefined> {
-      const where = `s3://${input.bucket}/${input.key}`;
-      let text: string;
-      try {
-        const out = await deps.s3.send(new GetObjectCommand({ Bucket: input.bucket, Key: input.key }));
-        text = (await out.Body?.transformToString('utf8')) ?? '';
-      } catch (err) {
-        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-        if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
-        throw toApplicationFailure(err, `reading the watermark ${where}`);
-      }
-      let w: Partial<Watermark> | null = null;
-      try {
-        w = JSON.parse(text) as Partial<Watermark> | null;
-      } catch {
-        // reported below as not a watermark
-      }
-      if (!w || typeof w.inventoryCreatedAt !== 'number' || !Number.isFinite(w.inventoryCreatedAt) || typeof w.campaignId !== 'string') {
-        throw ApplicationFailure.nonRetryable(
-          `${where} is not a watermark (needs inventoryCreatedAt and campaignId); delete it to start over`,
-          FailureType.InvalidInput,
-        );
-      }
-      return { inventoryCreatedAt: w.inventoryCreatedAt, campaignId: w.campaignId, writtenAt: w.writtenAt ?? '' };
+    const where = `s3://${input.bucket}/${input.key}`;
+    let text: string;
+    try {
+      const out = await deps.s3.send(new GetObjectCommand({ Bucket: input.bucket, Key: input.key }));
+      text = (await out.Body?.transformToString('utf8')) ?? '';
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+      throw toApplicationFailure(err, `reading the watermark ${where}`);
+    }
+    let w: Partial<Watermark> | null = null;
+    try {
+      w = JSON.parse(text) as Partial<Watermark> | null;
+    } catch {
+      // reported below as not a watermark
+    }
+    if (
+      !w ||
+      typeof w.inventoryCreatedAt !== 'number' ||
+      !Number.isFinite(w.inventoryCreatedAt) ||
+      typeof w.campaignId !== 'string'
+    ) {
+      throw ApplicationFailure.nonRetryable(
+        `${where} is not a watermark (needs inventoryCreatedAt and campaignId); delete it to start over`,
+        FailureType.InvalidInput,
+      );
+    }
+    return { inventoryCreatedAt: w.inventoryCreatedAt, campaignId: w.campaignId, writtenAt: w.writtenAt ?? '' };
   }
 
   return {

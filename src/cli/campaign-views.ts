@@ -19,7 +19,14 @@ const bold = color(1);
 /** Prints rows as aligned columns; the first row is the header. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function quote(value: string): string {
@@ -62,7 +69,8 @@ function toRow(w: WorkflowExecutionInfo): ListRow {
 
 function parseLimit(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 1000) throw new InvalidArgumentError(`--limit must be 1–1000, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1000)
+    throw new InvalidArgumentError(`--limit must be 1–1000, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -87,7 +95,9 @@ async function watch(client: Client, id: string): Promise<CampaignStatus> {
   let rate: number | undefined;
   for (;;) {
     const s = await handle.query(statusQuery);
-    const done = s.jobs.filter((j) => j.round === s.round).reduce((n, j) => n + (j.succeededTasks ?? 0) + (j.failedTasks ?? 0), 0);
+    const done = s.jobs
+      .filter((j) => j.round === s.round)
+      .reduce((n, j) => n + (j.succeededTasks ?? 0) + (j.failedTasks ?? 0), 0);
     const now = Date.now();
     if (last && now > last.at && done >= last.done) rate = ((done - last.done) / (now - last.at)) * 1000;
     if (!last || done !== last.done || rate === undefined) last = { at: now, done };
@@ -114,13 +124,27 @@ interface CampaignReportJson {
   endedAt: string;
   totals: { objects: number; succeeded: number; failed: number; jobs: number };
   errorsByCode: Record<string, number>;
-  jobs: Array<{ ordinal: number; round: number; jobId?: string; status?: string; totalTasks?: number; succeededTasks?: number; failedTasks?: number; approval?: { decision: string; by: string } }>;
+  jobs: Array<{
+    ordinal: number;
+    round: number;
+    jobId?: string;
+    status?: string;
+    totalTasks?: number;
+    succeededTasks?: number;
+    failedTasks?: number;
+    approval?: { decision: string; by: string };
+  }>;
   failedObjects: { bucket: string; key: string; count: number };
 }
 
 /** The final report as people read it. */
 export function formatReport(r: CampaignReportJson, where: string): string {
-  const outcome = r.outcome === 'Succeeded' ? green(r.outcome) : r.outcome === 'CompletedWithFailures' ? yellow(r.outcome) : red(r.outcome);
+  const outcome =
+    r.outcome === 'Succeeded'
+      ? green(r.outcome)
+      : r.outcome === 'CompletedWithFailures'
+        ? yellow(r.outcome)
+        : red(r.outcome);
   const lines = [
     `${bold(r.name)} — ${outcome}${r.reason ? ` (${r.reason})` : ''}`,
     `  ${r.startedAt} → ${r.endedAt}`,
@@ -142,12 +166,18 @@ export function formatReport(r: CampaignReportJson, where: string): string {
   ];
   const codes = Object.entries(r.errorsByCode).sort((a, b) => b[1] - a[1]);
   if (codes.length) lines.push('', table([['ERROR CODE', 'OBJECTS'], ...codes.map(([c, n]) => [c, String(n)])]));
-  lines.push('', `failed objects: s3://${r.failedObjects.bucket}/${r.failedObjects.key} (${r.failedObjects.count})`, `report: ${where}`);
+  lines.push(
+    '',
+    `failed objects: s3://${r.failedObjects.bucket}/${r.failedObjects.key} (${r.failedObjects.count})`,
+    `report: ${where}`,
+  );
   return lines.join('\n');
 }
 
 function temporalOptions(cmd: Command): Command {
-  return cmd.option('--temporal-address <host:port>', TEMPORAL_FLAG_HELP.address).option('--namespace <ns>', TEMPORAL_FLAG_HELP.namespace);
+  return cmd
+    .option('--temporal-address <host:port>', TEMPORAL_FLAG_HELP.address)
+    .option('--namespace <ns>', TEMPORAL_FLAG_HELP.namespace);
 }
 
 export function registerCampaignViewCommands(program: Command): void {
@@ -160,62 +190,82 @@ export function registerCampaignViewCommands(program: Command): void {
       .option('--name <name>', 'exact campaign name')
       .option('--limit <n>', 'at most this many', parseLimit, 50)
       .option('--json', 'JSON output')
-      .addHelpText('after', '\nExamples:\n  s3-campaigns list --operation restore --phase AwaitingApproval\n  s3-campaigns list --json\n'),
-  ).action(async (flags: TemporalFlags & { phase?: string; operation?: string; name?: string; limit: number; json?: boolean }) => {
+      .addHelpText(
+        'after',
+        '\nExamples:\n  s3-campaigns list --operation restore --phase AwaitingApproval\n  s3-campaigns list --json\n',
+      ),
+  ).action(
+    async (
+      flags: TemporalFlags & { phase?: string; operation?: string; name?: string; limit: number; json?: boolean },
+    ) => {
+      await withTemporalClient(flags, async (client) => {
+        const rows: ListRow[] = [];
+        for await (const w of client.workflow.list({ query: listQuery(flags) })) {
+          rows.push(toRow(w));
+          if (rows.length >= flags.limit) break;
+        }
+        if (flags.json) return console.log(JSON.stringify(rows, null, 2));
+        if (rows.length === 0) return console.log('no campaigns');
+        console.log(
+          table([
+            ['WORKFLOW ID', 'NAME', 'OPERATION', 'PHASE', 'OBJECTS', 'FAILED', 'STARTED'],
+            ...rows.map((r) => [
+              r.workflowId,
+              r.name ?? '—',
+              r.operation ?? '—',
+              r.phase ?? r.status,
+              String(r.objects ?? '—'),
+              String(r.failed ?? '—'),
+              r.started,
+            ]),
+          ]),
+        );
+      });
+    },
+  );
+
+  temporalOptions(
+    program
+      .command('cancel <workflowId>')
+      .description('cancel a campaign: its running jobs are cancelled and the final report is still written'),
+  ).action(async (id: string, flags: TemporalFlags) => {
     await withTemporalClient(flags, async (client) => {
-      const rows: ListRow[] = [];
-      for await (const w of client.workflow.list({ query: listQuery(flags) })) {
-        rows.push(toRow(w));
-        if (rows.length >= flags.limit) break;
-      }
-      if (flags.json) return console.log(JSON.stringify(rows, null, 2));
-      if (rows.length === 0) return console.log('no campaigns');
-      console.log(
-        table([
-          ['WORKFLOW ID', 'NAME', 'OPERATION', 'PHASE', 'OBJECTS', 'FAILED', 'STARTED'],
-          ...rows.map((r) => [r.workflowId, r.name ?? '—', r.operation ?? '—', r.phase ?? r.status, String(r.objects ?? '—'), String(r.failed ?? '—'), r.started]),
-        ]),
-      );
+      await client.workflow.getHandle(id).cancel();
+      console.log(`cancellation requested for ${id}: its jobs are being cancelled; the report follows`);
     });
   });
 
-  temporalOptions(program.command('cancel <workflowId>').description('cancel a campaign: its running jobs are cancelled and the final report is still written')).action(
-    async (id: string, flags: TemporalFlags) => {
-      await withTemporalClient(flags, async (client) => {
-        await client.workflow.getHandle(id).cancel();
-        console.log(`cancellation requested for ${id}: its jobs are being cancelled; the report follows`);
-      });
-    },
-  );
-
-  temporalOptions(program.command('report <workflowId>').description("a finished campaign's report: jobs, counts, errors by code, failed objects").option('--json', 'print campaign.json')).action(
-    async (id: string, flags: TemporalFlags & { json?: boolean }) => {
-      await withTemporalClient(flags, async (client) => {
-        const handle = client.workflow.getHandle(id);
-        const { status } = await handle.describe();
-        if (status.name === 'RUNNING') {
-          const s = await handle.query(statusQuery);
-          throw new Error(`${id} is still running (phase ${s.phase}); use \`s3-campaigns status ${id} --watch\``);
-        }
-        // Completed: the result points at the report; cancelled: the final state (a query replays it) does.
-        const uri =
-          status.name === 'COMPLETED'
-            ? ((await handle.result()) as CampaignResult).report
-            : (await handle.query(statusQuery).catch(() => undefined))?.reportUri;
-        if (!uri) throw new Error(`${id} ended ${status.name} without a report`);
-        const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-        if (!m) throw new Error(`${id} ended ${status.name} without a readable report location (${uri})`);
-        const { s3 } = createAwsClients(loadConfig().aws);
-        try {
-          const out = await s3.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
-          const text = (await out.Body?.transformToString('utf8')) ?? '';
-          console.log(flags.json ? text : formatReport(JSON.parse(text) as CampaignReportJson, uri));
-        } finally {
-          s3.destroy();
-        }
-      });
-    },
-  );
+  temporalOptions(
+    program
+      .command('report <workflowId>')
+      .description("a finished campaign's report: jobs, counts, errors by code, failed objects")
+      .option('--json', 'print campaign.json'),
+  ).action(async (id: string, flags: TemporalFlags & { json?: boolean }) => {
+    await withTemporalClient(flags, async (client) => {
+      const handle = client.workflow.getHandle(id);
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') {
+        const s = await handle.query(statusQuery);
+        throw new Error(`${id} is still running (phase ${s.phase}); use \`s3-campaigns status ${id} --watch\``);
+      }
+      // Completed: the result points at the report; cancelled: the final state (a query replays it) does.
+      const uri =
+        status.name === 'COMPLETED'
+          ? ((await handle.result()) as CampaignResult).report
+          : (await handle.query(statusQuery).catch(() => undefined))?.reportUri;
+      if (!uri) throw new Error(`${id} ended ${status.name} without a report`);
+      const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+      if (!m) throw new Error(`${id} ended ${status.name} without a readable report location (${uri})`);
+      const { s3 } = createAwsClients(loadConfig().aws);
+      try {
+        const out = await s3.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
+        const text = (await out.Body?.transformToString('utf8')) ?? '';
+        console.log(flags.json ? text : formatReport(JSON.parse(text) as CampaignReportJson, uri));
+      } finally {
+        s3.destroy();
+      }
+    });
+  });
 }
 
 export { watch as watchCampaign };

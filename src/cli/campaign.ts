@@ -47,8 +47,16 @@ export function readSpecFile(path: string): CampaignSpec {
 
 /** `campaign-<name slug>-<UTC timestamp>`: readable in the UI, unique enough for people starting by hand. */
 export function defaultCampaignId(spec: CampaignSpec, now = new Date()): string {
-  const slug = spec.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'campaign';
-  return `campaign-${slug}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const slug =
+    spec.name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'campaign';
+  return `campaign-${slug}-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
 }
 
 export async function startCampaign(client: Client, spec: CampaignSpec, taskQueue: string, workflowId?: string) {
@@ -81,7 +89,9 @@ async function decide(kind: 'approve' | 'reject', id: string, flags: DecisionFla
     const handle = client.workflow.getHandle(id);
     try {
       const res = await handle.executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, {
-        args: [{ by: flags.by ?? os.userInfo().username, note: flags.note, jobId: flags.jobId, manifestEtag: flags.etag }],
+        args: [
+          { by: flags.by ?? os.userInfo().username, note: flags.note, jobId: flags.jobId, manifestEtag: flags.etag },
+        ],
       });
       console.log(`${res.decision}: job(s) ${res.jobIds.join(', ')}`);
     } catch (err) {
@@ -101,7 +111,11 @@ function formatStatus(s: CampaignStatus): string {
     `  objects    ${s.totals.objects}   succeeded ${s.totals.succeeded}   failed ${s.totals.failed}   jobs ${s.totals.jobs}   round ${s.round}`,
   ];
   if (s.stats && Object.keys(s.stats.bytesByStorageClass).length) {
-    lines.push(`  bytes      ${Object.entries(s.stats.bytesByStorageClass).map(([c, b]) => `${c} ${b}`).join(', ')}`);
+    lines.push(
+      `  bytes      ${Object.entries(s.stats.bytesByStorageClass)
+        .map(([c, b]) => `${c} ${b}`)
+        .join(', ')}`,
+    );
   }
   if (s.awaitingApproval) {
     const a = s.awaitingApproval;
@@ -132,7 +146,10 @@ export function registerCampaignCommands(program: Command): void {
       .description('validate a campaign spec and start the campaign; prints the workflow id')
       .option('--id <workflowId>', 'workflow id (default campaign-<name>-<timestamp>)')
       .option('--task-queue <name>', TEMPORAL_FLAG_HELP.taskQueue)
-      .addHelpText('after', '\nExamples:\n  s3-campaigns start restore.json\n  s3-campaigns start copy.json --id copy-to-dr-2026-11\n'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  s3-campaigns start restore.json\n  s3-campaigns start copy.json --id copy-to-dr-2026-11\n',
+      ),
   ).action(async (file: string, flags: TemporalFlags & { id?: string }) => {
     const spec = readSpecFile(file);
     await withTemporalClient(flags, async (client, temporal) => {
@@ -149,7 +166,10 @@ export function registerCampaignCommands(program: Command): void {
         .option('--note <text>', 'why, recorded in the campaign report')
         .option('--job-id <id>', `${kind} only if this is the job awaiting approval`)
         .option('--etag <etag>', `${kind} only if this is the manifest ETag awaiting approval`)
-        .addHelpText('after', `\nExample:\n  s3-campaigns ${kind} campaign-restore-logs-20261125T120000Z --note "cost checked"\n`),
+        .addHelpText(
+          'after',
+          `\nExample:\n  s3-campaigns ${kind} campaign-restore-logs-20261125T120000Z --note "cost checked"\n`,
+        ),
     ).action(async (id: string, flags: DecisionFlags) => decide(kind, id, flags));
   }
 
@@ -159,7 +179,10 @@ export function registerCampaignCommands(program: Command): void {
       .description("a campaign's phase, jobs and progress")
       .option('--json', 'print the full status as JSON')
       .option('--watch', 'follow progress live (tasks done/failed, rate, ETA) until the campaign ends')
-      .addHelpText('after', '\nExamples:\n  s3-campaigns status campaign-restore-logs-20261125T120000Z\n  s3-campaigns status demo-restore-20261125T170551Z --watch\n'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  s3-campaigns status campaign-restore-logs-20261125T120000Z\n  s3-campaigns status demo-restore-20261125T170551Z --watch\n',
+      ),
   ).action(async (id: string, flags: TemporalFlags & { json?: boolean; watch?: boolean }) => {
     await withTemporalClient(flags, async (client) => {
       const s = flags.watch ? await watchCampaign(client, id) : await client.workflow.getHandle(id).query(statusQuery);

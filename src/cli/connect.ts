@@ -17,7 +17,8 @@ export interface TemporalFlags {
 
 /** Flags of every command that talks to Temporal. */
 export const TEMPORAL_FLAG_HELP = {
-  address: 'Temporal frontend host:port (env TEMPORAL_ADDRESS; default: the running `s3-campaigns dev`, else localhost:7233)',
+  address:
+    'Temporal frontend host:port (env TEMPORAL_ADDRESS; default: the running `s3-campaigns dev`, else localhost:7233)',
   namespace: 'Temporal namespace (env TEMPORAL_NAMESPACE, default "default")',
   taskQueue: 'task queue of the campaign worker (env TEMPORAL_TASK_QUEUE, default s3-campaigns)',
 };
@@ -25,7 +26,10 @@ export const TEMPORAL_FLAG_HELP = {
 export function temporalConfig(flags: TemporalFlags): Config['temporal'] {
   const env = { ...process.env };
   if (!env.TEMPORAL_ADDRESS && existsSync(devEndpointsFile())) {
-    const dev = JSON.parse(readFileSync(devEndpointsFile(), 'utf8')) as { temporalAddress?: string; taskQueue?: string };
+    const dev = JSON.parse(readFileSync(devEndpointsFile(), 'utf8')) as {
+      temporalAddress?: string;
+      taskQueue?: string;
+    };
     if (dev.temporalAddress) env.TEMPORAL_ADDRESS = dev.temporalAddress;
     if (dev.taskQueue && !env.TEMPORAL_TASK_QUEUE) env.TEMPORAL_TASK_QUEUE = dev.taskQueue;
   }

@@ -51,11 +51,21 @@ interface DevOptions {
 export function registerDevCommand(program: Command): void {
   program
     .command('dev')
-    .description('start the embedded local stack: Temporal dev server + Web UI, moto S3, the local batch engine, the worker')
-    .option('--temporal-port <port>', `Temporal gRPC port (default ${DEFAULT_PORTS.temporal}, or a free one if busy)`, parsePort('--temporal-port'))
+    .description(
+      'start the embedded local stack: Temporal dev server + Web UI, moto S3, the local batch engine, the worker',
+    )
+    .option(
+      '--temporal-port <port>',
+      `Temporal gRPC port (default ${DEFAULT_PORTS.temporal}, or a free one if busy)`,
+      parsePort('--temporal-port'),
+    )
     .option('--ui-port <port>', `Temporal Web UI port (default ${DEFAULT_PORTS.ui})`, parsePort('--ui-port'))
     .option('--s3-port <port>', `moto S3 port (default ${DEFAULT_PORTS.s3})`, parsePort('--s3-port'))
-    .option('--engine-port <port>', `local batch engine port (default ${DEFAULT_PORTS.engine})`, parsePort('--engine-port'))
+    .option(
+      '--engine-port <port>',
+      `local batch engine port (default ${DEFAULT_PORTS.engine})`,
+      parsePort('--engine-port'),
+    )
     .option('--dir <dir>', 'folder for state and logs', defaultDevDir())
     .option('--lambda <arn=target...>', 'register a local Lambda handler with the engine (module path or http URL)')
     .option('--smoke', 'start everything, run one workflow through the worker, then stop (for scripts and CI)')
@@ -124,7 +134,10 @@ async function runDev(opts: DevOptions): Promise<number> {
     workerHandle = await createWorker({ config, connection, clients: createAwsClients(config.aws) });
     const handle = workerHandle;
     workerRun = handle.worker.run().finally(() => connection.close());
-    writeFileSync(devEndpointsFile(dir), JSON.stringify({ ...endpoints, taskQueue: config.temporal.taskQueue }, null, 2));
+    writeFileSync(
+      devEndpointsFile(dir),
+      JSON.stringify({ ...endpoints, taskQueue: config.temporal.taskQueue }, null, 2),
+    );
     const check = await runConnectivityCheck(endpoints, config.temporal.taskQueue);
     printBanner(endpoints, config.temporal.taskQueue, check);
     if (opts.smoke) {
@@ -161,7 +174,11 @@ async function runDev(opts: DevOptions): Promise<number> {
 async function runDemoOnStack(endpoints: StackEndpoints, taskQueue: string, interactive: boolean) {
   const connection = await Connection.connect({ address: endpoints.temporalAddress });
   const { s3 } = createAwsClients(
-    loadConfig({ AWS_REGION: endpoints.region, S3C_S3_ENDPOINT: endpoints.s3Endpoint, S3C_S3CONTROL_ENDPOINT: endpoints.engineUrl }).aws,
+    loadConfig({
+      AWS_REGION: endpoints.region,
+      S3C_S3_ENDPOINT: endpoints.s3Endpoint,
+      S3C_S3CONTROL_ENDPOINT: endpoints.engineUrl,
+    }).aws,
   );
   try {
     const client = new Client({ connection, namespace: endpoints.temporalNamespace });

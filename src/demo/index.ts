@@ -14,7 +14,13 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 
-import { approveUpdate, CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult, type CampaignStatus } from '../shared/campaign';
+import {
+  approveUpdate,
+  CAMPAIGN_WORKFLOW_TYPE,
+  statusQuery,
+  type CampaignResult,
+  type CampaignStatus,
+} from '../shared/campaign';
 import { parseCampaignSpec, type CampaignSpecInput } from '../shared/campaign-spec';
 import type { StackEndpoints } from '../stack';
 import { writeInventoryReport, type InventoryRow } from './inventory-writer';
@@ -48,10 +54,18 @@ export async function seedDemo(s3: S3Client): Promise<string> {
   const rows: InventoryRow[] = [];
   for (const o of demoObjects()) {
     const body = `demo object ${o.key}\n`.repeat(64);
-    await s3.send(new PutObjectCommand({ Bucket: DEMO_DATA_BUCKET, Key: o.key, Body: body, StorageClass: o.storageClass }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: DEMO_DATA_BUCKET, Key: o.key, Body: body, StorageClass: o.storageClass }),
+    );
     rows.push({ key: o.key, size: Buffer.byteLength(body), lastModified: new Date(), storageClass: o.storageClass });
   }
-  await writeInventoryReport({ s3, sourceBucket: DEMO_DATA_BUCKET, destinationBucket: DEMO_REPORT_BUCKET, prefix: 'inventory', rows });
+  await writeInventoryReport({
+    s3,
+    sourceBucket: DEMO_DATA_BUCKET,
+    destinationBucket: DEMO_REPORT_BUCKET,
+    prefix: 'inventory',
+    rows,
+  });
   return `s3://${DEMO_REPORT_BUCKET}/inventory/${DEMO_DATA_BUCKET}/daily/`;
 }
 
@@ -96,31 +110,45 @@ export async function runDemo(o: DemoOptions): Promise<CampaignResult> {
   print('Seeding the demo: s3://demo-archive (Standard, Glacier and Deep Archive objects) and an inventory report …');
   const destination = await seedDemo(o.s3);
   const spec = parseCampaignSpec(demoSpec(o.endpoints, destination));
-  const workflowId = `demo-restore-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const workflowId = `demo-restore-${new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
   await o.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: o.taskQueue, workflowId, args: [spec] });
   print(`Started restore campaign ${workflowId} (workflow type ${CAMPAIGN_WORKFLOW_TYPE}, task queue ${o.taskQueue}).`);
   const waiting = await waitFor(o.client, workflowId, (s) => s.phase === 'AwaitingApproval' || s.phase === 'Done');
   if (waiting.phase === 'AwaitingApproval') {
     const a = waiting.awaitingApproval!;
     print('');
-    print(`The campaign awaits approval: ${a.objects} archived objects to restore (BULK, 7 days), job ${a.jobIds.join(', ')}.`);
+    print(
+      `The campaign awaits approval: ${a.objects} archived objects to restore (BULK, 7 days), job ${a.jobIds.join(', ')}.`,
+    );
     print(`  bytes by storage class: ${JSON.stringify(waiting.stats?.bytesByStorageClass ?? {})}`);
     print(`  sample keys: ${(waiting.stats?.sampleKeys ?? []).slice(0, 3).join(' | ')}`);
     const ui = o.endpoints.temporalUiUrl;
-    if (ui) print(`  Web UI: ${ui}/namespaces/${o.endpoints.temporalNamespace}/workflows/${workflowId} → "Send a Signal" approve {"by": "you"}`);
+    if (ui)
+      print(
+        `  Web UI: ${ui}/namespaces/${o.endpoints.temporalNamespace}/workflows/${workflowId} → "Send a Signal" approve {"by": "you"}`,
+      );
     print(`  CLI:    npx s3-campaigns approve ${workflowId} --note "looks right"`);
     if (o.interactive) {
       print('Waiting for your decision …');
     } else {
-      print('Nobody is at this terminal (not a TTY): approving it myself as "demo" — in real use a person decides here.');
+      print(
+        'Nobody is at this terminal (not a TTY): approving it myself as "demo" — in real use a person decides here.',
+      );
       await o.client.workflow
         .getHandle(workflowId)
-        .executeUpdate(approveUpdate, { args: [{ by: 'demo', note: 'approved automatically by the non-interactive demo' }] });
+        .executeUpdate(approveUpdate, {
+          args: [{ by: 'demo', note: 'approved automatically by the non-interactive demo' }],
+        });
     }
   }
   const result = (await o.client.workflow.getHandle(workflowId).result()) as CampaignResult;
   print('');
-  print(`Campaign ${result.outcome}: ${result.succeeded}/${result.objects} objects, ${result.failed} failed, ${result.jobs} job(s).`);
+  print(
+    `Campaign ${result.outcome}: ${result.succeeded}/${result.objects} objects, ${result.failed} failed, ${result.jobs} job(s).`,
+  );
   if (result.report) print(`  report:         ${result.report}`);
   if (result.failedObjects) print(`  failed objects: ${result.failedObjects}`);
   if (result.outcome === 'Succeeded') {

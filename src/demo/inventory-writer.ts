@@ -50,18 +50,20 @@ export async function writeInventoryReport(opts: WriteInventoryOptions): Promise
   const perFile = opts.rowsPerFile ?? 1000;
   const files: Array<{ key: string; size: number; MD5checksum: string }> = [];
   for (let i = 0; i < opts.rows.length || (i === 0 && opts.rows.length === 0); i += perFile) {
-    const lines = opts.rows.slice(i, i + perFile).map((r) =>
-      [
-        opts.sourceBucket,
-        encodeManifestKey(r.key),
-        String(r.size),
-        r.lastModified.toISOString(),
-        r.etag ?? createHash('md5').update(r.key).digest('hex'),
-        r.storageClass,
-      ]
-        .map(csvQuote)
-        .join(','),
-    );
+    const lines = opts.rows
+      .slice(i, i + perFile)
+      .map((r) =>
+        [
+          opts.sourceBucket,
+          encodeManifestKey(r.key),
+          String(r.size),
+          r.lastModified.toISOString(),
+          r.etag ?? createHash('md5').update(r.key).digest('hex'),
+          r.storageClass,
+        ]
+          .map(csvQuote)
+          .join(','),
+      );
     const body = gzipSync(lines.map((l) => l + '\n').join(''));
     const key = `${base}/data/${stamp}-${files.length}.csv.gz`;
     await opts.s3.send(new PutObjectCommand({ Bucket: opts.destinationBucket, Key: key, Body: body }));

@@ -89,7 +89,12 @@ export interface CopyOperation {
  * wire names, so the codec can echo it back in DescribeJob.
  */
 export type JobOperation =
-  | { type: 'LambdaInvoke'; FunctionArn: string; InvocationSchemaVersion?: '1.0' | '2.0'; UserArguments?: Record<string, string> }
+  | {
+      type: 'LambdaInvoke';
+      FunctionArn: string;
+      InvocationSchemaVersion?: '1.0' | '2.0';
+      UserArguments?: Record<string, string>;
+    }
   | ({ type: 'S3PutObjectCopy' } & CopyOperation)
   | { type: 'S3PutObjectTagging'; TagSet: S3Tag[] }
   | { type: 'S3DeleteObjectTagging' }

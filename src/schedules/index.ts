@@ -8,7 +8,14 @@ import { campaignDetails, campaignSummary } from '../campaign/summary';
 import { CAMPAIGN_WORKFLOW_TYPE } from '../shared/campaign';
 import { durationMs, type CampaignSpec } from '../shared/campaign-spec';
 
-export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all'] as const;
+export const OVERLAP_POLICIES = [
+  'skip',
+  'buffer-one',
+  'buffer-all',
+  'cancel-other',
+  'terminate-other',
+  'allow-all',
+] as const;
 export type OverlapName = (typeof OVERLAP_POLICIES)[number];
 
 export function overlapPolicy(name: OverlapName): ScheduleOverlapPolicy {
@@ -35,8 +42,12 @@ export interface CreateCampaignScheduleOptions {
  */
 export async function createCampaignSchedule(client: Client, o: CreateCampaignScheduleOptions): Promise<void> {
   const spec: CampaignSpec =
-    o.spec.incremental && !o.spec.incremental.stateKey ? { ...o.spec, incremental: { ...o.spec.incremental, stateKey: o.scheduleId } } : o.spec;
-  const scheduleSpec: ScheduleSpec = o.cron?.length ? { cronExpressions: o.cron } : { intervals: [{ every: durationMs(o.every!) }] };
+    o.spec.incremental && !o.spec.incremental.stateKey
+      ? { ...o.spec, incremental: { ...o.spec.incremental, stateKey: o.scheduleId } }
+      : o.spec;
+  const scheduleSpec: ScheduleSpec = o.cron?.length
+    ? { cronExpressions: o.cron }
+    : { intervals: [{ every: durationMs(o.every!) }] };
   await client.schedule.create({
     scheduleId: o.scheduleId,
     spec: scheduleSpec,
@@ -67,7 +78,12 @@ export interface ScheduleLine {
 
 /** 86400000 → "24h", 5400000 → "90m". */
 export function formatMs(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;

@@ -28,7 +28,9 @@ const duration = (what: string) =>
 
 const s3Uri = (what: string) => z.string().regex(S3_URI, `${what} must be an s3://bucket/key URI`);
 
-const bucketName = z.string().regex(BUCKET_NAME, 'must be an S3 bucket name (3–63 lower-case letters, digits, dots, hyphens)');
+const bucketName = z
+  .string()
+  .regex(BUCKET_NAME, 'must be an S3 bucket name (3–63 lower-case letters, digits, dots, hyphens)');
 
 /** S3 storage classes as inventories and Batch Operations name them. */
 export const STORAGE_CLASSES = [
@@ -49,7 +51,10 @@ const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
 const tagSet = z
-  .record(z.string().regex(TAG_KEY, 'tag keys are 1–128 letters, digits, spaces or _.:/=+-@'), z.string().regex(TAG_VALUE, 'tag values are 0–256 letters, digits, spaces or _.:/=+-@'))
+  .record(
+    z.string().regex(TAG_KEY, 'tag keys are 1–128 letters, digits, spaces or _.:/=+-@'),
+    z.string().regex(TAG_VALUE, 'tag values are 0–256 letters, digits, spaces or _.:/=+-@'),
+  )
   .refine((t) => Object.keys(t).length <= 10, 'S3 objects take at most 10 tags');
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -61,7 +66,10 @@ export const SourceSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('inventory'),
       /** `s3://bucket/…/manifest.json` of one S3 Inventory report. */
-      manifest: s3Uri('source.manifest').refine((v) => v.endsWith('manifest.json'), 'source.manifest must name an inventory manifest.json'),
+      manifest: s3Uri('source.manifest').refine(
+        (v) => v.endsWith('manifest.json'),
+        'source.manifest must name an inventory manifest.json',
+      ),
     })
     .strict(),
   z
@@ -83,7 +91,10 @@ export const SourceSchema = z.discriminatedUnion('type', [
       type: z.literal('keys'),
       bucket: bucketName,
       /** Object keys as they are (not URL-encoded). For small campaigns; use an inventory beyond 10,000 keys. */
-      keys: z.array(z.string().min(1, 'keys must not be empty strings').max(1024, 'S3 keys are at most 1024 bytes')).min(1, 'source.keys needs at least one key').max(10_000, 'source.keys takes at most 10,000 keys: use an inventory or a CSV manifest for more'),
+      keys: z
+        .array(z.string().min(1, 'keys must not be empty strings').max(1024, 'S3 keys are at most 1024 bytes'))
+        .min(1, 'source.keys needs at least one key')
+        .max(10_000, 'source.keys takes at most 10,000 keys: use an inventory or a CSV manifest for more'),
     })
     .strict(),
 ]);
@@ -94,7 +105,9 @@ export type CampaignSource = z.infer<typeof SourceSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 
 const isoDate = (what: string) =>
-  z.string().refine((v) => !Number.isNaN(Date.parse(v)), `${what} must be an ISO-8601 date such as 2024-01-31T00:00:00Z`);
+  z
+    .string()
+    .refine((v) => !Number.isNaN(Date.parse(v)), `${what} must be an ISO-8601 date such as 2024-01-31T00:00:00Z`);
 
 /**
  * The inventory filter is the inventory module's own schema (one definition for the CLI, the activity and the
@@ -108,7 +121,6 @@ export type CampaignFilter = z.infer<typeof FilterSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // Operation
 // ---------------------------------------------------------------------------------------------------------------
-
 
 export const OperationSchema = z.discriminatedUnion('type', [
   z
@@ -126,7 +138,9 @@ export const OperationSchema = z.discriminatedUnion('type', [
       targetBucket: bucketName,
       /** Prepended to each key in the target bucket, e.g. "dr/". */
       targetKeyPrefix: z.string().max(512).optional(),
-      storageClass: z.enum(['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER', 'INTELLIGENT_TIERING', 'DEEP_ARCHIVE', 'GLACIER_IR']).optional(),
+      storageClass: z
+        .enum(['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER', 'INTELLIGENT_TIERING', 'DEEP_ARCHIVE', 'GLACIER_IR'])
+        .optional(),
       /** COPY keeps the source metadata; REPLACE uses `metadata`. @default "COPY" */
       metadataDirective: z.enum(['COPY', 'REPLACE']).default('COPY'),
       metadata: z
@@ -169,7 +183,12 @@ export const OperationSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('lambda'),
-      functionArn: z.string().regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$/, 'operation.functionArn must be a Lambda function ARN'),
+      functionArn: z
+        .string()
+        .regex(
+          /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$/,
+          'operation.functionArn must be a Lambda function ARN',
+        ),
       /** 2.0 is needed for userArguments. @default "2.0" */
       schemaVersion: z.enum(['1.0', '2.0']).default('2.0'),
       /** Passed to the function in job.userArguments (schema 2.0); 1–10 entries. Never put secrets here. */
@@ -180,10 +199,15 @@ export const OperationSchema = z.discriminatedUnion('type', [
       message: 'operation.userArguments needs operation.schemaVersion "2.0"',
       path: ['userArguments'],
     })
-    .refine((o) => o.userArguments === undefined || (Object.keys(o.userArguments).length >= 1 && Object.keys(o.userArguments).length <= 10), {
-      message: 'operation.userArguments takes 1 to 10 entries',
-      path: ['userArguments'],
-    }),
+    .refine(
+      (o) =>
+        o.userArguments === undefined ||
+        (Object.keys(o.userArguments).length >= 1 && Object.keys(o.userArguments).length <= 10),
+      {
+        message: 'operation.userArguments takes 1 to 10 entries',
+        path: ['userArguments'],
+      },
+    ),
   z.object({ type: z.literal('replicate') }).strict(),
   z
     .object({
@@ -289,7 +313,12 @@ export const CampaignSpecSchema = z
     /** The Region where jobs are created (for copies: the destination's Region). */
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'region must be an AWS Region such as us-east-1'),
     /** The IAM role Batch Operations assumes to run the jobs. */
-    roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'roleArn must be an IAM role ARN, arn:aws:iam::123456789012:role/Name'),
+    roleArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+        'roleArn must be an IAM role ARN, arn:aws:iam::123456789012:role/Name',
+      ),
     source: SourceSchema,
     filter: FilterSchema.optional(),
     operation: OperationSchema,
@@ -326,7 +355,14 @@ export const CampaignSpecSchema = z
 
 /** The watermark name of an incremental campaign: its stateKey, else the name in kebab case. */
 export function incrementalStateKey(spec: Pick<CampaignSpec, 'name' | 'incremental'>): string {
-  return spec.incremental?.stateKey ?? (spec.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'campaign');
+  return (
+    spec.incremental?.stateKey ??
+    (spec.name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') ||
+      'campaign')
+  );
 }
 
 /** The spec as users write it (defaults optional). */

@@ -24,13 +24,7 @@ export type CampaignPhase =
 
 /** How a campaign ended. */
 export type CampaignOutcome =
-  | 'Succeeded'
-  | 'CompletedWithFailures'
-  | 'Failed'
-  | 'Rejected'
-  | 'ApprovalExpired'
-  | 'Cancelled'
-  | 'NothingToDo';
+  'Succeeded' | 'CompletedWithFailures' | 'Failed' | 'Rejected' | 'ApprovalExpired' | 'Cancelled' | 'NothingToDo';
 
 /** A manifest written to S3: where, its ETag and how many objects it lists. */
 export interface ManifestRef {

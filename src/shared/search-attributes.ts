@@ -17,7 +17,15 @@ export const CAMPAIGN_SEARCH_ATTRIBUTES = {
 } as const;
 
 /** `temporal` CLI type names, for `--search-attribute NAME=Type`. */
-const CLI_TYPE = { KEYWORD: 'Keyword', INT: 'Int', TEXT: 'Text', DATETIME: 'Datetime', BOOL: 'Bool', DOUBLE: 'Double', KEYWORD_LIST: 'KeywordList' } as const;
+const CLI_TYPE = {
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  TEXT: 'Text',
+  DATETIME: 'Datetime',
+  BOOL: 'Bool',
+  DOUBLE: 'Double',
+  KEYWORD_LIST: 'KeywordList',
+} as const;
 
 /** Name → Temporal CLI type of every campaign search attribute. */
 export const SEARCH_ATTRIBUTE_CLI_TYPES: Record<string, string> = Object.fromEntries(

@@ -90,12 +90,16 @@ export class ManagedProcess {
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
     for (;;) {
       if (proc.exited) {
-        throw new Error(`${opts.name} exited before it was ready (${proc.exitInfo}); log ${logFile}:\n${proc.logTail()}`);
+        throw new Error(
+          `${opts.name} exited before it was ready (${proc.exitInfo}); log ${logFile}:\n${proc.logTail()}`,
+        );
       }
       if (await opts.ready().catch(() => false)) return proc;
       if (Date.now() > deadline) {
         await proc.stop();
-        throw new Error(`${opts.name} was not ready within ${opts.readyTimeoutMs ?? 90_000} ms; log ${logFile}:\n${proc.logTail()}`);
+        throw new Error(
+          `${opts.name} was not ready within ${opts.readyTimeoutMs ?? 90_000} ms; log ${logFile}:\n${proc.logTail()}`,
+        );
       }
       await sleep(200);
     }

@@ -42,7 +42,13 @@ import {
   type Decision,
   type DecisionResult,
 } from '../shared/campaign';
-import { durationMs, incrementalStateKey, parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
+import {
+  durationMs,
+  incrementalStateKey,
+  parseCampaignSpec,
+  SpecError,
+  type CampaignSpec,
+} from '../shared/campaign-spec';
 import { FailureType } from '../shared/errors';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { formatCostEstimate } from '../cost/estimate';
@@ -196,7 +202,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   try {
     spec = parseCampaignSpec(specInput);
   } catch (err) {
-    if (err instanceof SpecError) throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidInput, err.problems);
+    if (err instanceof SpecError)
+      throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidInput, err.problems);
     throw err;
   }
   const info = workflowInfo();
@@ -237,18 +244,25 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
 
   // ---- messages --------------------------------------------------------------------------------------------------
   const checkDecision = (payload: ApproveInput | undefined): void => {
-    if (st.phase !== 'AwaitingApproval') throw new Error(`campaign ${st.campaignId} is not awaiting approval (phase ${st.phase})`);
+    if (st.phase !== 'AwaitingApproval')
+      throw new Error(`campaign ${st.campaignId} is not awaiting approval (phase ${st.phase})`);
     if (st.pendingDecision) throw new Error(`a decision was already made by ${st.pendingDecision.by}`);
     const jobs = roundJobs(st);
     const p = payload ?? {};
-    if (p.by !== undefined && (typeof p.by !== 'string' || p.by.length > 256)) throw new Error('by must be a string of at most 256 characters');
-    if (p.note !== undefined && (typeof p.note !== 'string' || p.note.length > 1024)) throw new Error('note must be a string of at most 1024 characters');
+    if (p.by !== undefined && (typeof p.by !== 'string' || p.by.length > 256))
+      throw new Error('by must be a string of at most 256 characters');
+    if (p.note !== undefined && (typeof p.note !== 'string' || p.note.length > 1024))
+      throw new Error('note must be a string of at most 1024 characters');
     if (p.jobId !== undefined && !jobs.some((j) => j.jobId === p.jobId)) {
-      throw new Error(`job ${p.jobId} is not the job awaiting approval (awaiting: ${jobs.map((j) => j.jobId).join(', ')})`);
+      throw new Error(
+        `job ${p.jobId} is not the job awaiting approval (awaiting: ${jobs.map((j) => j.jobId).join(', ')})`,
+      );
     }
     const etag = p.manifestEtag?.replace(/"/g, '');
     if (etag !== undefined && !jobs.some((j) => j.manifest.etag === etag)) {
-      throw new Error(`manifest ETag ${p.manifestEtag} is not the one awaiting approval (awaiting: ${jobs.map((j) => j.manifest.etag).join(', ')})`);
+      throw new Error(
+        `manifest ETag ${p.manifestEtag} is not the one awaiting approval (awaiting: ${jobs.map((j) => j.manifest.etag).join(', ')})`,
+      );
     }
   };
   const decide = (decision: 'approved' | 'rejected', via: 'update' | 'signal', p: ApproveInput | undefined) => {
@@ -310,7 +324,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const cancelJobs = async (jobs: CampaignJob[], reason: string) => {
     for (const j of jobs) {
       if (!j.jobId || isTerminal(j.status)) continue;
-      const res = await updateBatchJobStatus({ accountId: spec.accountId, jobId: j.jobId, status: 'Cancelled', reason });
+      const res = await updateBatchJobStatus({
+        accountId: spec.accountId,
+        jobId: j.jobId,
+        status: 'Cancelled',
+        reason,
+      });
       j.status = res.status;
       if (res.changed) j.cancelledBecause = reason;
     }
@@ -385,7 +404,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       const live = st.jobs.filter((j) => j.jobId && !isTerminal(j.status));
       for (const j of live) {
         await cleanupCalls
-          .updateBatchJobStatus({ accountId: spec.accountId, jobId: j.jobId!, status: 'Cancelled', reason: reason.slice(0, 256) })
+          .updateBatchJobStatus({
+            accountId: spec.accountId,
+            jobId: j.jobId!,
+            status: 'Cancelled',
+            reason: reason.slice(0, 256),
+          })
           .then((res) => {
             j.status = res.status;
             if (res.changed) j.cancelledBecause = reason;
@@ -405,7 +429,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       st.outcome = outcome;
       st.outcomeReason = reason;
       st.phase = 'Reporting';
-      await analyzeUnfinishedRound(cleanupCalls.analyzeRound).catch((e: unknown) => log.warn('could not analyze the round', { error: String(e) }));
+      await analyzeUnfinishedRound(cleanupCalls.analyzeRound).catch((e: unknown) =>
+        log.warn('could not analyze the round', { error: String(e) }),
+      );
       const res = await cleanupCalls.writeCampaignReport({ spec, state: st, output: location }).catch((e: unknown) => {
         log.error('could not write the campaign report', { error: String(e) });
         return undefined;
@@ -433,7 +459,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           const bound = st.incremental?.modifiedAfter;
           const userAfter = spec.filter?.modifiedAfter;
           const filter = bound
-            ? { ...spec.filter, modifiedAfter: userAfter && Date.parse(userAfter) > Date.parse(bound) ? userAfter : bound }
+            ? {
+                ...spec.filter,
+                modifiedAfter: userAfter && Date.parse(userAfter) > Date.parse(bound) ? userAfter : bound,
+              }
             : spec.filter;
           const res = await buildCampaignManifests({
             campaignId: st.campaignId,
@@ -446,8 +475,15 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           st.stats = res.stats;
           st.estimate = res.estimate;
           const prev = st.incremental?.previous;
-          if (prev && res.stats.inventoryCreatedAt !== undefined && res.stats.inventoryCreatedAt <= prev.inventoryCreatedAt) {
-            finish('NothingToDo', `the newest inventory (${new Date(res.stats.inventoryCreatedAt).toISOString()}) was already processed by ${prev.campaignId}`);
+          if (
+            prev &&
+            res.stats.inventoryCreatedAt !== undefined &&
+            res.stats.inventoryCreatedAt <= prev.inventoryCreatedAt
+          ) {
+            finish(
+              'NothingToDo',
+              `the newest inventory (${new Date(res.stats.inventoryCreatedAt).toISOString()}) was already processed by ${prev.campaignId}`,
+            );
             break;
           }
           if (res.manifests.length > MAX_JOBS_PER_ROUND) {
@@ -470,17 +506,19 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           for (const job of roundJobs(st)) {
             if (job.jobId) continue;
             // Not cancellable mid-call: a job created while we stop listening would be an orphan nobody cancels.
-            const { jobId } = await CancellationScope.nonCancellable(() => createBatchJob({
-              accountId: spec.accountId,
-              roleArn: spec.roleArn,
-              priority: spec.priority,
-              operation: spec.operation,
-              manifest: job.manifest,
-              report: { bucket: location.bucket, prefix: `${location.prefix}/reports` },
-              clientRequestToken: jobToken(job.ordinal),
-              description: `${spec.name} — round ${job.round} shard ${job.shard}`.slice(0, 256),
-              tags: { 's3-campaigns:campaign': st.campaignId.slice(0, 256), 's3-campaigns:round': String(job.round) },
-            }));
+            const { jobId } = await CancellationScope.nonCancellable(() =>
+              createBatchJob({
+                accountId: spec.accountId,
+                roleArn: spec.roleArn,
+                priority: spec.priority,
+                operation: spec.operation,
+                manifest: job.manifest,
+                report: { bucket: location.bucket, prefix: `${location.prefix}/reports` },
+                clientRequestToken: jobToken(job.ordinal),
+                description: `${spec.name} — round ${job.round} shard ${job.shard}`.slice(0, 256),
+                tags: { 's3-campaigns:campaign': st.campaignId.slice(0, 256), 's3-campaigns:round': String(job.round) },
+              }),
+            );
             job.jobId = jobId;
             job.createdAt = nowIso();
             job.status = 'New';
@@ -497,7 +535,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             // A job that ends before approval failed as a whole (manifest, permissions, report bucket …).
             await cancelJobs(jobs, 'another job of this campaign failed before approval');
             const why = failed
-              .map((j) => `job ${j.jobId} ${j.status}: ${(j.failureReasons ?? []).map((f) => `${f.code}: ${f.reason}`).join('; ') || 'no reason given'}`)
+              .map(
+                (j) =>
+                  `job ${j.jobId} ${j.status}: ${(j.failureReasons ?? []).map((f) => `${f.code}: ${f.reason}`).join('; ') || 'no reason given'}`,
+              )
               .join(' | ');
             finish('Failed', why);
             break;
@@ -509,7 +550,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           const jobs = roundJobs(st);
           const needsApproval = spec.approval.required && (st.round === 0 || spec.approval.retryJobsRequireApproval);
           if (!needsApproval && !st.pendingDecision) {
-            st.pendingDecision = { decision: 'auto-approved', by: 'policy', at: nowIso(), via: 'policy', note: 'approval.required is false for this job' };
+            st.pendingDecision = {
+              decision: 'auto-approved',
+              by: 'policy',
+              at: nowIso(),
+              via: 'policy',
+              note: 'approval.required is false for this job',
+            };
           }
           if (!st.pendingDecision) {
             st.approvalDeadline ??= new Date(Date.now() + durationMs(spec.approval.timeout)).toISOString();
@@ -517,7 +564,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             const remaining = Math.max(0, Date.parse(st.approvalDeadline) - Date.now());
             const decided = await condition(() => st.pendingDecision !== undefined, remaining);
             if (!decided && !st.pendingDecision) {
-              st.pendingDecision = { decision: 'expired', by: 'policy', at: nowIso(), via: 'policy', note: `no decision within ${spec.approval.timeout}` };
+              st.pendingDecision = {
+                decision: 'expired',
+                by: 'policy',
+                at: nowIso(),
+                via: 'policy',
+                note: `no decision within ${spec.approval.timeout}`,
+              };
             }
           }
           const d: Decision = st.pendingDecision!;
@@ -537,7 +590,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             st.approvalDeadline = undefined;
             setPhase('Running');
           } else {
-            const reason = d.decision === 'rejected' ? `rejected by ${d.by}${d.note ? `: ${d.note}` : ''}` : `approval expired after ${spec.approval.timeout}`;
+            const reason =
+              d.decision === 'rejected'
+                ? `rejected by ${d.by}${d.note ? `: ${d.note}` : ''}`
+                : `approval expired after ${spec.approval.timeout}`;
             await cancelJobs(jobs, reason.slice(0, 256));
             decisionApplied = { decision: d.decision, jobIds: jobs.map((j) => j.jobId!) };
             st.pendingDecision = undefined;
@@ -574,11 +630,18 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         case 'AnalyzingResults': {
           const jobs = roundJobs(st);
           const analysis = await analyze(analyzeRound);
-          const jobLevel = jobs.filter((j) => j.status === 'Failed' && (j.succeededTasks ?? 0) + (j.failedTasks ?? 0) === 0);
+          const jobLevel = jobs.filter(
+            (j) => j.status === 'Failed' && (j.succeededTasks ?? 0) + (j.failedTasks ?? 0) === 0,
+          );
           if (st.toleranceBreach) {
             finish('Failed', `cancelled early: ${st.toleranceBreach}`);
           } else if (jobLevel.length > 0) {
-            finish('Failed', jobLevel.map((j) => `job ${j.jobId} failed: ${(j.failureReasons ?? []).map((f) => f.reason).join('; ')}`).join(' | '));
+            finish(
+              'Failed',
+              jobLevel
+                .map((j) => `job ${j.jobId} failed: ${(j.failureReasons ?? []).map((f) => f.reason).join('; ')}`)
+                .join(' | '),
+            );
           } else if (analysis.retryManifests.length > 0 && st.round < spec.retry.maxRetryJobs) {
             st.round += 1;
             analysis.retryManifests.forEach((manifest, shard) =>
@@ -588,7 +651,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             setPhase('WaitingToRetry');
           } else {
             const t = totals(st);
-            const outcome: CampaignOutcome = t.failed === 0 ? 'Succeeded' : t.succeeded > 0 ? 'CompletedWithFailures' : 'Failed';
+            const outcome: CampaignOutcome =
+              t.failed === 0 ? 'Succeeded' : t.succeeded > 0 ? 'CompletedWithFailures' : 'Failed';
             const reason =
               t.failed === 0
                 ? undefined

@@ -1,40 +1,73 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import {
-  GetObjectTaggingCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeJobCommand } from '@aws-sdk/client-s3-control';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 
-import { approveSignal, approveUpdate, rejectUpdate, CAMPAIGN_WORKFLOW_TYPE, type CampaignResult } from '../../src/shared/campaign';
+import {
+  approveSignal,
+  approveUpdate,
+  rejectUpdate,
+  CAMPAIGN_WORKFLOW_TYPE,
+  type CampaignResult,
+} from '../../src/shared/campaign';
 import { writeInventoryReport } from '../../src/demo/inventory-writer';
 import { controlClient, uniqueName, withBucket, workflowBundle } from '../helpers';
-import { getText, listJobs, manifestKeys, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
+import {
+  getText,
+  listJobs,
+  manifestKeys,
+  putObjects,
+  testSpec,
+  waitForPhase,
+  withCampaignWorker,
+} from '../support/campaign';
 
 /** Keys with the characters manifests must encode. */
-const AWKWARD_KEYS = ['plain.txt', 'with space.txt', 'plus+sign.txt', 'comma,key.txt', 'quote"key.txt', 'ünïcödé/ключ.txt', '100%.txt'];
+const AWKWARD_KEYS = [
+  'plain.txt',
+  'with space.txt',
+  'plus+sign.txt',
+  'comma,key.txt',
+  'quote"key.txt',
+  'ünïcödé/ключ.txt',
+  '100%.txt',
+];
 
 describe('campaign workflow: happy paths and approvals', () => {
   test('put-tags: approve through the Update; every object tagged; report written with the approver', async () => {
     await withBucket(async (bucket, s3) => {
       await putObjects(s3, bucket, AWKWARD_KEYS);
       await withCampaignWorker(async (h) => {
-        const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys: AWKWARD_KEYS }, operation: { type: 'put-tags', tags: { project: 'atlas', stage: 'done' } } });
-        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-tags'), args: [spec] });
+        const spec = testSpec(h, bucket, {
+          source: { type: 'keys', bucket, keys: AWKWARD_KEYS },
+          operation: { type: 'put-tags', tags: { project: 'atlas', stage: 'done' } },
+        });
+        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+          taskQueue: h.taskQueue,
+          workflowId: uniqueName('wf-tags'),
+          args: [spec],
+        });
         const waiting = await waitForPhase(handle, 'AwaitingApproval');
         expect(waiting.awaitingApproval?.objects).toBe(AWKWARD_KEYS.length);
         const [jobId] = waiting.awaitingApproval!.jobIds;
         // The engine holds the job, Suspended, until we approve.
         const held = await controlClient().send(new DescribeJobCommand({ AccountId: h.accountId, JobId: jobId }));
         expect(held.Job?.Status).toBe('Suspended');
-        const decision = await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice', note: 'looks right', jobId }] });
+        const decision = await handle.executeUpdate(approveUpdate, {
+          args: [{ by: 'alice', note: 'looks right', jobId }],
+        });
         expect(decision).toEqual({ decision: 'approved', jobIds: [jobId] });
         const result = (await handle.result()) as CampaignResult;
-        expect(result).toMatchObject({ outcome: 'Succeeded', objects: AWKWARD_KEYS.length, succeeded: AWKWARD_KEYS.length, failed: 0, jobs: 1 });
+        expect(result).toMatchObject({
+          outcome: 'Succeeded',
+          objects: AWKWARD_KEYS.length,
+          succeeded: AWKWARD_KEYS.length,
+          failed: 0,
+          jobs: 1,
+        });
         for (const key of AWKWARD_KEYS) {
           const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
           expect(tags.TagSet?.sort((a, b) => a.Key!.localeCompare(b.Key!))).toEqual([
@@ -44,11 +77,22 @@ describe('campaign workflow: happy paths and approvals', () => {
         }
         const report = JSON.parse(await getText(s3, bucket, result.report!.replace(`s3://${bucket}/`, '')));
         expect(report.outcome).toBe('Succeeded');
-        expect(report.jobs[0].approval).toMatchObject({ decision: 'approved', by: 'alice', note: 'looks right', via: 'update' });
+        expect(report.jobs[0].approval).toMatchObject({
+          decision: 'approved',
+          by: 'alice',
+          note: 'looks right',
+          via: 'update',
+        });
         expect(report.jobs[0].jobId).toBe(jobId);
-        expect(await getText(s3, bucket, result.failedObjects!.replace(`s3://${bucket}/`, ''))).toBe('bucket,key,versionId,errorCode,httpStatus,message,round\n');
+        expect(await getText(s3, bucket, result.failedObjects!.replace(`s3://${bucket}/`, ''))).toBe(
+          'bucket,key,versionId,errorCode,httpStatus,message,round\n',
+        );
         // The history replays against the current workflow code: it is deterministic.
-        await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, await handle.fetchHistory(), handle.workflowId);
+        await Worker.runReplayHistory(
+          { workflowBundle: await workflowBundle() },
+          await handle.fetchHistory(),
+          handle.workflowId,
+        );
       });
     });
   });
@@ -64,7 +108,11 @@ describe('campaign workflow: happy paths and approvals', () => {
           source: { type: 'csv', manifest: `s3://${bucket}/input/manifest.csv` },
           operation: { type: 'restore', tier: 'STANDARD', expirationDays: 3 },
         });
-        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-restore'), args: [spec] });
+        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+          taskQueue: h.taskQueue,
+          workflowId: uniqueName('wf-restore'),
+          args: [spec],
+        });
         await waitForPhase(handle, 'AwaitingApproval');
         await handle.signal(approveSignal, { by: 'ops-oncall', note: 'from the UI' });
         const result = (await handle.result()) as CampaignResult;
@@ -91,7 +139,11 @@ describe('campaign workflow: happy paths and approvals', () => {
             approval: { required: false },
             maxObjectsPerJob: 2,
           });
-          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-copy'), args: [spec] });
+          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+            taskQueue: h.taskQueue,
+            workflowId: uniqueName('wf-copy'),
+            args: [spec],
+          });
           const result = (await handle.result()) as CampaignResult;
           expect(result).toMatchObject({ outcome: 'Succeeded', objects: 5, succeeded: 5, jobs: 3 });
           expect((await listJobs(h.accountId)).length).toBe(3);
@@ -101,7 +153,9 @@ describe('campaign workflow: happy paths and approvals', () => {
           }
           const report = JSON.parse(await getText(s3, bucket, result.report!.replace(`s3://${bucket}/`, '')));
           expect(report.jobs.map((j: { manifest: { rows: number } }) => j.manifest.rows)).toEqual([2, 2, 1]);
-          expect(report.jobs.every((j: { approval: { decision: string } }) => j.approval.decision === 'auto-approved')).toBe(true);
+          expect(
+            report.jobs.every((j: { approval: { decision: string } }) => j.approval.decision === 'auto-approved'),
+          ).toBe(true);
         });
       });
     });
@@ -115,7 +169,11 @@ describe('campaign workflow: happy paths and approvals', () => {
         { key: 'keep/standard.bin', size: 10, storageClass: 'STANDARD' },
         { key: 'other/d.bin', size: 40, storageClass: 'GLACIER' },
       ];
-      await putObjects(s3, bucket, objects.map((o) => o.key));
+      await putObjects(
+        s3,
+        bucket,
+        objects.map((o) => o.key),
+      );
       const manifest = await writeInventoryReport({
         s3,
         sourceBucket: bucket,
@@ -128,14 +186,25 @@ describe('campaign workflow: happy paths and approvals', () => {
           source: { type: 'inventory', manifest },
           filter: { keyPrefixes: ['keep/'], storageClasses: ['GLACIER', 'DEEP_ARCHIVE'] },
         });
-        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-inventory'), args: [spec] });
+        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+          taskQueue: h.taskQueue,
+          workflowId: uniqueName('wf-inventory'),
+          args: [spec],
+        });
         const waiting = await waitForPhase(handle, 'AwaitingApproval');
-        expect(waiting.stats).toMatchObject({ rowsScanned: 4, rowsSelected: 2, bytesByStorageClass: { GLACIER: 100, DEEP_ARCHIVE: 250 } });
+        expect(waiting.stats).toMatchObject({
+          rowsScanned: 4,
+          rowsSelected: 2,
+          bytesByStorageClass: { GLACIER: 100, DEEP_ARCHIVE: 250 },
+        });
         // The approver sees the estimate: one job, two objects, priced per object and per job at least.
         expect(waiting.estimate).toMatchObject({ operation: 'put-tags', objects: 2, jobs: 1 });
         expect(waiting.estimate!.totalUsd).toBeGreaterThanOrEqual(0.25);
         const job = waiting.jobs[0]!;
-        expect((await manifestKeys(s3, job.manifest.bucket, job.manifest.key)).sort()).toEqual(['keep/a.bin', 'keep/b c.bin']);
+        expect((await manifestKeys(s3, job.manifest.bucket, job.manifest.key)).sort()).toEqual([
+          'keep/a.bin',
+          'keep/b c.bin',
+        ]);
         await handle.executeUpdate(approveUpdate, { args: [{ by: 'dana' }] });
         expect(await handle.result()).toMatchObject({ outcome: 'Succeeded', objects: 2, succeeded: 2 });
         const untouched = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'other/d.bin' }));
@@ -149,11 +218,19 @@ describe('campaign workflow: happy paths and approvals', () => {
       await putObjects(s3, bucket, ['k1']);
       await withCampaignWorker(async (h) => {
         const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['k1'] } });
-        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-reject'), args: [spec] });
+        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+          taskQueue: h.taskQueue,
+          workflowId: uniqueName('wf-reject'),
+          args: [spec],
+        });
         const waiting = await waitForPhase(handle, 'AwaitingApproval');
         const jobId = waiting.awaitingApproval!.jobIds[0]!;
-        await expect(handle.executeUpdate(approveUpdate, { args: [{ jobId: 'not-the-job' }] })).rejects.toThrow(WorkflowUpdateFailedError);
-        await expect(handle.executeUpdate(approveUpdate, { args: [{ manifestEtag: 'ffff' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+        await expect(handle.executeUpdate(approveUpdate, { args: [{ jobId: 'not-the-job' }] })).rejects.toThrow(
+          WorkflowUpdateFailedError,
+        );
+        await expect(handle.executeUpdate(approveUpdate, { args: [{ manifestEtag: 'ffff' }] })).rejects.toThrow(
+          WorkflowUpdateFailedError,
+        );
         await handle.executeUpdate(rejectUpdate, { args: [{ by: 'bob', note: 'too expensive' }] });
         const result = (await handle.result()) as CampaignResult;
         expect(result.outcome).toBe('Rejected');
@@ -172,8 +249,15 @@ describe('campaign workflow: happy paths and approvals', () => {
     await withBucket(async (bucket, s3) => {
       await putObjects(s3, bucket, ['k1']);
       await withCampaignWorker(async (h) => {
-        const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['k1'] }, approval: { timeout: '2s' } });
-        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-expire'), args: [spec] });
+        const spec = testSpec(h, bucket, {
+          source: { type: 'keys', bucket, keys: ['k1'] },
+          approval: { timeout: '2s' },
+        });
+        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+          taskQueue: h.taskQueue,
+          workflowId: uniqueName('wf-expire'),
+          args: [spec],
+        });
         const result = (await handle.result()) as CampaignResult;
         expect(result.outcome).toBe('ApprovalExpired');
         const [job] = await listJobs(h.accountId);
@@ -187,7 +271,11 @@ describe('campaign workflow: happy paths and approvals', () => {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'empty.csv', Body: '' }));
       await withCampaignWorker(async (h) => {
         const spec = testSpec(h, bucket, { source: { type: 'csv', manifest: `s3://${bucket}/empty.csv` } });
-        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-empty'), args: [spec] });
+        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+          taskQueue: h.taskQueue,
+          workflowId: uniqueName('wf-empty'),
+          args: [spec],
+        });
         const result = (await handle.result()) as CampaignResult;
         expect(result).toMatchObject({ outcome: 'NothingToDo', objects: 0, jobs: 0 });
         expect(await listJobs(h.accountId)).toEqual([]);
@@ -202,7 +290,9 @@ describe('campaign workflow: happy paths and approvals', () => {
         workflowId: uniqueName('wf-invalid'),
         args: [{ name: 'x', accountId: 'nope' }],
       });
-      await expect(handle.result()).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringContaining('accountId must be 12 digits') } });
+      await expect(handle.result()).rejects.toMatchObject({
+        cause: { type: 'InvalidInput', message: expect.stringContaining('accountId must be 12 digits') },
+      });
     });
   });
 });
@@ -216,8 +306,17 @@ describe('the Temporal UI contract', () => {
         { key: '2019/c.log', storageClass: 'STANDARD' },
         { key: '2020/d.log', storageClass: 'GLACIER' },
       ];
-      for (const o of objects) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: o.key, Body: 'x', StorageClass: o.storageClass as 'GLACIER' }));
-      await writeInventoryReport({ s3, sourceBucket: bucket, destinationBucket: bucket, prefix: 'inventory', rows: objects.map((o) => ({ ...o, size: 1, lastModified: new Date() })) });
+      for (const o of objects)
+        await s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: o.key, Body: 'x', StorageClass: o.storageClass as 'GLACIER' }),
+        );
+      await writeInventoryReport({
+        s3,
+        sourceBucket: bucket,
+        destinationBucket: bucket,
+        prefix: 'inventory',
+        rows: objects.map((o) => ({ ...o, size: 1, lastModified: new Date() })),
+      });
       await withCampaignWorker(async (h) => {
         // examples/restore.json as the README shows it, with this test's account and buckets put in.
         const text = readFileSync(path.join(__dirname, '..', '..', 'examples', 'restore.json'), 'utf8')

@@ -44,8 +44,15 @@ describe('campaign workflow: durability', () => {
       const { client, connection } = await temporalClient();
       let worker = startWorkerProcess(taskQueue);
       try {
-        const spec = testSpec({ accountId }, bucket, { source: { type: 'keys', bucket, keys }, approval: { required: false } });
-        const handle = await client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('wf-kill'), args: [spec] });
+        const spec = testSpec({ accountId }, bucket, {
+          source: { type: 'keys', bucket, keys },
+          approval: { required: false },
+        });
+        const handle = await client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId: uniqueName('wf-kill'),
+          args: [spec],
+        });
         await waitForPhase(handle, 'Running', 90_000);
         worker.child.kill('SIGKILL');
         await new Promise((r) => worker.child.once('exit', r));
@@ -69,8 +76,16 @@ describe('campaign workflow: durability', () => {
       try {
         await withCampaignWorker(async (h) => {
           const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys }, approval: { required: false } });
-          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-cancel'), args: [spec] });
-          const running = await waitForStatus(handle, (s) => s.phase === 'Running' && (s.jobs[0]?.succeededTasks ?? 0) > 0, 'progress');
+          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+            taskQueue: h.taskQueue,
+            workflowId: uniqueName('wf-cancel'),
+            args: [spec],
+          });
+          const running = await waitForStatus(
+            handle,
+            (s) => s.phase === 'Running' && (s.jobs[0]?.succeededTasks ?? 0) > 0,
+            'progress',
+          );
           const jobId = running.jobs[0]!.jobId!;
           await handle.cancel();
           await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
@@ -107,7 +122,11 @@ describe('campaign workflow: durability', () => {
             pollInterval: '100ms',
             historyEventLimit: limit,
           });
-          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-history'), args: [spec] });
+          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+            taskQueue: h.taskQueue,
+            workflowId: uniqueName('wf-history'),
+            args: [spec],
+          });
           const first = await handle.describe();
           const result = (await handle.result()) as CampaignResult;
           expect(result).toMatchObject({ outcome: 'Succeeded', succeeded: 40, jobs: 1 });
@@ -120,7 +139,8 @@ describe('campaign workflow: durability', () => {
             const d = await h.client.workflow.getHandle(handle.workflowId, runId).describe();
             expect(d.historyLength).toBeLessThanOrEqual(limit + 15);
             runs += 1;
-            const history: Awaited<ReturnType<ReturnType<typeof h.client.workflow.getHandle>['fetchHistory']>> = await h.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+            const history: Awaited<ReturnType<ReturnType<typeof h.client.workflow.getHandle>['fetchHistory']>> =
+              await h.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
             const events = history.events ?? [];
             const last = events[events.length - 1];
             runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;

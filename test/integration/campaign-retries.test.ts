@@ -13,7 +13,8 @@ import {
   withCampaignWorker,
 } from '../support/campaign';
 
-const range = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}.txt`);
+const range = (n: number, prefix: string) =>
+  Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}.txt`);
 
 describe('campaign workflow: retry jobs from completion reports', () => {
   test('transient failures (SlowDown twice) converge through retry jobs that take exactly the failed keys', async () => {
@@ -21,11 +22,23 @@ describe('campaign workflow: retry jobs from completion reports', () => {
       const ok = range(7, 'ok/');
       const flaky = range(3, 'flaky/');
       await putObjects(s3, bucket, [...ok, ...flaky]);
-      const fault = await addFault({ match: { bucket, keyPrefix: 'flaky/' }, errorCode: 'SlowDown', httpStatus: 503, times: 2 });
+      const fault = await addFault({
+        match: { bucket, keyPrefix: 'flaky/' },
+        errorCode: 'SlowDown',
+        httpStatus: 503,
+        times: 2,
+      });
       try {
         await withCampaignWorker(async (h) => {
-          const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys: [...ok, ...flaky] }, approval: { required: false } });
-          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-transient'), args: [spec] });
+          const spec = testSpec(h, bucket, {
+            source: { type: 'keys', bucket, keys: [...ok, ...flaky] },
+            approval: { required: false },
+          });
+          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+            taskQueue: h.taskQueue,
+            workflowId: uniqueName('wf-transient'),
+            args: [spec],
+          });
           const result = (await handle.result()) as CampaignResult;
           expect(result).toMatchObject({ outcome: 'Succeeded', objects: 10, succeeded: 10, failed: 0, jobs: 3 });
           const status = await handle.query(statusQuery);
@@ -56,12 +69,27 @@ describe('campaign workflow: retry jobs from completion reports', () => {
       const missing = ['gone/one.txt', 'gone/two words.txt'];
       await putObjects(s3, bucket, present);
       await withCampaignWorker(async (h) => {
-        const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys: [...present, ...missing] }, approval: { required: false } });
-        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-permanent'), args: [spec] });
+        const spec = testSpec(h, bucket, {
+          source: { type: 'keys', bucket, keys: [...present, ...missing] },
+          approval: { required: false },
+        });
+        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+          taskQueue: h.taskQueue,
+          workflowId: uniqueName('wf-permanent'),
+          args: [spec],
+        });
         const result = (await handle.result()) as CampaignResult;
-        expect(result).toMatchObject({ outcome: 'CompletedWithFailures', objects: 6, succeeded: 4, failed: 2, jobs: 1 });
+        expect(result).toMatchObject({
+          outcome: 'CompletedWithFailures',
+          objects: 6,
+          succeeded: 4,
+          failed: 2,
+          jobs: 1,
+        });
         expect(await listJobs(h.accountId)).toHaveLength(1);
-        const failed = (await getText(s3, bucket, result.failedObjects!.replace(`s3://${bucket}/`, ''))).trim().split('\n');
+        const failed = (await getText(s3, bucket, result.failedObjects!.replace(`s3://${bucket}/`, '')))
+          .trim()
+          .split('\n');
         expect(failed[0]).toBe('bucket,key,versionId,errorCode,httpStatus,message,round');
         const rows = failed.slice(1).map((l) => l.split(','));
         expect(rows.map((r) => decodeURIComponent(r[1]!)).sort()).toEqual(missing.slice().sort());
@@ -76,7 +104,11 @@ describe('campaign workflow: retry jobs from completion reports', () => {
       const bad = range(1400, 'bad/');
       const good = range(600, 'good/');
       await putObjects(s3, bucket, good);
-      const fault = await addFault({ match: { bucket, keyPrefix: 'bad/' }, errorCode: 'AccessDenied', httpStatus: 403 });
+      const fault = await addFault({
+        match: { bucket, keyPrefix: 'bad/' },
+        errorCode: 'AccessDenied',
+        httpStatus: 403,
+      });
       try {
         await withCampaignWorker(async (h) => {
           const spec = testSpec(h, bucket, {
@@ -84,7 +116,11 @@ describe('campaign workflow: retry jobs from completion reports', () => {
             approval: { required: false },
             retry: { maxRetryJobs: 1, delay: '100ms' },
           });
-          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-fifty'), args: [spec] });
+          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+            taskQueue: h.taskQueue,
+            workflowId: uniqueName('wf-fifty'),
+            args: [spec],
+          });
           const result = (await handle.result()) as CampaignResult;
           const status = await handle.query(statusQuery);
           const first = status.jobs[0]!;
@@ -113,7 +149,11 @@ describe('campaign workflow: retry jobs from completion reports', () => {
     await withBucket(async (bucket, s3) => {
       const keys = range(400, 'k/');
       // Half the objects are missing; every task is slowed so the job is still running when the tolerance trips.
-      await putObjects(s3, bucket, keys.filter((_, i) => i % 2 === 0));
+      await putObjects(
+        s3,
+        bucket,
+        keys.filter((_, i) => i % 2 === 0),
+      );
       const slow = await addFault({ match: { bucket }, latencyMs: 40 });
       try {
         await withCampaignWorker(async (h) => {
@@ -122,13 +162,19 @@ describe('campaign workflow: retry jobs from completion reports', () => {
             approval: { required: false },
             failureTolerance: { maxFailedPercent: 20, minTasks: 20 },
           });
-          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: uniqueName('wf-tolerance'), args: [spec] });
+          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+            taskQueue: h.taskQueue,
+            workflowId: uniqueName('wf-tolerance'),
+            args: [spec],
+          });
           const result = (await handle.result()) as CampaignResult;
           expect(result.outcome).toBe('Failed');
           expect(result.reason).toMatch(/cancelled early: .*failureTolerance\.maxFailedPercent=20/);
           const [job] = await listJobs(h.accountId);
           expect(job?.Status).toBe('Cancelled');
-          expect((job?.ProgressSummary?.NumberOfTasksSucceeded ?? 0) + (job?.ProgressSummary?.NumberOfTasksFailed ?? 0)).toBeLessThan(400);
+          expect(
+            (job?.ProgressSummary?.NumberOfTasksSucceeded ?? 0) + (job?.ProgressSummary?.NumberOfTasksFailed ?? 0),
+          ).toBeLessThan(400);
         });
       } finally {
         await removeFault(slow);

@@ -20,7 +20,12 @@ describe('s3-campaigns CLI', () => {
         const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-cli-'));
         try {
           const specFile = path.join(dir, 'spec.json');
-          writeFileSync(specFile, JSON.stringify(testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['one.txt', 'two words.txt'] } })));
+          writeFileSync(
+            specFile,
+            JSON.stringify(
+              testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['one.txt', 'two words.txt'] } }),
+            ),
+          );
           const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
           const id = uniqueName('cli-campaign');
           const started = await cli(['start', specFile, '--id', id], env);
@@ -50,7 +55,11 @@ describe('s3-campaigns CLI', () => {
           // Refused by the validator (nothing awaits approval) or, if the campaign already ended, by the server.
           expect(again.stderr).toMatch(/approve refused: .*not awaiting approval|workflow execution already completed/);
 
-          let json = JSON.parse((await cli(['status', id, '--json'], env)).stdout) as { phase: string; outcome?: string; jobs: Array<{ approval?: { by: string } }> };
+          let json = JSON.parse((await cli(['status', id, '--json'], env)).stdout) as {
+            phase: string;
+            outcome?: string;
+            jobs: Array<{ approval?: { by: string } }>;
+          };
           for (let i = 0; i < 100 && json.phase !== 'Done'; i++) {
             await new Promise((r) => setTimeout(r, 200));
             json = JSON.parse((await cli(['status', id, '--json'], env)).stdout);
@@ -68,10 +77,14 @@ describe('s3-campaigns CLI', () => {
           expect(report.stdout).toMatch(/objects 2, succeeded 2, failed 0, jobs 1/);
           expect(report.stdout).toMatch(/approved by carol/);
           expect(report.stdout).toContain(`failed objects: s3://${bucket}/campaigns/${id}/failed.csv (0)`);
-          expect(JSON.parse((await cli(['report', id, '--json'], { ...env, ...awsEnv() })).stdout).outcome).toBe('Succeeded');
+          expect(JSON.parse((await cli(['report', id, '--json'], { ...env, ...awsEnv() })).stdout).outcome).toBe(
+            'Succeeded',
+          );
           let listed: Array<{ workflowId: string; phase?: string; objects?: number }> = [];
           for (let i = 0; i < 50 && !listed.some((r) => r.workflowId === id && r.phase === 'Succeeded'); i++) {
-            listed = JSON.parse((await cli(['list', '--operation', 'put-tags', '--phase', 'Succeeded', '--json'], env)).stdout);
+            listed = JSON.parse(
+              (await cli(['list', '--operation', 'put-tags', '--phase', 'Succeeded', '--json'], env)).stdout,
+            );
             await new Promise((r) => setTimeout(r, 200));
           }
           expect(listed.find((r) => r.workflowId === id)).toMatchObject({ phase: 'Succeeded', objects: 2 });
@@ -93,7 +106,10 @@ describe('s3-campaigns CLI', () => {
         const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-cli-'));
         try {
           const specFile = path.join(dir, 'spec.json');
-          writeFileSync(specFile, JSON.stringify(testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['c.txt'] } })));
+          writeFileSync(
+            specFile,
+            JSON.stringify(testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['c.txt'] } })),
+          );
           const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
           const id = uniqueName('cli-cancel');
           expect((await cli(['start', specFile, '--id', id], env)).code).toBe(0);
@@ -118,7 +134,18 @@ describe('s3-campaigns CLI', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-cli-'));
     try {
       const specFile = path.join(dir, 'bad.json');
-      writeFileSync(specFile, JSON.stringify({ name: 'x', accountId: '1', region: 'us-east-1', roleArn: 'nope', source: { type: 'keys', bucket: 'my-bucket', keys: ['a'] }, operation: { type: 'restore', tier: 'EXPEDITED' }, report: { bucket: 'my-bucket' } }));
+      writeFileSync(
+        specFile,
+        JSON.stringify({
+          name: 'x',
+          accountId: '1',
+          region: 'us-east-1',
+          roleArn: 'nope',
+          source: { type: 'keys', bucket: 'my-bucket', keys: ['a'] },
+          operation: { type: 'restore', tier: 'EXPEDITED' },
+          report: { bucket: 'my-bucket' },
+        }),
+      );
       const res = await cli(['start', specFile], { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress });
       expect(res.code).toBe(2);
       expect(res.stderr).toContain('accountId must be 12 digits');
@@ -146,7 +173,20 @@ describe('s3-campaigns CLI', () => {
     try {
       const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
       const res = await cli(
-        ['dev', '--demo', '--dir', dir, '--temporal-port', String(ports[0]), '--ui-port', String(ports[1]), '--s3-port', String(ports[2]), '--engine-port', String(ports[3])],
+        [
+          'dev',
+          '--demo',
+          '--dir',
+          dir,
+          '--temporal-port',
+          String(ports[0]),
+          '--ui-port',
+          String(ports[1]),
+          '--s3-port',
+          String(ports[2]),
+          '--engine-port',
+          String(ports[3]),
+        ],
         { CI: 'true' },
         240_000,
       );

@@ -13,7 +13,6 @@ import { stackEndpoints, withBucket } from '../helpers';
 import { uploadInventory, writeInventoryDir, type InventoryRow } from '../inventory-fixtures';
 import { runCli as cli } from '../support/cli';
 
-
 const ROWS: InventoryRow[] = [
   { Bucket: 'src', Key: 'logs/2019/a b.gz', Size: 2_000_000, StorageClass: 'GLACIER' },
   { Bucket: 'src', Key: 'logs/2019/small.gz', Size: 10, StorageClass: 'DEEP_ARCHIVE' },

@@ -43,15 +43,30 @@ describe('schedules', () => {
       await withCampaignWorker(async (h) => {
         const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
         const id = uniqueName('sched');
-        const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['s1.txt'] }, approval: { required: false } });
+        const spec = testSpec(h, bucket, {
+          source: { type: 'keys', bucket, keys: ['s1.txt'] },
+          approval: { required: false },
+        });
         await withSpecFile(spec, async (file) => {
-          expect(await cli(['schedule', 'create', file, '--id', id, '--every', '1h', '--paused', '--note', 'until Monday'], env)).toMatchObject({ code: 0, stdout: `${id}\n` });
+          expect(
+            await cli(
+              ['schedule', 'create', file, '--id', id, '--every', '1h', '--paused', '--note', 'until Monday'],
+              env,
+            ),
+          ).toMatchObject({ code: 0, stdout: `${id}\n` });
         });
         try {
           const list = await cli(['schedule', 'list'], env);
           expect(list.stdout).toMatch(new RegExp(`${id}\\s+paused\\s+every 1h`));
           const described = JSON.parse((await cli(['schedule', 'describe', id, '--json'], env)).stdout);
-          expect(described).toMatchObject({ scheduleId: id, paused: true, note: 'until Monday', overlap: 'SKIP', pauseOnFailure: true, intervals: ['1h'] });
+          expect(described).toMatchObject({
+            scheduleId: id,
+            paused: true,
+            note: 'until Monday',
+            overlap: 'SKIP',
+            pauseOnFailure: true,
+            intervals: ['1h'],
+          });
 
           expect((await cli(['schedule', 'trigger', id], env)).stdout).toContain('triggered (overlap SKIP)');
           const runId = await nthRun(h.client, id, 1);
@@ -62,7 +77,10 @@ describe('schedules', () => {
           expect((await cli(['schedule', 'unpause', id, '--note', 'go'], env)).code).toBe(0);
           expect((await h.client.schedule.getHandle(id).describe()).state).toMatchObject({ paused: false, note: 'go' });
           expect((await cli(['schedule', 'pause', id, '--note', 'maintenance'], env)).code).toBe(0);
-          expect((await h.client.schedule.getHandle(id).describe()).state).toMatchObject({ paused: true, note: 'maintenance' });
+          expect((await h.client.schedule.getHandle(id).describe()).state).toMatchObject({
+            paused: true,
+            note: 'maintenance',
+          });
         } finally {
           expect((await cli(['schedule', 'delete', id], env)).code).toBe(0);
         }
@@ -77,9 +95,14 @@ describe('schedules', () => {
       await withCampaignWorker(async (h) => {
         const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
         const id = uniqueName('sched-backfill');
-        await withSpecFile(testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['b.txt'] }, approval: { required: false } }), async (file) => {
-          expect((await cli(['schedule', 'create', file, '--id', id, '--every', '1h', '--paused'], env)).code).toBe(0);
-        });
+        await withSpecFile(
+          testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['b.txt'] }, approval: { required: false } }),
+          async (file) => {
+            expect((await cli(['schedule', 'create', file, '--id', id, '--every', '1h', '--paused'], env)).code).toBe(
+              0,
+            );
+          },
+        );
         try {
           const bad = await cli(['schedule', 'backfill', id, '2026-01-02T00:00:00Z', '2026-01-01T00:00:00Z'], env);
           expect(bad.code).toBe(2);
@@ -91,7 +114,10 @@ describe('schedules', () => {
           const scheduledAt = d.info.recentActions[0]!.scheduledAt.getTime();
           expect(scheduledAt).toBeGreaterThanOrEqual(Date.parse('2026-01-01T00:00:00Z'));
           expect(scheduledAt).toBeLessThanOrEqual(Date.parse('2026-01-01T01:30:00Z'));
-          expect(await h.client.workflow.getHandle(runId).result()).toMatchObject({ outcome: 'Succeeded', succeeded: 1 });
+          expect(await h.client.workflow.getHandle(runId).result()).toMatchObject({
+            outcome: 'Succeeded',
+            succeeded: 1,
+          });
         } finally {
           await h.client.schedule.getHandle(id).delete();
         }
@@ -138,7 +164,12 @@ describe('schedules', () => {
           destinationBucket: bucket,
           prefix: 'inv',
           createdAt: new Date(createdAt),
-          rows: rows.map(([key, modified]) => ({ key, size: 10, storageClass: 'STANDARD', lastModified: new Date(modified) })),
+          rows: rows.map(([key, modified]) => ({
+            key,
+            size: 10,
+            storageClass: 'STANDARD',
+            lastModified: new Date(modified),
+          })),
         });
       await inventory('2026-01-01T00:00:00Z', [
         ['old/a.txt', '2025-12-30T10:00:00Z'],

@@ -7,7 +7,15 @@ import { SEARCH_ATTRIBUTES } from '../../src/stack';
 import { connectivityCheckWorkflow } from '../../src/workflows';
 import { createWorker } from '../../src/worker';
 import { workerEnv } from '../support/campaign';
-import { controlClient, quietTemporalRuntime, stackEndpoints, temporalClient, uniqueName, withBucket, workflowBundle } from '../helpers';
+import {
+  controlClient,
+  quietTemporalRuntime,
+  stackEndpoints,
+  temporalClient,
+  uniqueName,
+  withBucket,
+  workflowBundle,
+} from '../helpers';
 
 describe('Temporal dev server + worker plumbing', () => {
   test('the dev server has the campaign search attributes registered', async () => {
@@ -47,8 +55,9 @@ describe('Temporal dev server + worker plumbing', () => {
       try {
         // An account of its own, so that jobs other tests create on the shared engine don't count here.
         const accountId = String(100000000000 + Math.floor(Math.random() * 899999999999));
-        const expectedJobs = (await controlClient().send(new ListJobsCommand({ AccountId: accountId, MaxResults: 100 })))
-          .Jobs?.length;
+        const expectedJobs = (
+          await controlClient().send(new ListJobsCommand({ AccountId: accountId, MaxResults: 100 }))
+        ).Jobs?.length;
         const result = await worker.runUntil(
           client.workflow.execute(connectivityCheckWorkflow, {
             taskQueue,

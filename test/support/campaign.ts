@@ -13,7 +13,14 @@ import { statusQuery, type CampaignPhase, type CampaignStatus } from '../../src/
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { LOCAL_CREDENTIALS } from '../../src/stack';
 import { createWorker } from '../../src/worker';
-import { controlClient, quietTemporalRuntime, stackEndpoints, temporalClient, uniqueName, workflowBundle } from '../helpers';
+import {
+  controlClient,
+  quietTemporalRuntime,
+  stackEndpoints,
+  temporalClient,
+  uniqueName,
+  workflowBundle,
+} from '../helpers';
 
 export function workerEnv(taskQueue: string): NodeJS.ProcessEnv {
   const e = stackEndpoints();
@@ -62,7 +69,11 @@ export function randomAccount(): string {
 }
 
 /** A valid spec with test-friendly timings; override what the test is about. */
-export function testSpec(h: { accountId: string }, reportBucket: string, over: Partial<CampaignSpecInput>): CampaignSpecInput {
+export function testSpec(
+  h: { accountId: string },
+  reportBucket: string,
+  over: Partial<CampaignSpecInput>,
+): CampaignSpecInput {
   return {
     name: uniqueName('test-campaign'),
     accountId: h.accountId,
@@ -89,7 +100,10 @@ export async function waitForStatus(
   for (;;) {
     last = await handle.query(statusQuery).catch(() => last);
     if (last && pred(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last?.phase)} ${last?.outcomeReason ?? ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; last status: ${JSON.stringify(last?.phase)} ${last?.outcomeReason ?? ''}`,
+      );
     await new Promise((r) => setTimeout(r, 150));
   }
 }
@@ -113,12 +127,19 @@ export async function removeFault(id: string): Promise<void> {
   await fetch(`${stackEndpoints().engineUrl}/_local/faults/${encodeURIComponent(id)}`, { method: 'DELETE' });
 }
 
-export async function putObjects(s3: S3Client, bucket: string, keys: string[], storageClass?: StorageClass): Promise<void> {
+export async function putObjects(
+  s3: S3Client,
+  bucket: string,
+  keys: string[],
+  storageClass?: StorageClass,
+): Promise<void> {
   const queue = [...keys];
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: `body of ${k}`, StorageClass: storageClass }));
+        await s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: k, Body: `body of ${k}`, StorageClass: storageClass }),
+        );
       }
     }),
   );

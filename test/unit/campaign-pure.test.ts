@@ -40,7 +40,9 @@ describe('operator views', () => {
         { round: 1, totalTasks: 10, succeededTasks: 4, failedTasks: 1, manifest: { rows: 10 } },
       ],
     } as unknown as CampaignStatus;
-    expect(progressLine(s, 2.5)).toBe('Running          [############------------]  50% 5/10 4 ok 1 failed 2.5/s ETA 2s');
+    expect(progressLine(s, 2.5)).toBe(
+      'Running          [############------------]  50% 5/10 4 ok 1 failed 2.5/s ETA 2s',
+    );
     expect(progressLine(s, undefined)).toBe('Running          [############------------]  50% 5/10 4 ok 1 failed');
   });
 

@@ -30,7 +30,9 @@ describe('campaign spec', () => {
     expect(s.approval).toEqual({ required: true, timeout: '72h', retryJobsRequireApproval: false });
     expect(s.retry.maxRetryJobs).toBe(3);
     expect(s.retry.delay).toBe('1m');
-    expect(s.retry.retryableErrorCodes).toEqual(expect.arrayContaining(['SlowDown', 'TemporaryFailure', 'InternalError']));
+    expect(s.retry.retryableErrorCodes).toEqual(
+      expect.arrayContaining(['SlowDown', 'TemporaryFailure', 'InternalError']),
+    );
     expect(s.report.prefix).toBe('s3-campaigns');
     expect(s.priority).toBe(10);
     expect(s.maxObjectsPerJob).toBe(10_000_000);
@@ -41,23 +43,67 @@ describe('campaign spec', () => {
     [{ ...base, accountId: '12' }, 'accountId must be 12 digits'],
     [{ ...base, roleArn: 'role/x' }, 'roleArn must be an IAM role ARN'],
     [{ ...base, region: 'mars' }, 'region must be an AWS Region'],
-    [{ ...base, source: { type: 'inventory', manifest: 'http://x/manifest.json' } }, 'source.manifest must be an s3://bucket/key URI'],
+    [
+      { ...base, source: { type: 'inventory', manifest: 'http://x/manifest.json' } },
+      'source.manifest must be an s3://bucket/key URI',
+    ],
     [{ ...base, source: { type: 'keys', bucket: 'b', keys: ['a'] } }, 'source.bucket: must be an S3 bucket name'],
     [{ ...base, source: { type: 'keys', bucket: 'my-bucket', keys: [] } }, 'source.keys needs at least one key'],
     [{ ...base, operation: { type: 'restore', tier: 'EXPEDITED' } }, 'operation.tier'],
     [{ ...base, operation: { type: 'copy' } }, 'operation.targetBucket'],
-    [{ ...base, operation: { type: 'copy', targetBucket: 'dest-bucket', metadata: { contentType: 'x' } } }, 'operation.metadata needs operation.metadataDirective "REPLACE"'],
-    [{ ...base, operation: { type: 'lambda', functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f', schemaVersion: '1.0', userArguments: { a: 'b' } } }, 'operation.userArguments needs operation.schemaVersion "2.0"'],
-    [{ ...base, operation: { type: 'retention', mode: 'GOVERNANCE' } }, 'operation.mode and operation.retainUntil go together'],
+    [
+      { ...base, operation: { type: 'copy', targetBucket: 'dest-bucket', metadata: { contentType: 'x' } } },
+      'operation.metadata needs operation.metadataDirective "REPLACE"',
+    ],
+    [
+      {
+        ...base,
+        operation: {
+          type: 'lambda',
+          functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+          schemaVersion: '1.0',
+          userArguments: { a: 'b' },
+        },
+      },
+      'operation.userArguments needs operation.schemaVersion "2.0"',
+    ],
+    [
+      { ...base, operation: { type: 'retention', mode: 'GOVERNANCE' } },
+      'operation.mode and operation.retainUntil go together',
+    ],
     [{ ...base, operation: { type: 'teleport' } }, 'operation.type'],
     [{ ...base, approval: { timeout: 'soon' } }, 'approval.timeout must be a duration'],
     [{ ...base, filter: { keyPrefixes: ['x/'] } }, 'filter applies to inventory sources only'],
-    [{ ...base, report: { bucket: 'reports-bucket', prefix: '/abs/' } }, 'report.prefix must not start or end with "/"'],
+    [
+      { ...base, report: { bucket: 'reports-bucket', prefix: '/abs/' } },
+      'report.prefix must not start or end with "/"',
+    ],
     [{ ...base, colour: 'blue' }, 'unknown field(s) colour'],
     [{ ...base, incremental: {} }, 'incremental needs an inventory-latest source'],
-    [{ ...base, source: { type: 'inventory-latest', destination: 's3://inv-bucket/x/' }, incremental: { stateKey: 'a b' } }, 'incremental.stateKey is 1–200 letters'],
-    [{ ...base, source: { type: 'inventory', manifest: 's3://inv-bucket/x/manifest.json' }, filter: { minSize: 10, maxSize: 5 } }, 'filter: minSize must not exceed maxSize'],
-    [{ ...base, source: { type: 'inventory', manifest: 's3://inv-bucket/x/manifest.json' }, filter: { prefixes: ['a/'] } }, 'filter: unknown field(s) prefixes'],
+    [
+      {
+        ...base,
+        source: { type: 'inventory-latest', destination: 's3://inv-bucket/x/' },
+        incremental: { stateKey: 'a b' },
+      },
+      'incremental.stateKey is 1–200 letters',
+    ],
+    [
+      {
+        ...base,
+        source: { type: 'inventory', manifest: 's3://inv-bucket/x/manifest.json' },
+        filter: { minSize: 10, maxSize: 5 },
+      },
+      'filter: minSize must not exceed maxSize',
+    ],
+    [
+      {
+        ...base,
+        source: { type: 'inventory', manifest: 's3://inv-bucket/x/manifest.json' },
+        filter: { prefixes: ['a/'] },
+      },
+      'filter: unknown field(s) prefixes',
+    ],
   ])('rejects a bad spec and names the field (%#)', (spec, expected) => {
     expect(problems(spec).join('\n')).toContain(expected);
   });
@@ -88,8 +134,21 @@ describe('documented examples', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
   test('there is one example per operation type', () => {
-    const types = files.map((f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { operation: { type: string } }).operation.type);
-    expect(types.sort()).toEqual(['acl', 'compute-checksum', 'copy', 'delete-tags', 'lambda', 'legal-hold', 'put-tags', 'replicate', 'restore', 'retention']);
+    const types = files.map(
+      (f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { operation: { type: string } }).operation.type,
+    );
+    expect(types.sort()).toEqual([
+      'acl',
+      'compute-checksum',
+      'copy',
+      'delete-tags',
+      'lambda',
+      'legal-hold',
+      'put-tags',
+      'replicate',
+      'restore',
+      'retention',
+    ]);
   });
 
   test.each(files)('examples/%s is a valid spec', (file) => {

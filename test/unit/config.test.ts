@@ -12,13 +12,29 @@ function env(vars: Record<string, string>): NodeJS.ProcessEnv {
 describe('config', () => {
   test('defaults: local Temporal without TLS, real AWS', () => {
     const c = loadConfig(env({}));
-    expect(c.temporal).toMatchObject({ address: 'localhost:7233', namespace: 'default', taskQueue: 's3-campaigns', tls: false });
+    expect(c.temporal).toMatchObject({
+      address: 'localhost:7233',
+      namespace: 'default',
+      taskQueue: 's3-campaigns',
+      tls: false,
+    });
     expect(c.temporal.connection.address).toBe('localhost:7233');
-    expect(c.aws).toEqual({ region: undefined, s3Endpoint: undefined, s3ControlEndpoint: undefined, forcePathStyle: false });
+    expect(c.aws).toEqual({
+      region: undefined,
+      s3Endpoint: undefined,
+      s3ControlEndpoint: undefined,
+      forcePathStyle: false,
+    });
   });
 
   test('an API key implies TLS and reaches the connection options', () => {
-    const c = loadConfig(env({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', TEMPORAL_API_KEY: 'secret-key' }));
+    const c = loadConfig(
+      env({
+        TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
+        TEMPORAL_NAMESPACE: 'ns.acct',
+        TEMPORAL_API_KEY: 'secret-key',
+      }),
+    );
     expect(c.temporal).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', namespace: 'ns.acct', tls: true });
     expect(c.temporal.connection.apiKey).toBe('secret-key');
     expect(c.temporal.connection.tls).toBeTruthy();
@@ -37,8 +53,19 @@ describe('config', () => {
   });
 
   test('local endpoints switch on path-style S3', () => {
-    const c = loadConfig(env({ S3C_S3_ENDPOINT: 'http://127.0.0.1:4566', S3C_S3CONTROL_ENDPOINT: 'http://127.0.0.1:4567', AWS_REGION: 'eu-west-1' }));
-    expect(c.aws).toEqual({ region: 'eu-west-1', s3Endpoint: 'http://127.0.0.1:4566', s3ControlEndpoint: 'http://127.0.0.1:4567', forcePathStyle: true });
+    const c = loadConfig(
+      env({
+        S3C_S3_ENDPOINT: 'http://127.0.0.1:4566',
+        S3C_S3CONTROL_ENDPOINT: 'http://127.0.0.1:4567',
+        AWS_REGION: 'eu-west-1',
+      }),
+    );
+    expect(c.aws).toEqual({
+      region: 'eu-west-1',
+      s3Endpoint: 'http://127.0.0.1:4566',
+      s3ControlEndpoint: 'http://127.0.0.1:4567',
+      forcePathStyle: true,
+    });
   });
 
   test.each([

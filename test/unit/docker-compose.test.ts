@@ -22,13 +22,23 @@ interface Service {
   depends_on?: Record<string, unknown> | string[];
 }
 
-const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, Service>;
+};
 const services = compose.services;
 const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
 
 describe('docker-compose.yml', () => {
   test('has Temporal with a database, the UI, S3, the engine and the worker', () => {
-    expect(Object.keys(services).sort()).toEqual(['local-batch', 'postgresql', 's3', 'temporal', 'temporal-setup', 'temporal-ui', 'worker']);
+    expect(Object.keys(services).sort()).toEqual([
+      'local-batch',
+      'postgresql',
+      's3',
+      'temporal',
+      'temporal-setup',
+      'temporal-ui',
+      'worker',
+    ]);
   });
 
   test.each(Object.entries(services))('%s: image pinned or built from this repo', (_name, svc) => {
@@ -54,7 +64,9 @@ describe('docker-compose.yml', () => {
   });
 
   test('the moto image is the version the embedded stack pins', () => {
-    const pinned = /moto\[server\]==([\d.]+)/.exec(readFileSync(path.join(root, 'scripts', 'tools-requirements.txt'), 'utf8'))![1];
+    const pinned = /moto\[server\]==([\d.]+)/.exec(
+      readFileSync(path.join(root, 'scripts', 'tools-requirements.txt'), 'utf8'),
+    )![1];
     expect(services.s3!.image).toBe(`motoserver/moto:${pinned}`);
   });
 
@@ -85,7 +97,8 @@ describe('docker-compose.yml', () => {
 
   test('temporal-setup registers every campaign search attribute with its type', () => {
     const script = (services['temporal-setup']!.command as string[]).join(' ');
-    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_CLI_TYPES)) expect(script).toContain(`--name ${name} --type ${type}`);
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_CLI_TYPES))
+      expect(script).toContain(`--name ${name} --type ${type}`);
   });
 
   test('the Dockerfile copies only files that exist', () => {
