@@ -137,11 +137,9 @@ export async function runDemo(o: DemoOptions): Promise<CampaignResult> {
       print(
         'Nobody is at this terminal (not a TTY): approving it myself as "demo" — in real use a person decides here.',
       );
-      await o.client.workflow
-        .getHandle(workflowId)
-        .executeUpdate(approveUpdate, {
-          args: [{ by: 'demo', note: 'approved automatically by the non-interactive demo' }],
-        });
+      await o.client.workflow.getHandle(workflowId).executeUpdate(approveUpdate, {
+        args: [{ by: 'demo', note: 'approved automatically by the non-interactive demo' }],
+      });
     }
   }
   const result = (await o.client.workflow.getHandle(workflowId).result()) as CampaignResult;
