@@ -3,20 +3,16 @@
  * `campaign.json` (spec, jobs, counts, errors by code, approvals, timings), written in that order so that a reader
  * who finds campaign.json also finds a complete failed.csv. Each is one PutObject: never half-written.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { toApplicationFailure } from '../aws/errors';
+import { getObjectText } from '../aws/s3-text';
 import type { WriteCampaignReportInput, WriteCampaignReportResult } from '../shared/activity-types';
 import type { ErrorCounts } from '../shared/campaign';
 import { FAILURE_CSV_HEADER } from './rounds';
 
 /** The version of campaign.json's layout; bumped on incompatible changes. */
 export const CAMPAIGN_REPORT_VERSION = 1;
-
-async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return out.Body ? await out.Body.transformToString('utf8') : '';
-}
 
 export function createCampaignReportActivities(deps: { s3: S3Client }) {
   return {
@@ -34,7 +30,7 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
         const lastCounts = last && last.round === state.round ? last.retryable + last.neverRan : 0;
         const failedObjects = state.rounds.reduce((n, r) => n + r.permanent, 0) + lastCounts;
         for (const key of sources) {
-          const text = await getText(deps.s3, output.bucket, key);
+          const text = await getObjectText(deps.s3, output.bucket, key);
           body += text;
         }
         await deps.s3.send(

@@ -5,10 +5,11 @@
  * The retry manifest is *job manifest − succeeded − permanent failures*: a job that ended Failed or Cancelled
  * before running every task has tasks in no report at all, and those must be retried too.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
+import { getObjectTextIfExists } from '../aws/s3-text';
 import { csvRow } from '../csv';
 import { decodeManifestKey } from '../inventory/key-encoding';
 import { readManifestRows } from '../manifest/read';
@@ -50,17 +51,6 @@ function objectId(bucket: string, rawKey: string, versionId: string | undefined)
   return `${bucket}\u0000${key}\u0000${versionId === 'null' ? '' : (versionId ?? '')}`;
 }
 
-async function getText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return out.Body ? await out.Body.transformToString('utf8') : '';
-  } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
-    throw err;
-  }
-}
-
 export function createRoundActivities(deps: { s3: S3Client }) {
   return {
     async analyzeRound(input: AnalyzeRoundInput): Promise<RoundAnalysis> {
@@ -93,7 +83,7 @@ export function createRoundActivities(deps: { s3: S3Client }) {
           let reportRows = 0;
           if (job.jobId) {
             const manifestKey = `${input.reports.prefix}/job-${job.jobId}/manifest.json`;
-            const text = await getText(deps.s3, input.reports.bucket, manifestKey);
+            const text = await getObjectTextIfExists(deps.s3, input.reports.bucket, manifestKey);
             if (text === undefined && (job.tasksRun ?? 0) > 0) {
               // Tasks ran, so S3 owes a report: not visible yet. Retry rather than call every object "never ran".
               throw ApplicationFailure.retryable(

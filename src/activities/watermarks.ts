@@ -3,10 +3,11 @@
  * written when it ends well. S3 (not the Schedule) holds it so that backfills, manual triggers and a recreated
  * schedule all see the same one.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
+import { getObjectTextIfExists } from '../aws/s3-text';
 import type { SaveWatermarkInput, WatermarkLocation } from '../shared/activity-types';
 import type { Watermark } from '../shared/campaign';
 import { FailureType } from '../shared/errors';
@@ -15,15 +16,13 @@ export function createWatermarkActivities(deps: { s3: S3Client }) {
   /** The watermark, or undefined before the first successful run. */
   async function readWatermark(input: WatermarkLocation): Promise<Watermark | undefined> {
     const where = `s3://${input.bucket}/${input.key}`;
-    let text: string;
+    let text: string | undefined;
     try {
-      const out = await deps.s3.send(new GetObjectCommand({ Bucket: input.bucket, Key: input.key }));
-      text = (await out.Body?.transformToString('utf8')) ?? '';
+      text = await getObjectTextIfExists(deps.s3, input.bucket, input.key);
     } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
       throw toApplicationFailure(err, `reading the watermark ${where}`);
     }
+    if (text === undefined) return undefined;
     let w: Partial<Watermark> | null = null;
     try {
       w = JSON.parse(text) as Partial<Watermark> | null;

@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
 
 import type { Config } from '../config';
+import { LOCAL_CREDENTIALS } from './local-credentials';
 import { createLocalS3ControlClient } from '../local-batch/client';
 
 export interface AwsClients {
@@ -13,12 +14,9 @@ export interface AwsClients {
   s3control: S3ControlClient;
 }
 
-/** moto and the local engine accept any credentials; the SDK still needs some when none are configured. */
-const LOCAL_FALLBACK_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-
 function localCredentials() {
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = process.env;
-  return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : LOCAL_FALLBACK_CREDENTIALS;
+  return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : LOCAL_CREDENTIALS;
 }
 
 export function createAwsClients(aws: Config['aws']): AwsClients {

@@ -1,9 +1,9 @@
 /** `list`, `cancel`, `report`, `status --watch`: the operator's views of campaigns. */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { type Command, InvalidArgumentError } from 'commander';
 
 import { createAwsClients } from '../aws/clients';
+import { getObjectText } from '../aws/s3-text';
 import { loadConfig } from '../config';
 import { CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult, type CampaignStatus } from '../shared/campaign';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
@@ -258,8 +258,7 @@ export function registerCampaignViewCommands(program: Command): void {
       if (!m) throw new Error(`${id} ended ${status.name} without a readable report location (${uri})`);
       const { s3 } = createAwsClients(loadConfig().aws);
       try {
-        const out = await s3.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
-        const text = (await out.Body?.transformToString('utf8')) ?? '';
+        const text = await getObjectText(s3, m[1]!, m[2]!);
         console.log(flags.json ? text : formatReport(JSON.parse(text) as CampaignReportJson, uri));
       } finally {
         s3.destroy();

@@ -16,8 +16,8 @@ import net from 'node:net';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
-/** The engine ignores SigV4, but the SDK must sign with something; these keep it off the credential chain. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+import { LOCAL_CREDENTIALS } from '../aws/local-credentials';
+
 const ACCOUNT_LABEL = /^\d{12}\./;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 

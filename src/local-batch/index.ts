@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
+import { LOCAL_CREDENTIALS } from '../aws/local-credentials';
 import { createLogger, type Logger } from '../logging';
 import { BatchEngine } from './engine';
 import { FaultInjector, type FaultRule } from './faults';
@@ -74,9 +75,6 @@ export interface LocalBatchEngine {
   /** Stops accepting requests, lets in-flight tasks finish, persists state. Safe to call twice. */
   close(): Promise<void>;
 }
-
-/** Dummy credentials for a local S3 endpoint (moto accepts any). */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 function isLocalEndpoint(endpoint: string): boolean {
   const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, '');

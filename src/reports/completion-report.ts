@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 
+import { getObjectText } from '../aws/s3-text';
 import { CsvParser, csvRow, type CsvRecord } from '../csv';
 
 /** The only completion report format. */
@@ -181,11 +182,6 @@ export function parseReportManifest(text: string, where = 'manifest.json'): Repo
   return parsed.data;
 }
 
-async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return out.Body ? await out.Body.transformToString('utf8') : '';
-}
-
 /**
  * Streams the rows of every results file a report manifest lists, file by file, checking each file's MD5.
  * @throws ReportIntegrityError on an MD5 mismatch (after the file's rows were yielded); ReportParseError on a bad row;
@@ -226,7 +222,7 @@ export async function readCompletionReport(
   bucket: string,
   manifestKey: string,
 ): Promise<{ manifest: ReportManifest; rows: ReportRow[] }> {
-  const manifest = parseReportManifest(await getText(s3, bucket, manifestKey), `s3://${bucket}/${manifestKey}`);
+  const manifest = parseReportManifest(await getObjectText(s3, bucket, manifestKey), `s3://${bucket}/${manifestKey}`);
   const rows: ReportRow[] = [];
   for await (const row of iterateReportRows(s3, manifest)) rows.push(row);
   return { manifest, rows };

@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { Connection } from '@temporalio/client';
 
+import { LOCAL_CREDENTIALS } from '../aws/local-credentials';
 import type { Logger } from '../logging';
 import { SEARCH_ATTRIBUTE_CLI_TYPES } from '../shared/search-attributes';
 import { canConnect, freePort, ManagedProcess } from './process';
@@ -19,8 +20,8 @@ export const SEARCH_ATTRIBUTES = SEARCH_ATTRIBUTE_CLI_TYPES;
 /** The account id the local engine and the demo use; any 12 digits work locally. */
 export const LOCAL_ACCOUNT_ID = '123456789012';
 export const LOCAL_REGION = 'us-east-1';
-/** moto accepts any credentials; these keep the AWS SDK's credential chain from looking further. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+/** moto accepts any credentials; re-exported for the stack's users. */
+export { LOCAL_CREDENTIALS };
 
 export interface StackEndpoints {
   /** Temporal frontend gRPC address, `127.0.0.1:PORT`. */
