@@ -7,7 +7,7 @@ import { getObjectText } from '../aws/s3-text';
 import { loadConfig } from '../config';
 import { CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult, type CampaignStatus } from '../shared/campaign';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
-import { TEMPORAL_FLAG_HELP, withTemporalClient, type TemporalFlags } from './connect';
+import { withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 
 const tty = () => !!process.stdout.isTTY && !process.env.NO_COLOR;
 const color = (code: number) => (text: string) => (tty() ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -174,14 +174,8 @@ export function formatReport(r: CampaignReportJson, where: string): string {
   return lines.join('\n');
 }
 
-function temporalOptions(cmd: Command): Command {
-  return cmd
-    .option('--temporal-address <host:port>', TEMPORAL_FLAG_HELP.address)
-    .option('--namespace <ns>', TEMPORAL_FLAG_HELP.namespace);
-}
-
 export function registerCampaignViewCommands(program: Command): void {
-  temporalOptions(
+  withTemporalFlags(
     program
       .command('list')
       .description('campaigns, newest first, from the search attributes')
@@ -224,7 +218,7 @@ export function registerCampaignViewCommands(program: Command): void {
     },
   );
 
-  temporalOptions(
+  withTemporalFlags(
     program
       .command('cancel <workflowId>')
       .description('cancel a campaign: its running jobs are cancelled and the final report is still written'),
@@ -235,7 +229,7 @@ export function registerCampaignViewCommands(program: Command): void {
     });
   });
 
-  temporalOptions(
+  withTemporalFlags(
     program
       .command('report <workflowId>')
       .description("a finished campaign's report: jobs, counts, errors by code, failed objects")

@@ -14,9 +14,9 @@ import {
 } from '../shared/campaign';
 import { campaignDetails, campaignSummary } from '../campaign/summary';
 import { formatCostEstimate } from '../cost/estimate';
-import { parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
+import { compactTimestamp, kebabName, parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
 import { watchCampaign } from './campaign-views';
-import { TEMPORAL_FLAG_HELP, withTemporalClient, type TemporalFlags } from './connect';
+import { TEMPORAL_FLAG_HELP, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 
 /** A usage or input error: exit code 2, message only. */
 export class UsageError extends Error {
@@ -47,16 +47,7 @@ export function readSpecFile(path: string): CampaignSpec {
 
 /** `campaign-<name slug>-<UTC timestamp>`: readable in the UI, unique enough for people starting by hand. */
 export function defaultCampaignId(spec: CampaignSpec, now = new Date()): string {
-  const slug =
-    spec.name
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-|-$/g, '')
-      .slice(0, 40) || 'campaign';
-  return `campaign-${slug}-${now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')}`;
+  return `campaign-${kebabName(spec.name).slice(0, 40)}-${compactTimestamp(now)}`;
 }
 
 export async function startCampaign(client: Client, spec: CampaignSpec, taskQueue: string, workflowId?: string) {
@@ -69,12 +60,6 @@ export async function startCampaign(client: Client, spec: CampaignSpec, taskQueu
     staticDetails: campaignDetails(spec),
   });
   return id;
-}
-
-function withTemporalFlags(cmd: Command): Command {
-  return cmd
-    .option('--temporal-address <host:port>', TEMPORAL_FLAG_HELP.address)
-    .option('--namespace <ns>', TEMPORAL_FLAG_HELP.namespace);
 }
 
 interface DecisionFlags extends TemporalFlags {

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 import { Client, Connection } from '@temporalio/client';
+import type { Command } from 'commander';
 
 import { loadConfig, type Config } from '../config';
 import { devEndpointsFile } from './dev';
@@ -22,6 +23,13 @@ export const TEMPORAL_FLAG_HELP = {
   namespace: 'Temporal namespace (env TEMPORAL_NAMESPACE, default "default")',
   taskQueue: 'task queue of the campaign worker (env TEMPORAL_TASK_QUEUE, default s3-campaigns)',
 };
+
+/** Adds `--temporal-address` and `--namespace` to a command that talks to Temporal. */
+export function withTemporalFlags(cmd: Command): Command {
+  return cmd
+    .option('--temporal-address <host:port>', TEMPORAL_FLAG_HELP.address)
+    .option('--namespace <ns>', TEMPORAL_FLAG_HELP.namespace);
+}
 
 export function temporalConfig(flags: TemporalFlags): Config['temporal'] {
   const env = { ...process.env };

@@ -8,9 +8,9 @@ import {
   OVERLAP_POLICIES,
   type OverlapName,
 } from '../schedules';
-import { durationMs } from '../shared/campaign-spec';
+import { durationMs, kebabName } from '../shared/campaign-spec';
 import { readSpecFile, UsageError } from './campaign';
-import { TEMPORAL_FLAG_HELP, withTemporalClient, type TemporalFlags } from './connect';
+import { TEMPORAL_FLAG_HELP, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 
 function parseEvery(value: string): string {
   if (!/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(value) || durationMs(value) < 1000) {
@@ -36,12 +36,6 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function temporalOptions(cmd: Command): Command {
-  return cmd
-    .option('--temporal-address <host:port>', TEMPORAL_FLAG_HELP.address)
-    .option('--namespace <ns>', TEMPORAL_FLAG_HELP.namespace);
-}
-
 interface CreateFlags extends TemporalFlags {
   cron?: string[];
   every?: string;
@@ -54,7 +48,7 @@ interface CreateFlags extends TemporalFlags {
 export function registerScheduleCommands(program: Command): void {
   const schedule = program.command('schedule').description('recurring campaigns on Temporal Schedules');
 
-  temporalOptions(
+  withTemporalFlags(
     schedule
       .command('create <spec.json>')
       .description('create a schedule that starts the campaign on a cron or an interval')
@@ -79,12 +73,7 @@ export function registerScheduleCommands(program: Command): void {
   ).action(async (file: string, flags: CreateFlags) => {
     if (!flags.cron?.length === !flags.every) throw new UsageError('give exactly one of --cron or --every');
     const spec = readSpecFile(file);
-    const scheduleId =
-      flags.id ??
-      spec.name
-        .toLowerCase()
-        .replace(/[^a-z0-9]+/g, '-')
-        .replace(/^-|-$/g, '');
+    const scheduleId = flags.id ?? kebabName(spec.name);
     await withTemporalClient(flags, async (client, temporal) => {
       await createCampaignSchedule(client, {
         scheduleId,
@@ -100,7 +89,7 @@ export function registerScheduleCommands(program: Command): void {
     });
   });
 
-  temporalOptions(schedule.command('list').description('campaign schedules').option('--json', 'JSON output')).action(
+  withTemporalFlags(schedule.command('list').description('campaign schedules').option('--json', 'JSON output')).action(
     async (flags: TemporalFlags & { json?: boolean }) => {
       await withTemporalClient(flags, async (client) => {
         const lines = await listCampaignSchedules(client);
@@ -128,7 +117,7 @@ export function registerScheduleCommands(program: Command): void {
     },
   );
 
-  temporalOptions(
+  withTemporalFlags(
     schedule
       .command('describe <scheduleId>')
       .description("a schedule's spec, state, policies and recent runs")
@@ -167,7 +156,7 @@ export function registerScheduleCommands(program: Command): void {
   });
 
   for (const verb of ['pause', 'unpause'] as const) {
-    temporalOptions(
+    withTemporalFlags(
       schedule
         .command(`${verb} <scheduleId>`)
         .description(`${verb} a schedule`)
@@ -181,7 +170,7 @@ export function registerScheduleCommands(program: Command): void {
     });
   }
 
-  temporalOptions(
+  withTemporalFlags(
     schedule.command('trigger <scheduleId>').description("run now (under the schedule's overlap policy)"),
   ).action(async (id: string, flags: TemporalFlags) => {
     await withTemporalClient(flags, async (client) => {
@@ -193,7 +182,7 @@ export function registerScheduleCommands(program: Command): void {
     });
   });
 
-  temporalOptions(
+  withTemporalFlags(
     schedule
       .command('backfill <scheduleId> <from> <to>')
       .description('take the actions the schedule would have taken between two times')
@@ -213,7 +202,7 @@ export function registerScheduleCommands(program: Command): void {
     });
   });
 
-  temporalOptions(
+  withTemporalFlags(
     schedule.command('delete <scheduleId>').description('delete a schedule (its campaigns keep running)'),
   ).action(async (id: string, flags: TemporalFlags) => {
     await withTemporalClient(flags, async (client) => {

@@ -21,7 +21,7 @@ import {
   type CampaignResult,
   type CampaignStatus,
 } from '../shared/campaign';
-import { parseCampaignSpec, type CampaignSpecInput } from '../shared/campaign-spec';
+import { compactTimestamp, parseCampaignSpec, type CampaignSpecInput } from '../shared/campaign-spec';
 import type { StackEndpoints } from '../stack';
 import { writeInventoryReport, type InventoryRow } from './inventory-writer';
 
@@ -110,10 +110,7 @@ export async function runDemo(o: DemoOptions): Promise<CampaignResult> {
   print('Seeding the demo: s3://demo-archive (Standard, Glacier and Deep Archive objects) and an inventory report …');
   const destination = await seedDemo(o.s3);
   const spec = parseCampaignSpec(demoSpec(o.endpoints, destination));
-  const workflowId = `demo-restore-${new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')}`;
+  const workflowId = `demo-restore-${compactTimestamp(new Date())}`;
   await o.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: o.taskQueue, workflowId, args: [spec] });
   print(`Started restore campaign ${workflowId} (workflow type ${CAMPAIGN_WORKFLOW_TYPE}, task queue ${o.taskQueue}).`);
   const waiting = await waitFor(o.client, workflowId, (s) => s.phase === 'AwaitingApproval' || s.phase === 'Done');

@@ -353,16 +353,27 @@ export const CampaignSpecSchema = z
     path: ['incremental'],
   });
 
-/** The watermark name of an incremental campaign: its stateKey, else the name in kebab case. */
-export function incrementalStateKey(spec: Pick<CampaignSpec, 'name' | 'incremental'>): string {
+/** A campaign name in kebab case (`Nightly DR copy!` → `nightly-dr-copy`), for ids and file names. */
+export function kebabName(name: string): string {
   return (
-    spec.incremental?.stateKey ??
-    (spec.name
+    name
       .toLowerCase()
       .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-|-$/g, '') ||
-      'campaign')
+      .replace(/^-|-$/g, '') || 'campaign'
   );
+}
+
+/** `20261125T120000Z`: a UTC time that sorts and reads well inside ids. */
+export function compactTimestamp(now: Date): string {
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+/** The watermark name of an incremental campaign: its stateKey, else the name in kebab case. */
+export function incrementalStateKey(spec: Pick<CampaignSpec, 'name' | 'incremental'>): string {
+  return spec.incremental?.stateKey ?? kebabName(spec.name);
 }
 
 /** The spec as users write it (defaults optional). */
