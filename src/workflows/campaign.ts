@@ -311,27 +311,41 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     job.statusUpdateReason = s.statusUpdateReason;
     if (s.terminationDate) job.endedAt = s.terminationDate;
   };
-  const refresh = async (jobs: CampaignJob[]) => {
+  /** Job calls with normal retries, or `cleanupCalls` (bounded) once the campaign is ending early. */
+  type JobCalls = Pick<Activities, 'describeBatchJobs' | 'updateBatchJobStatus'>;
+  const jobActivities: JobCalls = { describeBatchJobs, updateBatchJobStatus };
+  const refresh = async (jobs: CampaignJob[], calls: JobCalls = jobActivities) => {
     const live = jobs.filter((j) => j.jobId && !isTerminal(j.status));
     if (live.length === 0) return;
-    const snaps = await describeBatchJobs({ accountId: spec.accountId, jobIds: live.map((j) => j.jobId!) });
+    const snaps = await calls.describeBatchJobs({ accountId: spec.accountId, jobIds: live.map((j) => j.jobId!) });
     for (const s of snaps) {
       const job = live.find((j) => j.jobId === s.jobId);
       if (job) applySnapshot(job, s);
     }
     publish();
   };
-  const cancelJobs = async (jobs: CampaignJob[], reason: string) => {
+  /** Cancels the jobs still running; with `bestEffort`, a job that cannot be cancelled is logged, not thrown. */
+  const cancelJobs = async (
+    jobs: CampaignJob[],
+    reason: string,
+    calls: JobCalls = jobActivities,
+    bestEffort = false,
+  ) => {
     for (const j of jobs) {
       if (!j.jobId || isTerminal(j.status)) continue;
-      const res = await updateBatchJobStatus({
-        accountId: spec.accountId,
-        jobId: j.jobId,
-        status: 'Cancelled',
-        reason,
-      });
-      j.status = res.status;
-      if (res.changed) j.cancelledBecause = reason;
+      try {
+        const res = await calls.updateBatchJobStatus({
+          accountId: spec.accountId,
+          jobId: j.jobId,
+          status: 'Cancelled',
+          reason: reason.slice(0, 256),
+        });
+        j.status = res.status;
+        if (res.changed) j.cancelledBecause = reason;
+      } catch (err) {
+        if (!bestEffort) throw err;
+        log.warn('could not cancel job', { jobId: j.jobId, error: String(err) });
+      }
     }
   };
   const finish = (outcome: CampaignOutcome, reason?: string) => {
@@ -402,29 +416,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const cleanUpAndReport = async (outcome: CampaignOutcome, reason: string) => {
     await CancellationScope.nonCancellable(async () => {
       const live = st.jobs.filter((j) => j.jobId && !isTerminal(j.status));
-      for (const j of live) {
-        await cleanupCalls
-          .updateBatchJobStatus({
-            accountId: spec.accountId,
-            jobId: j.jobId!,
-            status: 'Cancelled',
-            reason: reason.slice(0, 256),
-          })
-          .then((res) => {
-            j.status = res.status;
-            if (res.changed) j.cancelledBecause = reason;
-          })
-          .catch((e: unknown) => log.warn('could not cancel job', { jobId: j.jobId, error: String(e) }));
-      }
+      await cancelJobs(live, reason, cleanupCalls, true);
       for (let i = 0; i < CANCEL_WAIT_POLLS && live.some((j) => !isTerminal(j.status)); i++) {
         await sleep(durationMs(spec.pollInterval));
-        const snaps = await cleanupCalls
-          .describeBatchJobs({ accountId: spec.accountId, jobIds: live.map((j) => j.jobId!) })
-          .catch(() => []);
-        for (const snap of snaps) {
-          const job = live.find((j) => j.jobId === snap.jobId);
-          if (job) applySnapshot(job, snap);
-        }
+        await refresh(live, cleanupCalls).catch((e: unknown) =>
+          log.warn('could not refresh jobs', { error: String(e) }),
+        );
       }
       st.outcome = outcome;
       st.outcomeReason = reason;
