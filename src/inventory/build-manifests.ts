@@ -12,6 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createLogger, type Logger } from '../logging';
 import { invalidInventory } from './errors';
 import { parseLocation } from './location';
+import { nativeScanAvailable } from './native-scan';
 import { buildScanPlan, PlanError, type ScanPlan } from './plan';
 import { creationTime, loadInventoryReport } from './report';
 import { addTotals, emptyTotals } from './scan-output';
@@ -207,6 +208,9 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
       rowsSelected: totals.rowsSelected,
       shards: shards.length,
       seconds,
+      ...(plan.format === 'CSV'
+        ? { scanner: nativeScanAvailable() && plan.keyRegex === undefined ? 'native' : 'javascript' }
+        : {}),
     });
     return {
       inventory: {

@@ -4,8 +4,9 @@
  * sample needs are decoded. Unquoted fields and CRLF line ends are accepted too.
  */
 import { decodeManifestKey, encodeManifestKey, NOT_PASSTHROUGH } from './key-encoding';
+import { NativeRowScanner } from './native-scan';
 import { keyPredicate, type ScanPlan } from './plan';
-import { fnv1a, FNV_OFFSET, FNV_PRIME, OutputBuffer, ScanStats, type EmitChunk } from './scan-output';
+import { murmur3, OutputBuffer, ScanStats, type EmitChunk } from './scan-output';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -38,10 +39,17 @@ export class CsvScanner {
   private readonly before: Buffer | undefined;
   private readonly afterMs: number;
   private readonly beforeMs: number;
+  /** The native scanner for common rows, when the addon is built (see native-scan.ts). */
+  private readonly native: NativeRowScanner | undefined;
 
+  /**
+   * @param options.native true: use the native scanner and fail without it; false: JavaScript only; default: the
+   *   native scanner when it is built and `S3C_NATIVE` allows (see native-scan.ts).
+   */
   constructor(
     private readonly plan: ScanPlan,
     emit: EmitChunk,
+    options: { native?: boolean } = {},
   ) {
     this.ncol = plan.names.length;
     this.starts = new Int32Array(this.ncol);
@@ -55,6 +63,12 @@ export class CsvScanner {
     this.before = plan.modifiedBefore === undefined ? undefined : Buffer.from(plan.modifiedBefore, 'latin1');
     this.afterMs = plan.modifiedAfter === undefined ? -Infinity : Date.parse(plan.modifiedAfter);
     this.beforeMs = plan.modifiedBefore === undefined ? Infinity : Date.parse(plan.modifiedBefore);
+    this.native = options.native === false ? undefined : NativeRowScanner.create(plan, this.stats, options.native);
+  }
+
+  /** Whether common rows go through the native scanner. */
+  get usesNative(): boolean {
+    return this.native !== undefined;
   }
 
   /** Parses a chunk of the (decompressed) file. */
@@ -101,6 +115,7 @@ export class CsvScanner {
       if (used < this.carry.length) throw this.error('the file ends inside a row');
     }
     this.carry = undefined;
+    this.native?.finish();
     this.out.flush();
   }
 
@@ -114,7 +129,13 @@ export class CsvScanner {
     const ncol = this.ncol;
     const starts = this.starts;
     const ends = this.ends;
+    const native = this.native;
     while (pos < n) {
+      if (native) {
+        // The addon takes every row it can; the row it stops at (if any) is handled below, then it goes on.
+        pos = native.run(b, pos, n, this.out);
+        if (pos >= n) break;
+      }
       // Fast path for the shape S3 writes: every value quoted, no `""`, LF line end. The line end and each closing
       // quote are found with indexOf (native, vectorised) instead of a byte loop. Any other shape (escaped quotes, a
       // line end inside a value, CRLF, unquoted values, a wrong number of values) falls through to the general
@@ -275,8 +296,8 @@ export class CsvScanner {
       decoded = this.decodeLoose(b, ks, ke);
       if (!this.keyTest(decoded)) return;
     }
-    // Selected: write `bucket,key[,versionId]\n`. The key is copied, checked and hashed in one pass; a key that
-    // cannot pass through as it is (see NOT_PASSTHROUGH) is rewritten from its decoded form.
+    // Selected: write `bucket,key[,versionId]\n`. The key is copied and checked in one pass; a key that cannot pass
+    // through as it is (see NOT_PASSTHROUGH) is rewritten from its decoded form. The sample hashes the written key.
     const stats = this.stats;
     stats.rowsSelected++;
     if (plan.storageClass >= 0) stats.addClassBytes(b, starts[plan.storageClass]!, ends[plan.storageClass]!, size);
@@ -293,18 +314,15 @@ export class CsvScanner {
     for (let i = bs; i < be; i++) o[p++] = b[i]!;
     o[p++] = COMMA;
     const keyStart = p;
-    let h = FNV_OFFSET;
     let i = ks;
     for (; i < ke; i++) {
       const x = b[i]!;
       if (NOT_PASSTHROUGH[x]) break;
       o[p++] = x;
-      h = Math.imul(h ^ x, FNV_PRIME);
     }
     if (i < ke) {
       decoded ??= this.decodeLoose(b, ks, ke);
       p = keyStart + o.write(encodeManifestKey(decoded), keyStart, 'latin1');
-      h = fnv1a(o, keyStart, p);
     }
     const keyEnd = p;
     if (vcol >= 0) {
@@ -318,7 +336,7 @@ export class CsvScanner {
     o[p++] = LF;
     out.pos = p;
     out.rows++;
-    h >>>= 0;
+    const h = murmur3(o, keyStart, keyEnd);
     if (stats.wantsSample(h)) stats.offerSample(h, decoded ?? this.decodeKey(o, keyStart, keyEnd));
   }
 

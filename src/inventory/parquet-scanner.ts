@@ -8,7 +8,7 @@ import { compressors } from 'hyparquet-compressors';
 
 import { InventoryDataError } from './csv-scanner';
 import { keyPredicate, type ScanPlan } from './plan';
-import { fnv1a, OutputBuffer, ScanStats, type EmitChunk } from './scan-output';
+import { murmur3, OutputBuffer, ScanStats, type EmitChunk } from './scan-output';
 
 type Cell = string | number | bigint | boolean | Date | Uint8Array | null | undefined;
 
@@ -201,7 +201,7 @@ export async function scanParquet(file: AsyncBuffer, plan: ScanPlan, emit: EmitC
       o[p++] = 0x0a;
       out.pos = p;
       out.rows++;
-      const h = fnv1a(o, keyStart, keyEnd);
+      const h = murmur3(o, keyStart, keyEnd);
       if (stats.wantsSample(h)) stats.offerSample(h, key ?? utf8.decode(keyBytes));
     }
     groupStart = groupEnd;

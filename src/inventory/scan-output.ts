@@ -36,19 +36,39 @@ export class OutputBuffer {
   }
 }
 
-/** FNV-1a offset basis and prime (32-bit): a cheap, stable hash for picking the sample. */
-export const FNV_OFFSET = 0x811c9dc5;
-export const FNV_PRIME = 0x01000193;
-
-export function fnv1a(bytes: Uint8Array, start: number, end: number): number {
-  let h = FNV_OFFSET;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
-  return h >>> 0;
-}
-
-export function fnv1aString(ascii: string): number {
-  let h = FNV_OFFSET;
-  for (let i = 0; i < ascii.length; i++) h = Math.imul(h ^ ascii.charCodeAt(i), FNV_PRIME);
+/**
+ * MurmurHash3 (x86, 32-bit, seed 0) of `bytes[start, end)`: the sample's hash, a cheap and well-mixed one. The native
+ * scanner (native/src/scan.rs) computes the same, so rows it handles sample exactly as these do.
+ */
+export function murmur3(bytes: Uint8Array, start: number, end: number): number {
+  const c1 = 0xcc9e2d51;
+  const c2 = 0x1b873593;
+  const len = end - start;
+  const stop = start + (len & ~3);
+  let h = 0;
+  let i = start;
+  for (; i < stop; i += 4) {
+    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    k = Math.imul(k, c1);
+    k = Math.imul((k << 15) | (k >>> 17), c2);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const rest = len & 3;
+  if (rest > 0) {
+    let k = bytes[i]!;
+    if (rest > 1) k |= bytes[i + 1]! << 8;
+    if (rest > 2) k |= bytes[i + 2]! << 16;
+    k = Math.imul(k, c1);
+    h ^= Math.imul((k << 15) | (k >>> 17), c2);
+  }
+  h ^= len;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 
@@ -89,6 +109,9 @@ export class ScanStats {
   /** The largest hash in a full sample: rows hashing above it cannot enter. */
   private threshold = 0xffffffff;
 
+  /** Called when a storage class is first counted, with its index (for `addClassTotals`) and its bytes. */
+  onNewClass: ((index: number, bytes: Buffer) => void) | undefined;
+
   constructor(private readonly sampleSize: number) {}
 
   /** Counts one selected row of `size` bytes in the storage class spelled by `bytes[start, end)`. */
@@ -105,6 +128,7 @@ export class ScanStats {
       if (idx < 0) {
         const copy = Buffer.from(bytes.subarray(start, end));
         idx = this.addClass(copy.toString('latin1'), copy);
+        this.onNewClass?.(idx, copy);
       }
       this.lastClass = idx;
     }
@@ -125,6 +149,18 @@ export class ScanStats {
     this.classSize[idx]! += size;
     this.classRows[idx]! += rows;
     return idx;
+  }
+
+  /** Adds `size` bytes and `rows` rows to the class at `index` (as counted elsewhere, e.g. by the native scanner). */
+  addClassTotals(index: number, size: number, rows: number): void {
+    this.classSize[index]! += size;
+    this.classRows[index]! += rows;
+  }
+
+  /** The largest key hash that could enter the sample now: -1 when none can, 0xffffffff while it is not full. */
+  sampleThreshold(): number {
+    if (this.sampleSize <= 0) return -1;
+    return this.sample.length < this.sampleSize ? 0xffffffff : this.threshold;
   }
 
   /** Whether a key hashing to `hash` could enter the sample (cheap pre-check before decoding it). */

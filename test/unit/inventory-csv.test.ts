@@ -1,6 +1,6 @@
 /**
  * The byte-level CSV scanner: quoting, empty values, awkward keys, line ends, rows split across chunks at every byte,
- * version-id rules, and malformed files.
+ * version-id rules, and malformed files. Every case runs in JavaScript alone and with the native row scanner.
  */
 import { CsvScanner, InventoryDataError } from '../../src/inventory/csv-scanner';
 import { parseFileSchema } from '../../src/inventory/fields';
@@ -11,31 +11,48 @@ import { csvLine, type InventoryRow } from '../inventory-fixtures';
 
 const SCHEMA = 'Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, StorageClass';
 
-function scan(
-  text: string | Buffer,
-  opts: { schema?: string; filter?: InventoryFilter; versionIds?: 'auto' | 'include' | 'omit'; chunk?: number } = {},
-) {
-  const plan = buildScanPlan('CSV', parseFileSchema('CSV', opts.schema ?? SCHEMA), {
-    filter: InventoryFilterSchema.parse(opts.filter ?? {}),
-    versionIds: opts.versionIds ?? 'auto',
-    sampleSize: 5,
-  });
-  const chunks: Buffer[] = [];
-  let rows = 0;
-  const scanner = new CsvScanner(plan, (c, r) => {
-    chunks.push(Buffer.from(c));
-    rows += r;
-  });
-  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf-8') : text;
-  const size = opts.chunk ?? bytes.length;
-  for (let i = 0; i < bytes.length; i += size) scanner.push(bytes.subarray(i, i + size));
-  scanner.end();
-  const out = Buffer.concat(chunks).toString('latin1');
-  expect(out.split('\n').length - 1).toBe(rows);
-  return { out, rows, stats: scanner.stats.toTotals() };
-}
+const ENGINES = [
+  ['JavaScript', false],
+  ['native', true],
+] as const;
 
-describe('CSV scanner', () => {
+describe.each(ENGINES)('CSV scanner (%s)', (_engine, native) => {
+  function scan(
+    text: string | Buffer,
+    opts: {
+      schema?: string;
+      filter?: InventoryFilter;
+      versionIds?: 'auto' | 'include' | 'omit';
+      chunk?: number;
+      sampleSize?: number;
+    } = {},
+  ) {
+    const plan = buildScanPlan('CSV', parseFileSchema('CSV', opts.schema ?? SCHEMA), {
+      filter: InventoryFilterSchema.parse(opts.filter ?? {}),
+      versionIds: opts.versionIds ?? 'auto',
+      // No sample by default: a key that may enter the sample is always left to JavaScript.
+      sampleSize: opts.sampleSize ?? 0,
+    });
+    const chunks: Buffer[] = [];
+    let rows = 0;
+    const scanner = new CsvScanner(
+      plan,
+      (c, r) => {
+        chunks.push(Buffer.from(c));
+        rows += r;
+      },
+      { native },
+    );
+    expect(scanner.usesNative).toBe(native);
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf-8') : text;
+    const size = opts.chunk ?? bytes.length;
+    for (let i = 0; i < bytes.length; i += size) scanner.push(bytes.subarray(i, i + size));
+    scanner.end();
+    const out = Buffer.concat(chunks).toString('latin1');
+    expect(out.split('\n').length - 1).toBe(rows);
+    return { out, rows, stats: scanner.stats.toTotals() };
+  }
+
   test('keeps S3-encoded keys byte for byte and writes bucket,key,versionId', () => {
     const text =
       '"b1","a+b/c%2Cd%22e","v1","true","false","10","2024-01-01T00:00:00.000Z","GLACIER"\n' +
@@ -100,7 +117,7 @@ describe('CSV scanner', () => {
       '"b","k1","","true","false","100","","GLACIER"\n' +
       '"b","k2","","true","false","50","","STANDARD"\n' +
       '"b","k3","","true","false","7","","GLACIER"\n';
-    const { stats } = scan(text);
+    const { stats } = scan(text, { sampleSize: 5 });
     expect(stats).toMatchObject({
       rowsScanned: 3,
       rowsSelected: 3,
@@ -108,7 +125,7 @@ describe('CSV scanner', () => {
       rowsByStorageClass: { GLACIER: 2, STANDARD: 1 },
     });
     expect(stats.sample.map(([, k]) => k).sort()).toEqual(['k1', 'k2', 'k3']);
-    expect(scan(text, { chunk: 3 }).stats.sample).toEqual(stats.sample);
+    expect(scan(text, { chunk: 3, sampleSize: 5 }).stats.sample).toEqual(stats.sample);
   });
 
   test.each([
@@ -123,6 +140,11 @@ describe('CSV scanner', () => {
       'a size that is not a number',
       '"b","k","","true","false","12a","","S"\n',
       /row 1: Size is not a whole number: 12a/,
+    ],
+    [
+      'a bad row after good ones (counted the same by both scanners)',
+      '"b","k","","true","false","1","","S"\n'.repeat(3) + '"b","k","","true","false","-1","","S"\n',
+      /row 4: Size is not a whole number: -1/,
     ],
   ])('rejects %s', (_name, text, message) => {
     expect(() => scan(text)).toThrow(InventoryDataError);

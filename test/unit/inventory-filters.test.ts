@@ -11,14 +11,14 @@ import { csvLine, FILTER_CASES, FILTER_ROWS } from '../inventory-fixtures';
 
 const FIELDS = INVENTORY_FIELDS.filter((f) => f !== 'LifecycleExpirationDate');
 
-function select(filter: InventoryFilter, rows = FILTER_ROWS): string[] {
+function select(filter: InventoryFilter, native: boolean, rows = FILTER_ROWS): string[] {
   const plan = buildScanPlan('CSV', parseFileSchema('CSV', FIELDS.join(', ')), {
     filter: InventoryFilterSchema.parse(filter),
     versionIds: 'omit',
     sampleSize: 0,
   });
   let text = '';
-  const scanner = new CsvScanner(plan, (c) => (text += c.toString('latin1')));
+  const scanner = new CsvScanner(plan, (c) => (text += c.toString('latin1')), { native });
   scanner.push(Buffer.from(rows.map((r) => csvLine(FIELDS, r)).join(''), 'utf-8'));
   scanner.end();
   return text
@@ -29,7 +29,8 @@ function select(filter: InventoryFilter, rows = FILTER_ROWS): string[] {
 
 describe('filters', () => {
   test.each(FILTER_CASES)('%s', (_name, filter, expected) => {
-    expect(select(filter)).toEqual(expected);
+    expect(select(filter, false)).toEqual(expected);
+    expect(select(filter, filter.keyRegex === undefined)).toEqual(expected);
   });
 
   test.each<[string, InventoryFilter, RegExp]>([

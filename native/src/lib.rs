@@ -1,0 +1,254 @@
+//! `s3c-native`: the inventory CSV scan's hot loop as a Node-API addon, loaded by the scan's worker threads
+//! through `src/inventory/native-scan.ts`. `scan.rs` holds the scanner; this file is the JavaScript surface:
+//!
+//! - `create(ints: Int32Array, blob: Uint8Array, sizes: Float64Array)` → handle: a scanner for one data file,
+//!   configured from the scan plan (`encodePlan` in native-scan.ts). Throws for a config it cannot read.
+//! - `addClass(handle, bytes: Uint8Array, index: Int32Array(1))`: JavaScript counts storage class `bytes` at
+//!   `index` of its totals; the scanner adds its rows of that class there.
+//! - `scan(handle, chunk: Uint8Array, out: Uint8Array, state: Float64Array(8), totals: Float64Array)` → stop code
+//!   (0 need more, 1 a row for JavaScript, 2 output full). `state` in: [0] position in `chunk`, [1] end of the
+//!   data in `chunk`, [2] position in `out`, [3] sample threshold; out: [0] position, [2] output position,
+//!   [4] rows scanned, [5] rows selected, [6] rows written. `totals` holds (bytes, rows) per class index.
+//!
+//! The dozen Node-API functions used are declared by hand from `js_native_api.h` (stable C ABI since Node-API 1)
+//! rather than generated: the addon then builds in seconds with a single dependency. Entry points catch panics,
+//! so a bug here becomes a JavaScript exception, never a crashed worker.
+
+mod scan;
+
+use std::ffi::{c_char, c_void, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+use scan::{Config, Scanner};
+
+#[allow(non_camel_case_types)]
+type napi_env = *mut c_void;
+#[allow(non_camel_case_types)]
+type napi_value = *mut c_void;
+#[allow(non_camel_case_types)]
+type napi_callback_info = *mut c_void;
+#[allow(non_camel_case_types)]
+type napi_status = i32;
+#[allow(non_camel_case_types)]
+type napi_callback = unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value;
+#[allow(non_camel_case_types)]
+type napi_finalize = unsafe extern "C" fn(napi_env, *mut c_void, *mut c_void);
+
+const NAPI_OK: napi_status = 0;
+// napi_typedarray_type
+const INT32_ARRAY: i32 = 5;
+const UINT8_ARRAY: i32 = 1;
+const FLOAT64_ARRAY: i32 = 8;
+
+extern "C" {
+    fn napi_get_cb_info(
+        env: napi_env,
+        info: napi_callback_info,
+        argc: *mut usize,
+        argv: *mut napi_value,
+        this_arg: *mut napi_value,
+        data: *mut *mut c_void,
+    ) -> napi_status;
+    fn napi_get_typedarray_info(
+        env: napi_env,
+        value: napi_value,
+        kind: *mut i32,
+        length: *mut usize,
+        data: *mut *mut c_void,
+        arraybuffer: *mut napi_value,
+        byte_offset: *mut usize,
+    ) -> napi_status;
+    fn napi_create_external(
+        env: napi_env,
+        data: *mut c_void,
+        finalize_cb: napi_finalize,
+        finalize_hint: *mut c_void,
+        result: *mut napi_value,
+    ) -> napi_status;
+    fn napi_get_value_external(env: napi_env, value: napi_value, result: *mut *mut c_void) -> napi_status;
+    fn napi_create_uint32(env: napi_env, value: u32, result: *mut napi_value) -> napi_status;
+    fn napi_get_undefined(env: napi_env, result: *mut napi_value) -> napi_status;
+    fn napi_throw_error(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;
+    fn napi_throw_type_error(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;
+    fn napi_create_function(
+        env: napi_env,
+        name: *const c_char,
+        length: usize,
+        cb: napi_callback,
+        data: *mut c_void,
+        result: *mut napi_value,
+    ) -> napi_status;
+    fn napi_set_named_property(env: napi_env, object: napi_value, name: *const c_char, value: napi_value)
+        -> napi_status;
+}
+
+/// Tells our handles apart from any other external value passed by mistake.
+const MAGIC: u64 = 0x7333_635f_7363_616e; // "s3c_scan"
+
+struct Handle {
+    magic: u64,
+    scanner: Scanner,
+}
+
+/// A JavaScript exception to throw: code, message, and whether it is a TypeError.
+struct Thrown(&'static str, String, bool);
+
+fn type_error(msg: impl Into<String>) -> Thrown {
+    Thrown("ERR_INVALID_ARG_TYPE", msg.into(), true)
+}
+
+unsafe fn throw(env: napi_env, t: Thrown) -> napi_value {
+    let code = CString::new(t.0).unwrap_or_default();
+    let msg = CString::new(t.1.replace('\0', " ")).unwrap_or_default();
+    if t.2 {
+        napi_throw_type_error(env, code.as_ptr(), msg.as_ptr());
+    } else {
+        napi_throw_error(env, code.as_ptr(), msg.as_ptr());
+    }
+    ptr::null_mut()
+}
+
+/// Runs an entry point: errors and panics become JavaScript exceptions.
+unsafe fn guard(env: napi_env, f: impl FnOnce() -> Result<napi_value, Thrown>) -> napi_value {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(t)) => throw(env, t),
+        Err(_) => throw(env, Thrown("ERR_S3C_NATIVE_PANIC", "internal error in the native scanner".into(), false)),
+    }
+}
+
+unsafe fn args<const N: usize>(env: napi_env, info: napi_callback_info) -> Result<[napi_value; N], Thrown> {
+    let mut argv = [ptr::null_mut(); N];
+    let mut argc = N;
+    if napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) != NAPI_OK {
+        return Err(type_error("could not read the arguments"));
+    }
+    if argc < N {
+        return Err(type_error(format!("expected {N} arguments, got {argc}")));
+    }
+    Ok(argv)
+}
+
+unsafe fn handle<'a>(env: napi_env, value: napi_value) -> Result<&'a mut Handle, Thrown> {
+    let mut data: *mut c_void = ptr::null_mut();
+    if napi_get_value_external(env, value, &mut data) != NAPI_OK || data.is_null() {
+        return Err(type_error("the handle is not a native scanner"));
+    }
+    let h = &mut *(data as *mut Handle);
+    if h.magic != MAGIC {
+        return Err(type_error("the handle is not a native scanner"));
+    }
+    Ok(h)
+}
+
+/// The elements of a typed array of the given kind. The slice aliases JavaScript memory: it is used only within
+/// the call, during which JavaScript cannot run.
+unsafe fn typed<'a, T>(env: napi_env, value: napi_value, kind: i32, what: &str) -> Result<&'a mut [T], Thrown> {
+    let mut actual = -1;
+    let mut length = 0usize;
+    let mut data: *mut c_void = ptr::null_mut();
+    let status =
+        napi_get_typedarray_info(env, value, &mut actual, &mut length, &mut data, ptr::null_mut(), ptr::null_mut());
+    if status != NAPI_OK || actual != kind {
+        return Err(type_error(format!("{what} has the wrong type")));
+    }
+    if length == 0 || data.is_null() {
+        return Ok(&mut []);
+    }
+    Ok(std::slice::from_raw_parts_mut(data as *mut T, length))
+}
+
+unsafe fn undefined(env: napi_env) -> napi_value {
+    let mut v = ptr::null_mut();
+    napi_get_undefined(env, &mut v);
+    v
+}
+
+unsafe extern "C" fn finalize(_env: napi_env, data: *mut c_void, _hint: *mut c_void) {
+    if !data.is_null() {
+        drop(Box::from_raw(data as *mut Handle));
+    }
+}
+
+unsafe extern "C" fn create(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, || {
+        let [ints, blob, sizes] = args::<3>(env, info)?;
+        let ints = typed::<i32>(env, ints, INT32_ARRAY, "ints")?;
+        let blob = typed::<u8>(env, blob, UINT8_ARRAY, "blob")?;
+        let sizes = typed::<f64>(env, sizes, FLOAT64_ARRAY, "sizes")?;
+        let cfg = Config::decode(ints, blob, sizes).map_err(|m| Thrown("ERR_S3C_NATIVE_CONFIG", m, false))?;
+        let raw = Box::into_raw(Box::new(Handle { magic: MAGIC, scanner: Scanner::new(cfg) }));
+        let mut v = ptr::null_mut();
+        if napi_create_external(env, raw as *mut c_void, finalize, ptr::null_mut(), &mut v) != NAPI_OK {
+            drop(Box::from_raw(raw));
+            return Err(Thrown("ERR_S3C_NATIVE", "could not create a scanner".into(), false));
+        }
+        Ok(v)
+    })
+}
+
+unsafe extern "C" fn add_class(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, || {
+        let [h, bytes, index] = args::<3>(env, info)?;
+        let h = handle(env, h)?;
+        let bytes = typed::<u8>(env, bytes, UINT8_ARRAY, "bytes")?;
+        let index = typed::<i32>(env, index, INT32_ARRAY, "index")?;
+        let i = *index.first().ok_or_else(|| type_error("index is empty"))?;
+        if i < 0 {
+            return Err(type_error("index is negative"));
+        }
+        h.scanner.add_class(bytes, i as usize);
+        Ok(undefined(env))
+    })
+}
+
+unsafe extern "C" fn scan(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, || {
+        let [h, chunk, out, state, totals] = args::<5>(env, info)?;
+        let h = handle(env, h)?;
+        let chunk = typed::<u8>(env, chunk, UINT8_ARRAY, "chunk")?;
+        let out = typed::<u8>(env, out, UINT8_ARRAY, "out")?;
+        let state = typed::<f64>(env, state, FLOAT64_ARRAY, "state")?;
+        let totals = typed::<f64>(env, totals, FLOAT64_ARRAY, "totals")?;
+        if state.len() < 8 {
+            return Err(type_error("state must hold 8 numbers"));
+        }
+        let index = |v: f64, max: usize, what: &str| -> Result<usize, Thrown> {
+            if v >= 0.0 && v <= max as f64 && v.fract() == 0.0 {
+                Ok(v as usize)
+            } else {
+                Err(Thrown("ERR_OUT_OF_RANGE", format!("{what} {v} is out of range (0..{max})"), false))
+            }
+        };
+        let end = index(state[1], chunk.len(), "end")?;
+        let pos = index(state[0], end, "position")?;
+        let out_pos = index(state[2], out.len(), "output position")?;
+        let (stop, p) = h.scanner.scan(&chunk[..end], pos, out, out_pos, state[3], totals);
+        state[0] = p.pos as f64;
+        state[2] = p.out_pos as f64;
+        state[4] = p.rows_scanned as f64;
+        state[5] = p.rows_selected as f64;
+        state[6] = p.out_rows as f64;
+        let mut v = ptr::null_mut();
+        napi_create_uint32(env, stop as u32, &mut v);
+        Ok(v)
+    })
+}
+
+unsafe fn export(env: napi_env, exports: napi_value, name: &str, cb: napi_callback) {
+    let cname = CString::new(name).unwrap_or_default();
+    let mut f = ptr::null_mut();
+    if napi_create_function(env, cname.as_ptr(), name.len(), cb, ptr::null_mut(), &mut f) == NAPI_OK {
+        napi_set_named_property(env, exports, cname.as_ptr(), f);
+    }
+}
+
+/// The module entry Node looks up when it loads the `.node` file (once per thread that loads it).
+#[no_mangle]
+pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
+    export(env, exports, "create", create);
+    export(env, exports, "addClass", add_class);
+    export(env, exports, "scan", scan);
+    exports
+}

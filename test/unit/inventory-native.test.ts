@@ -1,0 +1,249 @@
+/**
+ * The native row scanner against the JavaScript one: for random inventories (every row shape the parser knows, the
+ * values each filter looks at, awkward keys), random filters, sample sizes and chunkings, both give the same
+ * manifest bytes, totals and sample, or the same error. Also: its Node-API surface refuses bad arguments with
+ * exceptions instead of crashing, and the S3C_NATIVE switch.
+ */
+import fc from 'fast-check';
+
+import { CsvScanner } from '../../src/inventory/csv-scanner';
+import { parseFileSchema, type InventoryField } from '../../src/inventory/fields';
+import { NATIVE_ADDON_PATH, nativeScanAvailable } from '../../src/inventory/native-scan';
+import { buildScanPlan } from '../../src/inventory/plan';
+import { murmur3 } from '../../src/inventory/scan-output';
+import { InventoryFilterSchema, type InventoryFilter } from '../../src/inventory/types';
+
+const SCHEMAS: InventoryField[][] = [
+  ['Bucket', 'Key', 'VersionId', 'IsLatest', 'IsDeleteMarker', 'Size', 'LastModifiedDate', 'StorageClass'],
+  ['Bucket', 'Key', 'Size', 'LastModifiedDate', 'ETag', 'StorageClass', 'EncryptionStatus'],
+  ['Bucket', 'Key'],
+];
+
+/** A value of each field, as S3 would write it or slightly off (which the scanners must agree on too). */
+const VALUES: Partial<Record<InventoryField, string[]>> = {
+  Bucket: ['b', 'my-bucket.example'],
+  VersionId: ['', 'v1', '3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY', 'null'],
+  IsLatest: ['true', 'false', 'TRUE', ''],
+  IsDeleteMarker: ['true', 'false', ''],
+  Size: ['0', '7', '1048576', '99999999999', '', '9007199254740993', '12345678901234567890', 'x1'],
+  LastModifiedDate: [
+    '2024-01-01T00:00:00.000Z',
+    '2024-06-30T23:59:59.999Z',
+    '2023-12-31T23:59:59.999Z',
+    '2024-03-01T12:00:00Z',
+    '2024-03-01',
+    '',
+    'not a date',
+  ],
+  ETag: ['d41d8cd98f00b204e9800998ecf8427e', ''],
+  StorageClass: ['STANDARD', 'GLACIER', 'DEEP_ARCHIVE', 'glacier', 'GLACIER_IR', '', 'NEW_CLASS'],
+  EncryptionStatus: ['SSE-S3', 'NOT-SSE', 'sse-kms', ''],
+};
+
+const KEY_PARTS = [
+  'logs/',
+  '2024/',
+  'a',
+  'file.json.gz',
+  '%20',
+  '%2B',
+  '+',
+  '%',
+  '%zz',
+  '%C3%A9',
+  ' ',
+  'é',
+  '日本',
+  ',',
+  '""',
+  '~',
+  '/',
+  '.csv',
+];
+
+const key = fc.array(fc.constantFrom(...KEY_PARTS), { minLength: 0, maxLength: 6 }).map((p) => p.join(''));
+
+/** One line: usually S3's shape, sometimes another shape the general parser handles (or rejects). */
+function line(values: string[], shape: number): string {
+  const quoted = values.map((v) => `"${v.replace(/"/g, '""')}"`).join(',');
+  if (shape === 1) return `${quoted}\r\n`;
+  if (shape === 2 && values.every((v) => !/[",\r\n]/.test(v))) return `${values.join(',')}\n`;
+  if (shape === 3) return '\n';
+  if (shape === 4) return `${quoted.slice(0, -1)}x\n`;
+  return `${quoted}\n`;
+}
+
+const row = (schema: InventoryField[]) =>
+  fc
+    .tuple(
+      fc.tuple(...schema.map((f) => (f === 'Key' ? key : fc.constantFrom(...(VALUES[f] ?? ['x']))))),
+      // Mostly S3's shape: 0–4 are the other shapes.
+      fc.oneof({ weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 12, arbitrary: fc.constant(0) }),
+    )
+    .map(([values, shape]) => line(values, shape));
+
+const filter: fc.Arbitrary<InventoryFilter> = fc.record(
+  {
+    storageClasses: fc.subarray(['GLACIER', 'DEEP_ARCHIVE', 'STANDARD', 'NONE'], { minLength: 1 }),
+    encryptionStatuses: fc.subarray(['SSE-S3', 'SSE-KMS', 'NOT-SSE'], { minLength: 1 }),
+    minSize: fc.constantFrom(1, 1000, 1048576),
+    maxSize: fc.constantFrom(7, 1048576, Number.MAX_SAFE_INTEGER),
+    modifiedAfter: fc.constantFrom('2024-01-01T00:00:00.000Z', '2023-06-01'),
+    modifiedBefore: fc.constantFrom('2024-06-30T23:59:59.999Z', '2024-03-01T12:00:00Z'),
+    latestOnly: fc.boolean(),
+    skipDeleteMarkers: fc.boolean(),
+    keyPrefixes: fc.subarray(['logs/', 'a', 'é', '%20', 'a b'], { minLength: 1 }),
+    keySuffixes: fc.subarray(['.gz', '/', 'a', '.csv'], { minLength: 1 }),
+  },
+  { requiredKeys: [] },
+);
+
+interface Outcome {
+  out?: string;
+  totals?: unknown;
+  error?: string;
+}
+
+function run(
+  schema: InventoryField[],
+  f: InventoryFilter,
+  text: Buffer,
+  chunk: number,
+  sampleSize: number,
+  native: boolean,
+): Outcome {
+  const plan = buildScanPlan('CSV', parseFileSchema('CSV', schema.join(', ')), {
+    filter: InventoryFilterSchema.parse(f),
+    versionIds: 'auto',
+    sampleSize,
+  });
+  const chunks: Buffer[] = [];
+  try {
+    const scanner = new CsvScanner(plan, (c) => chunks.push(Buffer.from(c)), { native });
+    for (let i = 0; i < text.length; i += chunk) scanner.push(text.subarray(i, i + chunk));
+    scanner.end();
+    return { out: Buffer.concat(chunks).toString('latin1'), totals: scanner.stats.toTotals() };
+  } catch (err) {
+    return { error: String(err) };
+  }
+}
+
+/** Filters whose fields the schema has (the others would fail planning, which is not the scanner's business). */
+function applicable(schema: InventoryField[], f: InventoryFilter): InventoryFilter {
+  const needs: Record<string, InventoryField> = {
+    storageClasses: 'StorageClass',
+    encryptionStatuses: 'EncryptionStatus',
+    minSize: 'Size',
+    maxSize: 'Size',
+    modifiedAfter: 'LastModifiedDate',
+    modifiedBefore: 'LastModifiedDate',
+    latestOnly: 'IsLatest',
+    skipDeleteMarkers: 'IsDeleteMarker',
+  };
+  const out = Object.fromEntries(
+    Object.entries(f).filter(([name]) => needs[name] === undefined || schema.includes(needs[name]!)),
+  ) as InventoryFilter;
+  // Keep ranges non-empty, as the spec demands.
+  if (out.minSize !== undefined && out.maxSize !== undefined && out.minSize > out.maxSize) delete out.maxSize;
+  const after = out.modifiedAfter === undefined ? undefined : Date.parse(out.modifiedAfter);
+  if (after !== undefined && out.modifiedBefore !== undefined && Date.parse(out.modifiedBefore) <= after) {
+    delete out.modifiedBefore;
+  }
+  return out;
+}
+
+describe('native row scanner', () => {
+  test('is built (npm run setup builds it; S3C_NATIVE=off opts out on machines without Rust)', () => {
+    if (process.env.S3C_NATIVE === 'off') {
+      expect(nativeScanAvailable()).toBe(false);
+      return;
+    }
+    // A clear failure, not a silent fallback: CI must measure and test what users run.
+    expect({ available: nativeScanAvailable(), path: NATIVE_ADDON_PATH }).toEqual({
+      available: true,
+      path: NATIVE_ADDON_PATH,
+    });
+  });
+
+  test('gives exactly what the JavaScript scanner gives, for any inventory, filter and chunking', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .constantFrom(...SCHEMAS)
+          .chain((schema) =>
+            fc.tuple(
+              fc.constant(schema),
+              fc.array(row(schema), { minLength: 0, maxLength: 60 }),
+              filter,
+              fc.constantFrom(0, 3, 50),
+              fc.integer({ min: 1, max: 300 }),
+            ),
+          ),
+        ([schema, lines, f, sampleSize, chunk]) => {
+          const text = Buffer.from(lines.join(''), 'utf-8');
+          const only = applicable(schema, f);
+          const js = run(schema, only, text, chunk, sampleSize, false);
+          const native = run(schema, only, text, chunk, sampleSize, true);
+          expect(native).toEqual(js);
+        },
+      ),
+      { numRuns: 600 },
+    );
+  });
+
+  test('handles the bulk of a large S3-shaped file itself, and agrees with JavaScript on it', () => {
+    const schema = SCHEMAS[0]!;
+    const classes = ['STANDARD', 'GLACIER', 'DEEP_ARCHIVE'];
+    let text = '';
+    for (let i = 0; i < 60_000; i++) {
+      const values = ['b', `logs/${i % 97}/obj-${i}.gz`, i % 3 ? `v${i}` : '', 'true', 'false', String(i * 13)];
+      values.push(`2024-0${1 + (i % 9)}-15T10:00:00.000Z`, classes[i % 3]!);
+      text += line(values, 0);
+    }
+    const bytes = Buffer.from(text);
+    const f: InventoryFilter = { storageClasses: ['GLACIER', 'DEEP_ARCHIVE'], modifiedAfter: '2024-03-01' };
+    const js = run(schema, f, bytes, 65536, 20, false);
+    const native = run(schema, f, bytes, 65536, 20, true);
+    expect(native).toEqual(js);
+    expect((js.totals as { rowsSelected: number }).rowsSelected).toBeGreaterThan(25_000);
+  });
+
+  test('MurmurHash3 matches the published algorithm (reference values from the mmh3 package)', () => {
+    const h = (s: string) => murmur3(Buffer.from(s), 0, Buffer.byteLength(s));
+    expect([h(''), h('a'), h('ab'), h('abc'), h('abcd'), h('Hello, world!')]).toEqual([
+      0, 1009084850, 2613040991, 3017643002, 1139631978, 3224780355,
+    ]);
+    expect(h('logs/ünï/%2B+x')).toBe(131438032);
+  });
+
+  test('refuses bad arguments with exceptions, never a crash', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(require('node:path').resolve(__dirname, '../..', NATIVE_ADDON_PATH)) as {
+      create(ints: Int32Array, blob: Uint8Array, sizes: Float64Array): object;
+      scan(h: object, chunk: Uint8Array, out: Uint8Array, state: Float64Array, totals: Float64Array): number;
+    };
+    const good = Int32Array.of(1, 2, 0, 1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1);
+    const h = addon.create(good, new Uint8Array(0), new Float64Array(2));
+    expect(() => addon.create(Int32Array.of(99), new Uint8Array(0), new Float64Array(2))).toThrow(/another version/);
+    expect(() => addon.create(Int32Array.of(1, 2, 5, 1), new Uint8Array(0), new Float64Array(2))).toThrow(
+      /column 5 is out of range/,
+    );
+    expect(() => addon.create(good.subarray(0, 6), new Uint8Array(0), new Float64Array(2))).toThrow(/too short/);
+    const out = new Uint8Array(64);
+    const totals = new Float64Array(4);
+    const chunk = Buffer.from('"b","k"\n');
+    expect(() => addon.scan({}, chunk, out, new Float64Array(8), totals)).toThrow(/not a native scanner/);
+    expect(() => addon.scan(h, 'text' as never, out, new Float64Array(8), totals)).toThrow(/chunk has the wrong type/);
+    expect(() => addon.scan(h, chunk, out, Float64Array.of(0, 99, 0, -1, 0, 0, 0, 0), totals)).toThrow(
+      /end 99 is out of range/,
+    );
+    expect(() => addon.scan(h, chunk, out, Float64Array.of(9, 8, 0, -1, 0, 0, 0, 0), totals)).toThrow(
+      /position 9 is out of range/,
+    );
+    expect(() => addon.scan(h, chunk, out, new Float64Array(3), totals)).toThrow(/state must hold 8 numbers/);
+    // And a good call: the row's class is unknown to the scanner, so it is left to JavaScript (stop code 1).
+    const state = Float64Array.of(0, chunk.length, 0, -1, 0, 0, 0, 0);
+    expect(addon.scan(h, chunk, out, state, totals)).toBe(1);
+    expect(Array.from(state.subarray(0, 7))).toEqual([0, chunk.length, 0, -1, 0, 0, 0]);
+  });
+});
