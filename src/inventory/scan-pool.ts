@@ -17,10 +17,13 @@ import type * as TypeScript from 'typescript';
 import { invalidInventory, inventoryNotFound, s3Failure } from './errors';
 import type { ScanPlan } from './plan';
 import type { DataFileRef } from './report';
-import type { FileJob, FromWorker } from './scan-worker';
+import type { FileJob, FromWorker, ToWorker } from './scan-worker';
 import type { ManifestTotals } from './types';
 
-/** What the caller receives, in file order: rows of a file (any number of chunks), then that file's totals. */
+/**
+ * What the caller receives, in file order: rows of a file (any number of chunks), then that file's totals. A chunk is
+ * the caller's only until it asks for the next event: its memory then goes back to the worker that filled it.
+ */
 export type ScanEvent =
   | { type: 'rows'; index: number; chunk: Buffer; rows: number }
   | { type: 'done'; index: number; totals: ManifestTotals };
@@ -36,7 +39,7 @@ const SPILL_READ_BYTES = 1 << 20;
 
 interface FileState {
   ref: DataFileRef;
-  queue: { chunk: Buffer; rows: number }[];
+  queue: { chunk: Buffer; rows: number; buffer?: ArrayBuffer }[];
   done?: { totals: ManifestTotals; spill?: { path: string; rows: number; bytes: number } };
   error?: Error;
   worker?: PoolWorker;
@@ -173,7 +176,12 @@ export class ScanPool {
     const file = this.files[msg.index - this.opts.files[0]!.index];
     if (!file) return;
     if (msg.type === 'rows') {
-      file.queue.push({ chunk: Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.length), rows: msg.rows });
+      const { buffer, byteOffset, length } = msg.data;
+      file.queue.push({
+        chunk: Buffer.from(buffer, byteOffset, length),
+        rows: msg.rows,
+        buffer: buffer as ArrayBuffer,
+      });
     } else if (msg.type === 'done') {
       file.done = { totals: msg.totals, spill: msg.spill };
       pw.busy = false;
@@ -280,8 +288,10 @@ export class ScanPool {
         const file = this.files[this.head]!;
         const item = file.queue.shift();
         if (item) {
-          file.worker?.worker.postMessage({ type: 'ack', bytes: item.chunk.length });
-          yield { type: 'rows', index: file.ref.index, ...item };
+          yield { type: 'rows', index: file.ref.index, chunk: item.chunk, rows: item.rows };
+          // The caller is done with the chunk: its buffer goes back to the worker for the next one.
+          const ack: ToWorker = { type: 'ack', bytes: item.chunk.length, buffer: item.buffer };
+          file.worker?.worker.postMessage(ack, item.buffer ? [item.buffer] : []);
           if (this.failure) throw this.failure;
           continue;
         }
@@ -301,21 +311,34 @@ export class ScanPool {
     }
   }
 
+  /** Reads a file of rows (spilled, or written by DuckDB) in row-aligned chunks of one reused buffer. */
   private async *readSpill(index: number, spillPath: string): AsyncGenerator<ScanEvent> {
     const fh = await fsp.open(spillPath, 'r');
     try {
-      let carry = Buffer.alloc(0);
+      let buf = Buffer.allocUnsafeSlow(SPILL_READ_BYTES);
+      let have = 0;
       for (;;) {
-        const buf = Buffer.allocUnsafeSlow(SPILL_READ_BYTES);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        const data = carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
-        const cut = data.lastIndexOf(0x0a) + 1;
-        carry = Buffer.from(data.subarray(cut));
-        if (cut === 0) continue;
-        const chunk = data.subarray(0, cut);
-        yield { type: 'rows', index, chunk, rows: countLines(chunk) };
-        if (this.failure) throw this.failure;
+        if (have === buf.length) {
+          // A row longer than the buffer (cannot happen with real keys, but never lose one): grow it.
+          const bigger = Buffer.allocUnsafeSlow(buf.length * 2);
+          buf.copy(bigger, 0, 0, have);
+          buf = bigger;
+        }
+        const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
+        const end = have + bytesRead;
+        if (bytesRead === 0) {
+          if (have > 0) throw new Error(`rows file ${spillPath} ends inside a row`);
+          break;
+        }
+        const cut = buf.lastIndexOf(0x0a, end - 1) + 1;
+        if (cut > 0) {
+          const chunk = buf.subarray(0, cut);
+          yield { type: 'rows', index, chunk, rows: countLines(chunk) };
+          if (this.failure) throw this.failure;
+        }
+        // The caller is done with the chunk: keep the unfinished row at the front and read on.
+        buf.copy(buf, 0, cut, end);
+        have = end - cut;
       }
     } finally {
       await fh.close();

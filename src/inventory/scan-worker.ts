@@ -12,7 +12,7 @@ import { createGunzip } from 'node:zlib';
 
 import { CsvScanner, InventoryDataError } from './csv-scanner';
 import type { ScanPlan } from './plan';
-import type { ScanStats } from './scan-output';
+import { returnOutputBuffer, type ScanStats } from './scan-output';
 import type { ManifestTotals } from './types';
 
 /** One data file to scan. */
@@ -31,8 +31,11 @@ export interface FileJob {
   spillAfterBytes: number;
 }
 
-/** Main thread → worker: scan a file, or the main thread consumed `bytes` of rows. */
-export type ToWorker = { type: 'scan'; job: FileJob } | { type: 'ack'; bytes: number };
+/**
+ * Main thread → worker: scan a file, or the main thread is done with `bytes` of rows (and hands back their buffer,
+ * when it was sent whole).
+ */
+export type ToWorker = { type: 'scan'; job: FileJob } | { type: 'ack'; bytes: number; buffer?: ArrayBuffer };
 
 /** What went wrong with a data file: malformed, corrupt (MD5), missing, or a read error (retryable). */
 export type ScanErrorCode = 'data' | 'md5' | 'missing' | 'io';
@@ -83,9 +86,20 @@ class RowSender {
   }
 }
 
+/** MD5 of a whole file, read into one reused buffer (a read stream's fresh buffer per chunk is garbage to collect). */
 async function md5OfFile(path: string): Promise<string> {
   const hash = createHash('md5');
-  for await (const chunk of createReadStream(path, { highWaterMark: READ_BYTES })) hash.update(chunk as Buffer);
+  const buf = Buffer.allocUnsafeSlow(READ_BYTES);
+  const fh = await fsp.open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
   return hash.digest('hex');
 }
 
@@ -123,10 +137,16 @@ async function scanCsv(job: FileJob, sender: RowSender): Promise<{ stats: ScanSt
   return { stats: scanner.stats, md5: hash.digest('hex') };
 }
 
-async function scanParquetFile(job: FileJob, sender: RowSender): Promise<{ stats: ScanStats; md5: string }> {
+/** A file of manifest rows the main thread reads as it is, instead of rows sent one chunk at a time. */
+type RowsFile = { path: string; rows: number; bytes: number };
+
+async function scanParquetFile(
+  job: FileJob,
+  sender: RowSender,
+): Promise<{ stats: ScanStats; md5: string; rowsFile?: RowsFile }> {
   // Parquet needs random access (the footer first), so the file is verified as a whole before it is parsed.
   if (job.plan.keyRegex === undefined) {
-    // DuckDB reads the file while it is hashed; no row is handed on before the hash matches.
+    // DuckDB reads the file while it is hashed; its rows are handed on only once the hash matches.
     const { scanParquetWithDuckDB } = await import('./parquet-duckdb');
     const hashing = md5OfFile(job.path);
     hashing.catch(() => undefined);
@@ -138,9 +158,10 @@ async function scanParquetFile(job: FileJob, sender: RowSender): Promise<{ stats
         throw new Error('corrupt');
       }
     };
+    const path = `${job.spillPath}.duckdb`;
     try {
-      const stats = await scanParquetWithDuckDB(job.path, job.plan, sender.emit, `${job.spillPath}.duckdb`, verify);
-      return { stats, md5: await hashing };
+      const { stats, bytes } = await scanParquetWithDuckDB(job.path, job.plan, path, verify);
+      return { stats, md5: await hashing, rowsFile: { path, rows: stats.rowsSelected, bytes } };
     } catch (err) {
       const md5 = mismatch ?? (await hashing.catch(() => undefined));
       if (md5 !== undefined && md5 !== job.md5) return { stats: undefined as never, md5 };
@@ -181,7 +202,7 @@ function corruptMessage(job: FileJob, md5: string): string {
 async function scan(job: FileJob): Promise<void> {
   const sender = new RowSender(job);
   try {
-    const { stats, md5 } =
+    const { stats, md5, rowsFile }: { stats: ScanStats; md5: string; rowsFile?: RowsFile } =
       job.plan.format === 'Parquet' ? await scanParquetFile(job, sender) : await scanCsv(job, sender);
     if (md5 !== job.md5) {
       send({
@@ -192,7 +213,7 @@ async function scan(job: FileJob): Promise<void> {
       });
       return;
     }
-    send({ type: 'done', index: job.index, totals: stats.toTotals(), spill: sender.close() });
+    send({ type: 'done', index: job.index, totals: stats.toTotals(), spill: rowsFile ?? sender.close() });
   } catch (err) {
     sender.close();
     const e = err as NodeJS.ErrnoException;
@@ -215,6 +236,8 @@ async function scan(job: FileJob): Promise<void> {
 }
 
 parentPort?.on('message', (msg: ToWorker) => {
-  if (msg.type === 'ack') inFlight -= msg.bytes;
-  else void scan(msg.job);
+  if (msg.type === 'ack') {
+    inFlight -= msg.bytes;
+    if (msg.buffer) returnOutputBuffer(msg.buffer);
+  } else void scan(msg.job);
 });
