@@ -1,4 +1,12 @@
 # The s3-campaigns image: the CLI, the worker and the local batch engine (one program, several commands).
+
+# The native inventory scanner (native/: Rust, no crates to download), as npm run setup builds it.
+FROM rust:1-slim-bookworm AS native
+WORKDIR /native
+COPY native/Cargo.toml native/Cargo.lock ./
+COPY native/src ./src
+RUN cargo build --release --locked --offline && cp target/release/libs3c_native.so /s3c-native.node
+
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -13,6 +21,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=native /s3c-native.node ./native/build/s3c-native.node
 COPY package.json ./
 COPY bin ./bin
 COPY scripts/tools-requirements.txt ./scripts/tools-requirements.txt

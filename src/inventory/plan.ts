@@ -44,7 +44,7 @@ export interface ScanPlan {
 }
 
 /** Filter conditions and the inventory field each needs. */
-const NEEDS: Record<keyof InventoryFilter, InventoryField> = {
+export const FILTER_NEEDS: Readonly<Record<keyof InventoryFilter, InventoryField>> = {
   keyPrefixes: 'Key',
   keySuffixes: 'Key',
   keyRegex: 'Key',
@@ -90,7 +90,7 @@ export function buildScanPlan(
   const missing: string[] = [];
   for (const [name, value] of Object.entries(filter) as [keyof InventoryFilter, unknown][]) {
     if (value === undefined || value === false) continue;
-    const field = NEEDS[name];
+    const field = FILTER_NEEDS[name];
     if (col(field) === -1) missing.push(`${name} needs the field ${field}`);
   }
   if (spec.versionIds === 'include' && col('VersionId') === -1) {
@@ -107,7 +107,7 @@ export function buildScanPlan(
   for (const name of ENUM_FILTERS) {
     const values = filter[name];
     if (!values) continue;
-    const field = NEEDS[name];
+    const field = FILTER_NEEDS[name];
     enums.push({ column: col(field), field, values: [...new Set(values.map((v) => (v === 'NONE' ? '' : v)))] });
   }
   const iso = (s: string | undefined) => (s === undefined ? undefined : new Date(Date.parse(s)).toISOString());

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { CsvScanner } from '../../src/inventory/csv-scanner';
 import { parseFileSchema, type InventoryField } from '../../src/inventory/fields';
 import { NATIVE_ADDON_PATH, nativeScanAvailable } from '../../src/inventory/native-scan';
-import { buildScanPlan } from '../../src/inventory/plan';
+import { buildScanPlan, FILTER_NEEDS } from '../../src/inventory/plan';
 import { murmur3 } from '../../src/inventory/scan-output';
 import { InventoryFilterSchema, type InventoryFilter } from '../../src/inventory/types';
 
@@ -130,18 +130,8 @@ function run(
 
 /** Filters whose fields the schema has (the others would fail planning, which is not the scanner's business). */
 function applicable(schema: InventoryField[], f: InventoryFilter): InventoryFilter {
-  const needs: Record<string, InventoryField> = {
-    storageClasses: 'StorageClass',
-    encryptionStatuses: 'EncryptionStatus',
-    minSize: 'Size',
-    maxSize: 'Size',
-    modifiedAfter: 'LastModifiedDate',
-    modifiedBefore: 'LastModifiedDate',
-    latestOnly: 'IsLatest',
-    skipDeleteMarkers: 'IsDeleteMarker',
-  };
   const out = Object.fromEntries(
-    Object.entries(f).filter(([name]) => needs[name] === undefined || schema.includes(needs[name]!)),
+    Object.entries(f).filter(([name]) => schema.includes(FILTER_NEEDS[name as keyof InventoryFilter])),
   ) as InventoryFilter;
   // Keep ranges non-empty, as the spec demands.
   if (out.minSize !== undefined && out.maxSize !== undefined && out.minSize > out.maxSize) delete out.maxSize;
