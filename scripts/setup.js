@@ -64,19 +64,24 @@ function findCargo() {
 function buildNative() {
   const mode = process.env.S3C_NATIVE ?? 'auto';
   if (mode === 'off') return step('S3C_NATIVE=off: not building the native inventory scanner');
-  const cargo = findCargo();
-  if (!cargo) {
-    const msg =
-      'cargo (Rust) not found: inventory CSV scans run in JavaScript, about half as fast. Install Rust (https://rustup.rs) and run npm run setup again to build the native scanner';
+  const dir = path.join(root, 'native');
+  const dest = path.join(dir, 'build', 's3c-native.node');
+  // Without the scanner, scans run in JavaScript: say so, and fail only when it was asked for (S3C_NATIVE=on).
+  const without = (why) => {
+    fs.rmSync(dest, { force: true });
+    const msg = `${why}: inventory CSV scans run in JavaScript, about half as fast`;
     if (mode === 'on') {
       process.stderr.write(`[setup] S3C_NATIVE=on, but ${msg}\n`);
       process.exit(1);
     }
-    return step(msg);
-  }
+    step(msg);
+  };
+  if (process.platform === 'win32') return without('the native scanner is not built on Windows');
+  const cargo = findCargo();
+  if (!cargo) return without('cargo (Rust) not found; install Rust (https://rustup.rs) and run npm run setup again');
   step('building the native inventory scanner (native/, cargo build --release)');
-  const dir = path.join(root, 'native');
-  run(cargo, [
+  const target = path.join(dir, 'target');
+  const args = [
     'build',
     '--release',
     '--locked',
@@ -84,16 +89,14 @@ function buildNative() {
     '--quiet',
     '--manifest-path',
     path.join(dir, 'Cargo.toml'),
-    '--target-dir',
-    path.join(dir, 'target'),
-  ]);
-  const lib = { win32: 's3c_native.dll', darwin: 'libs3c_native.dylib' }[process.platform] ?? 'libs3c_native.so';
-  const built = path.join(dir, 'target', 'release', lib);
-  const dest = path.join(dir, 'build', 's3c-native.node');
+  ];
+  const r = spawnSync(cargo, [...args, '--target-dir', target], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) return without(`cargo build failed (exit ${r.status ?? r.signal})`);
+  const lib = process.platform === 'darwin' ? 'libs3c_native.dylib' : 'libs3c_native.so';
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   // Copy, then rename: a process that has the old addon loaded keeps its copy intact.
   const tmp = `${dest}.${process.pid}.tmp`;
-  fs.copyFileSync(built, tmp);
+  fs.copyFileSync(path.join(target, 'release', lib), tmp);
   fs.renameSync(tmp, dest);
 }
 

@@ -8,7 +8,8 @@
 //! - `scan(handle, chunk: Uint8Array, out: Uint8Array, state: Float64Array(8), totals: Float64Array)` → stop code
 //!   (0 need more, 1 a row for JavaScript, 2 output full). `state` in: [0] position in `chunk`, [1] end of the
 //!   data in `chunk`, [2] position in `out`, [3] sample threshold; out: [0] position, [2] output position,
-//!   [4] rows scanned, [5] rows selected, [6] rows written. `totals` holds (bytes, rows) per class index.
+//!   [4] rows scanned, [5] rows selected, [6] rows written. `totals` holds the running (bytes, rows) per class
+//!   index; selected rows are added to them. `out`, `state` and `totals` must not overlap each other or `chunk`.
 //!
 //! The dozen Node-API functions used are declared by hand from `js_native_api.h` (stable C ABI since Node-API 1)
 //! rather than generated: the addon then builds in seconds with a single dependency. Entry points catch panics,
@@ -81,7 +82,19 @@ extern "C" {
     ) -> napi_status;
     fn napi_set_named_property(env: napi_env, object: napi_value, name: *const c_char, value: napi_value)
         -> napi_status;
+    fn napi_type_tag_object(env: napi_env, value: napi_value, tag: *const TypeTag) -> napi_status;
+    fn napi_check_object_type_tag(env: napi_env, value: napi_value, tag: *const TypeTag, result: *mut bool)
+        -> napi_status;
 }
+
+/// `napi_type_tag` (Node-API 8): marks our handles so a foreign external is refused before it is dereferenced.
+#[repr(C)]
+struct TypeTag {
+    lower: u64,
+    upper: u64,
+}
+
+static HANDLE_TAG: TypeTag = TypeTag { lower: 0x7333_635f_7363_616e, upper: 0x9d2c_5e1f_04a7_b3c8 };
 
 /// Tells our handles apart from any other external value passed by mistake.
 const MAGIC: u64 = 0x7333_635f_7363_616e; // "s3c_scan"
@@ -131,6 +144,10 @@ unsafe fn args<const N: usize>(env: napi_env, info: napi_callback_info) -> Resul
 }
 
 unsafe fn handle<'a>(env: napi_env, value: napi_value) -> Result<&'a mut Handle, Thrown> {
+    let mut tagged = false;
+    if napi_check_object_type_tag(env, value, &HANDLE_TAG, &mut tagged) != NAPI_OK || !tagged {
+        return Err(type_error("the handle is not a native scanner"));
+    }
     let mut data: *mut c_void = ptr::null_mut();
     if napi_get_value_external(env, value, &mut data) != NAPI_OK || data.is_null() {
         return Err(type_error("the handle is not a native scanner"));
@@ -142,21 +159,62 @@ unsafe fn handle<'a>(env: napi_env, value: napi_value) -> Result<&'a mut Handle,
     Ok(h)
 }
 
-/// The elements of a typed array of the given kind. The slice aliases JavaScript memory: it is used only within
-/// the call, during which JavaScript cannot run.
-unsafe fn typed<'a, T>(env: napi_env, value: napi_value, kind: i32, what: &str) -> Result<&'a mut [T], Thrown> {
+/// A typed array's memory: its start and its length in elements of `T`.
+struct Raw<T> {
+    data: *mut T,
+    len: usize,
+}
+
+impl<T> Raw<T> {
+    fn bytes(&self) -> std::ops::Range<usize> {
+        let start = self.data as usize;
+        start..start + self.len * std::mem::size_of::<T>()
+    }
+
+    /// The elements, read-only. They alias JavaScript memory, used only within the call (JavaScript cannot run).
+    unsafe fn shared<'a>(&self) -> &'a [T] {
+        if self.len == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(self.data, self.len)
+        }
+    }
+
+    /// The elements, writable: only for an array that overlaps no other array of the call (see `disjoint`).
+    unsafe fn exclusive<'a>(&self) -> &'a mut [T] {
+        if self.len == 0 {
+            &mut []
+        } else {
+            std::slice::from_raw_parts_mut(self.data, self.len)
+        }
+    }
+}
+
+unsafe fn typed<T>(env: napi_env, value: napi_value, kind: i32, what: &str) -> Result<Raw<T>, Thrown> {
     let mut actual = -1;
-    let mut length = 0usize;
+    let mut len = 0usize;
     let mut data: *mut c_void = ptr::null_mut();
     let status =
-        napi_get_typedarray_info(env, value, &mut actual, &mut length, &mut data, ptr::null_mut(), ptr::null_mut());
+        napi_get_typedarray_info(env, value, &mut actual, &mut len, &mut data, ptr::null_mut(), ptr::null_mut());
     if status != NAPI_OK || actual != kind {
         return Err(type_error(format!("{what} has the wrong type")));
     }
-    if length == 0 || data.is_null() {
-        return Ok(&mut []);
+    if data.is_null() {
+        len = 0;
     }
-    Ok(std::slice::from_raw_parts_mut(data as *mut T, length))
+    Ok(Raw { data: data as *mut T, len })
+}
+
+/// Refuses arrays whose memory overlaps: a writable one must be the only view of its bytes.
+fn disjoint(arrays: &[(std::ops::Range<usize>, &str)]) -> Result<(), Thrown> {
+    for (i, (a, an)) in arrays.iter().enumerate() {
+        for (b, bn) in &arrays[i + 1..] {
+            if !a.is_empty() && !b.is_empty() && a.start < b.end && b.start < a.end {
+                return Err(type_error(format!("{an} and {bn} share memory")));
+            }
+        }
+    }
+    Ok(())
 }
 
 unsafe fn undefined(env: napi_env) -> napi_value {
@@ -174,15 +232,19 @@ unsafe extern "C" fn finalize(_env: napi_env, data: *mut c_void, _hint: *mut c_v
 unsafe extern "C" fn create(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, || {
         let [ints, blob, sizes] = args::<3>(env, info)?;
-        let ints = typed::<i32>(env, ints, INT32_ARRAY, "ints")?;
-        let blob = typed::<u8>(env, blob, UINT8_ARRAY, "blob")?;
-        let sizes = typed::<f64>(env, sizes, FLOAT64_ARRAY, "sizes")?;
+        let ints = typed::<i32>(env, ints, INT32_ARRAY, "ints")?.shared();
+        let blob = typed::<u8>(env, blob, UINT8_ARRAY, "blob")?.shared();
+        let sizes = typed::<f64>(env, sizes, FLOAT64_ARRAY, "sizes")?.shared();
         let cfg = Config::decode(ints, blob, sizes).map_err(|m| Thrown("ERR_S3C_NATIVE_CONFIG", m, false))?;
         let raw = Box::into_raw(Box::new(Handle { magic: MAGIC, scanner: Scanner::new(cfg) }));
         let mut v = ptr::null_mut();
         if napi_create_external(env, raw as *mut c_void, finalize, ptr::null_mut(), &mut v) != NAPI_OK {
             drop(Box::from_raw(raw));
             return Err(Thrown("ERR_S3C_NATIVE", "could not create a scanner".into(), false));
+        }
+        // The external owns the handle now (its finalizer frees it), whatever happens next.
+        if napi_type_tag_object(env, v, &HANDLE_TAG) != NAPI_OK {
+            return Err(Thrown("ERR_S3C_NATIVE", "could not tag the scanner handle".into(), false));
         }
         Ok(v)
     })
@@ -192,8 +254,8 @@ unsafe extern "C" fn add_class(env: napi_env, info: napi_callback_info) -> napi_
     guard(env, || {
         let [h, bytes, index] = args::<3>(env, info)?;
         let h = handle(env, h)?;
-        let bytes = typed::<u8>(env, bytes, UINT8_ARRAY, "bytes")?;
-        let index = typed::<i32>(env, index, INT32_ARRAY, "index")?;
+        let bytes = typed::<u8>(env, bytes, UINT8_ARRAY, "bytes")?.shared();
+        let index = typed::<i32>(env, index, INT32_ARRAY, "index")?.shared();
         let i = *index.first().ok_or_else(|| type_error("index is empty"))?;
         if i < 0 {
             return Err(type_error("index is negative"));
@@ -211,6 +273,8 @@ unsafe extern "C" fn scan(env: napi_env, info: napi_callback_info) -> napi_value
         let out = typed::<u8>(env, out, UINT8_ARRAY, "out")?;
         let state = typed::<f64>(env, state, FLOAT64_ARRAY, "state")?;
         let totals = typed::<f64>(env, totals, FLOAT64_ARRAY, "totals")?;
+        disjoint(&[(chunk.bytes(), "chunk"), (out.bytes(), "out"), (state.bytes(), "state"), (totals.bytes(), "totals")])?;
+        let (chunk, out, state, totals) = (chunk.shared(), out.exclusive(), state.exclusive(), totals.exclusive());
         if state.len() < 8 {
             return Err(type_error("state must hold 8 numbers"));
         }

@@ -148,6 +148,9 @@ impl Ints<'_> {
     }
 }
 
+/// More columns than any inventory schema has (S3 defines about twenty fields); bounds the scanner's allocations.
+const MAX_COLUMNS: i32 = 1024;
+
 /// Layout version of the integer config; `native-scan.ts` writes the same number first.
 pub const CONFIG_VERSION: i32 = 1;
 
@@ -160,8 +163,8 @@ impl Config {
             return Err("the scan config is from another version; rebuild the native addon (npm run setup)".into());
         }
         let ncol = r.next()?;
-        if ncol <= 0 {
-            return Err("the scan config has no columns".into());
+        if !(1..=MAX_COLUMNS).contains(&ncol) {
+            return Err(format!("the scan config has {ncol} columns (1 to {MAX_COLUMNS} are allowed)"));
         }
         let ncol = ncol as usize;
         let bucket = r.column(ncol)?.ok_or("the scan config has no Bucket column")?;
@@ -292,7 +295,7 @@ impl Scanner {
         Scanner { cfg, classes: Vec::new(), last_class: 0, starts: vec![0; n], ends: vec![0; n] }
     }
 
-    /// JavaScript counted a storage class (`bytes`) at `index` of its totals: count it there from now on.
+    /// JavaScript counts a storage class (`bytes`) at `index` of its totals: add this scanner's rows there from now on.
     pub fn add_class(&mut self, bytes: &[u8], index: usize) {
         if !self.classes.iter().any(|(b, _)| b == bytes) {
             self.classes.push((bytes.to_vec(), index));
@@ -300,7 +303,8 @@ impl Scanner {
     }
 
     /// Handles rows of `b` from `pos`, writing selected rows to `out` from `out_pos`. `threshold` is the largest
-    /// key hash that may enter the sample (negative: none may). `class_totals` holds (bytes, rows) per class index.
+    /// key hash that may enter the sample (negative: none may). `class_totals` holds the running (bytes, rows) per
+    /// class index, which selected rows are added to.
     pub fn scan(
         &mut self,
         b: &[u8],

@@ -115,7 +115,6 @@ export class CsvScanner {
       if (used < this.carry.length) throw this.error('the file ends inside a row');
     }
     this.carry = undefined;
-    this.native?.finish();
     this.out.flush();
   }
 

@@ -166,7 +166,10 @@ export class NativeRowScanner {
       state[1] = end;
       state[2] = out.pos;
       state[3] = stats.sampleThreshold();
+      // The addon adds to the running class totals themselves: the same additions in the same order as JavaScript.
+      stats.exportClassTotals(this.totals, MAX_CLASSES);
       const stop = this.addon.scan(this.handle, b, out.buf, state, this.totals);
+      stats.importClassTotals(this.totals, MAX_CLASSES);
       pos = state[0]!;
       out.pos = state[2]!;
       out.rows += state[6]!;
@@ -176,14 +179,5 @@ export class NativeRowScanner {
       if (stop !== STOP_OUTPUT_FULL || out.rows === 0) return pos;
       out.flush();
     }
-  }
-
-  /** Adds the addon's bytes and rows by storage class to the stats; call once, when the file is done. */
-  finish(): void {
-    for (let i = 0; i < MAX_CLASSES; i++) {
-      const rows = this.totals[2 * i + 1]!;
-      if (rows > 0) this.stats.addClassTotals(i, this.totals[2 * i]!, rows);
-    }
-    this.totals.fill(0);
   }
 }

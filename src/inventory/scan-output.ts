@@ -20,7 +20,8 @@ const MAX_RETURNED = 8;
 
 /** Takes back a chunk's memory for reuse; the caller must hold no view of it any more. */
 export function returnOutputBuffer(buffer: ArrayBuffer): void {
-  if (returned.length < MAX_RETURNED) returned.push(buffer);
+  // One grown for a giant row is left to the collector, so the pool stays a few chunk sizes.
+  if (returned.length < MAX_RETURNED && buffer.byteLength <= 2 * OUTPUT_CHUNK_BYTES) returned.push(buffer);
 }
 
 /** A buffer of at least `bytes` that the caller owns whole (it can be transferred to another thread). */
@@ -176,10 +177,25 @@ export class ScanStats {
     return idx;
   }
 
-  /** Adds `size` bytes and `rows` rows to the class at `index` (as counted elsewhere, e.g. by the native scanner). */
-  addClassTotals(index: number, size: number, rows: number): void {
-    this.classSize[index]! += size;
-    this.classRows[index]! += rows;
+  /**
+   * Copies the running (bytes, rows) of the first `max` classes into `into` (pairs by class index), for a scanner
+   * that adds to them in place (the native one), so every size is added in the same order either way.
+   */
+  exportClassTotals(into: Float64Array, max: number): void {
+    const n = Math.min(max, this.classSize.length);
+    for (let i = 0; i < n; i++) {
+      into[2 * i] = this.classSize[i]!;
+      into[2 * i + 1] = this.classRows[i]!;
+    }
+  }
+
+  /** Takes back what `exportClassTotals` gave out, with the other scanner's rows added. */
+  importClassTotals(from: Float64Array, max: number): void {
+    const n = Math.min(max, this.classSize.length);
+    for (let i = 0; i < n; i++) {
+      this.classSize[i] = from[2 * i]!;
+      this.classRows[i] = from[2 * i + 1]!;
+    }
   }
 
   /** The largest key hash that could enter the sample now: -1 when none can, 0xffffffff while it is not full. */

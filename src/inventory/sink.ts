@@ -41,7 +41,10 @@ export interface SinkCheckpoint {
 
 /** Rows in, shards out. Calls must not overlap (each awaits the previous). */
 export interface ManifestSink {
-  /** Appends `rows` whole lines. */
+  /**
+   * Appends `rows` whole lines. `chunk` is the sink's only until the returned promise settles (its memory is then
+   * reused for other rows): keep a copy of anything kept longer.
+   */
   write(chunk: Buffer, rows: number): Promise<void>;
   /** Waits for writes in flight; returns what is durable (everything but the open shard's unsent tail). */
   checkpoint(): Promise<SinkCheckpoint>;

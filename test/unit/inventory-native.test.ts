@@ -198,6 +198,18 @@ describe('native row scanner', () => {
     expect((js.totals as { rowsSelected: number }).rowsSelected).toBeGreaterThan(25_000);
   });
 
+  test('adds sizes in the same order as JavaScript, so totals match even past 2^53 bytes', () => {
+    const schema = SCHEMAS[1]!;
+    const sizes = ['9007199254740992', '1', '1', '1', '1', '3'];
+    const text = Buffer.from(
+      sizes.map((size, i) => line(['b', `k${i}`, size, '', '', 'GLACIER', ''], 0)).join(''),
+      'utf-8',
+    );
+    const js = run(schema, {}, text, 1 << 16, 0, false);
+    expect(run(schema, {}, text, 1 << 16, 0, true)).toEqual(js);
+    expect(js.totals).toMatchObject({ bytesByStorageClass: { GLACIER: 9007199254740992 + 3 + 1 } });
+  });
+
   test('MurmurHash3 matches the published algorithm (reference values from the mmh3 package)', () => {
     const h = (s: string) => murmur3(Buffer.from(s), 0, Buffer.byteLength(s));
     expect([h(''), h('a'), h('ab'), h('abc'), h('abcd'), h('Hello, world!')]).toEqual([
@@ -219,6 +231,9 @@ describe('native row scanner', () => {
       /column 5 is out of range/,
     );
     expect(() => addon.create(good.subarray(0, 6), new Uint8Array(0), new Float64Array(2))).toThrow(/too short/);
+    const huge = Int32Array.from(good);
+    huge[1] = 2 ** 31 - 1;
+    expect(() => addon.create(huge, new Uint8Array(0), new Float64Array(2))).toThrow(/1 to 1024 are allowed/);
     const out = new Uint8Array(64);
     const totals = new Float64Array(4);
     const chunk = Buffer.from('"b","k"\n');
@@ -231,6 +246,12 @@ describe('native row scanner', () => {
       /position 9 is out of range/,
     );
     expect(() => addon.scan(h, chunk, out, new Float64Array(3), totals)).toThrow(/state must hold 8 numbers/);
+    // Arrays the scanner writes must be the only views of their memory.
+    const shared = new Float64Array(16);
+    expect(() => addon.scan(h, chunk, out, shared.subarray(0, 8), shared.subarray(4))).toThrow(
+      /state and totals share memory/,
+    );
+    expect(() => addon.scan(h, chunk, chunk, new Float64Array(8), totals)).toThrow(/chunk and out share memory/);
     // And a good call: the row's class is unknown to the scanner, so it is left to JavaScript (stop code 1).
     const state = Float64Array.of(0, chunk.length, 0, -1, 0, 0, 0, 0);
     expect(addon.scan(h, chunk, out, state, totals)).toBe(1);
