@@ -224,6 +224,29 @@ describe('buildManifests (local)', () => {
     );
   });
 
+  test('a CSV and a Parquet report of the same objects give the same summary: totals, sample and ETags', async () => {
+    const data = rows(3, 40).map((file) =>
+      file.map((r, i) => ({ ...r, Key: `${String(r.Key)}/${['é', ' ', '+', ',', '%'][i % 5]}` })),
+    );
+    const schema = ['Bucket', 'Key', 'Size', 'StorageClass'] as const;
+    // Keys percent-encoded like the Parquet path encodes them (a CSV report's `+` for a space passes through as is).
+    const csv = await writeInventoryDir(path.join(dir, 'csv'), { schema, files: data, keyStyle: 'percent' });
+    const pq = await writeInventoryDir(path.join(dir, 'pq'), { format: 'Parquet', schema, files: data });
+    const pick = (s: Awaited<ReturnType<typeof build>>) => ({
+      rowsSelected: s.rowsSelected,
+      bytesByStorageClass: s.bytesByStorageClass,
+      rowsByStorageClass: s.rowsByStorageClass,
+      sampleKeys: s.sampleKeys,
+      etags: s.shards.map((x) => x.etag),
+    });
+    const input = { filter: { storageClasses: ['GLACIER', 'STANDARD'] }, sampleSize: 7, maxObjectsPerJob: 30 };
+    const fromCsv = pick(await build({ ...input, inventory: csv, output: path.join(dir, 'out-csv') }));
+    const fromParquet = pick(await build({ ...input, inventory: pq, output: path.join(dir, 'out-pq') }));
+    expect(fromParquet).toEqual(fromCsv);
+    expect(fromCsv.sampleKeys).toHaveLength(7);
+    expect(fromCsv.etags).toHaveLength(3);
+  });
+
   test('reads Parquet inventories: raw keys are URL-encoded, same rows as the CSV report', async () => {
     const data: InventoryRow[][] = [
       [
