@@ -244,5 +244,6 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
   } finally {
     clearInterval(timer);
     await pool.close();
+    await sink.release();
   }
 }

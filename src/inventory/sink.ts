@@ -52,6 +52,11 @@ export interface ManifestSink {
   finish(): Promise<ManifestShard[]>;
   /** Discards everything not yet published (best effort; never throws). */
   abort(): Promise<void>;
+  /**
+   * Lets go of open files and waits for writes in flight, keeping what is written for a retry to resume (after a
+   * failure that is not final). Idempotent; never throws.
+   */
+  release(): Promise<void>;
 }
 
 /** Where the byte offset just after the `n`-th line end of `b` is (n ≥ 1). */
@@ -81,6 +86,7 @@ abstract class ShardedSink implements ManifestSink {
   abstract checkpoint(): Promise<SinkCheckpoint>;
   abstract finish(): Promise<ManifestShard[]>;
   abstract abort(): Promise<void>;
+  abstract release(): Promise<void>;
 
   async write(chunk: Buffer, rows: number): Promise<void> {
     while (rows > 0) {
@@ -313,6 +319,10 @@ export class S3ManifestSink extends ShardedSink {
     return out;
   }
 
+  async release(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
   async abort(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
     await Promise.allSettled(
@@ -416,9 +426,13 @@ export class LocalManifestSink extends ShardedSink {
     return out;
   }
 
-  async abort(): Promise<void> {
+  async release(): Promise<void> {
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
+  }
+
+  async abort(): Promise<void> {
+    await this.release();
     await Promise.allSettled(this.shards.map((_s, i) => fsp.rm(this.partial(i), { force: true })));
   }
 }
