@@ -1,12 +1,15 @@
 /**
  * The campaign's final report: `failed.csv` (every object that still failed at the end, with its last error) and
  * `campaign.json` (spec, jobs, counts, errors by code, approvals, timings), written in that order so that a reader
- * who finds campaign.json also finds a complete failed.csv. Each is one PutObject: never half-written.
+ * who finds campaign.json also finds a complete failed.csv. Neither is ever half-written: campaign.json is one
+ * PutObject, failed.csv one upload (multipart when large) streamed from the rounds' failure files.
  */
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 
 import { toApplicationFailure } from '../aws/errors';
-import { getObjectText } from '../aws/s3-text';
 import type { WriteCampaignReportInput, WriteCampaignReportResult } from '../shared/activity-types';
 import type { ErrorCounts } from '../shared/campaign';
 import { FAILURE_CSV_HEADER } from './rounds';
@@ -25,17 +28,25 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
         const last = state.rounds[state.rounds.length - 1];
         const sources = state.rounds.map((r) => r.permanentFailuresKey).filter((k): k is string => !!k);
         if (last?.retryableFailuresKey && last.round === state.round) sources.push(last.retryableFailuresKey);
-        let body = FAILURE_CSV_HEADER.join(',') + '\n';
         // Counted from the analyses, not from lines: a quoted message may span lines.
         const lastCounts = last && last.round === state.round ? last.retryable + last.neverRan : 0;
         const failedObjects = state.rounds.reduce((n, r) => n + r.permanent, 0) + lastCounts;
-        for (const key of sources) {
-          const text = await getObjectText(deps.s3, output.bucket, key);
-          body += text;
-        }
-        await deps.s3.send(
-          new PutObjectCommand({ Bucket: output.bucket, Key: failedKey, Body: body, ContentType: 'text/csv' }),
+        // Streamed from the rounds' files into one upload (multipart when large, so complete or absent), never
+        // held in memory: a campaign may have millions of failed objects.
+        const s3 = deps.s3;
+        const body = Readable.from(
+          (async function* () {
+            yield Buffer.from(FAILURE_CSV_HEADER.join(',') + '\n');
+            for (const key of sources) {
+              const out = await s3.send(new GetObjectCommand({ Bucket: output.bucket, Key: key }));
+              for await (const chunk of out.Body as Readable) yield chunk as Buffer;
+            }
+          })(),
         );
+        await new Upload({
+          client: s3,
+          params: { Bucket: output.bucket, Key: failedKey, Body: body, ContentType: 'text/csv' },
+        }).done();
 
         const errorsByCode: ErrorCounts = {};
         for (const r of state.rounds) {

@@ -4,7 +4,14 @@
  *
  * The retry manifest is *job manifest − succeeded − permanent failures*: a job that ended Failed or Cancelled
  * before running every task has tasks in no report at all, and those must be retried too.
+ *
+ * Memory stays bounded whatever the job's size: rows are joined a partition at a time through local temporary
+ * files, and the failure CSVs are written to files before upload.
  */
+import { createReadStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 
@@ -18,6 +25,7 @@ import { iterateReportRows, parseReportManifest, type ReportRow } from '../repor
 import type { AnalyzeRoundInput, RoundAnalysis } from '../shared/activity-types';
 import type { OperationType } from '../shared/campaign-spec';
 import { FailureType } from '../shared/errors';
+import { LineFile, readLines, tempDir } from './spool';
 
 /** Header of the failure CSVs (and of the campaign's failed.csv). Keys stay URL-encoded, as in manifests. */
 export const FAILURE_CSV_HEADER = ['bucket', 'key', 'versionId', 'errorCode', 'httpStatus', 'message', 'round'];
@@ -51,7 +59,33 @@ function objectId(bucket: string, rawKey: string, versionId: string | undefined)
   return `${bucket}\u0000${key}\u0000${versionId === 'null' ? '' : (versionId ?? '')}`;
 }
 
-export function createRoundActivities(deps: { s3: S3Client }) {
+/**
+ * Manifest rows whose report rows are held in memory at once. A job's rows are split by a hash of the object into
+ * partitions of about this many (on local disk), so a 10M-task job needs a few hundred MB, not several GB.
+ */
+export const ANALYSIS_PARTITION_ROWS = 250_000;
+
+/** What the report says about an object; `verdict` undefined: in no report (never ran). */
+interface Outcome {
+  verdict: Verdict;
+  code?: string;
+  status?: number;
+  message?: string;
+}
+
+/** Per manifest row, in a byte: what happened to it. */
+const NEVER_RAN = 0;
+const VERDICT_CODES: Record<Verdict, number> = { succeeded: 1, retryable: 2, permanent: 3 };
+
+function partitionOf(id: string, partitions: number): number {
+  if (partitions === 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % partitions;
+}
+
+export function createRoundActivities(deps: { s3: S3Client }, options: { partitionRows?: number } = {}) {
+  const partitionRows = options.partitionRows ?? ANALYSIS_PARTITION_ROWS;
   return {
     async analyzeRound(input: AnalyzeRoundInput): Promise<RoundAnalysis> {
       const retryableCodes = new Set(input.retryableErrorCodes);
@@ -65,8 +99,9 @@ export function createRoundActivities(deps: { s3: S3Client }) {
         errorsByCode: {},
         retryManifests: [],
       };
-      const permanentLines: string[] = [];
-      const retryableLines: string[] = [];
+      const tmp = await tempDir('round');
+      const permanentLines = new LineFile(path.join(tmp.dir, 'permanent.csv'));
+      const retryableLines = new LineFile(path.join(tmp.dir, 'retryable.csv'));
       const versioned = input.jobs.some((j) => j.manifest.versioned);
       const retry = new ManifestShardWriter({
         s3: deps.s3,
@@ -77,98 +112,197 @@ export function createRoundActivities(deps: { s3: S3Client }) {
         signal: Context.current().cancellationSignal,
       });
       try {
-        for (const job of input.jobs) {
-          // Every report row of this job, by object; the last row wins if a task appears twice.
-          const verdicts = new Map<string, { verdict: Verdict; row: ReportRow }>();
-          let reportRows = 0;
-          if (job.jobId) {
-            const manifestKey = `${input.reports.prefix}/job-${job.jobId}/manifest.json`;
-            const text = await getObjectTextIfExists(deps.s3, input.reports.bucket, manifestKey);
-            if (text === undefined && (job.tasksRun ?? 0) > 0) {
-              // Tasks ran, so S3 owes a report: not visible yet. Retry rather than call every object "never ran".
-              throw ApplicationFailure.retryable(
-                `the completion report of job ${job.jobId} (${job.tasksRun} tasks run) is not at s3://${input.reports.bucket}/${manifestKey} yet`,
-                FailureType.Transient,
-              );
-            }
-            // No report and no task run (cancelled or failed before starting): every object is "never ran".
-            if (text !== undefined) {
-              const report = parseReportManifest(text, `s3://${input.reports.bucket}/${manifestKey}`);
-              for await (const row of iterateReportRows(deps.s3, report)) {
-                const verdict =
-                  row.taskStatus === 'succeeded'
-                    ? 'succeeded'
-                    : classifyFailure(row, input.operationType, retryableCodes);
-                const id = objectId(row.bucket, row.key, row.versionId);
-                // A task listed twice: success wins (the object is done), else the last failure is the one to report.
-                if (verdicts.get(id)?.verdict !== 'succeeded') verdicts.set(id, { verdict, row });
-                if (++reportRows % 10_000 === 0) Context.current().heartbeat({ job: job.ordinal, reportRows });
-              }
-            }
+        try {
+          for (const job of input.jobs) {
+            await analyzeJob(job);
           }
-          let n = 0;
-          for await (const m of readManifestRows(deps.s3, job.manifest.bucket, job.manifest.key)) {
-            const hit = verdicts.get(objectId(m.bucket, m.rawKey, m.versionId));
-            const line = [m.bucket, m.rawKey, ...(m.versionId !== undefined ? [m.versionId] : [])].join(',');
-            if (hit?.verdict === 'succeeded') {
-              analysis.succeeded += 1;
-            } else {
-              const code = hit ? hit.row.errorCode || `HTTP${hit.row.httpStatusCode ?? ''}` : NOT_RUN_CODE;
-              analysis.errorsByCode[code] = (analysis.errorsByCode[code] ?? 0) + 1;
-              const failure = csvRow([
-                m.bucket,
-                m.rawKey,
-                m.versionId ?? '',
-                code,
-                hit?.row.httpStatusCode !== undefined ? String(hit.row.httpStatusCode) : '',
-                hit?.row.resultMessage ??
-                  (hit ? '' : `job ${job.jobId ?? '(not created)'} ended ${job.status ?? ''} before running this task`),
-                String(input.round),
-              ]);
-              if (hit?.verdict === 'permanent') {
-                analysis.permanent += 1;
-                permanentLines.push(failure);
-              } else {
-                if (hit) analysis.retryable += 1;
-                else analysis.neverRan += 1;
-                retryableLines.push(failure);
-                await retry.write(line);
-              }
+          analysis.retryManifests = await retry.close();
+        } catch (err) {
+          await retry.abort();
+          if (err instanceof ApplicationFailure) throw err;
+          throw toApplicationFailure(err, `analyzing round ${input.round} of campaign ${input.campaignId}`);
+        }
+        await permanentLines.close();
+        await retryableLines.close();
+        const put = async (name: string, file: LineFile) => {
+          const key = `${base}/failures/round-${input.round}-${name}.csv`;
+          // Explicit length: the SDK leaves it out for an empty body and then warns about streams of unknown length.
+          await deps.s3.send(
+            new PutObjectCommand({
+              Bucket: input.output.bucket,
+              Key: key,
+              Body: file.bytes === 0 ? '' : createReadStream(file.path),
+              ContentLength: file.bytes,
+              ContentType: 'text/csv',
+            }),
+          );
+          return key;
+        };
+        try {
+          analysis.permanentFailuresKey = await put('permanent', permanentLines);
+          analysis.retryableFailuresKey = await put('retryable', retryableLines);
+        } catch (err) {
+          throw toApplicationFailure(
+            err,
+            `writing the failures of round ${input.round} to s3://${input.output.bucket}/${base}/failures/`,
+          );
+        }
+        return analysis;
+      } finally {
+        await permanentLines.close().catch(() => undefined);
+        await retryableLines.close().catch(() => undefined);
+        await tmp.remove();
+      }
+
+      /**
+       * One job: report rows and manifest rows go to partition files by object, each partition is joined in memory
+       * (a verdict byte per manifest row, failure details to a file in manifest order), then the manifest is read
+       * once more in order to write the retry manifest and the failure lines in manifest order.
+       */
+      async function analyzeJob(job: AnalyzeRoundInput['jobs'][number]): Promise<void> {
+        const partitions = Math.max(1, Math.ceil((job.manifest.rows || 1) / partitionRows));
+        const dir = path.join(tmp.dir, `job-${job.ordinal}`);
+        await mkdir(dir);
+        const file = (kind: string, p: number) => path.join(dir, `${kind}-${p}.jsonl`);
+        const open = (kind: string) => Array.from({ length: partitions }, (_, p) => new LineFile(file(kind, p)));
+
+        // 1. Report rows by partition: [id, verdict, code, status, message].
+        const reportParts = open('report');
+        let reportRows = 0;
+        if (job.jobId) {
+          const manifestKey = `${input.reports.prefix}/job-${job.jobId}/manifest.json`;
+          const text = await getObjectTextIfExists(deps.s3, input.reports.bucket, manifestKey);
+          if (text === undefined && (job.tasksRun ?? 0) > 0) {
+            // Tasks ran, so S3 owes a report: not visible yet. Retry rather than call every object "never ran".
+            throw ApplicationFailure.retryable(
+              `the completion report of job ${job.jobId} (${job.tasksRun} tasks run) is not at s3://${input.reports.bucket}/${manifestKey} yet`,
+              FailureType.Transient,
+            );
+          }
+          // No report and no task run (cancelled or failed before starting): every object is "never ran".
+          if (text !== undefined) {
+            const report = parseReportManifest(text, `s3://${input.reports.bucket}/${manifestKey}`);
+            for await (const row of iterateReportRows(deps.s3, report)) {
+              const verdict =
+                row.taskStatus === 'succeeded'
+                  ? 'succeeded'
+                  : classifyFailure(row, input.operationType, retryableCodes);
+              const id = objectId(row.bucket, row.key, row.versionId);
+              const record = [
+                id,
+                verdict,
+                row.errorCode ?? null,
+                row.httpStatusCode ?? null,
+                row.resultMessage ?? null,
+              ];
+              await reportParts[partitionOf(id, partitions)]!.write(`${JSON.stringify(record)}\n`);
+              if (++reportRows % 10_000 === 0) Context.current().heartbeat({ job: job.ordinal, reportRows });
             }
-            if (++n % 10_000 === 0) Context.current().heartbeat({ job: job.ordinal, rows: n });
           }
         }
-        analysis.retryManifests = await retry.close();
-      } catch (err) {
-        await retry.abort();
-        if (err instanceof ApplicationFailure) throw err;
-        throw toApplicationFailure(err, `analyzing round ${input.round} of campaign ${input.campaignId}`);
+        await Promise.all(reportParts.map((f) => f.close()));
+
+        // 2. Manifest rows by partition ([ordinal, id]), and all of them in order for step 4.
+        const manifestParts = open('manifest');
+        const ordered = new LineFile(path.join(dir, 'manifest.jsonl'));
+        let rows = 0;
+        for await (const m of readManifestRows(deps.s3, job.manifest.bucket, job.manifest.key)) {
+          const id = objectId(m.bucket, m.rawKey, m.versionId);
+          await manifestParts[partitionOf(id, partitions)]!.write(`${JSON.stringify([rows, id])}\n`);
+          await ordered.write(`${JSON.stringify([m.bucket, m.rawKey, m.versionId ?? null, id])}\n`);
+          if (++rows % 10_000 === 0) Context.current().heartbeat({ job: job.ordinal, rows });
+        }
+        await Promise.all([...manifestParts.map((f) => f.close()), ordered.close()]);
+
+        // 3. Join each partition: a verdict per manifest row, failure details in manifest order per partition.
+        const verdicts = new Uint8Array(rows);
+        const detailParts = open('details');
+        for (let p = 0; p < partitions; p++) {
+          const outcomes = new Map<string, Outcome>();
+          for await (const line of readLines(file('report', p))) {
+            const [id, verdict, code, status, message] = JSON.parse(line) as [
+              string,
+              Verdict,
+              string | null,
+              number | null,
+              string | null,
+            ];
+            // A task listed twice: success wins (the object is done), else the last failure is the one to report.
+            if (outcomes.get(id)?.verdict === 'succeeded') continue;
+            outcomes.set(id, {
+              verdict,
+              code: code ?? undefined,
+              status: status ?? undefined,
+              message: message ?? undefined,
+            });
+          }
+          for await (const line of readLines(file('manifest', p))) {
+            const [ordinal, id] = JSON.parse(line) as [number, string];
+            const hit = outcomes.get(id);
+            verdicts[ordinal] = hit ? VERDICT_CODES[hit.verdict] : NEVER_RAN;
+            if (hit && hit.verdict !== 'succeeded') {
+              await detailParts[p]!.write(
+                `${JSON.stringify([hit.code ?? null, hit.status ?? null, hit.message ?? null])}\n`,
+              );
+            }
+          }
+          outcomes.clear();
+          await rm(file('report', p), { force: true });
+          await rm(file('manifest', p), { force: true });
+        }
+        await Promise.all(detailParts.map((f) => f.close()));
+
+        // 4. In manifest order: counts, failure lines and the retry manifest, exactly as the report decided.
+        const details = detailParts.map((f) => readLines(f.path));
+        try {
+          let n = 0;
+          for await (const line of readLines(ordered.path)) {
+            const [bucket, rawKey, versionId, id] = JSON.parse(line) as [string, string, string | null, string];
+            const verdict = verdicts[n]!;
+            if (++n % 10_000 === 0) Context.current().heartbeat({ job: job.ordinal, rows: n });
+            if (verdict === VERDICT_CODES.succeeded) {
+              analysis.succeeded += 1;
+              continue;
+            }
+            let hit: Outcome | undefined;
+            if (verdict !== NEVER_RAN) {
+              const next = await details[partitionOf(id, partitions)]!.next();
+              if (next.done) throw new Error(`analysis of job ${job.jobId}: the failure details ran out`);
+              const [code, status, message] = JSON.parse(next.value) as [string | null, number | null, string | null];
+              hit = {
+                verdict: verdict === VERDICT_CODES.permanent ? 'permanent' : 'retryable',
+                code: code ?? undefined,
+                status: status ?? undefined,
+                message: message ?? undefined,
+              };
+            }
+            const code = hit ? hit.code || `HTTP${hit.status ?? ''}` : NOT_RUN_CODE;
+            analysis.errorsByCode[code] = (analysis.errorsByCode[code] ?? 0) + 1;
+            const failure = csvRow([
+              bucket,
+              rawKey,
+              versionId ?? '',
+              code,
+              hit?.status !== undefined ? String(hit.status) : '',
+              hit?.message ??
+                (hit ? '' : `job ${job.jobId ?? '(not created)'} ended ${job.status ?? ''} before running this task`),
+              String(input.round),
+            ]);
+            if (hit?.verdict === 'permanent') {
+              analysis.permanent += 1;
+              await permanentLines.write(failure);
+            } else {
+              if (hit) analysis.retryable += 1;
+              else analysis.neverRan += 1;
+              await retryableLines.write(failure);
+              await retry.write([bucket, rawKey, ...(versionId !== null ? [versionId] : [])].join(','));
+            }
+          }
+        } finally {
+          await Promise.all(details.map((d) => d.return?.()));
+        }
+        await rm(dir, { recursive: true, force: true });
       }
-      const put = async (name: string, lines: string[]) => {
-        const key = `${base}/failures/round-${input.round}-${name}.csv`;
-        const body = lines.join('');
-        // Explicit length: the SDK leaves it out for an empty body and then warns about streams of unknown length.
-        await deps.s3.send(
-          new PutObjectCommand({
-            Bucket: input.output.bucket,
-            Key: key,
-            Body: body,
-            ContentLength: Buffer.byteLength(body),
-            ContentType: 'text/csv',
-          }),
-        );
-        return key;
-      };
-      try {
-        analysis.permanentFailuresKey = await put('permanent', permanentLines);
-        analysis.retryableFailuresKey = await put('retryable', retryableLines);
-      } catch (err) {
-        throw toApplicationFailure(
-          err,
-          `writing the failures of round ${input.round} to s3://${input.output.bucket}/${base}/failures/`,
-        );
-      }
-      return analysis;
     },
   };
 }

@@ -1,0 +1,73 @@
+/**
+ * Local temporary files of lines, for activities whose data may not fit in memory (a 10M-task job's completion
+ * report): write lines with backpressure, read them back one at a time.
+ */
+import { createReadStream, createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** A private temporary directory, removed with everything in it by `remove`. */
+export async function tempDir(label: string): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `s3c-${label}-`));
+  return { dir, remove: () => fsp.rm(dir, { recursive: true, force: true }) };
+}
+
+/** Appends lines to a file; `await` each write so memory stays at the stream's buffer. */
+export class LineFile {
+  private readonly out: WriteStream;
+  private failure: Error | undefined;
+  bytes = 0;
+
+  constructor(readonly path: string) {
+    this.out = createWriteStream(path);
+    this.out.on('error', (err) => (this.failure ??= err));
+  }
+
+  /** Writes `text` as it is (include the line end). */
+  async write(text: string): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.bytes += Buffer.byteLength(text);
+    if (!this.out.write(text)) {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        this.out.once('error', onError);
+        this.out.once('drain', () => {
+          this.out.off('error', onError);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.out.end((err?: Error | null) => (err ? reject(err) : resolve()));
+    });
+    if (this.failure) throw this.failure;
+  }
+}
+
+/**
+ * The lines of a file (without line ends), one at a time, read with backpressure. Breaking out of a `for await`, or
+ * calling `return()`, closes the file.
+ */
+export function readLines(file: string): AsyncIterableIterator<string> {
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  const lines = rl[Symbol.asyncIterator]();
+  const close = () => {
+    rl.close();
+    input.destroy();
+  };
+  return {
+    next: () => lines.next(),
+    return: async (value?: unknown) => {
+      close();
+      return { done: true, value: value as string };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * `analyzeRound` on moto, inside a mock activity context: a job's completion report (succeeded, retryable and
+ * permanent failures, a task listed twice, tasks in no report, a null version) against its manifest. The analysis is
+ * the same whether the rows are joined in one partition or in many (as a 10M-task job's are), and it is exactly what
+ * the report says, in manifest order.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { MockActivityEnvironment } from '@temporalio/testing';
+
+import { createRoundActivities } from '../../src/activities/rounds';
+import { formatReportRow, REPORT_FORMAT, type ReportRowInput } from '../../src/reports/completion-report';
+import type { AnalyzeRoundInput, RoundAnalysis } from '../../src/shared/activity-types';
+import { withBucket } from '../helpers';
+
+async function text(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return out.Body!.transformToString();
+}
+
+/** 40 objects: every 5th succeeded, then a mix of failures, duplicates and rows the job never ran. */
+function fixture(bucket: string) {
+  const manifest: string[] = [];
+  const report: ReportRowInput[] = [];
+  for (let i = 0; i < 40; i++) {
+    const key = `dir/obj%20${i}+x`;
+    const version = i % 7 === 0 ? 'null' : `v${i}`;
+    manifest.push(`${bucket},${key},${version}`);
+    // The report leaves a null version empty.
+    const row = { bucket, key, versionId: version === 'null' ? undefined : version };
+    if (i % 5 === 0) report.push({ ...row, taskStatus: 'succeeded', httpStatusCode: 200 });
+    else if (i % 5 === 1) {
+      report.push({ ...row, taskStatus: 'failed', httpStatusCode: 503, errorCode: 'SlowDown', resultMessage: 'slow' });
+    } else if (i % 5 === 2) {
+      report.push({
+        ...row,
+        taskStatus: 'failed',
+        httpStatusCode: 404,
+        errorCode: 'NoSuchKey',
+        resultMessage: 'The specified key, "x", does not exist.\nSecond line',
+      });
+    } else if (i % 5 === 3) {
+      // Listed twice: a failure, then a success; the success wins.
+      report.push({ ...row, taskStatus: 'failed', httpStatusCode: 500, errorCode: 'InternalError' });
+      report.push({ ...row, taskStatus: 'succeeded', httpStatusCode: 200 });
+    }
+    // i % 5 === 4: in no report (the job stopped before it).
+  }
+  return { manifest: manifest.join('\n') + '\n', report };
+}
+
+describe('analyzeRound', () => {
+  test('gives the same analysis, failures and retry manifest in one partition or many', async () => {
+    await withBucket(async (bucket, s3) => {
+      const { manifest, report } = fixture(bucket);
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'in/manifest.csv', Body: manifest }));
+      const succeeded = report.filter((r) => r.taskStatus === 'succeeded');
+      const failed = report.filter((r) => r.taskStatus === 'failed');
+      // Results files in a shuffled order, as S3 gives no order: the analysis must follow the manifest.
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: 'rep/ok.csv',
+          Body: succeeded.reverse().map(formatReportRow).join(''),
+        }),
+      );
+      await s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: 'rep/failed.csv', Body: failed.map(formatReportRow).join('') }),
+      );
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: 'reports/job-j1/manifest.json',
+          Body: JSON.stringify({
+            Format: REPORT_FORMAT,
+            Results: [
+              { TaskExecutionStatus: 'failed', Bucket: bucket, Key: 'rep/failed.csv' },
+              { TaskExecutionStatus: 'succeeded', Bucket: bucket, Key: 'rep/ok.csv' },
+            ],
+          }),
+        }),
+      );
+      const input = (prefix: string): AnalyzeRoundInput => ({
+        campaignId: 'c1',
+        round: 0,
+        operationType: 'copy',
+        retryableErrorCodes: ['SlowDown', 'InternalError'],
+        maxObjectsPerJob: 12,
+        jobs: [
+          {
+            jobId: 'j1',
+            ordinal: 0,
+            status: 'Cancelled',
+            tasksRun: 36,
+            manifest: { bucket, key: 'in/manifest.csv', etag: 'x', rows: 40, versioned: true },
+          },
+        ],
+        reports: { bucket, prefix: 'reports' },
+        output: { bucket, prefix },
+      });
+      const run = async (partitionRows: number, prefix: string) => {
+        const { analyzeRound } = createRoundActivities({ s3 }, { partitionRows });
+        const analysis: RoundAnalysis = await new MockActivityEnvironment().run(analyzeRound, input(prefix));
+        const files = await Promise.all([
+          text(s3, bucket, analysis.permanentFailuresKey!),
+          text(s3, bucket, analysis.retryableFailuresKey!),
+          ...analysis.retryManifests.map((m) => text(s3, bucket, m.key)),
+        ]);
+        return { analysis, files };
+      };
+      const one = await run(1000, 'one');
+      const many = await run(3, 'many');
+      expect({ ...many.analysis, permanentFailuresKey: 0, retryableFailuresKey: 0, retryManifests: 0 }).toEqual({
+        ...one.analysis,
+        permanentFailuresKey: 0,
+        retryableFailuresKey: 0,
+        retryManifests: 0,
+      });
+      expect(many.files).toEqual(one.files);
+      expect(many.analysis.retryManifests.map((m) => m.rows)).toEqual(one.analysis.retryManifests.map((m) => m.rows));
+
+      // And it is what the report says: 8 + 8 succeeded, 8 retryable, 8 permanent, 8 never ran.
+      expect(one.analysis).toMatchObject({ succeeded: 16, retryable: 8, permanent: 8, neverRan: 8 });
+      expect(one.analysis.errorsByCode).toEqual({ SlowDown: 8, NoSuchKey: 8, NotRun: 8 });
+      const retryRows = one.files.slice(2).join('').split('\n').filter(Boolean);
+      const expected = fixture(bucket)
+        .manifest.split('\n')
+        .filter((_l, i) => i % 5 === 1 || i % 5 === 4);
+      expect(retryRows).toEqual(expected);
+      expect(one.analysis.retryManifests.map((m) => m.rows)).toEqual([12, 4]);
+      const permanent = one.files[0]!;
+      expect(permanent.split('NoSuchKey').length - 1).toBe(8);
+      expect(permanent).toContain(`${bucket},dir/obj%2012+x,v12,NoSuchKey,404,"The specified key, ""x"", does`);
+    });
+  });
+});
