@@ -1,0 +1,173 @@
+/**
+ * Round analysis of one large job (completion report vs manifest) on moto: time and peak RSS of the partitioned join
+ * the campaign uses, next to the same join with every row in one in-memory partition (how it worked before, the
+ * anchor), in the same run.
+ *
+ *   npm run bench:rounds                          # 1,000,000 tasks
+ *   node dist/bench/round-analysis.js --tasks 3000000 --heap-mb 160   # both under a 160 MB V8 heap cap
+ *
+ * The report: 90% succeeded, 5% SlowDown (retried), 3% NoSuchKey (permanent), 2% in no report. Each analysis runs in
+ * a child process, so its peak RSS is its own.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { MockActivityEnvironment } from '@temporalio/testing';
+
+import { ANALYSIS_PARTITION_ROWS, createRoundActivities } from '../src/activities/rounds';
+import { createLogger } from '../src/logging';
+import { formatReportRow, REPORT_FORMAT } from '../src/reports/completion-report';
+import type { AnalyzeRoundInput, RoundAnalysis } from '../src/shared/activity-types';
+import { LOCAL_CREDENTIALS, startS3 } from '../src/stack';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const BUCKET = 'bench-rounds';
+
+function client(endpoint: string): S3Client {
+  return new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+}
+
+function input(tasks: number, prefix: string): AnalyzeRoundInput {
+  return {
+    campaignId: 'bench',
+    round: 0,
+    operationType: 'copy',
+    retryableErrorCodes: ['SlowDown'],
+    maxObjectsPerJob: 1_000_000,
+    jobs: [
+      {
+        jobId: 'j1',
+        ordinal: 0,
+        status: 'Complete',
+        tasksRun: tasks,
+        manifest: { bucket: BUCKET, key: 'manifest.csv', etag: 'x', rows: tasks },
+      },
+    ],
+    reports: { bucket: BUCKET, prefix: 'reports' },
+    output: { bucket: BUCKET, prefix },
+  };
+}
+
+async function seed(s3: S3Client, tasks: number): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const manifest: string[] = [];
+  const ok: string[] = [];
+  const failed: string[] = [];
+  for (let i = 0; i < tasks; i++) {
+    const key = `logs/2024/${i % 1000}/object-${i.toString(36).padStart(8, '0')}.json.gz`;
+    manifest.push(`${BUCKET},${key}\n`);
+    const r = i % 100;
+    if (r < 90) ok.push(formatReportRow({ bucket: BUCKET, key, taskStatus: 'succeeded', httpStatusCode: 200 }));
+    else if (r < 95) {
+      failed.push(
+        formatReportRow({ bucket: BUCKET, key, taskStatus: 'failed', httpStatusCode: 503, errorCode: 'SlowDown' }),
+      );
+    } else if (r < 98) {
+      failed.push(
+        formatReportRow({
+          bucket: BUCKET,
+          key,
+          taskStatus: 'failed',
+          httpStatusCode: 404,
+          errorCode: 'NoSuchKey',
+          resultMessage: 'The specified key does not exist.',
+        }),
+      );
+    }
+  }
+  const put = (Key: string, Body: string) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
+  await put('manifest.csv', manifest.join(''));
+  await put('reports/ok.csv', ok.join(''));
+  await put('reports/failed.csv', failed.join(''));
+  const results = [
+    { TaskExecutionStatus: 'succeeded', Bucket: BUCKET, Key: 'reports/ok.csv' },
+    { TaskExecutionStatus: 'failed', Bucket: BUCKET, Key: 'reports/failed.csv' },
+  ];
+  await put('reports/job-j1/manifest.json', JSON.stringify({ Format: REPORT_FORMAT, Results: results }));
+}
+
+interface ChildResult {
+  seconds: number;
+  maxRssMB: number;
+  analysis: Pick<RoundAnalysis, 'succeeded' | 'retryable' | 'permanent' | 'neverRan'>;
+}
+
+async function child(endpoint: string, tasks: number, partitionRows: number): Promise<void> {
+  const s3 = client(endpoint);
+  const { analyzeRound } = createRoundActivities({ s3 }, { partitionRows });
+  const started = process.hrtime.bigint();
+  const a: RoundAnalysis = await new MockActivityEnvironment().run(analyzeRound, input(tasks, `out-${partitionRows}`));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf-8'));
+  const result: ChildResult = {
+    seconds,
+    maxRssMB: m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024,
+    analysis: { succeeded: a.succeeded, retryable: a.retryable, permanent: a.permanent, neverRan: a.neverRan },
+  };
+  process.stdout.write(JSON.stringify(result));
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--child') {
+    await child(argv[1]!, Number(argv[2]), Number(argv[3]));
+    return;
+  }
+  const i = argv.indexOf('--tasks');
+  const tasks = i === -1 ? 1_000_000 : Number(argv[i + 1]);
+  const h = argv.indexOf('--heap-mb');
+  const heap = h === -1 ? [] : [`--max-old-space-size=${Number(argv[h + 1])}`];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-bench-rounds-'));
+  const moto = await startS3({ dir, log: createLogger('bench') });
+  try {
+    await seed(client(moto.endpoint), tasks);
+    const run = (partitionRows: number): ChildResult | { error: string } => {
+      try {
+        const args = [...heap, __filename, '--child', moto.endpoint, String(tasks), String(partitionRows)];
+        const out = execFileSync(process.execPath, args, {
+          encoding: 'utf-8',
+          env: { ...process.env, S3C_LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        return JSON.parse(out) as ChildResult;
+      } catch {
+        return { error: `failed${heap.length ? ` (out of memory with ${heap[0]})` : ''}` };
+      }
+    };
+    const ours = run(ANALYSIS_PARTITION_ROWS);
+    const anchor = run(Number.MAX_SAFE_INTEGER);
+    if ('error' in ours) throw new Error(`the partitioned analysis ${ours.error}`);
+    const partitions = Math.ceil(tasks / ANALYSIS_PARTITION_ROWS);
+    console.log(
+      `\nround analysis of one job of ${tasks.toLocaleString('en-US')} tasks (${JSON.stringify(ours.analysis)})`,
+    );
+    console.log(
+      `  partitioned (${partitions} × ${ANALYSIS_PARTITION_ROWS.toLocaleString('en-US')} rows)  ${ours.seconds.toFixed(1)} s  peak RSS ${ours.maxRssMB.toFixed(0)} MB`,
+    );
+    if ('error' in anchor) {
+      console.log(`  all in memory (anchor)       ${anchor.error}`);
+      return;
+    }
+    if (JSON.stringify(ours.analysis) !== JSON.stringify(anchor.analysis)) {
+      throw new Error(`the analyses differ: ${JSON.stringify(ours.analysis)} vs ${JSON.stringify(anchor.analysis)}`);
+    }
+    console.log(
+      `  all in memory (anchor)       ${anchor.seconds.toFixed(1)} s  peak RSS ${anchor.maxRssMB.toFixed(0)} MB`,
+    );
+    console.log(
+      `  ratio                        ${(ours.seconds / anchor.seconds).toFixed(2)}× the time, ${(ours.maxRssMB / anchor.maxRssMB).toFixed(2)}× the memory`,
+    );
+  } finally {
+    await moto.proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
