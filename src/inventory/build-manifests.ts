@@ -10,6 +10,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 
 import { createLogger, type Logger } from '../logging';
+import { FailureType } from '../shared/errors';
 import { invalidInventory } from './errors';
 import { parseLocation } from './location';
 import { nativeScanAvailable } from './native-scan';
@@ -95,6 +96,13 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
   } catch (err) {
     if (err instanceof PlanError) throw invalidInventory(`inventory ${report.manifestLocation}: ${err.message}`);
     throw err;
+  }
+  // Whether CSV rows go through the native scanner; a bad S3C_NATIVE (or =on without the addon) fails here, clearly.
+  let scanner: 'native' | 'javascript' | undefined;
+  try {
+    scanner = plan.format !== 'CSV' ? undefined : nativeScanAvailable() && !plan.keyRegex ? 'native' : 'javascript';
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, FailureType.InvalidInput);
   }
   let output;
   try {
@@ -208,9 +216,7 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
       rowsSelected: totals.rowsSelected,
       shards: shards.length,
       seconds,
-      ...(plan.format === 'CSV'
-        ? { scanner: nativeScanAvailable() && plan.keyRegex === undefined ? 'native' : 'javascript' }
-        : {}),
+      ...(scanner ? { scanner } : {}),
     });
     return {
       inventory: {

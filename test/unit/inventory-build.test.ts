@@ -350,6 +350,21 @@ describe('buildManifests (local)', () => {
     expect(existsSync(path.join(dir, 'out')) ? readdirSync(path.join(dir, 'out')) : []).toEqual([]);
   });
 
+  test('a bad S3C_NATIVE is a clear, permanent error before anything is written', async () => {
+    const inventory = await writeInventoryDir(path.join(dir, 'inv'), { schema: ['Bucket', 'Key'], files: rows(1, 3) });
+    const saved = process.env.S3C_NATIVE;
+    process.env.S3C_NATIVE = 'fast';
+    try {
+      const err = await failure(build({ inventory }));
+      expect(err).toMatchObject({ type: FailureType.InvalidInput, nonRetryable: true });
+      expect(err.message).toMatch(/S3C_NATIVE must be auto, on or off, not "fast"/);
+    } finally {
+      if (saved === undefined) delete process.env.S3C_NATIVE;
+      else process.env.S3C_NATIVE = saved;
+    }
+    expect(existsSync(path.join(dir, 'out'))).toBe(false);
+  });
+
   test.each<[string, { format?: 'ORC' }, RegExp, InventoryFilter]>([
     [
       'ORC',
