@@ -8,11 +8,17 @@ import { Readable } from 'node:stream';
 
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
 import type { WriteCampaignReportInput, WriteCampaignReportResult } from '../shared/activity-types';
 import type { ErrorCounts } from '../shared/campaign';
 import { FAILURE_CSV_HEADER } from './rounds';
+
+/** Part size of the failed.csv upload: 16 MiB parts allow files of up to ~156 GiB. */
+const UPLOAD_PART_BYTES = 16 << 20;
+/** A heartbeat per this many bytes of failed.csv copied. */
+const HEARTBEAT_BYTES = 64 << 20;
 
 /** The version of campaign.json's layout; bumped on incompatible changes. */
 export const CAMPAIGN_REPORT_VERSION = 1;
@@ -34,18 +40,28 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
         // Streamed from the rounds' files into one upload (multipart when large, so complete or absent), never
         // held in memory: a campaign may have millions of failed objects.
         const s3 = deps.s3;
+        let copied = 0;
         const body = Readable.from(
           (async function* () {
             yield Buffer.from(FAILURE_CSV_HEADER.join(',') + '\n');
             for (const key of sources) {
               const out = await s3.send(new GetObjectCommand({ Bucket: output.bucket, Key: key }));
-              for await (const chunk of out.Body as Readable) yield chunk as Buffer;
+              for await (const chunk of out.Body as Readable) {
+                const before = copied;
+                copied += (chunk as Buffer).length;
+                // Large lists take a while: stay within the activity's heartbeat timeout.
+                if (Math.floor(copied / HEARTBEAT_BYTES) > Math.floor(before / HEARTBEAT_BYTES)) {
+                  Context.current().heartbeat({ failedCsvBytes: copied });
+                }
+                yield chunk as Buffer;
+              }
             }
           })(),
         );
         await new Upload({
           client: s3,
           params: { Bucket: output.bucket, Key: failedKey, Body: body, ContentType: 'text/csv' },
+          partSize: UPLOAD_PART_BYTES,
         }).done();
 
         const errorsByCode: ErrorCounts = {};

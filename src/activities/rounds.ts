@@ -12,7 +12,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
@@ -21,7 +22,12 @@ import { csvRow } from '../csv';
 import { decodeManifestKey } from '../inventory/key-encoding';
 import { readManifestRows } from '../manifest/read';
 import { ManifestShardWriter } from '../manifest/shard-writer';
-import { iterateReportRows, parseReportManifest, type ReportRow } from '../reports/completion-report';
+import {
+  iterateReportRows,
+  parseReportManifest,
+  type ReportManifest,
+  type ReportRow,
+} from '../reports/completion-report';
 import type { AnalyzeRoundInput, RoundAnalysis } from '../shared/activity-types';
 import type { OperationType } from '../shared/campaign-spec';
 import { FailureType } from '../shared/errors';
@@ -65,6 +71,9 @@ function objectId(bucket: string, rawKey: string, versionId: string | undefined)
  */
 export const ANALYSIS_PARTITION_ROWS = 250_000;
 
+/** Part size of the failure CSV uploads: 16 MiB parts allow files of up to ~156 GiB. */
+const UPLOAD_PART_BYTES = 16 << 20;
+
 /** What the report says about an object; `verdict` undefined: in no report (never ran). */
 interface Outcome {
   verdict: Verdict;
@@ -84,7 +93,14 @@ function partitionOf(id: string, partitions: number): number {
   return (h >>> 0) % partitions;
 }
 
-export function createRoundActivities(deps: { s3: S3Client }, options: { partitionRows?: number } = {}) {
+/**
+ * @param options.partitionRows manifest rows per partition (tests make it small)
+ * @param options.tmpDir where the analysis spools its files (default: `TMPDIR`)
+ */
+export function createRoundActivities(
+  deps: { s3: S3Client },
+  options: { partitionRows?: number; tmpDir?: string } = {},
+) {
   const partitionRows = options.partitionRows ?? ANALYSIS_PARTITION_ROWS;
   return {
     async analyzeRound(input: AnalyzeRoundInput): Promise<RoundAnalysis> {
@@ -99,7 +115,7 @@ export function createRoundActivities(deps: { s3: S3Client }, options: { partiti
         errorsByCode: {},
         retryManifests: [],
       };
-      const tmp = await tempDir('round');
+      const tmp = await tempDir('round', options.tmpDir);
       const permanentLines = new LineFile(path.join(tmp.dir, 'permanent.csv'));
       const retryableLines = new LineFile(path.join(tmp.dir, 'retryable.csv'));
       const versioned = input.jobs.some((j) => j.manifest.versioned);
@@ -113,8 +129,8 @@ export function createRoundActivities(deps: { s3: S3Client }, options: { partiti
       });
       try {
         try {
-          for (const job of input.jobs) {
-            await analyzeJob(job);
+          for (const [index, job] of input.jobs.entries()) {
+            await analyzeJob(job, index);
           }
           analysis.retryManifests = await retry.close();
         } catch (err) {
@@ -126,16 +142,17 @@ export function createRoundActivities(deps: { s3: S3Client }, options: { partiti
         await retryableLines.close();
         const put = async (name: string, file: LineFile) => {
           const key = `${base}/failures/round-${input.round}-${name}.csv`;
-          // Explicit length: the SDK leaves it out for an empty body and then warns about streams of unknown length.
-          await deps.s3.send(
-            new PutObjectCommand({
-              Bucket: input.output.bucket,
-              Key: key,
-              Body: file.bytes === 0 ? '' : createReadStream(file.path),
-              ContentLength: file.bytes,
-              ContentType: 'text/csv',
-            }),
-          );
+          // Multipart when large (each part retried, no 5 GB cap), one PutObject when small; complete or absent.
+          const body = createReadStream(file.path);
+          try {
+            await new Upload({
+              client: deps.s3,
+              params: { Bucket: input.output.bucket, Key: key, Body: body, ContentType: 'text/csv' },
+              partSize: UPLOAD_PART_BYTES,
+            }).done();
+          } finally {
+            body.destroy();
+          }
           return key;
         };
         try {
@@ -151,7 +168,7 @@ export function createRoundActivities(deps: { s3: S3Client }, options: { partiti
       } finally {
         await permanentLines.close().catch(() => undefined);
         await retryableLines.close().catch(() => undefined);
-        await tmp.remove();
+        await tmp.remove().catch(() => undefined);
       }
 
       /**
@@ -159,16 +176,8 @@ export function createRoundActivities(deps: { s3: S3Client }, options: { partiti
        * (a verdict byte per manifest row, failure details to a file in manifest order), then the manifest is read
        * once more in order to write the retry manifest and the failure lines in manifest order.
        */
-      async function analyzeJob(job: AnalyzeRoundInput['jobs'][number]): Promise<void> {
-        const partitions = Math.max(1, Math.ceil((job.manifest.rows || 1) / partitionRows));
-        const dir = path.join(tmp.dir, `job-${job.ordinal}`);
-        await mkdir(dir);
-        const file = (kind: string, p: number) => path.join(dir, `${kind}-${p}.jsonl`);
-        const open = (kind: string) => Array.from({ length: partitions }, (_, p) => new LineFile(file(kind, p)));
-
-        // 1. Report rows by partition: [id, verdict, code, status, message].
-        const reportParts = open('report');
-        let reportRows = 0;
+      async function analyzeJob(job: AnalyzeRoundInput['jobs'][number], index: number): Promise<void> {
+        let report: ReportManifest | undefined;
         if (job.jobId) {
           const manifestKey = `${input.reports.prefix}/job-${job.jobId}/manifest.json`;
           const text = await getObjectTextIfExists(deps.s3, input.reports.bucket, manifestKey);
@@ -180,8 +189,27 @@ export function createRoundActivities(deps: { s3: S3Client }, options: { partiti
             );
           }
           // No report and no task run (cancelled or failed before starting): every object is "never ran".
-          if (text !== undefined) {
-            const report = parseReportManifest(text, `s3://${input.reports.bucket}/${manifestKey}`);
+          if (text !== undefined) report = parseReportManifest(text, `s3://${input.reports.bucket}/${manifestKey}`);
+        }
+        const partitions = Math.max(1, Math.ceil((job.manifest.rows || 1) / partitionRows));
+        const dir = path.join(tmp.dir, `job-${index}`);
+        await mkdir(dir);
+        const file = (kind: string, p: number) => path.join(dir, `${kind}-${p}.jsonl`);
+        // Every file opened here is closed on the way out, whatever happens.
+        const writers: LineFile[] = [];
+        const readers: AsyncIterableIterator<string>[] = [];
+        const open = (kind: string) =>
+          Array.from({ length: partitions }, (_, p) => {
+            const f = new LineFile(file(kind, p));
+            writers.push(f);
+            return f;
+          });
+        const beat = (details: Record<string, number>) => Context.current().heartbeat({ job: job.ordinal, ...details });
+        try {
+          // 1. Report rows by partition: [id, verdict, code, status, message].
+          const reportParts = open('report');
+          let reportRows = 0;
+          if (report) {
             for await (const row of iterateReportRows(deps.s3, report)) {
               const verdict =
                 row.taskStatus === 'succeeded'
@@ -196,70 +224,72 @@ export function createRoundActivities(deps: { s3: S3Client }, options: { partiti
                 row.resultMessage ?? null,
               ];
               await reportParts[partitionOf(id, partitions)]!.write(`${JSON.stringify(record)}\n`);
-              if (++reportRows % 10_000 === 0) Context.current().heartbeat({ job: job.ordinal, reportRows });
+              if (++reportRows % 10_000 === 0) beat({ reportRows });
             }
           }
-        }
-        await Promise.all(reportParts.map((f) => f.close()));
+          await Promise.all(reportParts.map((f) => f.close()));
 
-        // 2. Manifest rows by partition ([ordinal, id]), and all of them in order for step 4.
-        const manifestParts = open('manifest');
-        const ordered = new LineFile(path.join(dir, 'manifest.jsonl'));
-        let rows = 0;
-        for await (const m of readManifestRows(deps.s3, job.manifest.bucket, job.manifest.key)) {
-          const id = objectId(m.bucket, m.rawKey, m.versionId);
-          await manifestParts[partitionOf(id, partitions)]!.write(`${JSON.stringify([rows, id])}\n`);
-          await ordered.write(`${JSON.stringify([m.bucket, m.rawKey, m.versionId ?? null, id])}\n`);
-          if (++rows % 10_000 === 0) Context.current().heartbeat({ job: job.ordinal, rows });
-        }
-        await Promise.all([...manifestParts.map((f) => f.close()), ordered.close()]);
-
-        // 3. Join each partition: a verdict per manifest row, failure details in manifest order per partition.
-        const verdicts = new Uint8Array(rows);
-        const detailParts = open('details');
-        for (let p = 0; p < partitions; p++) {
-          const outcomes = new Map<string, Outcome>();
-          for await (const line of readLines(file('report', p))) {
-            const [id, verdict, code, status, message] = JSON.parse(line) as [
-              string,
-              Verdict,
-              string | null,
-              number | null,
-              string | null,
-            ];
-            // A task listed twice: success wins (the object is done), else the last failure is the one to report.
-            if (outcomes.get(id)?.verdict === 'succeeded') continue;
-            outcomes.set(id, {
-              verdict,
-              code: code ?? undefined,
-              status: status ?? undefined,
-              message: message ?? undefined,
-            });
+          // 2. Manifest rows by partition ([ordinal, id]), and all of them in order for step 4.
+          const manifestParts = open('manifest');
+          const [ordered] = open('ordered');
+          let rows = 0;
+          for await (const m of readManifestRows(deps.s3, job.manifest.bucket, job.manifest.key)) {
+            const id = objectId(m.bucket, m.rawKey, m.versionId);
+            await manifestParts[partitionOf(id, partitions)]!.write(`${JSON.stringify([rows, id])}\n`);
+            await ordered!.write(`${JSON.stringify([m.bucket, m.rawKey, m.versionId ?? null, id])}\n`);
+            if (++rows % 10_000 === 0) beat({ rows });
           }
-          for await (const line of readLines(file('manifest', p))) {
-            const [ordinal, id] = JSON.parse(line) as [number, string];
-            const hit = outcomes.get(id);
-            verdicts[ordinal] = hit ? VERDICT_CODES[hit.verdict] : NEVER_RAN;
-            if (hit && hit.verdict !== 'succeeded') {
-              await detailParts[p]!.write(
-                `${JSON.stringify([hit.code ?? null, hit.status ?? null, hit.message ?? null])}\n`,
-              );
+          await Promise.all([...manifestParts.map((f) => f.close()), ordered!.close()]);
+
+          // 3. Join each partition: a verdict per manifest row, failure details in manifest order per partition.
+          const verdicts = new Uint8Array(rows);
+          const detailParts = open('details');
+          let joined = 0;
+          for (let p = 0; p < partitions; p++) {
+            beat({ partition: p, partitions });
+            const outcomes = new Map<string, Outcome>();
+            for await (const line of readLines(file('report', p))) {
+              const [id, verdict, code, status, message] = JSON.parse(line) as [
+                string,
+                Verdict,
+                string | null,
+                number | null,
+                string | null,
+              ];
+              // A task listed twice: success wins (the object is done), else the last failure is the one to report.
+              if (outcomes.get(id)?.verdict === 'succeeded') continue;
+              outcomes.set(id, {
+                verdict,
+                code: code ?? undefined,
+                status: status ?? undefined,
+                message: message ?? undefined,
+              });
+              if (++joined % 100_000 === 0) beat({ partition: p, joined });
             }
+            for await (const line of readLines(file('manifest', p))) {
+              const [ordinal, id] = JSON.parse(line) as [number, string];
+              const hit = outcomes.get(id);
+              verdicts[ordinal] = hit ? VERDICT_CODES[hit.verdict] : NEVER_RAN;
+              if (hit && hit.verdict !== 'succeeded') {
+                const detail = [hit.code ?? null, hit.status ?? null, hit.message ?? null];
+                await detailParts[p]!.write(`${JSON.stringify(detail)}\n`);
+              }
+              if (++joined % 100_000 === 0) beat({ partition: p, joined });
+            }
+            outcomes.clear();
+            await rm(file('report', p), { force: true });
+            await rm(file('manifest', p), { force: true });
           }
-          outcomes.clear();
-          await rm(file('report', p), { force: true });
-          await rm(file('manifest', p), { force: true });
-        }
-        await Promise.all(detailParts.map((f) => f.close()));
+          await Promise.all(detailParts.map((f) => f.close()));
 
-        // 4. In manifest order: counts, failure lines and the retry manifest, exactly as the report decided.
-        const details = detailParts.map((f) => readLines(f.path));
-        try {
+          // 4. In manifest order: counts, failure lines and the retry manifest, exactly as the report decided.
+          const details = detailParts.map((f) => readLines(f.path));
+          readers.push(...details);
           let n = 0;
-          for await (const line of readLines(ordered.path)) {
+          for await (const line of readLines(ordered!.path)) {
             const [bucket, rawKey, versionId, id] = JSON.parse(line) as [string, string, string | null, string];
             const verdict = verdicts[n]!;
-            if (++n % 10_000 === 0) Context.current().heartbeat({ job: job.ordinal, rows: n });
+            if (++n % 10_000 === 0) beat({ rows: n });
             if (verdict === VERDICT_CODES.succeeded) {
               analysis.succeeded += 1;
               continue;
@@ -267,7 +297,12 @@ export function createRoundActivities(deps: { s3: S3Client }, options: { partiti
             let hit: Outcome | undefined;
             if (verdict !== NEVER_RAN) {
               const next = await details[partitionOf(id, partitions)]!.next();
-              if (next.done) throw new Error(`analysis of job ${job.jobId}: the failure details ran out`);
+              if (next.done) {
+                throw ApplicationFailure.nonRetryable(
+                  `analysis of job ${job.jobId}: the failure details of its partition ran out (a bug)`,
+                  FailureType.Unknown,
+                );
+              }
               const [code, status, message] = JSON.parse(next.value) as [string | null, number | null, string | null];
               hit = {
                 verdict: verdict === VERDICT_CODES.permanent ? 'permanent' : 'retryable',
@@ -299,9 +334,10 @@ export function createRoundActivities(deps: { s3: S3Client }, options: { partiti
             }
           }
         } finally {
-          await Promise.all(details.map((d) => d.return?.()));
+          await Promise.all(readers.map((r) => r.return?.()));
+          await Promise.all(writers.map((w) => w.close().catch(() => undefined)));
+          await rm(dir, { recursive: true, force: true });
         }
-        await rm(dir, { recursive: true, force: true });
       }
     },
   };

@@ -7,9 +7,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-/** A private temporary directory, removed with everything in it by `remove`. */
-export async function tempDir(label: string): Promise<{ dir: string; remove: () => Promise<void> }> {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `s3c-${label}-`));
+/** Temporary directories older than this are left over from a process that died: removed when the next is made. */
+const STALE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A private temporary directory (under `root`, by default `TMPDIR`), removed with everything in it by `remove`. Directories of the same
+ * label left by a worker that was killed are removed once they are a day old.
+ */
+export async function tempDir(
+  label: string,
+  root = os.tmpdir(),
+): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const prefix = `s3c-${label}-`;
+  const names = await fsp.readdir(root).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.startsWith(prefix))) {
+    const p = path.join(root, name);
+    const stat = await fsp.stat(p).catch(() => undefined);
+    if (stat?.isDirectory() && Date.now() - stat.mtimeMs > STALE_MS) {
+      await fsp.rm(p, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+  const dir = await fsp.mkdtemp(path.join(root, prefix));
   return { dir, remove: () => fsp.rm(dir, { recursive: true, force: true }) };
 }
 
@@ -40,10 +58,14 @@ export class LineFile {
     }
   }
 
+  private closing: Promise<void> | undefined;
+
+  /** Flushes and closes the file; later calls wait for the first. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
+    this.closing ??= new Promise<void>((resolve, reject) => {
       this.out.end((err?: Error | null) => (err ? reject(err) : resolve()));
     });
+    await this.closing;
     if (this.failure) throw this.failure;
   }
 }

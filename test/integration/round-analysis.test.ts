@@ -4,6 +4,10 @@
  * the same whether the rows are joined in one partition or in many (as a 10M-task job's are), and it is exactly what
  * the report says, in manifest order.
  */
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
 
@@ -131,5 +135,56 @@ describe('analyzeRound', () => {
       expect(permanent.split('NoSuchKey').length - 1).toBe(8);
       expect(permanent).toContain(`${bucket},dir/obj%2012+x,v12,NoSuchKey,404,"The specified key, ""x"", does`);
     });
+  });
+
+  test('a report not visible yet is a retryable failure that leaves no file open and no temporary file', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 's3c-round-test-'));
+    try {
+      await withBucket(async (bucket, s3) => {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'in/manifest.csv', Body: fixture(bucket).manifest }));
+        const { analyzeRound } = createRoundActivities({ s3 }, { partitionRows: 2, tmpDir: tmp });
+        const input: AnalyzeRoundInput = {
+          campaignId: 'c1',
+          round: 0,
+          operationType: 'copy',
+          retryableErrorCodes: [],
+          maxObjectsPerJob: 100,
+          jobs: [
+            {
+              jobId: 'late',
+              ordinal: 0,
+              status: 'Complete',
+              tasksRun: 5,
+              manifest: { bucket, key: 'in/manifest.csv', etag: 'x', rows: 40, versioned: true },
+            },
+          ],
+          reports: { bucket, prefix: 'reports' },
+          output: { bucket, prefix: 'out' },
+        };
+        const err = await new MockActivityEnvironment().run(analyzeRound, input).then(
+          () => undefined,
+          (e: unknown) => e as { type?: string; nonRetryable?: boolean; message: string },
+        );
+        expect(err).toMatchObject({ type: 'Transient', nonRetryable: false });
+        expect(err?.message).toMatch(/completion report of job late \(5 tasks run\) is not at/);
+        // And a missing manifest (an error in the middle of the join) cleans up as well.
+        const missing = {
+          ...input,
+          jobs: [{ ...input.jobs[0]!, jobId: undefined, manifest: { ...input.jobs[0]!.manifest, key: 'gone.csv' } }],
+        };
+        await expect(new MockActivityEnvironment().run(analyzeRound, missing)).rejects.toThrow();
+      });
+      const open = readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(tmp);
+        } catch {
+          return false;
+        }
+      });
+      expect(open).toEqual([]);
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
