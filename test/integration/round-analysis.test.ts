@@ -52,6 +52,25 @@ function fixture(bucket: string) {
   return { manifest: manifest.join('\n') + '\n', report };
 }
 
+/** A round of one job over `in/manifest.csv` (40 rows, versioned), at most 12 objects per retry manifest. */
+function roundInput(
+  bucket: string,
+  prefix: string,
+  job: Pick<AnalyzeRoundInput['jobs'][number], 'jobId' | 'status' | 'tasksRun'>,
+  retryableErrorCodes: string[],
+): AnalyzeRoundInput {
+  return {
+    campaignId: 'c1',
+    round: 0,
+    operationType: 'copy',
+    retryableErrorCodes,
+    maxObjectsPerJob: 12,
+    jobs: [{ ...job, ordinal: 0, manifest: { bucket, key: 'in/manifest.csv', etag: 'x', rows: 40, versioned: true } }],
+    reports: { bucket, prefix: 'reports' },
+    output: { bucket, prefix },
+  };
+}
+
 describe('analyzeRound', () => {
   test('gives the same analysis, failures and retry manifest in one partition or many', async () => {
     await withBucket(async (bucket, s3) => {
@@ -83,24 +102,8 @@ describe('analyzeRound', () => {
           }),
         }),
       );
-      const input = (prefix: string): AnalyzeRoundInput => ({
-        campaignId: 'c1',
-        round: 0,
-        operationType: 'copy',
-        retryableErrorCodes: ['SlowDown', 'InternalError'],
-        maxObjectsPerJob: 12,
-        jobs: [
-          {
-            jobId: 'j1',
-            ordinal: 0,
-            status: 'Cancelled',
-            tasksRun: 36,
-            manifest: { bucket, key: 'in/manifest.csv', etag: 'x', rows: 40, versioned: true },
-          },
-        ],
-        reports: { bucket, prefix: 'reports' },
-        output: { bucket, prefix },
-      });
+      const input = (prefix: string) =>
+        roundInput(bucket, prefix, { jobId: 'j1', status: 'Cancelled', tasksRun: 36 }, ['SlowDown', 'InternalError']);
       const run = async (partitionRows: number, prefix: string) => {
         const { analyzeRound } = createRoundActivities({ s3 }, { partitionRows });
         const analysis: RoundAnalysis = await new MockActivityEnvironment().run(analyzeRound, input(prefix));
@@ -143,24 +146,7 @@ describe('analyzeRound', () => {
       await withBucket(async (bucket, s3) => {
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'in/manifest.csv', Body: fixture(bucket).manifest }));
         const { analyzeRound } = createRoundActivities({ s3 }, { partitionRows: 2, tmpDir: tmp });
-        const input: AnalyzeRoundInput = {
-          campaignId: 'c1',
-          round: 0,
-          operationType: 'copy',
-          retryableErrorCodes: [],
-          maxObjectsPerJob: 100,
-          jobs: [
-            {
-              jobId: 'late',
-              ordinal: 0,
-              status: 'Complete',
-              tasksRun: 5,
-              manifest: { bucket, key: 'in/manifest.csv', etag: 'x', rows: 40, versioned: true },
-            },
-          ],
-          reports: { bucket, prefix: 'reports' },
-          output: { bucket, prefix: 'out' },
-        };
+        const input = roundInput(bucket, 'out', { jobId: 'late', status: 'Complete', tasksRun: 5 }, []);
         const err = await new MockActivityEnvironment().run(analyzeRound, input).then(
           () => undefined,
           (e: unknown) => e as { type?: string; nonRetryable?: boolean; message: string },
