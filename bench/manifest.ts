@@ -23,6 +23,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 
 import { buildManifests } from '../src/inventory';
 import { nativeScanAvailable } from '../src/inventory/native-scan';
+import { peakRssMB } from './peak-rss';
 
 // The SDK's notice that it will need Node.js 22 from 2027 (see the README) would repeat in every round's output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -211,20 +212,6 @@ function runOurs(manifest: string, outDir: string): ChildResult {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return JSON.parse(stdout) as ChildResult;
-}
-
-/**
- * This process's peak RSS. `/proc/self/status` VmHWM belongs to the process's own address space; getrusage's maxRSS
- * would also count the parent's memory at fork time (DuckDB's, here), which Linux carries across exec.
- */
-function peakRssMB(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf-8'));
-    if (m) return Number(m[1]) / 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS / 1024;
 }
 
 async function child(manifest: string, outDir: string): Promise<void> {

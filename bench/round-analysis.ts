@@ -10,7 +10,7 @@
  * a child process, so its peak RSS is its own.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -22,6 +22,7 @@ import { createLogger } from '../src/logging';
 import { formatReportRow, REPORT_FORMAT } from '../src/reports/completion-report';
 import type { AnalyzeRoundInput, RoundAnalysis } from '../src/shared/activity-types';
 import { LOCAL_CREDENTIALS, startS3 } from '../src/stack';
+import { peakRssMB } from './peak-rss';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -102,10 +103,9 @@ async function child(endpoint: string, tasks: number, partitionRows: number): Pr
   const started = process.hrtime.bigint();
   const a: RoundAnalysis = await new MockActivityEnvironment().run(analyzeRound, input(tasks, `out-${partitionRows}`));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf-8'));
   const result: ChildResult = {
     seconds,
-    maxRssMB: m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024,
+    maxRssMB: peakRssMB(),
     analysis: { succeeded: a.succeeded, retryable: a.retryable, permanent: a.permanent, neverRan: a.neverRan },
   };
   process.stdout.write(JSON.stringify(result));

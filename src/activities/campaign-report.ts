@@ -7,16 +7,14 @@
 import { Readable } from 'node:stream';
 
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
+import { uploadStream } from '../aws/upload';
 import type { WriteCampaignReportInput, WriteCampaignReportResult } from '../shared/activity-types';
 import type { ErrorCounts } from '../shared/campaign';
 import { FAILURE_CSV_HEADER } from './rounds';
 
-/** Part size of the failed.csv upload: 16 MiB parts allow files of up to ~156 GiB. */
-const UPLOAD_PART_BYTES = 16 << 20;
 /** A heartbeat per this many bytes of failed.csv copied. */
 const HEARTBEAT_BYTES = 64 << 20;
 
@@ -58,11 +56,7 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
             }
           })(),
         );
-        await new Upload({
-          client: s3,
-          params: { Bucket: output.bucket, Key: failedKey, Body: body, ContentType: 'text/csv' },
-          partSize: UPLOAD_PART_BYTES,
-        }).done();
+        await uploadStream(s3, { Bucket: output.bucket, Key: failedKey, ContentType: 'text/csv' }, body);
 
         const errorsByCode: ErrorCounts = {};
         for (const r of state.rounds) {

@@ -13,11 +13,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
 import { getObjectTextIfExists } from '../aws/s3-text';
+import { uploadStream } from '../aws/upload';
 import { csvRow } from '../csv';
 import { decodeManifestKey } from '../inventory/key-encoding';
 import { readManifestRows } from '../manifest/read';
@@ -70,9 +70,6 @@ function objectId(bucket: string, rawKey: string, versionId: string | undefined)
  * partitions of about this many (on local disk), so a 10M-task job needs a few hundred MB, not several GB.
  */
 export const ANALYSIS_PARTITION_ROWS = 250_000;
-
-/** Part size of the failure CSV uploads: 16 MiB parts allow files of up to ~156 GiB. */
-const UPLOAD_PART_BYTES = 16 << 20;
 
 /** What the report says about an object; `verdict` undefined: in no report (never ran). */
 interface Outcome {
@@ -142,14 +139,9 @@ export function createRoundActivities(
         await retryableLines.close();
         const put = async (name: string, file: LineFile) => {
           const key = `${base}/failures/round-${input.round}-${name}.csv`;
-          // Multipart when large (each part retried, no 5 GB cap), one PutObject when small; complete or absent.
           const body = createReadStream(file.path);
           try {
-            await new Upload({
-              client: deps.s3,
-              params: { Bucket: input.output.bucket, Key: key, Body: body, ContentType: 'text/csv' },
-              partSize: UPLOAD_PART_BYTES,
-            }).done();
+            await uploadStream(deps.s3, { Bucket: input.output.bucket, Key: key, ContentType: 'text/csv' }, body);
           } finally {
             body.destroy();
           }
@@ -198,12 +190,12 @@ export function createRoundActivities(
         // Every file opened here is closed on the way out, whatever happens.
         const writers: LineFile[] = [];
         const readers: AsyncIterableIterator<string>[] = [];
-        const open = (kind: string) =>
-          Array.from({ length: partitions }, (_, p) => {
-            const f = new LineFile(file(kind, p));
-            writers.push(f);
-            return f;
-          });
+        const writer = (filePath: string) => {
+          const f = new LineFile(filePath);
+          writers.push(f);
+          return f;
+        };
+        const open = (kind: string) => Array.from({ length: partitions }, (_, p) => writer(file(kind, p)));
         const beat = (details: Record<string, number>) => Context.current().heartbeat({ job: job.ordinal, ...details });
         try {
           // 1. Report rows by partition: [id, verdict, code, status, message].
@@ -231,15 +223,15 @@ export function createRoundActivities(
 
           // 2. Manifest rows by partition ([ordinal, id]), and all of them in order for step 4.
           const manifestParts = open('manifest');
-          const [ordered] = open('ordered');
+          const ordered = writer(path.join(dir, 'manifest.jsonl'));
           let rows = 0;
           for await (const m of readManifestRows(deps.s3, job.manifest.bucket, job.manifest.key)) {
             const id = objectId(m.bucket, m.rawKey, m.versionId);
             await manifestParts[partitionOf(id, partitions)]!.write(`${JSON.stringify([rows, id])}\n`);
-            await ordered!.write(`${JSON.stringify([m.bucket, m.rawKey, m.versionId ?? null, id])}\n`);
+            await ordered.write(`${JSON.stringify([m.bucket, m.rawKey, m.versionId ?? null, id])}\n`);
             if (++rows % 10_000 === 0) beat({ rows });
           }
-          await Promise.all([...manifestParts.map((f) => f.close()), ordered!.close()]);
+          await Promise.all([...manifestParts.map((f) => f.close()), ordered.close()]);
 
           // 3. Join each partition: a verdict per manifest row, failure details in manifest order per partition.
           const verdicts = new Uint8Array(rows);
@@ -286,7 +278,7 @@ export function createRoundActivities(
           const details = detailParts.map((f) => readLines(f.path));
           readers.push(...details);
           let n = 0;
-          for await (const line of readLines(ordered!.path)) {
+          for await (const line of readLines(ordered.path)) {
             const [bucket, rawKey, versionId, id] = JSON.parse(line) as [string, string, string | null, string];
             const verdict = verdicts[n]!;
             if (++n % 10_000 === 0) beat({ rows: n });

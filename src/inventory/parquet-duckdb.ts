@@ -7,48 +7,27 @@
  * benchmark against the pure-JavaScript reader (hyparquet): about 2× faster at half the memory. A key regex is
  * JavaScript semantics, which SQL cannot give exactly, so filters with one use the hyparquet reader instead.
  */
-import { open, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 
 import type { DuckDBConnection } from '@duckdb/node-api';
 
 import { InventoryDataError } from './csv-scanner';
 import type { ScanPlan } from './plan';
+import { rowChunks } from './rows-file';
 import { decodeManifestKey } from './key-encoding';
 import { murmur3, ScanStats } from './scan-output';
 
-/** Read size for sampling DuckDB's output. */
-const SAMPLE_READ_BYTES = 1 << 20;
-
 /** Offers every key in a file of manifest rows (`bucket,key[,versionId]`, keys encoded) to the sample. */
 async function sampleRows(file: string, stats: ScanStats): Promise<void> {
-  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined; // no rows, no file
-    throw err;
-  });
-  if (!fh) return;
-  try {
-    let buf = Buffer.allocUnsafeSlow(SAMPLE_READ_BYTES);
-    let have = 0;
-    for (;;) {
-      if (have === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafeSlow(buf.length)]);
-      const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
-      const end = have + bytesRead;
-      let line = 0;
-      for (let nl = buf.indexOf(0x0a, 0); nl !== -1 && nl < end; nl = buf.indexOf(0x0a, line)) {
-        const ks = buf.indexOf(0x2c, line) + 1;
-        let ke = buf.indexOf(0x2c, ks);
-        if (ke === -1 || ke > nl) ke = nl;
-        const h = murmur3(buf, ks, ke);
-        if (stats.wantsSample(h)) stats.offerSample(h, decodeManifestKey(buf.toString('latin1', ks, ke)));
-        line = nl + 1;
-      }
-      buf.copy(buf, 0, line, end);
-      have = end - line;
-      if (bytesRead === 0) break;
+  for await (const buf of rowChunks(file)) {
+    for (let line = 0, nl = buf.indexOf(0x0a); nl !== -1; line = nl + 1, nl = buf.indexOf(0x0a, line)) {
+      const ks = buf.indexOf(0x2c, line) + 1;
+      let ke = buf.indexOf(0x2c, ks);
+      if (ke === -1 || ke > nl) ke = nl;
+      const h = murmur3(buf, ks, ke);
+      if (stats.wantsSample(h)) stats.offerSample(h, decodeManifestKey(buf.toString('latin1', ks, ke)));
     }
-  } finally {
-    await fh.close();
   }
 }
 

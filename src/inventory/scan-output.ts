@@ -206,7 +206,7 @@ export class ScanStats {
 
   /** Whether a key hashing to `hash` could enter the sample (cheap pre-check before decoding it). */
   wantsSample(hash: number): boolean {
-    return this.sampleSize > 0 && (this.sample.length < this.sampleSize || hash <= this.threshold);
+    return hash <= this.sampleThreshold();
   }
 
   offerSample(hash: number, key: string): void {

@@ -17,6 +17,7 @@ import type * as TypeScript from 'typescript';
 import { invalidInventory, inventoryNotFound, s3Failure } from './errors';
 import type { ScanPlan } from './plan';
 import type { DataFileRef } from './report';
+import { rowChunks, type RowsFile } from './rows-file';
 import type { FileJob, FromWorker, ToWorker } from './scan-worker';
 import type { ManifestTotals } from './types';
 
@@ -34,13 +35,10 @@ export type ScanEvent =
  */
 export const DEFAULT_SPILL_AFTER_BYTES = 4 << 20;
 
-/** Spill files are read back in chunks of this size (cut at a line end). */
-const SPILL_READ_BYTES = 1 << 20;
-
 interface FileState {
   ref: DataFileRef;
   queue: { chunk: Buffer; rows: number; buffer?: ArrayBuffer }[];
-  done?: { totals: ManifestTotals; spill?: { path: string; rows: number; bytes: number } };
+  done?: { totals: ManifestTotals; spill?: RowsFile };
   error?: Error;
   worker?: PoolWorker;
   localPath?: string;
@@ -311,37 +309,14 @@ export class ScanPool {
     }
   }
 
-  /** Reads a file of rows (spilled, or written by DuckDB) in row-aligned chunks of one reused buffer. */
+  /** Hands on a file of rows (spilled, or written by DuckDB), then removes it. */
   private async *readSpill(index: number, spillPath: string): AsyncGenerator<ScanEvent> {
-    const fh = await fsp.open(spillPath, 'r');
     try {
-      let buf = Buffer.allocUnsafeSlow(SPILL_READ_BYTES);
-      let have = 0;
-      for (;;) {
-        if (have === buf.length) {
-          // A row longer than the buffer (cannot happen with real keys, but never lose one): grow it.
-          const bigger = Buffer.allocUnsafeSlow(buf.length * 2);
-          buf.copy(bigger, 0, 0, have);
-          buf = bigger;
-        }
-        const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
-        const end = have + bytesRead;
-        if (bytesRead === 0) {
-          if (have > 0) throw new Error(`rows file ${spillPath} ends inside a row`);
-          break;
-        }
-        const cut = buf.lastIndexOf(0x0a, end - 1) + 1;
-        if (cut > 0) {
-          const chunk = buf.subarray(0, cut);
-          yield { type: 'rows', index, chunk, rows: countLines(chunk) };
-          if (this.failure) throw this.failure;
-        }
-        // The caller is done with the chunk: keep the unfinished row at the front and read on.
-        buf.copy(buf, 0, cut, end);
-        have = end - cut;
+      for await (const chunk of rowChunks(spillPath)) {
+        yield { type: 'rows', index, chunk, rows: countLines(chunk) };
+        if (this.failure) throw this.failure;
       }
     } finally {
-      await fh.close();
       await fsp.rm(spillPath, { force: true });
     }
   }

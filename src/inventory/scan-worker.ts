@@ -12,6 +12,7 @@ import { createGunzip } from 'node:zlib';
 
 import { CsvScanner, InventoryDataError } from './csv-scanner';
 import type { ScanPlan } from './plan';
+import type { RowsFile } from './rows-file';
 import { returnOutputBuffer, type ScanStats } from './scan-output';
 import type { ManifestTotals } from './types';
 
@@ -43,7 +44,7 @@ export type ScanErrorCode = 'data' | 'md5' | 'missing' | 'io';
 /** Worker → main thread: rows of a file (in order), its totals when done, or its error. */
 export type FromWorker =
   | { type: 'rows'; index: number; data: Uint8Array; rows: number }
-  | { type: 'done'; index: number; totals: ManifestTotals; spill?: { path: string; rows: number; bytes: number } }
+  | { type: 'done'; index: number; totals: ManifestTotals; spill?: RowsFile }
   | { type: 'error'; index: number; code: ScanErrorCode; message: string };
 
 /** Read size for data files: big reads keep syscall and stream overhead negligible. */
@@ -79,7 +80,7 @@ class RowSender {
     this.spilledBytes += chunk.length;
   };
 
-  close(): { path: string; rows: number; bytes: number } | undefined {
+  close(): RowsFile | undefined {
     if (this.fd === undefined) return undefined;
     closeSync(this.fd);
     return { path: this.job.spillPath, rows: this.spilledRows, bytes: this.spilledBytes };
@@ -136,9 +137,6 @@ async function scanCsv(job: FileJob, sender: RowSender): Promise<{ stats: ScanSt
   scanner.end();
   return { stats: scanner.stats, md5: hash.digest('hex') };
 }
-
-/** A file of manifest rows the main thread reads as it is, instead of rows sent one chunk at a time. */
-type RowsFile = { path: string; rows: number; bytes: number };
 
 async function scanParquetFile(
   job: FileJob,
