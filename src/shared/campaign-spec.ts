@@ -23,14 +23,87 @@ export function durationMs(value: string): number {
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!);
 }
 
-const duration = (what: string) =>
-  z.string().regex(DURATION, `${what} must be a duration such as "90s", "5m", "72h" or "7d"`);
+/** `90s`, `5m`, `1h`, `7d`: the shortest spelling of a bound, for messages. */
+function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/**
+ * A duration field with a documented range: a value outside it is a spec error, never a hot loop (`"0"`) or a timer
+ * so far away that the workflow can no longer compute its deadline (`"99999999999d"`).
+ */
+const duration = (what: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(DURATION, `${what} must be a duration such as "90s", "5m", "72h" or "7d"`)
+    .refine(
+      (v) => {
+        // A value that is no duration at all is reported by the pattern above.
+        if (!DURATION.test(v)) return true;
+        const ms = durationMs(v);
+        return ms >= min && ms <= max;
+      },
+      `${what} must be between ${formatDuration(min)} and ${formatDuration(max)}`,
+    );
+
+/** The ranges of the spec's durations, in milliseconds (README: "Campaign spec"). */
+export const DURATION_RANGES = {
+  /** Faster than once a second only fills the history; slower than hourly hides a job's end for too long. */
+  pollInterval: { min: 1000, max: 3_600_000 },
+  /** Up to 30 days, the time S3 keeps a job Suspended before failing it. */
+  approvalTimeout: { min: 1000, max: 30 * 86_400_000 },
+  /** No wait at all up to a week. */
+  retryDelay: { min: 0, max: 7 * 86_400_000 },
+} as const;
 
 const s3Uri = (what: string) => z.string().regex(S3_URI, `${what} must be an s3://bucket/key URI`);
 
 const bucketName = z
   .string()
   .regex(BUCKET_NAME, 'must be an S3 bucket name (3–63 lower-case letters, digits, dots, hyphens)');
+
+/**
+ * Why a key prefix is unsafe, or undefined when it is fine: no `.` or `..` segment (tools that sync S3 to a file
+ * system resolve them, and they read as path traversal), no empty segment (`a//b`), no leading `/`, no control
+ * characters. A trailing `/` is allowed where the field allows it.
+ */
+export function keyPrefixProblem(value: string, allowTrailingSlash: boolean): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) return 'must not contain control characters';
+  if (value.startsWith('/')) return 'must not start with "/"';
+  const segments = (allowTrailingSlash && value.endsWith('/') ? value.slice(0, -1) : value).split('/');
+  if (segments.some((seg) => seg === '.' || seg === '..')) return 'must not contain "." or ".." segments';
+  if (value !== '' && segments.some((seg) => seg === '')) return 'must not contain empty segments ("//")';
+  return undefined;
+}
+
+const keyPrefix = (what: string, allowTrailingSlash: boolean) =>
+  z.string().superRefine((v, ctx) => {
+    const problem = keyPrefixProblem(v, allowTrailingSlash);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${what} ${problem}` });
+  });
+
+/**
+ * An IAM role ARN with IAM's path and name rules: the path is `/` or `/segment/…/` (at most 512 characters), the
+ * name 1–64 of letters, digits and `+=,.@_-`. Segments `.` and `..` are refused, though IAM's own pattern would let
+ * them through: they only ever appear in traversal attempts.
+ */
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role(\/(?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,64})$/;
+
+function isRoleArn(value: string): boolean {
+  const m = ROLE_ARN.exec(value);
+  if (!m) return false;
+  const rolePath = m[1]!;
+  return rolePath.length <= 512 && !rolePath.split('/').some((seg) => seg === '.' || seg === '..');
+}
 
 /** S3 storage classes as inventories and Batch Operations name them. */
 export const STORAGE_CLASSES = [
@@ -137,7 +210,9 @@ export const OperationSchema = z.discriminatedUnion('type', [
       type: z.literal('copy'),
       targetBucket: bucketName,
       /** Prepended to each key in the target bucket, e.g. "dr/". */
-      targetKeyPrefix: z.string().max(512).optional(),
+      targetKeyPrefix: keyPrefix('operation.targetKeyPrefix', true)
+        .pipe(z.string().max(512, 'operation.targetKeyPrefix is at most 512 characters'))
+        .optional(),
       storageClass: z
         .enum(['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER', 'INTELLIGENT_TIERING', 'DEEP_ARCHIVE', 'GLACIER_IR'])
         .optional(),
@@ -246,7 +321,11 @@ export const ApprovalSchema = z
     /** Hold every job until a person approves it. @default true */
     required: z.boolean().default(true),
     /** How long to wait for a decision before cancelling the job. @default "72h" */
-    timeout: duration('approval.timeout').default('72h'),
+    timeout: duration(
+      'approval.timeout',
+      DURATION_RANGES.approvalTimeout.min,
+      DURATION_RANGES.approvalTimeout.max,
+    ).default('72h'),
     /** Whether retry jobs need their own approval. @default false */
     retryJobsRequireApproval: z.boolean().default(false),
   })
@@ -257,7 +336,7 @@ export const RetrySchema = z
     /** Retry jobs at most, after the first round. @default 3 */
     maxRetryJobs: z.number().int().min(0).max(20).default(3),
     /** Wait between a job's end and its retry job. @default "1m" */
-    delay: duration('retry.delay').default('1m'),
+    delay: duration('retry.delay', DURATION_RANGES.retryDelay.min, DURATION_RANGES.retryDelay.max).default('1m'),
     /** Error codes in completion reports that are worth retrying. Tasks with a 5xx HTTP status always are. */
     retryableErrorCodes: z.array(z.string().min(1)).default(DEFAULT_RETRYABLE_ERROR_CODES),
   })
@@ -294,8 +373,10 @@ export const ReportSchema = z
     /** Key prefix under which each campaign gets a folder named after its workflow id. @default "s3-campaigns" */
     prefix: z
       .string()
-      .max(400)
-      .regex(/^[^/].*[^/]$|^[^/]$/, 'report.prefix must not start or end with "/"')
+      .min(1, 'report.prefix must not be empty')
+      .max(400, 'report.prefix is at most 400 characters')
+      .regex(/^[^/][\s\S]*[^/]$|^[^/]$/, 'report.prefix must not start or end with "/"')
+      .pipe(keyPrefix('report.prefix', false))
       .default('s3-campaigns'),
   })
   .strict();
@@ -315,9 +396,9 @@ export const CampaignSpecSchema = z
     /** The IAM role Batch Operations assumes to run the jobs. */
     roleArn: z
       .string()
-      .regex(
-        /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
-        'roleArn must be an IAM role ARN, arn:aws:iam::123456789012:role/Name',
+      .refine(
+        isRoleArn,
+        'roleArn must be an IAM role ARN, arn:aws:iam::123456789012:role/Name or …:role/path/Name (no "." or ".." segments)',
       ),
     source: SourceSchema,
     filter: FilterSchema.optional(),
@@ -331,7 +412,9 @@ export const CampaignSpecSchema = z
     /** Shard the manifest into several jobs above this many objects. @default 10000000 */
     maxObjectsPerJob: z.number().int().min(1).max(20_000_000_000).default(10_000_000),
     /** How often to poll a running job. @default "60s" */
-    pollInterval: duration('pollInterval').default('60s'),
+    pollInterval: duration('pollInterval', DURATION_RANGES.pollInterval.min, DURATION_RANGES.pollInterval.max).default(
+      '60s',
+    ),
     /**
      * Take only objects new or changed since the last successful run of this campaign (inventory sources; for
      * recurring campaigns on a Schedule).
@@ -393,14 +476,49 @@ function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
 }
 
-/** Validates and fills defaults; throws SpecError naming every bad field. */
+/** What a required field holds, for "x is required (…)" messages. */
+const REQUIRED_HINTS: Record<string, string> = {
+  name: 'a human name, 1–100 characters',
+  accountId: '12 digits',
+  region: 'an AWS Region such as us-east-1',
+  roleArn: 'an IAM role ARN, arn:aws:iam::123456789012:role/Name',
+  source: 'an object with type inventory, inventory-latest, csv or keys',
+  operation: 'an object with a type such as restore, copy or put-tags',
+  report: 'an object with the bucket for manifests and reports',
+  'report.bucket': 'an S3 bucket name',
+  'source.manifest': 'an s3://bucket/key URI',
+  'source.destination': 'an s3://bucket/prefix/ URI',
+  'source.bucket': 'an S3 bucket name',
+  'source.keys': 'a list of object keys',
+};
+
+/** `array`, `null`, `number`: how a value that should have been an object reads in a message. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/**
+ * Validates and fills defaults; throws SpecError naming every bad field. Anything that is not a plain object (null,
+ * a string, an array — the Temporal UI sends `[ {...} ]` as one array payload) is refused as a whole, before any
+ * field is looked at.
+ */
 export function parseCampaignSpec(input: unknown): CampaignSpec {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    const hint = Array.isArray(input) ? ' (give the spec object itself, not a list around it)' : '';
+    throw new SpecError([`expected an object (the campaign spec), received ${kindOf(input)}${hint}`]);
+  }
   const res = CampaignSpecSchema.safeParse(input);
   if (res.success) return res.data;
   const problems = res.error.issues.map((i) => {
     const where = issuePath(i.path);
     if (i.code === 'unrecognized_keys') return `${where ? where + ': ' : ''}unknown field(s) ${i.keys.join(', ')}`;
     if (i.code === 'invalid_union' && where.endsWith('type')) return `${where}: unknown type`;
+    if (i.code === 'invalid_type' && / received undefined$/.test(i.message)) {
+      const hint = REQUIRED_HINTS[where];
+      return `${where} is required${hint ? ` (${hint})` : ''}`;
+    }
     return where && !i.message.startsWith(where) ? `${where}: ${i.message}` : i.message;
   });
   throw new SpecError(problems);

@@ -108,6 +108,104 @@ describe('campaign spec', () => {
     expect(problems(spec).join('\n')).toContain(expected);
   });
 
+  test.each([
+    ['a hot loop', { pollInterval: '0' }, 'pollInterval must be between 1s and 1h'],
+    ['under a second', { pollInterval: '500ms' }, 'pollInterval must be between 1s and 1h'],
+    ['a poll that never comes', { pollInterval: '99999999999d' }, 'pollInterval must be between 1s and 1h'],
+    [
+      "an approval wait past S3's 30 days",
+      { approval: { timeout: '31d' } },
+      'approval.timeout must be between 1s and 30d',
+    ],
+    ['a retry delay over a week', { retry: { delay: '8d' } }, 'retry.delay must be between 0ms and 7d'],
+    [
+      'a prefix that climbs',
+      { report: { bucket: 'reports-bucket', prefix: '../../../../etc' } },
+      'report.prefix must not contain "." or ".." segments',
+    ],
+    [
+      'a prefix with a dot segment',
+      { report: { bucket: 'reports-bucket', prefix: 'a/./b' } },
+      'report.prefix must not contain "." or ".." segments',
+    ],
+    [
+      'a prefix with an empty segment',
+      { report: { bucket: 'reports-bucket', prefix: 'a//b' } },
+      'report.prefix must not contain empty segments',
+    ],
+    [
+      'a prefix with a newline',
+      { report: { bucket: 'reports-bucket', prefix: 'a\nb' } },
+      'report.prefix must not contain control characters',
+    ],
+    [
+      'a role path that climbs',
+      { roleArn: 'arn:aws:iam::123456789012:role/../../admin' },
+      'roleArn must be an IAM role ARN',
+    ],
+    [
+      'a role name with a slash only',
+      { roleArn: 'arn:aws:iam::123456789012:role/' },
+      'roleArn must be an IAM role ARN',
+    ],
+    [
+      'a role name over 64 characters',
+      { roleArn: `arn:aws:iam::123456789012:role/${'r'.repeat(65)}` },
+      'roleArn must be an IAM role ARN',
+    ],
+    [
+      'a copy prefix that climbs',
+      { operation: { type: 'copy', targetBucket: 'dest-bucket', targetKeyPrefix: 'dr/../x/' } },
+      'operation.targetKeyPrefix must not contain "." or ".." segments',
+    ],
+    [
+      'a copy prefix from the root',
+      { operation: { type: 'copy', targetBucket: 'dest-bucket', targetKeyPrefix: '/dr/' } },
+      'operation.targetKeyPrefix must not start with "/"',
+    ],
+  ])('refuses %s, naming the field and the rule', (_what, over, expected) => {
+    const found = problems({ ...base, ...over });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(expected);
+  });
+
+  test.each([
+    ['the shortest poll', { pollInterval: '1s' }],
+    ['the longest poll', { pollInterval: '1h' }],
+    ['no retry delay', { retry: { delay: '0s' } }],
+    ['a role with a path', { roleArn: 'arn:aws:iam::123456789012:role/service-role/ops.team/Batch+Ops=1' }],
+    ['a nested report prefix', { report: { bucket: 'reports-bucket', prefix: 'ops/s3-campaigns' } }],
+    [
+      'a copy prefix with a trailing slash',
+      { operation: { type: 'copy', targetBucket: 'dest-bucket', targetKeyPrefix: 'dr/2024/' } },
+    ],
+  ])('accepts %s', (_what, over) => {
+    expect(() => parseCampaignSpec({ ...base, ...over })).not.toThrow();
+  });
+
+  test.each([
+    ['null', null, 'expected an object (the campaign spec), received null'],
+    [
+      'a list around the spec (the Web UI form)',
+      [base],
+      'expected an object (the campaign spec), received array (give the spec object itself, not a list around it)',
+    ],
+    ['a string', 'spec.json', 'expected an object (the campaign spec), received string'],
+  ])('refuses %s as a whole, before looking at fields', (_what, input, expected) => {
+    expect(problems(input)).toEqual([expected]);
+  });
+
+  test.each([
+    ['accountId', 'accountId is required (12 digits)'],
+    ['roleArn', 'roleArn is required (an IAM role ARN, arn:aws:iam::123456789012:role/Name)'],
+    ['source', 'source is required (an object with type inventory, inventory-latest, csv or keys)'],
+    ['name', 'name is required (a human name, 1–100 characters)'],
+  ])('a missing %s says it is required and what it holds', (field, expected) => {
+    const spec: Record<string, unknown> = { ...base };
+    delete spec[field];
+    expect(problems(spec)).toEqual([expected]);
+  });
+
   test('incremental state key: explicit, else the name in kebab case', () => {
     expect(incrementalStateKey({ name: 'Nightly DR copy!', incremental: {} })).toBe('nightly-dr-copy');
     expect(incrementalStateKey({ name: 'x', incremental: { stateKey: 'sched-1' } })).toBe('sched-1');
