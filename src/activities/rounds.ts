@@ -37,6 +37,15 @@ import { LineFile, readLines, tempDir } from './spool';
 export const FAILURE_CSV_HEADER = ['bucket', 'key', 'versionId', 'errorCode', 'httpStatus', 'message', 'round'];
 /** Error code recorded for objects a job never got to. */
 export const NOT_RUN_CODE = 'NotRun';
+/** Error code recorded for objects of a job that ended without a completion report: nobody knows what happened. */
+export const OUTCOME_UNKNOWN_CODE = 'OutcomeUnknown';
+/** The job's FailureReasons codes that mean its completion report will never be written. */
+const REPORT_NEVER_CODES = new Set(['ReportWriteFailed', 'ReportBucketNotAccessible']);
+/**
+ * How long after a job ended its completion report may still be on its way (S3 writes it before the terminal
+ * status, so this is generous). Past it, the report will not come and the job's objects have an unknown outcome.
+ */
+export const REPORT_GRACE_MS = 15 * 60_000;
 
 type Verdict = 'succeeded' | 'retryable' | 'permanent';
 
@@ -88,6 +97,19 @@ function partitionOf(id: string, partitions: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
   return (h >>> 0) % partitions;
+}
+
+/**
+ * Why a missing completion report will never come (so the job's objects have an unknown outcome), or undefined while
+ * it may still: the job said it could not write it, or it ended more than {@link REPORT_GRACE_MS} ago.
+ */
+function reportNeverComing(job: AnalyzeRoundInput['jobs'][number], where: string): string | undefined {
+  const code = job.failureCodes?.find((c) => REPORT_NEVER_CODES.has(c));
+  const ended = job.endedAt ? Date.parse(job.endedAt) : Context.current().info.scheduledTimestampMs;
+  const waited = Date.now() - ended;
+  if (code === undefined && !(waited > REPORT_GRACE_MS)) return undefined;
+  const why = code ?? `no report at ${where} ${Math.round(waited / 60_000)} min after the job ended`;
+  return `job ${job.jobId} ended ${job.status ?? ''} without a completion report (${why}): whether this object was processed is unknown`;
 }
 
 /**
@@ -170,18 +192,24 @@ export function createRoundActivities(
        */
       async function analyzeJob(job: AnalyzeRoundInput['jobs'][number], index: number): Promise<void> {
         let report: ReportManifest | undefined;
+        /** Set when the job ran tasks but its report will never come: why, for every object's failure line. */
+        let unknownBecause: string | undefined;
         if (job.jobId) {
           const manifestKey = `${input.reports.prefix}/job-${job.jobId}/manifest.json`;
+          const where = `s3://${input.reports.bucket}/${manifestKey}`;
           const text = await getObjectTextIfExists(deps.s3, input.reports.bucket, manifestKey);
           if (text === undefined && (job.tasksRun ?? 0) > 0) {
-            // Tasks ran, so S3 owes a report: not visible yet. Retry rather than call every object "never ran".
-            throw ApplicationFailure.retryable(
-              `the completion report of job ${job.jobId} (${job.tasksRun} tasks run) is not at s3://${input.reports.bucket}/${manifestKey} yet`,
-              FailureType.Transient,
-            );
+            // Tasks ran, so S3 owes a report. Wait for it a bounded while, then say what we know: not what happened.
+            unknownBecause = reportNeverComing(job, where);
+            if (unknownBecause === undefined) {
+              throw ApplicationFailure.retryable(
+                `the completion report of job ${job.jobId} (${job.tasksRun} tasks run) is not at ${where} yet`,
+                FailureType.Transient,
+              );
+            }
           }
           // No report and no task run (cancelled or failed before starting): every object is "never ran".
-          if (text !== undefined) report = parseReportManifest(text, `s3://${input.reports.bucket}/${manifestKey}`);
+          if (text !== undefined) report = parseReportManifest(text, where);
         }
         const partitions = Math.max(1, Math.ceil((job.manifest.rows || 1) / partitionRows));
         const dir = path.join(tmp.dir, `job-${index}`);
@@ -302,6 +330,10 @@ export function createRoundActivities(
                 status: status ?? undefined,
                 message: message ?? undefined,
               };
+            }
+            if (!hit && unknownBecause !== undefined) {
+              hit = { verdict: 'permanent', code: OUTCOME_UNKNOWN_CODE, message: unknownBecause };
+              analysis.unknown = (analysis.unknown ?? 0) + 1;
             }
             const code = hit ? hit.code || `HTTP${hit.status ?? ''}` : NOT_RUN_CODE;
             analysis.errorsByCode[code] = (analysis.errorsByCode[code] ?? 0) + 1;

@@ -25,6 +25,14 @@ export interface CampaignLocation {
   prefix: string;
 }
 
+export interface ClaimCampaignFolderInput extends CampaignLocation {
+  campaignId: string;
+  /** The workflow's first run id: the same across continue-as-new, different for a campaign that reuses the id. */
+  runId: string;
+  name: string;
+  startedAt: string;
+}
+
 export interface BuildCampaignManifestsInput {
   campaignId: string;
   source: CampaignSource;
@@ -104,6 +112,10 @@ export interface AnalyzeRoundInput {
     Pick<CampaignJob, 'jobId' | 'manifest' | 'status' | 'ordinal'> & {
       /** Tasks the job reported as run: with some, a missing completion report is a delay, not "nothing ran". */
       tasksRun?: number;
+      /** The job's FailureReasons codes: a report that could not be written will never appear. */
+      failureCodes?: string[];
+      /** When the job ended (its TerminationDate): a report still missing well after it never will be. */
+      endedAt?: string;
     }
   >;
   /** Where completion reports are (`<prefix>/job-<id>/manifest.json`). */

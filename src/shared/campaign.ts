@@ -106,8 +106,13 @@ export interface RoundAnalysis {
   succeeded: number;
   /** Failed with a retryable error code. */
   retryable: number;
-  /** Failed with a permanent error code: never retried. */
+  /** Failed with a permanent error code, or with an unknown outcome: never retried. */
   permanent: number;
+  /**
+   * Of `permanent`: objects of a job that ended without a completion report, so nobody can say whether the operation
+   * ran on them (code `OutcomeUnknown` in failed.csv). Absent in analyses recorded before it existed.
+   */
+  unknown?: number;
   /** In the manifest but in no report: the job ended before running them. */
   neverRan: number;
   errorsByCode: ErrorCounts;
@@ -154,6 +159,38 @@ export interface CampaignState {
   failedObjectsKey?: string;
 }
 
+/** A campaign's counts: every selected object is exactly one of succeeded, failed or not run. */
+export interface CampaignTotals {
+  /** Objects selected by the first round. */
+  objects: number;
+  succeeded: number;
+  /** Failed for good: a permanent error, an unknown outcome, or a retryable error no later round took. */
+  failed: number;
+  /** Of `failed`: objects of a job that ended without a completion report (`OutcomeUnknown`). */
+  unknown: number;
+  /** Never attempted by the last round: the campaign was rejected, expired or cancelled, or its job stopped early. */
+  notRun: number;
+  /** Jobs created. */
+  jobs: number;
+}
+
+/** The totals of a campaign's state, from its round analyses: one definition for the workflow and the report. */
+export function campaignTotals(st: Pick<CampaignState, 'stats' | 'rounds' | 'round' | 'jobs'>): CampaignTotals {
+  const sum = (f: (r: RoundAnalysis) => number) => st.rounds.reduce((n, r) => n + f(r), 0);
+  const last = st.rounds[st.rounds.length - 1];
+  // The last round's objects are final unless a later round took them: its retryable failures failed, and what it
+  // never ran was not run.
+  const current = last && last.round === st.round ? last : undefined;
+  return {
+    objects: st.stats?.rowsSelected ?? 0,
+    succeeded: sum((r) => r.succeeded),
+    failed: sum((r) => r.permanent) + (current?.retryable ?? 0),
+    unknown: sum((r) => r.unknown ?? 0),
+    notRun: current?.neverRan ?? 0,
+    jobs: st.jobs.filter((j) => j.jobId).length,
+  };
+}
+
 /** The campaign workflow's input: the spec, plus the state carried over when a run continues as new. */
 export type CampaignInput = CampaignSpecInput & {
   /** Set by the workflow itself on continue-as-new; never by people. */
@@ -168,6 +205,8 @@ export interface CampaignResult {
   objects: number;
   succeeded: number;
   failed: number;
+  /** Objects never attempted (rejected, expired, cancelled, or a job that stopped early). Absent in older results. */
+  notRun?: number;
   jobs: number;
   /** `s3://bucket/…/campaign.json` */
   report?: string;
@@ -184,7 +223,7 @@ export interface CampaignStatus extends CampaignState {
   /** `s3://…/campaign.json`, once written. */
   reportUri?: string;
   /** Totals over all jobs. */
-  totals: { objects: number; succeeded: number; failed: number; jobs: number };
+  totals: CampaignTotals;
   /** While awaiting approval: what the approver is deciding. */
   awaitingApproval?: {
     jobIds: string[];
@@ -197,7 +236,7 @@ export interface CampaignStatus extends CampaignState {
 
 /** Payload of the `approve` update and signal. */
 export interface ApproveInput {
-  /** Who approves (a name or e-mail). @default "unknown" */
+  /** Who decides (a name or e-mail): required, non-empty. The CLI fills it from the user name. */
   by?: string;
   note?: string;
   /** Optional guard: approve only if this job is the one awaiting approval. */

@@ -56,7 +56,7 @@ function fixture(bucket: string) {
 function roundInput(
   bucket: string,
   prefix: string,
-  job: Pick<AnalyzeRoundInput['jobs'][number], 'jobId' | 'status' | 'tasksRun'>,
+  job: Pick<AnalyzeRoundInput['jobs'][number], 'jobId' | 'status' | 'tasksRun' | 'failureCodes' | 'endedAt'>,
   retryableErrorCodes: string[],
 ): AnalyzeRoundInput {
   return {
@@ -146,7 +146,12 @@ describe('analyzeRound', () => {
       await withBucket(async (bucket, s3) => {
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'in/manifest.csv', Body: fixture(bucket).manifest }));
         const { analyzeRound } = createRoundActivities({ s3 }, { partitionRows: 2, tmpDir: tmp });
-        const input = roundInput(bucket, 'out', { jobId: 'late', status: 'Complete', tasksRun: 5 }, []);
+        const input = roundInput(
+          bucket,
+          'out',
+          { jobId: 'late', status: 'Complete', tasksRun: 5, endedAt: new Date().toISOString() },
+          [],
+        );
         const err = await new MockActivityEnvironment().run(analyzeRound, input).then(
           () => undefined,
           (e: unknown) => e as { type?: string; nonRetryable?: boolean; message: string },
@@ -173,4 +178,28 @@ describe('analyzeRound', () => {
       rmSync(tmp, { recursive: true, force: true });
     }
   });
+
+  test.each([
+    ['said it could not write its report', { status: 'Failed', failureCodes: ['ReportWriteFailed'] }],
+    ['ended long ago and its report never came', { status: 'Complete', endedAt: '2026-01-01T00:00:00Z' }],
+  ])(
+    'a job that %s: every object has an unknown outcome, reported and never retried, and the analysis ends',
+    async (_why, job) => {
+      await withBucket(async (bucket, s3) => {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'in/manifest.csv', Body: fixture(bucket).manifest }));
+        const { analyzeRound } = createRoundActivities({ s3 });
+        const input = roundInput(bucket, 'out', { jobId: 'noreport', tasksRun: 5, ...job }, ['SlowDown']);
+        const analysis: RoundAnalysis = await new MockActivityEnvironment().run(analyzeRound, input);
+        // Never "succeeded", never "never ran" (which would be retried): unknown, counted as a permanent failure.
+        expect(analysis).toMatchObject({ succeeded: 0, retryable: 0, neverRan: 0, permanent: 40, unknown: 40 });
+        expect(analysis.errorsByCode).toEqual({ OutcomeUnknown: 40 });
+        expect(analysis.retryManifests).toEqual([]);
+        const lines = (await text(s3, bucket, analysis.permanentFailuresKey!)).split('\n').filter(Boolean);
+        expect(lines).toHaveLength(40);
+        expect(lines[0]).toMatch(
+          /^[^,]+,dir\/obj%200\+x,null,OutcomeUnknown,,job noreport ended \w+ without a completion report .*unknown/,
+        );
+      });
+    },
+  );
 });
