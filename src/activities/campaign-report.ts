@@ -12,7 +12,7 @@ import { Context } from '@temporalio/activity';
 import { toApplicationFailure } from '../aws/errors';
 import { uploadStream } from '../aws/upload';
 import type { WriteCampaignReportInput, WriteCampaignReportResult } from '../shared/activity-types';
-import type { ErrorCounts } from '../shared/campaign';
+import { campaignTotals, type ErrorCounts } from '../shared/campaign';
 import { FAILURE_CSV_HEADER } from './rounds';
 
 /** A heartbeat per this many bytes of failed.csv copied. */
@@ -28,13 +28,14 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
       const failedKey = `${output.prefix}/failed.csv`;
       const reportKey = `${output.prefix}/campaign.json`;
       try {
-        // Permanent failures of every round, plus the retryable ones of the last analyzed round (no later job took them).
+        // Permanent failures of every round, plus the retryable and never-run ones of the last analyzed round (no
+        // later job took them): every object that did not succeed, once.
         const last = state.rounds[state.rounds.length - 1];
         const sources = state.rounds.map((r) => r.permanentFailuresKey).filter((k): k is string => !!k);
         if (last?.retryableFailuresKey && last.round === state.round) sources.push(last.retryableFailuresKey);
         // Counted from the analyses, not from lines: a quoted message may span lines.
-        const lastCounts = last && last.round === state.round ? last.retryable + last.neverRan : 0;
-        const failedObjects = state.rounds.reduce((n, r) => n + r.permanent, 0) + lastCounts;
+        const totals = campaignTotals(state);
+        const failedObjects = totals.failed + totals.notRun;
         // Streamed from the rounds' files into one upload (multipart when large, so complete or absent), never
         // held in memory: a campaign may have millions of failed objects.
         const s3 = deps.s3;
@@ -62,7 +63,6 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
         for (const r of state.rounds) {
           for (const [code, n] of Object.entries(r.errorsByCode)) errorsByCode[code] = (errorsByCode[code] ?? 0) + n;
         }
-        const succeeded = state.rounds.reduce((n, r) => n + r.succeeded, 0);
         const report = {
           reportVersion: CAMPAIGN_REPORT_VERSION,
           campaignId: state.campaignId,
@@ -71,12 +71,7 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
           reason: state.outcomeReason,
           startedAt: state.startedAt,
           endedAt: new Date().toISOString(),
-          totals: {
-            objects: state.stats?.rowsSelected ?? 0,
-            succeeded,
-            failed: failedObjects,
-            jobs: state.jobs.filter((j) => j.jobId).length,
-          },
+          totals,
           errorsByCode,
           stats: state.stats,
           jobs: state.jobs,

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
 
+import { createCampaignFolderActivities } from './campaign-folder';
 import { createCampaignReportActivities } from './campaign-report';
 import { createConnectivityActivities } from './connectivity';
 import { createJobActivities } from './jobs';
@@ -17,6 +18,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createConnectivityActivities(deps),
+    ...createCampaignFolderActivities(deps),
     ...createManifestActivities(deps),
     ...createJobActivities(deps),
     ...createRoundActivities(deps),

@@ -15,6 +15,11 @@ export const FailureType = {
   InvalidJobState: 'InvalidJobState',
   /** The same idempotency token was used for a different request. Non-retryable. */
   IdempotencyConflict: 'IdempotencyConflict',
+  /**
+   * What this run would create already belongs to someone else: a campaign id reused while the earlier campaign's
+   * files are still in its folder. Non-retryable.
+   */
+  AlreadyExists: 'AlreadyExists',
   /** Throttling or a 5xx from AWS; the activity retries. */
   Transient: 'Transient',
   /** Anything not classified above; retried, as unknown errors usually are transient. */
@@ -31,4 +36,5 @@ export const NON_RETRYABLE_FAILURE_TYPES: readonly FailureTypeName[] = [
   FailureType.BadRequest,
   FailureType.InvalidJobState,
   FailureType.IdempotencyConflict,
+  FailureType.AlreadyExists,
 ];

@@ -7,6 +7,7 @@
  */
 import {
   ActivityCancellationType,
+  ActivityFailure,
   type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
@@ -16,10 +17,12 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   sleep,
+  TemporalFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -29,6 +32,7 @@ import type { JobSnapshot } from '../shared/activity-types';
 import {
   approveSignal,
   approveUpdate,
+  campaignTotals,
   rejectSignal,
   rejectUpdate,
   statusQuery,
@@ -45,6 +49,7 @@ import {
 import {
   durationMs,
   incrementalStateKey,
+  keyPrefixProblem,
   parseCampaignSpec,
   SpecError,
   type CampaignSpec,
@@ -74,7 +79,7 @@ const reportCalls: ActivityOptions = {
 };
 
 const { buildCampaignManifests } = proxyActivities<Activities>(manifestCalls);
-const { createBatchJob, describeBatchJobs, updateBatchJobStatus, readWatermark, saveWatermark } =
+const { claimCampaignFolder, createBatchJob, describeBatchJobs, updateBatchJobStatus, readWatermark, saveWatermark } =
   proxyActivities<Activities>(jobCalls);
 const { analyzeRound, writeCampaignReport } = proxyActivities<Activities>(reportCalls);
 /** Cleanup after cancellation or failure: a few attempts each, so it can never hang the campaign. */
@@ -136,15 +141,7 @@ function roundJobs(st: CampaignState): CampaignJob[] {
   return st.jobs.filter((j) => j.round === st.round);
 }
 
-function totals(st: CampaignState) {
-  const objects = st.stats?.rowsSelected ?? 0;
-  const succeeded = st.rounds.reduce((n, r) => n + r.succeeded, 0);
-  const last = st.rounds[st.rounds.length - 1];
-  const permanent = st.rounds.reduce((n, r) => n + r.permanent, 0);
-  // The last round's retryable and never-run objects are final failures unless a later round took them.
-  const unresolved = last && last.round === st.round ? last.retryable + last.neverRan : 0;
-  return { objects, succeeded, failed: permanent + unresolved, jobs: st.jobs.filter((j) => j.jobId).length };
-}
+const totals = campaignTotals;
 
 function buildStatus(spec: CampaignSpec, st: CampaignState): CampaignStatus {
   const waiting = st.phase === 'AwaitingApproval' ? roundJobs(st) : [];
@@ -172,7 +169,7 @@ function detailsMarkdown(spec: CampaignSpec, st: CampaignState): string {
   const lines = [
     `**${spec.name}** — ${spec.operation.type} — phase **${st.phase}**${st.outcome ? `, outcome **${st.outcome}**` : ''}`,
     '',
-    `Objects: ${t.objects} · succeeded ${t.succeeded} · failed ${t.failed} · jobs ${t.jobs} · round ${st.round}`,
+    `Objects: ${t.objects} · succeeded ${t.succeeded} · failed ${t.failed}${t.notRun ? ` · not run ${t.notRun}` : ''} · jobs ${t.jobs} · round ${st.round}`,
   ];
   if (st.phase === 'AwaitingApproval') {
     const jobs = roundJobs(st);
@@ -196,16 +193,42 @@ function detailsMarkdown(spec: CampaignSpec, st: CampaignState): string {
   return lines.join('\n');
 }
 
-export async function campaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
-  const { continuation, ...specInput } = input;
-  let spec: CampaignSpec;
+/**
+ * The spec and the carried-over state of a run's input, or a non-retryable `InvalidInput` naming what is wrong. Any
+ * input is possible here (the Web UI's Start form takes free JSON), and a plain error would retry the workflow task
+ * forever: nothing in here may throw anything else.
+ */
+function readInput(input: unknown): { spec: CampaignSpec; continuation?: CampaignState } {
+  const invalid = (problems: string[]) =>
+    ApplicationFailure.nonRetryable(
+      `invalid campaign spec: ${problems.join('; ')}`,
+      FailureType.InvalidInput,
+      problems,
+    );
   try {
-    spec = parseCampaignSpec(specInput);
+    // parseCampaignSpec refuses null, arrays and scalars before we take the object apart.
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) parseCampaignSpec(input);
+    const { continuation, ...specInput } = input as CampaignInput;
+    const spec = parseCampaignSpec(specInput);
+    const info = workflowInfo();
+    if (continuation !== undefined && info.continuedFromExecutionRunId === undefined) {
+      throw invalid(['continuation is set by the workflow itself when it continues as new: remove it']);
+    }
+    const idProblem = continuation === undefined ? keyPrefixProblem(info.workflowId, false) : undefined;
+    if (idProblem) {
+      throw invalid([
+        `the workflow id names the campaign's folder, so it ${idProblem}: ${JSON.stringify(info.workflowId)}`,
+      ]);
+    }
+    return { spec, continuation };
   } catch (err) {
-    if (err instanceof SpecError)
-      throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidInput, err.problems);
+    if (err instanceof SpecError) throw invalid(err.problems);
     throw err;
   }
+}
+
+export async function campaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
+  const { spec, continuation } = readInput(input);
   const info = workflowInfo();
   const st: CampaignState = continuation
     ? { ...continuation, runs: continuation.runs + 1 }
@@ -243,7 +266,21 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   };
 
   // ---- messages --------------------------------------------------------------------------------------------------
-  const checkDecision = (payload: ApproveInput | undefined): void => {
+  /** Why a decision payload is malformed, or undefined: an object with a non-empty `by`, typed fields, guards. */
+  const payloadProblem = (p: unknown): string | undefined => {
+    const example = '{"by": "you", "note": "why"}';
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) {
+      return `the payload must be an object such as ${example}, not ${p === null ? 'null' : Array.isArray(p) ? 'an array' : typeof p}`;
+    }
+    const by = (p as ApproveInput).by;
+    if (typeof by !== 'string' || by.trim() === '')
+      return `the payload needs "by", who decides (a non-empty string): ${example}`;
+    return undefined;
+  };
+  /** Throws why a decision cannot apply now; `checkPayload` false only for histories of earlier releases. */
+  const checkDecision = (payload: ApproveInput | undefined, checkPayload = true): void => {
+    const problem = checkPayload ? payloadProblem(payload) : undefined;
+    if (problem) throw new Error(problem);
     if (st.phase !== 'AwaitingApproval')
       throw new Error(`campaign ${st.campaignId} is not awaiting approval (phase ${st.phase})`);
     if (st.pendingDecision) throw new Error(`a decision was already made by ${st.pendingDecision.by}`);
@@ -274,11 +311,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     await condition(() => decisionApplied !== undefined);
     return decisionApplied!;
   };
-  setHandler(approveUpdate, updateHandler('approved'), { validator: checkDecision });
-  setHandler(rejectUpdate, updateHandler('rejected'), { validator: checkDecision });
+  setHandler(approveUpdate, updateHandler('approved'), { validator: (p) => checkDecision(p) });
+  setHandler(rejectUpdate, updateHandler('rejected'), { validator: (p) => checkDecision(p) });
   const signalHandler = (name: 'approve' | 'reject') => (p: ApproveInput) => {
     try {
-      checkDecision(p);
+      // Campaigns of earlier releases took any payload as a decision "by unknown": their histories replay as they ran.
+      checkDecision(p, payloadProblem(p) === undefined || patched('decision-payload-checked'));
     } catch (err) {
       const reason = (err as Error).message;
       log.warn('ignored signal', { signal: name, reason });
@@ -314,8 +352,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   /** Job calls with normal retries, or `cleanupCalls` (bounded) once the campaign is ending early. */
   type JobCalls = Pick<Activities, 'describeBatchJobs' | 'updateBatchJobStatus'>;
   const jobActivities: JobCalls = { describeBatchJobs, updateBatchJobStatus };
-  const refresh = async (jobs: CampaignJob[], calls: JobCalls = jobActivities) => {
-    const live = jobs.filter((j) => j.jobId && !isTerminal(j.status));
+  /** Describes the jobs still running (with `all`, every created job: its counts may be older than its status). */
+  const refresh = async (jobs: CampaignJob[], calls: JobCalls = jobActivities, all = false) => {
+    const live = jobs.filter((j) => j.jobId && (all || !isTerminal(j.status)));
     if (live.length === 0) return;
     const snaps = await calls.describeBatchJobs({ accountId: spec.accountId, jobIds: live.map((j) => j.jobId!) });
     for (const s of snaps) {
@@ -393,6 +432,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         status: j.status,
         ordinal: j.ordinal,
         tasksRun: (j.succeededTasks ?? 0) + (j.failedTasks ?? 0),
+        failureCodes: j.failureReasons?.map((f) => f.code),
+        endedAt: j.endedAt,
       })),
       reports: { bucket: location.bucket, prefix: `${location.prefix}/reports` },
       output: location,
@@ -417,11 +458,16 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     await CancellationScope.nonCancellable(async () => {
       const live = st.jobs.filter((j) => j.jobId && !isTerminal(j.status));
       await cancelJobs(live, reason, cleanupCalls, true);
-      for (let i = 0; i < CANCEL_WAIT_POLLS && live.some((j) => !isTerminal(j.status)); i++) {
-        await sleep(durationMs(spec.pollInterval));
-        await refresh(live, cleanupCalls).catch((e: unknown) =>
+      const refreshLive = (all: boolean) =>
+        refresh(live, cleanupCalls, all).catch((e: unknown) =>
           log.warn('could not refresh jobs', { error: String(e) }),
         );
+      // A job may have finished on its own just before the cancel: its status then comes from the cancel call, but
+      // its counts only from describing it once more, so every count in the report matches the job's final state.
+      if (live.length > 0 && patched('describe-after-cancel')) await refreshLive(true);
+      for (let i = 0; i < CANCEL_WAIT_POLLS && live.some((j) => !isTerminal(j.status)); i++) {
+        await sleep(durationMs(spec.pollInterval));
+        await refreshLive(false);
       }
       st.outcome = outcome;
       st.outcomeReason = reason;
@@ -429,6 +475,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       await analyzeUnfinishedRound(cleanupCalls.analyzeRound).catch((e: unknown) =>
         log.warn('could not analyze the round', { error: String(e) }),
       );
+      if (outcome === 'Cancelled') st.outcomeReason = cancelledReason(reason, live);
       const res = await cleanupCalls.writeCampaignReport({ spec, state: st, output: location }).catch((e: unknown) => {
         log.error('could not write the campaign report', { error: String(e) });
         return undefined;
@@ -441,8 +488,43 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     });
   };
 
+  /**
+   * Why the campaign says Cancelled: a cancel that arrived after every job had finished by itself, with nothing left
+   * to retry, says so — the work was done, only the campaign's bookkeeping was interrupted.
+   */
+  const cancelledReason = (reason: string, cancelled: CampaignJob[]): string => {
+    const current = st.rounds.find((r) => r.round === st.round);
+    const t = totals(st);
+    const jobsCancelled = cancelled.some((j) => j.cancelledBecause !== undefined);
+    if (jobsCancelled || !current || current.retryable > 0 || t.notRun > 0) return reason;
+    return (
+      `${reason} after its work had finished: no job was cancelled, ${t.succeeded} object(s) succeeded` +
+      (t.failed ? ` and ${t.failed} failed` : '')
+    );
+  };
+
   // ---- the state machine -----------------------------------------------------------------------------------------
   publish();
+  // The first run claims the campaign's folder before writing anything there: a campaign that reuses an earlier
+  // campaign's id fails here (AlreadyExists) instead of overwriting its files. Runs of earlier releases did not.
+  if (!continuation && patched('claim-campaign-folder')) {
+    try {
+      await claimCampaignFolder({
+        ...location,
+        campaignId: st.campaignId,
+        runId: info.firstExecutionRunId,
+        name: spec.name,
+        startedAt: st.startedAt,
+      });
+    } catch (err) {
+      // The campaign's own failure, not "an activity failed": the reused id is what the person must change.
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === FailureType.AlreadyExists) {
+        throw ApplicationFailure.nonRetryable(cause.message, FailureType.AlreadyExists);
+      }
+      throw err;
+    }
+  }
   try {
     while (st.phase !== 'Done') {
       switch (st.phase) {
@@ -648,13 +730,19 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             setPhase('WaitingToRetry');
           } else {
             const t = totals(st);
-            const outcome: CampaignOutcome =
-              t.failed === 0 ? 'Succeeded' : t.succeeded > 0 ? 'CompletedWithFailures' : 'Failed';
-            const reason =
-              t.failed === 0
-                ? undefined
-                : `${t.failed} object(s) failed` +
-                  (analysis.retryManifests.length > 0 ? ` after ${spec.retry.maxRetryJobs} retry round(s)` : '');
+            const clean = t.failed === 0 && t.notRun === 0;
+            const outcome: CampaignOutcome = clean ? 'Succeeded' : t.succeeded > 0 ? 'CompletedWithFailures' : 'Failed';
+            const parts = [
+              t.failed ? `${t.failed} object(s) failed` : '',
+              t.unknown
+                ? `${t.unknown} of them with an unknown outcome (a job ended without its completion report)`
+                : '',
+              t.notRun ? `${t.notRun} object(s) were never run` : '',
+            ].filter(Boolean);
+            const reason = clean
+              ? undefined
+              : parts.join(', ') +
+                (analysis.retryManifests.length > 0 ? ` after ${spec.retry.maxRetryJobs} retry round(s)` : '');
             finish(outcome, reason);
           }
           break;
@@ -682,6 +770,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     if (err instanceof ContinueAsNew) throw err;
     if (isCancellation(err) || CancellationScope.current().consideredCancelled) {
       await cleanUpAndReport('Cancelled', 'the campaign workflow was cancelled');
+    } else if (!(err instanceof TemporalFailure)) {
+      // A bug in workflow code, not a campaign failure: the workflow task retries, and a fixed worker carries on
+      // from here. Cancelling the jobs first would turn a deploy-and-continue into a lost campaign.
+      throw err;
     } else {
       // A permanent failure: the campaign fails, but its jobs are not left running and its report is written.
       await cleanUpAndReport('Failed', (err as Error).message ?? String(err));
@@ -697,6 +789,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     objects: t.objects,
     succeeded: t.succeeded,
     failed: t.failed,
+    notRun: t.notRun,
     jobs: t.jobs,
     report: st.reportKey ? `s3://${location.bucket}/${st.reportKey}` : undefined,
     failedObjects: st.failedObjectsKey ? `s3://${location.bucket}/${st.failedObjectsKey}` : undefined,

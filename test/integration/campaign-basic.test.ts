@@ -225,12 +225,12 @@ describe('campaign workflow: happy paths and approvals', () => {
         });
         const waiting = await waitForPhase(handle, 'AwaitingApproval');
         const jobId = waiting.awaitingApproval!.jobIds[0]!;
-        await expect(handle.executeUpdate(approveUpdate, { args: [{ jobId: 'not-the-job' }] })).rejects.toThrow(
-          WorkflowUpdateFailedError,
-        );
-        await expect(handle.executeUpdate(approveUpdate, { args: [{ manifestEtag: 'ffff' }] })).rejects.toThrow(
-          WorkflowUpdateFailedError,
-        );
+        await expect(
+          handle.executeUpdate(approveUpdate, { args: [{ by: 'eve', jobId: 'not-the-job' }] }),
+        ).rejects.toThrow(WorkflowUpdateFailedError);
+        await expect(
+          handle.executeUpdate(approveUpdate, { args: [{ by: 'eve', manifestEtag: 'ffff' }] }),
+        ).rejects.toThrow(WorkflowUpdateFailedError);
         await handle.executeUpdate(rejectUpdate, { args: [{ by: 'bob', note: 'too expensive' }] });
         const result = (await handle.result()) as CampaignResult;
         expect(result.outcome).toBe('Rejected');
@@ -240,7 +240,9 @@ describe('campaign workflow: happy paths and approvals', () => {
         const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'k1' }));
         expect(tags.TagSet).toEqual([]);
         // Nothing awaits approval any more: a late approval is refused, not applied.
-        await expect(handle.executeUpdate(approveUpdate, { args: [{}] })).rejects.toThrow();
+        await expect(handle.executeUpdate(approveUpdate, { args: [{ by: 'late' }] })).rejects.toMatchObject({
+          cause: { message: expect.stringMatching(/is not awaiting approval \(phase Done\)/) },
+        });
       });
     });
   });
@@ -327,7 +329,7 @@ describe('the Temporal UI contract', () => {
           taskQueue: h.taskQueue,
           workflowId: uniqueName('wf-ui'),
           // Only the poll interval is changed: the documented default (60s) is too slow for a test.
-          args: [{ ...JSON.parse(text), pollInterval: '300ms' }],
+          args: [{ ...JSON.parse(text), pollInterval: '1s' }],
         });
         const waiting = await waitForPhase(handle, 'AwaitingApproval');
         expect(waiting.awaitingApproval?.objects).toBe(2);

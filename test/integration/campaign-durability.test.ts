@@ -119,7 +119,7 @@ describe('campaign workflow: durability', () => {
           const spec = testSpec(h, bucket, {
             source: { type: 'keys', bucket, keys },
             approval: { required: false },
-            pollInterval: '100ms',
+            pollInterval: '1s',
             historyEventLimit: limit,
           });
           const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {

@@ -43,10 +43,16 @@ export interface CampaignHarness {
   accountId: string;
 }
 
-/** Runs `fn` while an in-process worker serves a task queue of its own. */
-export async function withCampaignWorker<T>(fn: (h: CampaignHarness) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` while an in-process worker serves a task queue of its own (or `on.taskQueue`, to stop a campaign's
+ * worker and start another for the same campaign).
+ */
+export async function withCampaignWorker<T>(
+  fn: (h: CampaignHarness) => Promise<T>,
+  on: Partial<Pick<CampaignHarness, 'taskQueue' | 'accountId'>> = {},
+): Promise<T> {
   quietTemporalRuntime();
-  const taskQueue = uniqueName('tq-campaign');
+  const taskQueue = on.taskQueue ?? uniqueName('tq-campaign');
   const config = loadConfig(workerEnv(taskQueue));
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const { worker } = await createWorker({
@@ -57,7 +63,7 @@ export async function withCampaignWorker<T>(fn: (h: CampaignHarness) => Promise<
   });
   const { client, connection: clientConnection } = await temporalClient();
   try {
-    return await worker.runUntil(fn({ client, taskQueue, accountId: randomAccount() }));
+    return await worker.runUntil(fn({ client, taskQueue, accountId: on.accountId ?? randomAccount() }));
   } finally {
     await clientConnection.close();
     await connection.close();
@@ -82,7 +88,7 @@ export function testSpec(
     source: { type: 'keys', bucket: reportBucket, keys: ['x'] },
     operation: { type: 'put-tags', tags: { done: 'yes' } },
     report: { bucket: reportBucket, prefix: 'campaigns' },
-    pollInterval: '300ms',
+    pollInterval: '1s',
     retry: { delay: '100ms' },
     ...over,
   };
