@@ -2,9 +2,7 @@
  * Builds a campaign's first-round manifests from its source: an explicit list of keys, an existing CSV manifest
  * (validated and re-sharded into the campaign's folder), or an S3 Inventory report (through `src/inventory`).
  */
-import type { Readable } from 'node:stream';
-
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
@@ -12,14 +10,14 @@ import { estimateCost } from '../cost/estimate';
 import type { PriceTable } from '../cost/price-table';
 import { loadPriceTable } from '../cost/prices';
 import { buildManifests } from '../inventory';
+import { encodeManifestKey } from '../inventory/key-encoding';
+import { S3ManifestSink } from '../inventory/sink';
 import { createLogger } from '../logging';
-import { CsvParser } from '../csv';
-import { decodeManifestKey, encodeManifestKey } from '../inventory/key-encoding';
-import { ManifestShardWriter } from '../manifest/shard-writer';
+import { CsvManifestError, readCsvManifest, type CsvManifestRow } from '../manifest/csv-manifest';
 import type { BuildCampaignManifestsInput, BuildCampaignManifestsResult } from '../shared/activity-types';
-import type { ManifestStats } from '../shared/campaign';
-import { parseS3Uri } from '../shared/campaign-spec';
+import type { ManifestRef, ManifestStats } from '../shared/campaign';
 import { FailureType } from '../shared/errors';
+import { MAX_JOBS_PER_ROUND } from '../shared/limits';
 
 const withSlash = (uri: string) => (uri.endsWith('/') ? uri : `${uri}/`);
 
@@ -28,94 +26,143 @@ const SAMPLE_SIZE = 10;
 /** Heartbeat at most this often while streaming (ms). */
 const HEARTBEAT_EVERY_MS = 5_000;
 
+/** Lines batched into one write to the sink: few calls, little memory. */
+const WRITE_BATCH_BYTES = 1 << 20;
+
+/**
+ * Fails when `objects` need more jobs than one round may have. Called before anything is written.
+ * @param what The source, for the message (`source.keys`, `CSV manifest s3://…`).
+ */
+function checkJobCount(what: string, objects: number, maxObjectsPerJob: number): void {
+  const jobs = Math.ceil(objects / maxObjectsPerJob);
+  if (jobs <= MAX_JOBS_PER_ROUND) return;
+  throw ApplicationFailure.nonRetryable(
+    `${what} lists ${objects} objects: ${jobs} jobs at maxObjectsPerJob=${maxObjectsPerJob}, at most ` +
+      `${MAX_JOBS_PER_ROUND} per round: raise maxObjectsPerJob to at least ${Math.ceil(objects / MAX_JOBS_PER_ROUND)}`,
+    FailureType.InvalidInput,
+  );
+}
+
 export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTable }) {
-  const writer = (input: BuildCampaignManifestsInput, versioned: boolean) =>
-    new ManifestShardWriter({
-      s3: deps.s3,
-      bucket: input.output.bucket,
-      keyPrefix: `${input.output.prefix}/manifests/round-0`,
-      maxRows: input.maxObjectsPerJob,
-      versioned,
-      signal: Context.current().cancellationSignal,
-    });
+  /**
+   * Writes lines into the round's manifests (`manifests/round-0/manifest-NNNNN.csv`, the inventory path's sink): every
+   * upload stays open until all lines are in, so nothing appears under a final name unless the whole build succeeds.
+   * Uploads a lost attempt left open are aborted first; any failure aborts this attempt's uploads.
+   */
+  async function writeManifests(
+    input: BuildCampaignManifestsInput,
+    versioned: boolean,
+    produce: (write: (line: string) => Promise<void>) => Promise<void>,
+  ): Promise<ManifestRef[]> {
+    const ctx = Context.current();
+    const sink = new S3ManifestSink(
+      deps.s3,
+      input.output.bucket,
+      `${input.output.prefix}/manifests/round-0`,
+      input.maxObjectsPerJob,
+      [],
+      createLogger('manifests', { attrs: { campaign: input.campaignId } }),
+      ctx.cancellationSignal,
+    );
+    let batch = '';
+    let batchRows = 0;
+    const flush = async () => {
+      if (batchRows === 0) return;
+      await sink.write(Buffer.from(batch, 'utf8'), batchRows);
+      batch = '';
+      batchRows = 0;
+    };
+    try {
+      await sink.prepare();
+      await produce(async (line) => {
+        batch += line + '\n';
+        batchRows += 1;
+        if (batch.length >= WRITE_BATCH_BYTES) await flush();
+      });
+      await flush();
+      const shards = await sink.finish();
+      return shards.map((s) => ({
+        bucket: input.output.bucket,
+        key: s.key,
+        etag: s.etag,
+        rows: s.rows,
+        versioned: versioned || undefined,
+      }));
+    } catch (err) {
+      // A retry starts over (and aborts what is left anyway): nothing here is worth keeping for it.
+      await sink.abort();
+      throw err;
+    }
+  }
 
   async function fromKeys(input: BuildCampaignManifestsInput & { source: { type: 'keys' } }) {
     const { bucket, keys } = input.source;
-    const w = writer(input, false);
-    const seen = new Set<string>();
-    for (const key of keys) {
-      if (seen.has(key)) continue; // one task per object: a duplicate would run the operation twice
-      seen.add(key);
-      await w.write(`${bucket},${encodeManifestKey(key)}`);
-    }
-    const manifests = await w.close();
+    // One task per object: a duplicate would run the operation twice.
+    const unique = [...new Set(keys)];
+    checkJobCount('source.keys', unique.length, input.maxObjectsPerJob);
+    const manifests = await writeManifests(input, false, async (write) => {
+      for (const key of unique) await write(`${bucket},${encodeManifestKey(key)}`);
+    });
     const stats: ManifestStats = {
       rowsScanned: keys.length,
-      rowsSelected: seen.size,
+      rowsSelected: unique.length,
       bytesByStorageClass: {},
-      sampleKeys: [...seen].slice(0, SAMPLE_SIZE),
+      sampleKeys: unique.slice(0, SAMPLE_SIZE),
     };
     return { manifests, stats };
   }
 
+  /**
+   * CSV sources are read twice: a first pass checks every line and counts the jobs before anything is written, a
+   * second one (pinned to the first one's ETag, so both read the same object) writes the manifests. Reading twice
+   * keeps the worker's disk and memory out of it, whatever the manifest's size.
+   */
   async function fromCsv(input: BuildCampaignManifestsInput & { source: { type: 'csv' } }) {
     const uri = input.source.manifest;
-    const { bucket, key } = parseS3Uri(uri);
-    let body: Readable;
-    try {
-      const res = await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      body = res.Body as Readable;
-    } catch (err) {
-      throw toApplicationFailure(err, `reading the CSV manifest ${uri}`);
-    }
-    const parser = new CsvParser();
-    let w: ManifestShardWriter | undefined;
-    let columns = 0;
-    let rows = 0;
-    const sample: string[] = [];
+    const ctx = Context.current();
     let lastBeat = 0;
-    const bad = (line: number, why: string) =>
-      ApplicationFailure.nonRetryable(`CSV manifest ${uri} line ${line}: ${why}`, FailureType.InvalidInput);
-    const take = async (records: ReturnType<CsvParser['push']>) => {
-      for (const r of records) {
-        if (r.fields.length === 1 && r.fields[0] === '') continue; // blank (trailing) lines
-        if (r.fields.length !== 2 && r.fields.length !== 3) {
-          throw bad(
-            r.line,
-            `${r.fields.length} fields; expected bucket,key or bucket,key,versionId (URL-encode commas in keys as %2C)`,
+    const beat = (pass: number, rows: number) => {
+      if (Date.now() - lastBeat < HEARTBEAT_EVERY_MS) return;
+      ctx.heartbeat({ pass, rows });
+      lastBeat = Date.now();
+    };
+    const read = async (pass: number, onRow: (row: CsvManifestRow) => void | Promise<void>, ifMatch?: string) => {
+      let rows = 0;
+      try {
+        return await readCsvManifest(
+          deps.s3,
+          uri,
+          async (row) => {
+            await onRow(row);
+            beat(pass, ++rows);
+          },
+          { ifMatch, signal: ctx.cancellationSignal },
+        );
+      } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
+        if (err instanceof CsvManifestError)
+          throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidInput);
+        if ((err as { name?: string }).name === 'PreconditionFailed') {
+          throw ApplicationFailure.retryable(
+            `the CSV manifest ${uri} changed while it was read; the retry reads it again`,
+            FailureType.Transient,
           );
         }
-        columns ||= r.fields.length;
-        if (r.fields.length !== columns) throw bad(r.line, 'version ids must be in all rows or in none');
-        const [b, k, v] = r.fields as [string, string, string | undefined];
-        if (!b || !k) throw bad(r.line, 'empty bucket or key');
-        if (v === '') throw bad(r.line, 'empty version id (write null for null-version objects)');
-        try {
-          if (sample.length < SAMPLE_SIZE) sample.push(decodeManifestKey(k));
-          else decodeManifestKey(k);
-        } catch {
-          throw bad(r.line, `key ${JSON.stringify(k)} is not valid URL encoding`);
-        }
-        w ??= writer(input, columns === 3);
-        await w.write(r.fields.join(','));
-        rows += 1;
-        if (Date.now() - lastBeat > HEARTBEAT_EVERY_MS) {
-          Context.current().heartbeat({ rows });
-          lastBeat = Date.now();
-        }
+        throw toApplicationFailure(err, `reading the CSV manifest ${uri}`);
       }
     };
-    try {
-      body.setEncoding('utf8');
-      for await (const chunk of body) await take(parser.push(chunk as string));
-      await take(parser.end());
-    } catch (err) {
-      await w?.abort();
-      if (err instanceof ApplicationFailure) throw err;
-      if ((err as Error).name === 'CsvSyntaxError') throw bad(0, (err as Error).message);
-      throw toApplicationFailure(err, `reading the CSV manifest ${uri}`);
+    const sample: string[] = [];
+    const checked = await read(1, (row) => {
+      if (sample.length < SAMPLE_SIZE) sample.push(row.decodedKey);
+    });
+    checkJobCount(`CSV manifest ${uri}`, checked.rows, input.maxObjectsPerJob);
+    let manifests: ManifestRef[] = [];
+    if (checked.rows > 0) {
+      manifests = await writeManifests(input, checked.versioned, async (write) => {
+        await read(2, (row) => write(row.text), checked.etag);
+      });
     }
-    const manifests = w ? await w.close() : [];
+    const rows = checked.rows;
     return { manifests, stats: { rowsScanned: rows, rowsSelected: rows, bytesByStorageClass: {}, sampleKeys: sample } };
   }
 
@@ -131,6 +178,7 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
         filter: input.filter ?? {},
         output: `s3://${input.output.bucket}/${input.output.prefix}/manifests/round-0`,
         maxObjectsPerJob: input.maxObjectsPerJob,
+        maxManifests: MAX_JOBS_PER_ROUND,
         sampleSize: SAMPLE_SIZE,
       },
       {

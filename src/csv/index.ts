@@ -14,7 +14,8 @@ export interface CsvRecord {
 export class CsvSyntaxError extends Error {
   constructor(
     readonly line: number,
-    detail: string,
+    /** What is wrong, without the line (the message is `line <line>: <detail>`). */
+    readonly detail: string,
   ) {
     super(`line ${line}: ${detail}`);
     this.name = 'CsvSyntaxError';

@@ -176,6 +176,10 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
   const concurrency = duckdb ? 1 : (spec.concurrency ?? os.availableParallelism());
   const pool = new ScanPool({ s3, plan, files, concurrency, signal, spillAfterBytes: deps.spillAfterBytes });
   let skipLeft = resume?.skipRows ?? 0;
+  // Checked before rows reach the sink, so a build over the limit fails before anything could be published.
+  const maxRows = spec.maxManifests === undefined ? Infinity : spec.maxManifests * spec.maxObjectsPerJob;
+  /** Rows in the sink's shards, the resumed ones included. */
+  let sinkRows = (resume?.totals.rowsSelected ?? 0) + (resume?.skipRows ?? 0);
   const started = Date.now();
   try {
     for await (const ev of pool.events()) {
@@ -191,7 +195,14 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
           rows -= skip;
           if (rows === 0) continue;
         }
+        if (sinkRows + rows > maxRows) {
+          throw invalidInventory(
+            `the inventory selects more than ${maxRows} objects: more than ${spec.maxManifests} jobs at ` +
+              `maxObjectsPerJob=${spec.maxObjectsPerJob}, at most ${spec.maxManifests} per round: raise maxObjectsPerJob`,
+          );
+        }
         await sink.write(chunk, rows);
+        sinkRows += rows;
         liveSelected += rows;
         continue;
       }

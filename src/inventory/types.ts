@@ -113,6 +113,12 @@ export const BuildManifestsInputSchema = z
     sampleSize: z.number().int().min(0).max(100).default(10),
     /** Worker threads that parse data files in parallel. @default os.availableParallelism(), at most the file count */
     concurrency: z.number().int().min(1).max(64).optional(),
+    /**
+     * Manifests at most: a campaign's jobs-per-round limit (one job per manifest). The build fails with a
+     * non-retryable `InvalidInput` naming `maxObjectsPerJob` as soon as the rows selected need more, without reading
+     * the rest of the inventory, and nothing is published. @default no limit
+     */
+    maxManifests: z.number().int().positive().optional(),
   })
   .strict();
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 
 import { z } from 'zod';
 
@@ -23,13 +24,38 @@ export interface FaultContext {
 /** Operations a rule can name: those the engine runs (others never reach a task). */
 const OPERATION_NAMES = SUPPORTED_OPERATIONS as readonly [OperationName, ...OperationName[]];
 
-function isValidRegex(s: string): boolean {
+/**
+ * Key regexes run on V8's linear-time regexp engine (the `l` flag): it never backtracks, so no pattern, not even
+ * `^(a+)+$`, can hold a task (and the engine's event loop) for longer than a pass over the key. Node leaves the flag
+ * off; turning it on only makes `l` available and changes no other regular expression.
+ */
+setFlagsFromString('--enable-experimental-regexp-engine');
+const LINEAR_FLAG = (() => {
+  const flag = 'l'; // a variable: lint checks literal flags against the standard ones
   try {
-    new RegExp(s);
-    return true;
+    new RegExp('a', flag);
+    return flag;
   } catch {
-    return false;
+    return undefined;
   }
+})();
+
+/** Why `source` cannot be a rule's keyRegex, or undefined when it can. */
+function keyRegexProblem(source: string): string | undefined {
+  try {
+    new RegExp(source);
+  } catch {
+    return 'is not a valid regular expression';
+  }
+  if (LINEAR_FLAG === undefined) {
+    return "needs V8's linear-time regexp engine, which this Node.js does not offer (use keyPrefix)";
+  }
+  try {
+    new RegExp(source, LINEAR_FLAG);
+  } catch {
+    return 'uses a backreference or lookaround, which cannot be matched in linear time';
+  }
+  return undefined;
 }
 
 /** The schema every rule from a file or the admin endpoint is checked against; unknown fields are refused. */
@@ -49,8 +75,17 @@ export const FAULT_RULE_SCHEMA = z
         bucket: z.string().min(1).optional(),
         /** Prefix of the decoded key. Ignored by `preparingDelayMs`. */
         keyPrefix: z.string().optional(),
-        /** Regular expression tested on the decoded key. Ignored by `preparingDelayMs`. */
-        keyRegex: z.string().refine(isValidRegex, { message: 'is not a valid regular expression' }).optional(),
+        /**
+         * Regular expression tested on the decoded key, in linear time (no backreferences or lookaround). Ignored by
+         * `preparingDelayMs`.
+         */
+        keyRegex: z
+          .string()
+          .superRefine((source, ctx) => {
+            const problem = keyRegexProblem(source);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional(),
       })
       .strict()
       .optional(),
@@ -132,7 +167,7 @@ const regexCache = new Map<string, RegExp>();
 function compiled(source: string): RegExp {
   let re = regexCache.get(source);
   if (!re) {
-    re = new RegExp(source);
+    re = new RegExp(source, LINEAR_FLAG);
     regexCache.set(source, re);
   }
   return re;

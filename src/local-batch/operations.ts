@@ -69,12 +69,38 @@ const failed = (errorCode: string, httpStatus: number, resultMessage?: string): 
   resultMessage,
 });
 
-/** An SDK error as a failed outcome. Errors without a code or status (network, parse) count as 500 InternalError. */
+/** Names the SDK gives errors that carry no S3 error code (a network failure, a body it could not parse). */
+const UNNAMED_ERRORS = new Set(['Error', 'TypeError', 'SyntaxError']);
+
+/**
+ * The S3 code reported for an error answer whose body is no S3 error document (moto answers a key with a line break
+ * with an HTML 404): the code S3 itself most often sends with that status, so a 4xx stays permanent and 429/503
+ * stay retryable. Other statuses get `InvalidRequest` (4xx) or `InternalError` (5xx).
+ */
+const CODE_BY_STATUS: Readonly<Record<number, string>> = {
+  400: 'InvalidRequest',
+  403: 'AccessDenied',
+  404: 'NoSuchKey',
+  405: 'MethodNotAllowed',
+  412: 'PreconditionFailed',
+  429: 'SlowDown',
+  500: 'InternalError',
+  501: 'NotImplemented',
+  503: 'ServiceUnavailable',
+};
+
+/**
+ * An SDK error as a failed outcome: its S3 code and HTTP status. An error answer without a readable code is
+ * classified by its status, which it keeps; an error without any answer (network) counts as 500 InternalError.
+ */
 export function outcomeFromError(err: unknown): TaskOutcome {
   const e = awsErrorInfo(err);
-  const code = e.name === 'Error' || e.name === 'TypeError' ? 'InternalError' : e.name;
-  const status = e.httpStatus && e.httpStatus >= 300 ? e.httpStatus : 500;
-  return failed(code, status, e.message);
+  const status = e.httpStatus && e.httpStatus >= 300 ? e.httpStatus : undefined;
+  if (!UNNAMED_ERRORS.has(e.name)) return failed(e.name, status ?? 500, e.message);
+  if (status === undefined) return failed('InternalError', 500, e.message);
+  const code = CODE_BY_STATUS[status] ?? (status < 500 ? 'InvalidRequest' : 'InternalError');
+  const detail = e.message.split('\n', 1)[0];
+  return failed(code, status, `HTTP ${status} without an S3 error code in its body (${detail})`);
 }
 
 /**

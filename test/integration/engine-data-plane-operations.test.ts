@@ -59,6 +59,14 @@ describe('tagging', () => {
       });
     }));
 
+  test('a key S3 answers with an HTML 404 (a line break in the key) fails permanently as NoSuchKey 404', () =>
+    withBucket(async (bucket, s3) => {
+      const run = createTaskRunner({ type: 'S3PutObjectTagging', TagSet: [{ Key: 'a', Value: 'b' }] }, deps(s3));
+      const outcome = await run(taskFor(bucket, 'nl/line1\nline2.txt'));
+      // Not InternalError, which every retry round would run again.
+      expect(outcome).toMatchObject({ status: 'failed', errorCode: 'NoSuchKey', httpStatus: 404 });
+    }));
+
   test('a task with a version id acts on that version only; an empty version id fails the task', () =>
     withBucket(
       async (bucket, s3) => {

@@ -56,6 +56,12 @@ describe('the fault admin API', () => {
       const invalid = await admin(url, 'POST', '/_local/faults', { rate: 2 });
       expect(invalid.status).toBe(400);
       expect(invalid.json).toMatchObject({ error: 'InvalidFaultRule', message: expect.stringMatching(/rate/) });
+      const backreference = await admin(url, 'POST', '/_local/faults', { match: { keyRegex: '^(a+)\\1$' } });
+      expect(backreference.status).toBe(400);
+      expect(backreference.json).toMatchObject({
+        error: 'InvalidFaultRule',
+        message: expect.stringMatching(/match\.keyRegex: .*linear time/),
+      });
       const badJson = await admin(url, 'POST', '/_local/faults', '{"match": ');
       expect(badJson.status).toBe(400);
       expect(badJson.json).toMatchObject({ error: 'BadRequest', message: expect.stringMatching(/not valid JSON/) });

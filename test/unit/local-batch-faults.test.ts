@@ -25,6 +25,8 @@ describe('fault rule validation', () => {
     [{ rate: 1.5 }, /rate: /],
     [{ times: 0 }, /times: /],
     [{ match: { keyRegex: '(' } }, /match\.keyRegex: is not a valid regular expression/],
+    [{ match: { keyRegex: '^(a)\\1$' } }, /match\.keyRegex: .*backreference or lookaround/],
+    [{ match: { keyRegex: '^(?!tmp/)' } }, /match\.keyRegex: .*backreference or lookaround/],
     [{ match: { operation: 'S3DeleteObject' } }, /match\.operation: /],
     [{ errorcode: 'X' }, /\(rule\): unknown field\(s\) errorcode/],
     [{ match: { prefix: 'x' } }, /match: unknown field\(s\) prefix/],
@@ -34,6 +36,13 @@ describe('fault rule validation', () => {
     expect(() => f.add(rule)).toThrow(FaultRuleError);
     expect(() => f.add(rule)).toThrow(message);
     expect(f.list()).toEqual([]);
+  });
+
+  test('a catastrophic-backtracking keyRegex cannot hang the engine: it matches in time linear in the key', async () => {
+    const f = new FaultInjector([{ match: { keyRegex: '^(a+)+$' }, errorCode: 'AccessDenied', httpStatus: 403 }]);
+    // With backtracking, 64 a's and a mismatch at the end take 2^64 steps.
+    expect(await f.beforeTask(ctx, task('a'.repeat(64) + '!'))).toBeUndefined();
+    expect(await f.beforeTask(ctx, task('a'.repeat(64)))).toMatchObject({ errorCode: 'AccessDenied' });
   });
 
   test('replace names the index of the bad rule; ids are generated and must be unique', () => {
