@@ -55,6 +55,7 @@ import {
   type CampaignSpec,
 } from '../shared/campaign-spec';
 import { FailureType } from '../shared/errors';
+import { MAX_JOBS_PER_ROUND } from '../shared/limits';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { formatCostEstimate } from '../cost/estimate';
 
@@ -92,8 +93,6 @@ const cleanupCalls = proxyActivities<Activities>({
 const TERMINAL_JOB_STATUSES = new Set(['Complete', 'Failed', 'Cancelled']);
 /** How many ignored signals the state keeps, newest last. */
 const MAX_IGNORED_SIGNALS = 10;
-/** Upper bound of jobs in one round: shards beyond it point at a too-small maxObjectsPerJob. */
-const MAX_JOBS_PER_ROUND = 100;
 /** Bounded wait for cancelled jobs to reach a terminal status before the final report, in polls. */
 const CANCEL_WAIT_POLLS = 30;
 
