@@ -2,6 +2,8 @@
  * The static summary and details a campaign carries in the Temporal UI from its start (set by whoever starts it:
  * the CLI, a Schedule). Pure.
  */
+import { formatCostEstimate } from '../cost/estimate';
+import { campaignTotals, type CampaignState } from '../shared/campaign';
 import type { CampaignSpec } from '../shared/campaign-spec';
 
 function sourceText(spec: CampaignSpec): string {
@@ -39,5 +41,40 @@ export function campaignDetails(spec: CampaignSpec): string {
     `- reports: s3://${spec.report.bucket}/${spec.report.prefix}/`,
   );
   if (spec.incremental) lines.push(`- incremental (watermark \`${spec.incremental.stateKey ?? 'from the name'}\`)`);
+  return lines.join('\n');
+}
+
+/**
+ * The campaign's live "current details" in the Web UI (markdown): phase, counts, what awaits approval with its cost,
+ * the last ten jobs as a list, and why it ended.
+ */
+export function campaignProgressDetails(spec: CampaignSpec, st: CampaignState): string {
+  const t = campaignTotals(st);
+  const lines = [
+    `**${spec.name}** — ${spec.operation.type} — phase **${st.phase}**${st.outcome ? `, outcome **${st.outcome}**` : ''}`,
+    '',
+    `Objects: ${t.objects} · succeeded ${t.succeeded} · failed ${t.failed}${t.notRun ? ` · not run ${t.notRun}` : ''} · jobs ${t.jobs} · round ${st.round}`,
+  ];
+  if (st.phase === 'AwaitingApproval') {
+    const jobs = st.jobs.filter((j) => j.round === st.round);
+    lines.push(
+      '',
+      `**Awaiting approval** until ${st.approvalDeadline ?? '—'}: ${jobs.length} job(s), ` +
+        `${jobs.reduce((n, j) => n + (j.totalTasks ?? j.manifest.rows), 0)} objects.`,
+      'Send the `approve` or `reject` signal with `{"by": "you", "note": "why"}`.',
+    );
+    if (st.estimate && st.round === 0) {
+      lines.push('', '```', formatCostEstimate(st.estimate), '```');
+    }
+  }
+  // A blank line first: without it some renderers (the Web UI's) take the list for the paragraph's continuation.
+  if (st.jobs.length > 0) lines.push('');
+  for (const j of st.jobs.slice(-10)) {
+    lines.push(
+      `- job ${j.jobId ?? '(creating)'} round ${j.round} shard ${j.shard}: ${j.status ?? 'New'} ` +
+        `${j.succeededTasks ?? 0}/${j.totalTasks ?? j.manifest.rows} ok, ${j.failedTasks ?? 0} failed`,
+    );
+  }
+  if (st.outcomeReason) lines.push('', st.outcomeReason);
   return lines.join('\n');
 }

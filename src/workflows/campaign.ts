@@ -57,7 +57,7 @@ import {
 import { FailureType } from '../shared/errors';
 import { MAX_JOBS_PER_ROUND } from '../shared/limits';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
-import { formatCostEstimate } from '../cost/estimate';
+import { campaignProgressDetails } from '../campaign/summary';
 
 /** Building manifests streams whole inventories: long, heartbeating, resumable. */
 const manifestCalls: ActivityOptions = {
@@ -163,35 +163,6 @@ function buildStatus(spec: CampaignSpec, st: CampaignState): CampaignStatus {
   };
 }
 
-function detailsMarkdown(spec: CampaignSpec, st: CampaignState): string {
-  const t = totals(st);
-  const lines = [
-    `**${spec.name}** — ${spec.operation.type} — phase **${st.phase}**${st.outcome ? `, outcome **${st.outcome}**` : ''}`,
-    '',
-    `Objects: ${t.objects} · succeeded ${t.succeeded} · failed ${t.failed}${t.notRun ? ` · not run ${t.notRun}` : ''} · jobs ${t.jobs} · round ${st.round}`,
-  ];
-  if (st.phase === 'AwaitingApproval') {
-    const jobs = roundJobs(st);
-    lines.push(
-      '',
-      `**Awaiting approval** until ${st.approvalDeadline ?? '—'}: ${jobs.length} job(s), ` +
-        `${jobs.reduce((n, j) => n + (j.totalTasks ?? j.manifest.rows), 0)} objects.`,
-      'Send the `approve` or `reject` signal with `{"by": "you", "note": "why"}`.',
-    );
-    if (st.estimate && st.round === 0) {
-      lines.push('', '```', formatCostEstimate(st.estimate), '```');
-    }
-  }
-  for (const j of st.jobs.slice(-10)) {
-    lines.push(
-      `- job ${j.jobId ?? '(creating)'} round ${j.round} shard ${j.shard}: ${j.status ?? 'New'} ` +
-        `${j.succeededTasks ?? 0}/${j.totalTasks ?? j.manifest.rows} ok, ${j.failedTasks ?? 0} failed`,
-    );
-  }
-  if (st.outcomeReason) lines.push('', st.outcomeReason);
-  return lines.join('\n');
-}
-
 /**
  * The spec and the carried-over state of a run's input, or a non-retryable `InvalidInput` naming what is wrong. Any
  * input is possible here (the Web UI's Start form takes free JSON), and a plain error would retry the workflow task
@@ -257,7 +228,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       { key: SA.objects, value: t.objects },
       { key: SA.failedTasks, value: t.failed },
     ]);
-    setCurrentDetails(detailsMarkdown(spec, st));
+    setCurrentDetails(campaignProgressDetails(spec, st));
   };
   const setPhase = (phase: CampaignState['phase']) => {
     st.phase = phase;

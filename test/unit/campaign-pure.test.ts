@@ -1,8 +1,8 @@
 import { classifyFailure } from '../../src/activities/rounds';
-import { campaignDetails, campaignSummary } from '../../src/campaign/summary';
+import { campaignDetails, campaignProgressDetails, campaignSummary } from '../../src/campaign/summary';
 import { listQuery, progressLine } from '../../src/cli/campaign-views';
 import { formatMs, overlapPolicy } from '../../src/schedules';
-import type { CampaignStatus } from '../../src/shared/campaign';
+import type { CampaignState, CampaignStatus } from '../../src/shared/campaign';
 import { DEFAULT_RETRYABLE_ERROR_CODES, parseCampaignSpec } from '../../src/shared/campaign-spec';
 
 const retryable = new Set(DEFAULT_RETRYABLE_ERROR_CODES);
@@ -20,6 +20,42 @@ describe('failure classification', () => {
     [{ errorCode: undefined, httpStatusCode: undefined }, 'acl', 'permanent'],
   ] as const)('%o during %s → %s', (row, op, verdict) => {
     expect(classifyFailure(row, op, retryable)).toBe(verdict);
+  });
+});
+
+describe('the Web UI current details', () => {
+  const spec = parseCampaignSpec({
+    name: 'tag logs',
+    accountId: '123456789012',
+    region: 'us-east-1',
+    roleArn: 'arn:aws:iam::123456789012:role/BatchOps',
+    source: { type: 'keys', bucket: 'my-bucket', keys: ['a', 'b', 'c'] },
+    operation: { type: 'put-tags', tags: { a: 'b' } },
+    report: { bucket: 'reports-bucket' },
+  });
+  const manifest = { bucket: 'reports-bucket', key: 'm.csv', etag: 'e', rows: 3 };
+  const done: CampaignState = {
+    campaignId: 'c1',
+    phase: 'Done',
+    outcome: 'Rejected',
+    outcomeReason: 'rejected by bob',
+    startedAt: '2026-12-01T00:00:00Z',
+    updatedAt: '2026-12-01T00:00:00Z',
+    stats: { rowsScanned: 0, rowsSelected: 3, bytesByStorageClass: {}, sampleKeys: [] },
+    jobs: [{ ordinal: 0, round: 0, shard: 0, manifest, jobId: 'j1', status: 'Cancelled', totalTasks: 3 }],
+    rounds: [{ round: 0, succeeded: 0, retryable: 0, permanent: 0, neverRan: 3, errorsByCode: {}, retryManifests: [] }],
+    round: 0,
+    ignoredSignals: [],
+    runs: 1,
+  };
+
+  test('a done campaign lists its jobs as a markdown list, after a blank line, and counts never-run objects apart', () => {
+    const lines = campaignProgressDetails(spec, done).split('\n');
+    const first = lines.findIndex((l) => l.startsWith('- job j1'));
+    expect(first).toBeGreaterThan(0);
+    expect(lines[first - 1]).toBe('');
+    expect(lines).toContain('Objects: 3 · succeeded 0 · failed 0 · not run 3 · jobs 1 · round 0');
+    expect(lines[lines.length - 1]).toBe('rejected by bob');
   });
 });
 
