@@ -96,13 +96,16 @@ export async function settle(handle: WorkflowHandle): Promise<Settled> {
   const watch = async (): Promise<Settled> => {
     while (!done) {
       const d = await handle.describe().catch(() => undefined);
-      const wft = d?.raw.pendingWorkflowTask?.attempt ?? 0;
-      if (wft > 1) {
+      const running = d?.status.name === 'RUNNING';
+      // A pending workflow task may be one that failed and is being retried (a status query would wait on it).
+      if (running && d.raw.pendingWorkflowTask) {
         const history = await handle.fetchHistory();
         const failed = [...(history.events ?? [])].reverse().find((e) => e.workflowTaskFailedEventAttributes);
-        return {
-          stuck: `workflow task retried (attempt ${wft}): ${failed?.workflowTaskFailedEventAttributes?.failure?.message ?? '?'}`,
-        };
+        if (failed) {
+          return {
+            stuck: `workflow task failed and is retried: ${failed.workflowTaskFailedEventAttributes?.failure?.message ?? '?'}`,
+          };
+        }
       }
       const act = d?.raw.pendingActivities?.find((a) => (a.attempt ?? 0) > 1);
       if (act) {
@@ -110,7 +113,9 @@ export async function settle(handle: WorkflowHandle): Promise<Settled> {
           stuck: `activity ${act.activityType?.name ?? '?'} retried (attempt ${act.attempt}): ${act.lastFailure?.message ?? '?'}`,
         };
       }
-      const status = d?.status.name === 'RUNNING' ? await handle.query(statusQuery).catch(() => undefined) : undefined;
+      // Queried only between workflow tasks: a query waits for a pending task, which may be one that keeps failing.
+      const status =
+        running && !d.raw.pendingWorkflowTask ? await handle.query(statusQuery).catch(() => undefined) : undefined;
       if (status && status.jobs.length > 0) {
         return { stuck: `the input was accepted: ${status.jobs.length} job(s) planned, phase ${status.phase}` };
       }
