@@ -602,7 +602,7 @@ describe('S3 Inventory sources', () => {
         return source(b, inv);
       },
       FailureType.InvalidInput,
-      /0002-file\.csv\.gz/,
+      /0002-file\.csv\.gz is malformed/,
     ],
     [
       'a data file listed in manifest.json that does not exist',
