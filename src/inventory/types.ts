@@ -4,10 +4,19 @@
  */
 import { z } from 'zod';
 
-/** Upper-case enum-like inventory values (`GLACIER`, `SSE-KMS`, …); `NONE` matches an empty cell. */
-const enumValue = z
-  .string()
-  .regex(/^[A-Z0-9_-]+$/, 'values are upper case, such as GLACIER or SSE-KMS (NONE matches an empty cell)');
+import { INVENTORY_FILTER_VALUES } from '../shared/s3-enums';
+
+/** A list of one column's known values: a typo is an error that lists them, never a filter that selects nothing. */
+const valuesOf = (field: keyof typeof INVENTORY_FILTER_VALUES) => {
+  const known: readonly string[] = INVENTORY_FILTER_VALUES[field];
+  return z
+    .array(
+      z.string().refine((v) => known.includes(v), {
+        error: (iss) => `${JSON.stringify(iss.input)} is not one of ${known.join(', ')} (upper case)`,
+      }),
+    )
+    .min(1);
+};
 
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), {
   message: 'must be an ISO-8601 time such as 2024-01-31T00:00:00Z',
@@ -40,7 +49,7 @@ export const InventoryFilterSchema = z
       )
       .optional(),
     /** Keep these storage classes (`GLACIER`, `DEEP_ARCHIVE`, …). Needs `StorageClass`. */
-    storageClasses: z.array(enumValue).min(1).optional(),
+    storageClasses: valuesOf('storageClasses').optional(),
     /** Keep objects of at least this many bytes (inclusive). Needs `Size`. */
     minSize: z.number().int().nonnegative().optional(),
     /** Keep objects of at most this many bytes (inclusive). Needs `Size`. */
@@ -54,15 +63,15 @@ export const InventoryFilterSchema = z
     /** Drop delete markers (`IsDeleteMarker = true`). Needs `IsDeleteMarker`. */
     skipDeleteMarkers: z.boolean().optional(),
     /** Keep these encryption statuses (`SSE-S3`, `SSE-KMS`, `DSSE-KMS`, `SSE-C`, `NOT-SSE`). */
-    encryptionStatuses: z.array(enumValue).min(1).optional(),
+    encryptionStatuses: valuesOf('encryptionStatuses').optional(),
     /** Keep these Object Lock modes (`GOVERNANCE`, `COMPLIANCE`, `NONE` for unlocked). */
-    objectLockModes: z.array(enumValue).min(1).optional(),
+    objectLockModes: valuesOf('objectLockModes').optional(),
     /** Keep these legal hold statuses (`ON`, `OFF`; `NONE` matches an empty cell). */
-    objectLockLegalHoldStatuses: z.array(enumValue).min(1).optional(),
+    objectLockLegalHoldStatuses: valuesOf('objectLockLegalHoldStatuses').optional(),
     /** Keep these replication statuses (`PENDING`, `COMPLETED`, `FAILED`, `REPLICA`, `NONE` for not replicated). */
-    replicationStatuses: z.array(enumValue).min(1).optional(),
+    replicationStatuses: valuesOf('replicationStatuses').optional(),
     /** Keep these Intelligent-Tiering access tiers (`FREQUENT`, `INFREQUENT`, `ARCHIVE`, `DEEP_ARCHIVE`, …). */
-    intelligentTieringAccessTiers: z.array(enumValue).min(1).optional(),
+    intelligentTieringAccessTiers: valuesOf('intelligentTieringAccessTiers').optional(),
   })
   .strict()
   .refine((f) => f.minSize === undefined || f.maxSize === undefined || f.minSize <= f.maxSize, {

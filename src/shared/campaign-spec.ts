@@ -105,20 +105,7 @@ function isRoleArn(value: string): boolean {
   return rolePath.length <= 512 && !rolePath.split('/').some((seg) => seg === '.' || seg === '..');
 }
 
-/** S3 storage classes as inventories and Batch Operations name them. */
-export const STORAGE_CLASSES = [
-  'STANDARD',
-  'REDUCED_REDUNDANCY',
-  'STANDARD_IA',
-  'ONEZONE_IA',
-  'INTELLIGENT_TIERING',
-  'GLACIER',
-  'DEEP_ARCHIVE',
-  'GLACIER_IR',
-  'OUTPOSTS',
-  'SNOW',
-  'EXPRESS_ONEZONE',
-] as const;
+export { STORAGE_CLASSES } from './s3-enums';
 
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;

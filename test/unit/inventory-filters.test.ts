@@ -63,6 +63,9 @@ describe('filters', () => {
 
   test.each([
     [{ storageClasses: ['glacier'] }, /upper case/],
+    [{ storageClasses: ['GLACIERR'] }, /"GLACIERR" is not one of STANDARD, .*GLACIER, DEEP_ARCHIVE/],
+    [{ encryptionStatuses: ['SSE_KMS'] }, /"SSE_KMS" is not one of SSE-S3, SSE-C, SSE-KMS/],
+    [{ objectLockLegalHoldStatuses: ['YES'] }, /"YES" is not one of ON, OFF, NONE/],
     [{ minSize: 10, maxSize: 5 }, /minSize must not exceed maxSize/],
     [{ modifiedAfter: 'yesterday' }, /ISO-8601/],
     [{ keyRegex: '(' }, /not a valid regular expression/],
