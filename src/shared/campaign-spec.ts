@@ -25,6 +25,7 @@ export function durationMs(value: string): number {
 
 /** `90s`, `5m`, `1h`, `7d`: the shortest spelling of a bound, for messages. */
 function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
   for (const [unit, size] of [
     ['d', 86_400_000],
     ['h', 3_600_000],

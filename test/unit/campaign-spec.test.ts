@@ -117,7 +117,7 @@ describe('campaign spec', () => {
       { approval: { timeout: '31d' } },
       'approval.timeout must be between 1s and 30d',
     ],
-    ['a retry delay over a week', { retry: { delay: '8d' } }, 'retry.delay must be between 0ms and 7d'],
+    ['a retry delay over a week', { retry: { delay: '8d' } }, 'retry.delay must be between 0s and 7d'],
     [
       'a prefix that climbs',
       { report: { bucket: 'reports-bucket', prefix: '../../../../etc' } },
