@@ -638,6 +638,8 @@ export class BatchEngine {
         }
       };
       try {
+        const fault = this.opts.faults.reportWriteFault(this.faultContext(r));
+        if (fault !== undefined) throw new Error(`Injected fault (rule ${fault})`);
         const written = await writeCompletionReport(this.opts.s3, { JobId: r.JobId, Report: r.spec.Report }, results());
         if (written) this.log.info('completion report written', { jobId: r.JobId, manifestKey: written.manifestKey });
       } catch (err) {

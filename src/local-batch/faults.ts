@@ -105,12 +105,18 @@ export const FAULT_RULE_SCHEMA = z
     latencyMs: z.number().int().min(0).max(600_000).optional(),
     /** Matching jobs stay this long in Preparing, in milliseconds. */
     preparingDelayMs: z.number().int().min(0).max(3_600_000).optional(),
+    /**
+     * Matching jobs cannot write their completion report (as when the report bucket vanishes or refuses writes): the
+     * job ends Failed with ReportWriteFailed after running its tasks. Matched like `preparingDelayMs`.
+     */
+    reportWriteFails: z.literal(true).optional(),
   })
   .strict();
 
 /**
- * One fault-injection rule. A rule fails tasks unless it only sets `latencyMs` and/or `preparingDelayMs` (then it
- * only delays); so `{ match: { keyPrefix: 'bad/' } }` alone fails those keys with 500 InternalError.
+ * One fault-injection rule. A rule fails tasks unless it only sets `latencyMs`, `preparingDelayMs` and/or
+ * `reportWriteFails` (then it only delays, or fails the report); so `{ match: { keyPrefix: 'bad/' } }` alone fails
+ * those keys with 500 InternalError.
  */
 export type FaultRule = z.infer<typeof FAULT_RULE_SCHEMA>;
 
@@ -144,7 +150,7 @@ export function faultHash(seed: number, bucket: string, key: string): number {
 
 function failsTasks(rule: FaultRule): boolean {
   const delayOnly =
-    (rule.latencyMs !== undefined || rule.preparingDelayMs !== undefined) &&
+    (rule.latencyMs !== undefined || rule.preparingDelayMs !== undefined || rule.reportWriteFails !== undefined) &&
     rule.errorCode === undefined &&
     rule.httpStatus === undefined &&
     rule.message === undefined &&
@@ -302,14 +308,20 @@ export class FaultInjector {
     return undefined;
   }
 
+  /** The job-level rules that match a job (a `bucket` condition names the manifest's bucket). */
+  private jobRules(ctx: FaultContext): FaultRule[] {
+    return this.rules.filter(
+      (r) => matchesJob(r, ctx) && (r.match?.bucket === undefined || r.match.bucket === ctx.manifestBucket),
+    );
+  }
+
   /** How long a job should stay in Preparing: the longest delay among matching rules, in milliseconds. */
   preparingDelayMs(ctx: FaultContext): number {
-    let ms = 0;
-    for (const r of this.rules) {
-      if (r.preparingDelayMs === undefined || !matchesJob(r, ctx)) continue;
-      if (r.match?.bucket !== undefined && r.match.bucket !== ctx.manifestBucket) continue;
-      ms = Math.max(ms, r.preparingDelayMs);
-    }
-    return ms;
+    return this.jobRules(ctx).reduce((ms, r) => Math.max(ms, r.preparingDelayMs ?? 0), 0);
+  }
+
+  /** The id of a rule that makes this job's completion report fail, if any. */
+  reportWriteFault(ctx: FaultContext): string | undefined {
+    return (this.jobRules(ctx).find((r) => r.reportWriteFails) as { id?: string } | undefined)?.id;
   }
 }

@@ -234,4 +234,56 @@ describe('campaign hardening', () => {
       });
     });
   });
+
+  test('a job that ends without its completion report: the campaign ends, and its objects are unknown, never succeeded', async () => {
+    await withBucket(async (bucket, s3) => {
+      const keys = ['u1', 'u2', 'u3'];
+      await putObjects(s3, bucket, keys);
+      const fault = await addFault({ match: { bucket }, reportWriteFails: true });
+      try {
+        await withCampaignWorker(async (h) => {
+          const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys }, approval: { required: false } });
+          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+            taskQueue: h.taskQueue,
+            workflowId: uniqueName('wf-no-report'),
+            args: [spec],
+          });
+          const result = (await failureFree(handle)) as CampaignResult;
+          // The tags did land, but nothing says so: unknown, counted as failed, not retried (one job only).
+          expect(result).toMatchObject({ outcome: 'Failed', objects: 3, succeeded: 0, failed: 3, notRun: 0, jobs: 1 });
+          expect(result.reason).toMatch(/3 object\(s\) failed, 3 of them with an unknown outcome/);
+          const [job] = await listJobs(h.accountId);
+          expect(job?.Status).toBe('Failed');
+          const report = JSON.parse(await getText(s3, bucket, `campaigns/${handle.workflowId}/campaign.json`));
+          expect(report.totals).toMatchObject({ succeeded: 0, failed: 3, unknown: 3 });
+          expect(report.errorsByCode).toEqual({ OutcomeUnknown: 3 });
+          const failedCsv = (await getText(s3, bucket, `campaigns/${handle.workflowId}/failed.csv`)).trim().split('\n');
+          expect(failedCsv.slice(1).map((l) => l.split(',')[3])).toEqual([
+            'OutcomeUnknown',
+            'OutcomeUnknown',
+            'OutcomeUnknown',
+          ]);
+          expect(failedCsv[1]).toContain('without a completion report (ReportWriteFailed)');
+        });
+      } finally {
+        await removeFault(fault);
+      }
+    });
+  });
 });
+
+/** The workflow's result, or a test failure naming the stuck phase if it does not end within `ms`. */
+async function failureFree(handle: WorkflowHandle, ms = 90_000): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(async () => {
+      const s = await handle.query(statusQuery).catch(() => undefined);
+      reject(new Error(`workflow ${handle.workflowId} did not end within ${ms} ms (phase ${s?.phase})`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([handle.result(), hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
