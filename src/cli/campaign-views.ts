@@ -122,7 +122,8 @@ interface CampaignReportJson {
   reason?: string;
   startedAt: string;
   endedAt: string;
-  totals: { objects: number; succeeded: number; failed: number; jobs: number };
+  /** `notRun` and `unknown` are absent in reports written before they existed. */
+  totals: { objects: number; succeeded: number; failed: number; notRun?: number; unknown?: number; jobs: number };
   errorsByCode: Record<string, number>;
   jobs: Array<{
     ordinal: number;
@@ -148,7 +149,10 @@ export function formatReport(r: CampaignReportJson, where: string): string {
   const lines = [
     `${bold(r.name)} — ${outcome}${r.reason ? ` (${r.reason})` : ''}`,
     `  ${r.startedAt} → ${r.endedAt}`,
-    `  objects ${r.totals.objects}, succeeded ${r.totals.succeeded}, failed ${r.totals.failed}, jobs ${r.totals.jobs}`,
+    `  objects ${r.totals.objects}, succeeded ${r.totals.succeeded}, failed ${r.totals.failed}` +
+      (r.totals.unknown ? ` (${r.totals.unknown} with an unknown outcome)` : '') +
+      (r.totals.notRun ? `, not run ${r.totals.notRun}` : '') +
+      `, jobs ${r.totals.jobs}`,
     '',
     table([
       ['#', 'ROUND', 'JOB', 'STATUS', 'TASKS', 'OK', 'FAILED', 'APPROVAL'],

@@ -93,7 +93,9 @@ function formatStatus(s: CampaignStatus): string {
     `${s.name} (${s.campaignId})`,
     `  operation  ${s.operation}`,
     `  phase      ${s.phase}${s.outcome ? ` → ${s.outcome}` : ''}${s.outcomeReason ? ` (${s.outcomeReason})` : ''}`,
-    `  objects    ${s.totals.objects}   succeeded ${s.totals.succeeded}   failed ${s.totals.failed}   jobs ${s.totals.jobs}   round ${s.round}`,
+    `  objects    ${s.totals.objects}   succeeded ${s.totals.succeeded}   failed ${s.totals.failed}` +
+      (s.totals.notRun ? `   not run ${s.totals.notRun}` : '') +
+      `   jobs ${s.totals.jobs}   round ${s.round}`,
   ];
   if (s.stats && Object.keys(s.stats.bytesByStorageClass).length) {
     lines.push(

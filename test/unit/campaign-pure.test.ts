@@ -1,6 +1,6 @@
 import { classifyFailure } from '../../src/activities/rounds';
 import { campaignDetails, campaignProgressDetails, campaignSummary } from '../../src/campaign/summary';
-import { listQuery, progressLine } from '../../src/cli/campaign-views';
+import { formatReport, listQuery, progressLine } from '../../src/cli/campaign-views';
 import { formatMs, overlapPolicy } from '../../src/schedules';
 import type { CampaignState, CampaignStatus } from '../../src/shared/campaign';
 import { DEFAULT_RETRYABLE_ERROR_CODES, parseCampaignSpec } from '../../src/shared/campaign-spec';
@@ -60,6 +60,23 @@ describe('the Web UI current details', () => {
 });
 
 describe('operator views', () => {
+  test('report prints failed, unknown and not-run objects apart; reports from before them print as they did', () => {
+    const report = {
+      name: 'tag logs',
+      outcome: 'Rejected',
+      startedAt: 's',
+      endedAt: 'e',
+      totals: { objects: 5, succeeded: 0, failed: 2, unknown: 1, notRun: 3, jobs: 1 },
+      errorsByCode: {},
+      jobs: [],
+      failedObjects: { bucket: 'b', key: 'failed.csv', count: 5 },
+    };
+    const text = formatReport(report, 's3://b/campaign.json');
+    expect(text).toContain('objects 5, succeeded 0, failed 2 (1 with an unknown outcome), not run 3, jobs 1');
+    const old = formatReport({ ...report, totals: { objects: 5, succeeded: 5, failed: 0, jobs: 1 } }, 'x');
+    expect(old).toContain('objects 5, succeeded 5, failed 0, jobs 1');
+  });
+
   test('list query filters by the search attributes and quotes values', () => {
     expect(listQuery({})).toBe("WorkflowType = 'campaignWorkflow'");
     expect(listQuery({ phase: 'AwaitingApproval', operation: 'restore', name: "bob's" })).toBe(
