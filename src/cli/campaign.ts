@@ -16,12 +16,10 @@ import { campaignDetails, campaignSummary } from '../campaign/summary';
 import { formatCostEstimate } from '../cost/estimate';
 import { compactTimestamp, kebabName, parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
 import { watchCampaign } from './campaign-views';
+import { UsageError } from './flags';
 import { TEMPORAL_FLAG_HELP, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 
-/** A usage or input error: exit code 2, message only. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 /** Reads and validates a spec file; errors name the file and each bad field. */
 export function readSpecFile(path: string): CampaignSpec {

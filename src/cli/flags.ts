@@ -1,5 +1,10 @@
 import { InvalidArgumentError } from 'commander';
 
+/** A usage or input error: exit code 2, message only. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 /** A commander argument parser for a TCP port (1–65535). */
 export function parsePort(flag: string): (value: string) => number {
   return (value) => {
