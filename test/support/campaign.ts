@@ -43,10 +43,16 @@ export interface CampaignHarness {
   accountId: string;
 }
 
-/** Runs `fn` while an in-process worker serves a task queue of its own. */
-export async function withCampaignWorker<T>(fn: (h: CampaignHarness) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` while an in-process worker serves a task queue of its own (or `opts.taskQueue`, to stop a campaign's
+ * worker and start another on the same queue).
+ */
+export async function withCampaignWorker<T>(
+  fn: (h: CampaignHarness) => Promise<T>,
+  opts: { taskQueue?: string } = {},
+): Promise<T> {
   quietTemporalRuntime();
-  const taskQueue = uniqueName('tq-campaign');
+  const taskQueue = opts.taskQueue ?? uniqueName('tq-campaign');
   const config = loadConfig(workerEnv(taskQueue));
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const { worker } = await createWorker({
