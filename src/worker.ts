@@ -32,8 +32,15 @@ const DROPPED_META = new Set(['taskToken', 'sdkComponent', 'isLocal', 'namespace
  * Routes the Temporal SDK's logs (worker, workflow and activity `log.*` calls) through our structured logger: JSON
  * lines off a TTY, each carrying the campaign id (the workflow id) and, where logged, the job id. Call once, before
  * the first connection; later calls are ignored.
+ *
+ * `shutdownSignals`: the signals on which the SDK shuts its workers down by itself. A caller that stops the worker
+ * along with other things on a signal (`dev`) passes `[]` and owns the signals. @default the SDK's (SIGINT, SIGTERM,
+ * SIGQUIT, SIGUSR2)
  */
-export function installRuntimeLogging(log: Logger = createLogger('worker')): void {
+export function installRuntimeLogging(
+  log: Logger = createLogger('worker'),
+  opts: { shutdownSignals?: NodeJS.Signals[] } = {},
+): void {
   const write = (entry: LogEntry) => {
     const meta: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(entry.meta ?? {})) if (!DROPPED_META.has(k)) meta[k] = v;
@@ -54,6 +61,7 @@ export function installRuntimeLogging(log: Logger = createLogger('worker')): voi
   try {
     Runtime.install({
       logger: new DefaultLogger(process.env.S3C_LOG_LEVEL?.toUpperCase() === 'DEBUG' ? 'DEBUG' : 'INFO', write),
+      ...(opts.shutdownSignals ? { shutdownSignals: opts.shutdownSignals } : {}),
     });
   } catch {
     // A runtime exists already (tests install a quiet one): keep it.

@@ -2,7 +2,12 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  defaultPayloadConverter,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import type { Command } from 'commander';
 
 import {
@@ -15,13 +20,12 @@ import {
 import { campaignDetails, campaignSummary } from '../campaign/summary';
 import { formatCostEstimate } from '../cost/estimate';
 import { compactTimestamp, kebabName, parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
+import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { watchCampaign } from './campaign-views';
+import { DecisionPending, parsePositiveInt, UsageError } from './flags';
 import { TEMPORAL_FLAG_HELP, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 
-/** A usage or input error: exit code 2, message only. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 /** Reads and validates a spec file; errors name the file and each bad field. */
 export function readSpecFile(path: string): CampaignSpec {
@@ -50,15 +54,121 @@ export function defaultCampaignId(spec: CampaignSpec, now = new Date()): string 
   return `campaign-${kebabName(spec.name).slice(0, 40)}-${compactTimestamp(now)}`;
 }
 
+/** Temporal's default `limit.maxIDLength`: its frontend refuses a longer workflow id (counted in bytes). */
+export const MAX_WORKFLOW_ID_BYTES = 1000;
+/** Temporal's default `limit.blobSize.error`: it refuses a single payload (the spec, as the start's input) above it. */
+export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
+/** Temporal's default `limit.blobSize.warn`: the server logs a warning above it, and the spec is in every history. */
+export const WARN_PAYLOAD_BYTES = 512 * 1024;
+/** S3's limit on a key's length, in bytes (UTF-8). */
+const MAX_S3_KEY_BYTES = 1024;
+/** The longest key tail below a campaign's folder: `/reports/job-<36-char job id>/results/<40 hex>.csv`. */
+const LONGEST_FOLDER_TAIL_BYTES = '/reports/job-'.length + 36 + '/results/'.length + 40 + '.csv'.length;
+
+const mb = (bytes: number) => `${Number((bytes / 1024 / 1024).toFixed(1))} MB`;
+
+/**
+ * Checks what Temporal or S3 would refuse only later, with a message that does not say which limit was hit: the
+ * campaign id (non-empty, one path segment, within Temporal's id length, and short enough for every key the campaign
+ * writes under `<report.prefix>/<id>/`) and the spec's size as the workflow's input. Returns warnings to print.
+ */
+export function checkStartInput(spec: CampaignSpec, id: string, file: string): string[] {
+  checkCampaignId(spec, id);
+  return checkSpecSize(spec, file);
+}
+
+function checkCampaignId(spec: CampaignSpec, id: string): void {
+  if (id.trim() === '') {
+    throw new UsageError('--id must not be empty: give a campaign id, or leave --id out for campaign-<name>-<time>');
+  }
+  const idBytes = Buffer.byteLength(id);
+  if (idBytes > MAX_WORKFLOW_ID_BYTES) {
+    throw new UsageError(
+      `--id is ${idBytes} bytes long; Temporal accepts workflow ids of at most ${MAX_WORKFLOW_ID_BYTES} bytes ` +
+        '(its default limit.maxIDLength)',
+    );
+  }
+  if (id.includes('/')) {
+    throw new UsageError(
+      `--id ${JSON.stringify(id)} contains "/": the id names the campaign's folder ` +
+        `s3://${spec.report.bucket}/${spec.report.prefix}/<id>/, so it must be a single path segment`,
+    );
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(id)) {
+    throw new UsageError(`--id ${JSON.stringify(id)} contains control characters; it becomes part of S3 keys`);
+  }
+  const folder = `${spec.report.prefix}/${id}`;
+  const longestKey = Buffer.byteLength(folder) + LONGEST_FOLDER_TAIL_BYTES;
+  if (longestKey > MAX_S3_KEY_BYTES) {
+    throw new UsageError(
+      `--id is too long for this spec: keys under s3://${spec.report.bucket}/${folder}/ would be up to ${longestKey} ` +
+        `bytes long; S3 keys are at most ${MAX_S3_KEY_BYTES} bytes (shorten --id or report.prefix)`,
+    );
+  }
+}
+
+/** The spec travels as one payload (the workflow's input, or a schedule's action): Temporal's size limits apply. */
+export function checkSpecSize(spec: CampaignSpec, file: string): string[] {
+  const payloadBytes = defaultPayloadConverter.toPayload(spec).data?.length ?? 0;
+  if (payloadBytes > MAX_PAYLOAD_BYTES) {
+    throw new UsageError(
+      `${file} is ${mb(payloadBytes)} as a workflow input; Temporal refuses a payload over ${mb(MAX_PAYLOAD_BYTES)} ` +
+        '(its default limit.blobSize.error). Put the objects in a CSV manifest (source.type "csv") or use an ' +
+        'inventory source instead of listing them in the spec',
+    );
+  }
+  return payloadBytes > WARN_PAYLOAD_BYTES
+    ? [
+        `${file} is ${Math.round(payloadBytes / 1024)} KB as a workflow input, above Temporal's warning size of ` +
+          `${WARN_PAYLOAD_BYTES / 1024} KB; a CSV manifest or an inventory source keeps the campaign's history small`,
+      ]
+    : [];
+}
+
+/** The UsageError for a campaign id Temporal already knows: which campaign has it, in what state, and what to do. */
+async function idTaken(client: Client, id: string): Promise<UsageError> {
+  const suggestion = `${id.slice(0, MAX_WORKFLOW_ID_BYTES - 40)}-${compactTimestamp(new Date())}`;
+  let holder = '';
+  try {
+    const d = await client.workflow.getHandle(id).describe();
+    // The workflow sets its search attributes in its first task; before a worker ran it, the summary names it.
+    const name = d.typedSearchAttributes.get(SA.name) ?? (await d.staticSummary().catch(() => undefined));
+    const phase = d.typedSearchAttributes.get(SA.phase);
+    const state =
+      d.status.name === 'RUNNING'
+        ? `still running${phase ? `, phase ${phase}` : ''}`
+        : `ended ${d.status.name}${phase ? `, outcome ${phase}` : ''}`;
+    holder = `${name ? ` by ${name}` : ''} (${d.type}, started ${d.startTime.toISOString()}, ${state})`;
+  } catch {
+    // Described or not, the id is taken: say so with what we know.
+  }
+  return new UsageError(
+    `campaign id ${id} is already taken${holder}. A campaign id is used once: it names the campaign's report folder ` +
+      `and tags its jobs, so a second campaign under it would overwrite the first one's files. ` +
+      `Start it with a new --id, e.g. --id ${suggestion}, or leave --id out for a generated one`,
+  );
+}
+
+/**
+ * Starts a campaign under `workflowId` (default `campaign-<name>-<time>`). Temporal refuses an id it still knows,
+ * open or closed (REJECT_DUPLICATE); that is a UsageError naming the campaign that holds it.
+ */
 export async function startCampaign(client: Client, spec: CampaignSpec, taskQueue: string, workflowId?: string) {
   const id = workflowId ?? defaultCampaignId(spec);
-  await client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-    taskQueue,
-    workflowId: id,
-    args: [spec],
-    staticSummary: campaignSummary(spec),
-    staticDetails: campaignDetails(spec),
-  });
+  try {
+    await client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: id,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      args: [spec],
+      staticSummary: campaignSummary(spec),
+      staticDetails: campaignDetails(spec),
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw await idTaken(client, id);
+    throw err;
+  }
   return id;
 }
 
@@ -67,23 +177,76 @@ interface DecisionFlags extends TemporalFlags {
   note?: string;
   jobId?: string;
   etag?: string;
+  wait: number;
 }
 
+/** How long `approve`/`reject` wait for a worker to apply the decision, in seconds. */
+const DEFAULT_DECISION_WAIT_S = 60;
+/** How often a waiting `approve`/`reject` says it is still waiting, in ms. */
+const WAITING_NOTE_EVERY_MS = 15_000;
+/** `TASK_QUEUE_TYPE_WORKFLOW` of Temporal's API: the pollers that run workflow code, updates included. */
+const TASK_QUEUE_TYPE_WORKFLOW = 1;
+
+/** Workers that polled the task queue for workflow tasks in the last few minutes (the server's poller history). */
+async function workflowPollers(client: Client, taskQueue: string): Promise<number | undefined> {
+  try {
+    const res = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    return res.pollers?.length ?? 0;
+  } catch {
+    return undefined; // Not allowed to look (e.g. a narrow API key): no hint then, the wait still says what happens.
+  }
+}
+
+/**
+ * Sends the decision as an Update and waits up to `--wait` seconds for the workflow to apply it. An Update needs a
+ * worker: without one, Temporal holds it until a worker picks the campaign up. The CLI says so up front when no
+ * worker polls, every 15 s while waiting, and on timeout exits 3 with what will happen to the decision.
+ */
 async function decide(kind: 'approve' | 'reject', id: string, flags: DecisionFlags): Promise<void> {
   await withTemporalClient(flags, async (client) => {
     const handle = client.workflow.getHandle(id);
+    const started = Date.now();
+    const deadline = started + flags.wait * 1000;
+    const d = await handle.describe().catch(() => undefined);
+    if (d?.status.name === 'RUNNING' && (await workflowPollers(client, d.taskQueue)) === 0) {
+      process.stderr.write(
+        `s3-campaigns: no worker has polled task queue ${d.taskQueue} in the last few minutes; the ${kind} is ` +
+          `applied when one starts (waiting up to ${flags.wait} s)\n`,
+      );
+    }
+    const note = setInterval(() => {
+      const waited = Math.round((Date.now() - started) / 1000);
+      process.stderr.write(`s3-campaigns: still waiting for a worker to apply the ${kind} (${waited} s)\n`);
+    }, WAITING_NOTE_EVERY_MS);
     try {
-      const res = await handle.executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, {
-        args: [
-          { by: flags.by ?? os.userInfo().username, note: flags.note, jobId: flags.jobId, manifestEtag: flags.etag },
-        ],
-      });
+      const res = await client.withDeadline(deadline, () =>
+        handle.executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, {
+          args: [
+            { by: flags.by ?? os.userInfo().username, note: flags.note, jobId: flags.jobId, manifestEtag: flags.etag },
+          ],
+        }),
+      );
       console.log(`${res.decision}: job(s) ${res.jobIds.join(', ')}`);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new Error(`${kind} refused: ${err.cause?.message ?? err.message}`, { cause: err });
       }
+      if (Date.now() >= deadline) {
+        throw new DecisionPending(
+          `${kind} not applied within ${flags.wait} s: no worker took it. It stays pending: the campaign decides ` +
+            `on it when a worker picks the campaign up (and may still refuse it then, e.g. after the approval ` +
+            `deadline). Until then it lives only in the Temporal server's memory, so a server restart drops it. ` +
+            `Check with \`s3-campaigns status ${id}\`.`,
+          { cause: err },
+        );
+      }
       throw err;
+    } finally {
+      clearInterval(note);
     }
   });
 }
@@ -139,8 +302,10 @@ export function registerCampaignCommands(program: Command): void {
       ),
   ).action(async (file: string, flags: TemporalFlags & { id?: string }) => {
     const spec = readSpecFile(file);
+    const id = flags.id ?? defaultCampaignId(spec);
+    for (const w of checkStartInput(spec, id, file)) process.stderr.write(`s3-campaigns: warning: ${w}\n`);
     await withTemporalClient(flags, async (client, temporal) => {
-      console.log(await startCampaign(client, spec, temporal.taskQueue, flags.id));
+      console.log(await startCampaign(client, spec, temporal.taskQueue, id));
     });
   });
 
@@ -153,6 +318,12 @@ export function registerCampaignCommands(program: Command): void {
         .option('--note <text>', 'why, recorded in the campaign report')
         .option('--job-id <id>', `${kind} only if this is the job awaiting approval`)
         .option('--etag <etag>', `${kind} only if this is the manifest ETag awaiting approval`)
+        .option(
+          '--wait <seconds>',
+          'how long to wait for a worker to apply the decision; then exit 3, the decision still pending',
+          parsePositiveInt('--wait', 24 * 3600),
+          DEFAULT_DECISION_WAIT_S,
+        )
         .addHelpText(
           'after',
           `\nExample:\n  s3-campaigns ${kind} campaign-restore-logs-20261125T120000Z --note "cost checked"\n`,

@@ -1,5 +1,15 @@
 import { InvalidArgumentError } from 'commander';
 
+/** A usage or input error: exit code 2, message only. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A decision sent to Temporal that no worker applied in time; it may still be applied later. Exit code 3. */
+export class DecisionPending extends Error {
+  override name = 'DecisionPending';
+}
+
 /** A commander argument parser for a TCP port (1–65535). */
 export function parsePort(flag: string): (value: string) => number {
   return (value) => {

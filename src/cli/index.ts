@@ -7,6 +7,7 @@ import { ConfigError } from '../config';
 import { registerCampaignCommands, UsageError } from './campaign';
 import { registerCampaignViewCommands } from './campaign-views';
 import { registerDevCommand } from './dev';
+import { DecisionPending } from './flags';
 import { registerEstimateCommand } from './estimate';
 import { registerIamPolicyCommand } from './iam-policy';
 import { registerLocalBatchCommand } from './local-batch';
@@ -14,8 +15,11 @@ import { registerManifestCommand } from './manifest';
 import { registerScheduleCommands } from './schedule';
 import { registerWorkerCommand } from './worker';
 
-/** Exit codes: 0 ok, 1 failure at run time, 2 bad usage or configuration. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/**
+ * Exit codes: 0 ok, 1 failure at run time, 2 bad usage or configuration, 3 an approve/reject sent but not applied
+ * within `--wait` (no worker took it; it stays pending).
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, pending: 3 } as const;
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -52,6 +56,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`s3-campaigns: ${err.message}\n`);
       return EXIT.usage;
+    }
+    if (err instanceof DecisionPending) {
+      process.stderr.write(`s3-campaigns: ${err.message}\n`);
+      return EXIT.pending;
     }
     throw err;
   }

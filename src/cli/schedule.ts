@@ -9,7 +9,7 @@ import {
   type OverlapName,
 } from '../schedules';
 import { durationMs, kebabName } from '../shared/campaign-spec';
-import { readSpecFile, UsageError } from './campaign';
+import { checkSpecSize, readSpecFile, UsageError } from './campaign';
 import { TEMPORAL_FLAG_HELP, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 
 function parseEvery(value: string): string {
@@ -73,6 +73,7 @@ export function registerScheduleCommands(program: Command): void {
   ).action(async (file: string, flags: CreateFlags) => {
     if (!flags.cron?.length === !flags.every) throw new UsageError('give exactly one of --cron or --every');
     const spec = readSpecFile(file);
+    for (const w of checkSpecSize(spec, file)) process.stderr.write(`s3-campaigns: warning: ${w}\n`);
     const scheduleId = flags.id ?? kebabName(spec.name);
     await withTemporalClient(flags, async (client, temporal) => {
       await createCampaignSchedule(client, {

@@ -52,6 +52,8 @@ export interface StackOptions {
   engineArgs?: string[];
   /** Milliseconds each server gets to become ready. @default 90000 */
   readyTimeoutMs?: number;
+  /** Stops the start early: whatever had started is stopped and `startStack` rejects with the signal's reason. */
+  signal?: AbortSignal;
   log?: Logger;
 }
 
@@ -81,7 +83,13 @@ async function httpOk(url: string): Promise<boolean> {
 }
 
 /** Starts moto S3 and returns its process and endpoint. */
-export async function startS3(opts: { dir: string; port?: number; readyTimeoutMs?: number; log?: Logger }) {
+export async function startS3(opts: {
+  dir: string;
+  port?: number;
+  readyTimeoutMs?: number;
+  signal?: AbortSignal;
+  log?: Logger;
+}) {
   const python = await findMotoPython(opts.log);
   const port = opts.port || (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
@@ -93,6 +101,8 @@ export async function startS3(opts: { dir: string; port?: number; readyTimeoutMs
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
     ready: () => httpOk(`${endpoint}/moto-api/`),
     readyTimeoutMs: opts.readyTimeoutMs,
+    ports: [port],
+    signal: opts.signal,
   });
   return { proc, endpoint };
 }
@@ -105,15 +115,18 @@ export async function startTemporal(opts: {
   ui?: boolean;
   persist?: boolean;
   readyTimeoutMs?: number;
+  signal?: AbortSignal;
   log?: Logger;
 }) {
   const cli = await findTemporalCli(opts.log);
   const port = opts.port || (await freePort());
   const address = `127.0.0.1:${port}`;
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  const ports = [port];
   let uiUrl: string | undefined;
   if (opts.ui) {
     const uiPort = opts.uiPort || (await freePort());
+    ports.push(uiPort);
     args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
     uiUrl = `http://127.0.0.1:${uiPort}`;
   } else {
@@ -126,8 +139,11 @@ export async function startTemporal(opts: {
     command: cli,
     args,
     logDir: path.join(opts.dir, 'logs'),
-    ready: () => temporalReady(address),
+    // The UI is served by the same process: it counts as ready only once both answer.
+    ready: async () => (await temporalReady(address)) && (!uiUrl || (await httpOk(uiUrl))),
     readyTimeoutMs: opts.readyTimeoutMs,
+    ports,
+    signal: opts.signal,
   });
   return { proc, address, uiUrl };
 }
@@ -141,6 +157,7 @@ export async function startEngine(opts: {
   args?: string[];
   name?: string;
   readyTimeoutMs?: number;
+  signal?: AbortSignal;
 }) {
   const port = opts.port || (await freePort());
   const url = `http://127.0.0.1:${port}`;
@@ -167,6 +184,8 @@ export async function startEngine(opts: {
     },
     ready: () => httpOk(`${url}/_local/health`),
     readyTimeoutMs: opts.readyTimeoutMs,
+    ports: [port],
+    signal: opts.signal,
   });
   return { proc, url, stateDir };
 }
@@ -188,9 +207,16 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
         ui: opts.ui,
         persist: opts.persistTemporal,
         readyTimeoutMs: opts.readyTimeoutMs,
+        signal: opts.signal,
         log: opts.log,
       }),
-      startS3({ dir: opts.dir, port: opts.ports?.s3, readyTimeoutMs: opts.readyTimeoutMs, log: opts.log }),
+      startS3({
+        dir: opts.dir,
+        port: opts.ports?.s3,
+        readyTimeoutMs: opts.readyTimeoutMs,
+        signal: opts.signal,
+        log: opts.log,
+      }),
     ]);
     if (temporalRes.status === 'fulfilled') processes.push(temporalRes.value.proc);
     if (s3Res.status === 'fulfilled') processes.push(s3Res.value.proc);
@@ -206,6 +232,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
         port: opts.ports?.engine,
         args: opts.engineArgs,
         readyTimeoutMs: opts.readyTimeoutMs,
+        signal: opts.signal,
       });
       processes.push(engine.proc);
       engineUrl = engine.url;

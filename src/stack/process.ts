@@ -3,7 +3,7 @@
  * (a loaded 2-core machine is slow to boot a Temporal server), and stop with SIGTERM then SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +19,87 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/**
+ * Resolves true when `port` can be bound on `host` right now. Binding, not connecting, is the test: a port held by a
+ * process that listens on another address of the same host (0.0.0.0) is busy too.
+ */
+export async function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return await new Promise<boolean>((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Socket inodes listening on TCP `port` (IPv4 and IPv6), from Linux's `/proc/net/tcp*`; undefined without procfs. */
+function listeningInodes(port: number): Set<string> | undefined {
+  const inodes = new Set<string>();
+  let readAny = false;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    readAny = true;
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …; st 0A is LISTEN.
+      const f = line.trim().split(/\s+/);
+      const local = f[1]?.split(':');
+      if (f[3] === '0A' && local && parseInt(local[local.length - 1] ?? '', 16) === port && f[9]) inodes.add(f[9]);
+    }
+  }
+  return readAny ? inodes : undefined;
+}
+
+/** `pid` and every process below it (a wrapper script may start the real server as its child). */
+function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name (field 2) may hold spaces and parentheses: the ppid is the 2nd field after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
+}
+
+/**
+ * Whether the TCP listener on `port` belongs to process `pid` or one of its children: `true`/`false` on Linux,
+ * `undefined` where `/proc` is not available (then only the process's liveness can be checked).
+ */
+export function listenerBelongsTo(port: number, pid: number): boolean | undefined {
+  const inodes = listeningInodes(port);
+  if (!inodes) return undefined;
+  if (inodes.size === 0) return false;
+  for (const p of processTree(pid)) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${p}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${p}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return true;
+      } catch {
+        // The descriptor closed while we looked.
+      }
+    }
+  }
+  return false;
 }
 
 /** Resolves true when a TCP connection to host:port succeeds within `timeoutMs`. */
@@ -48,6 +129,14 @@ export interface ManagedProcessOptions {
   ready: () => Promise<boolean>;
   /** How long to wait for readiness, in ms. @default 90000 */
   readyTimeoutMs?: number;
+  /**
+   * TCP ports on 127.0.0.1 the process serves. Once `ready()` says yes, each must be held by this process (or its
+   * children): a readiness probe answered by another server on the same port must not pass for this one.
+   * @default []
+   */
+  ports?: number[];
+  /** Aborts the wait for readiness: the process is stopped and `start` rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export class ManagedProcess {
@@ -89,12 +178,26 @@ export class ManagedProcess {
     });
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
     for (;;) {
+      if (opts.signal?.aborted) {
+        await proc.stop();
+        throw opts.signal.reason;
+      }
       if (proc.exited) {
         throw new Error(
           `${opts.name} exited before it was ready (${proc.exitInfo}); log ${logFile}:\n${proc.logTail()}`,
         );
       }
-      if (await opts.ready().catch(() => false)) return proc;
+      if (await opts.ready().catch(() => false)) {
+        const foreign = (opts.ports ?? []).filter((port) => listenerBelongsTo(port, child.pid!) === false);
+        if (!proc.exited && foreign.length === 0) return proc;
+        await proc.stop();
+        throw new Error(
+          proc.exited && foreign.length === 0
+            ? `${opts.name} exited right after it answered (${proc.exitInfo}); log ${logFile}:\n${proc.logTail()}`
+            : `${opts.name}: port ${foreign.join(', ')} on 127.0.0.1 is answered by another process, not by the ` +
+                `${opts.name} started here (it could not bind it); log ${logFile}:\n${proc.logTail()}`,
+        );
+      }
       if (Date.now() > deadline) {
         await proc.stop();
         throw new Error(
