@@ -19,7 +19,15 @@ import {
 } from '../shared/campaign';
 import { campaignDetails, campaignSummary } from '../campaign/summary';
 import { formatCostEstimate } from '../cost/estimate';
-import { compactTimestamp, kebabName, parseCampaignSpec, SpecError, type CampaignSpec } from '../shared/campaign-spec';
+import {
+  campaignIdProblem,
+  compactTimestamp,
+  kebabName,
+  MAX_WORKFLOW_ID_BYTES,
+  parseCampaignSpec,
+  SpecError,
+  type CampaignSpec,
+} from '../shared/campaign-spec';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { watchCampaign } from './campaign-views';
 import { DecisionPending, parsePositiveInt, UsageError } from './flags';
@@ -54,16 +62,10 @@ export function defaultCampaignId(spec: CampaignSpec, now = new Date()): string 
   return `campaign-${kebabName(spec.name).slice(0, 40)}-${compactTimestamp(now)}`;
 }
 
-/** Temporal's default `limit.maxIDLength`: its frontend refuses a longer workflow id (counted in bytes). */
-export const MAX_WORKFLOW_ID_BYTES = 1000;
 /** Temporal's default `limit.blobSize.error`: it refuses a single payload (the spec, as the start's input) above it. */
 export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
 /** Temporal's default `limit.blobSize.warn`: the server logs a warning above it, and the spec is in every history. */
 export const WARN_PAYLOAD_BYTES = 512 * 1024;
-/** S3's limit on a key's length, in bytes (UTF-8). */
-const MAX_S3_KEY_BYTES = 1024;
-/** The longest key tail below a campaign's folder: `/reports/job-<36-char job id>/results/<40 hex>.csv`. */
-const LONGEST_FOLDER_TAIL_BYTES = '/reports/job-'.length + 36 + '/results/'.length + 40 + '.csv'.length;
 
 const mb = (bytes: number) => `${Number((bytes / 1024 / 1024).toFixed(1))} MB`;
 
@@ -78,34 +80,11 @@ export function checkStartInput(spec: CampaignSpec, id: string, file: string): s
 }
 
 function checkCampaignId(spec: CampaignSpec, id: string): void {
-  if (id.trim() === '') {
+  const problem = campaignIdProblem(id, spec.report);
+  if (problem === 'must not be empty') {
     throw new UsageError('--id must not be empty: give a campaign id, or leave --id out for campaign-<name>-<time>');
   }
-  const idBytes = Buffer.byteLength(id);
-  if (idBytes > MAX_WORKFLOW_ID_BYTES) {
-    throw new UsageError(
-      `--id is ${idBytes} bytes long; Temporal accepts workflow ids of at most ${MAX_WORKFLOW_ID_BYTES} bytes ` +
-        '(its default limit.maxIDLength)',
-    );
-  }
-  if (id.includes('/')) {
-    throw new UsageError(
-      `--id ${JSON.stringify(id)} contains "/": the id names the campaign's folder ` +
-        `s3://${spec.report.bucket}/${spec.report.prefix}/<id>/, so it must be a single path segment`,
-    );
-  }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(id)) {
-    throw new UsageError(`--id ${JSON.stringify(id)} contains control characters; it becomes part of S3 keys`);
-  }
-  const folder = `${spec.report.prefix}/${id}`;
-  const longestKey = Buffer.byteLength(folder) + LONGEST_FOLDER_TAIL_BYTES;
-  if (longestKey > MAX_S3_KEY_BYTES) {
-    throw new UsageError(
-      `--id is too long for this spec: keys under s3://${spec.report.bucket}/${folder}/ would be up to ${longestKey} ` +
-        `bytes long; S3 keys are at most ${MAX_S3_KEY_BYTES} bytes (shorten --id or report.prefix)`,
-    );
-  }
+  if (problem) throw new UsageError(`--id ${problem.replace('(shorten the id', '(shorten --id')}`);
 }
 
 /** The spec travels as one payload (the workflow's input, or a schedule's action): Temporal's size limits apply. */

@@ -442,6 +442,50 @@ export function compactTimestamp(now: Date): string {
     .replace(/\.\d+Z$/, 'Z');
 }
 
+/** Temporal's default `limit.maxIDLength`: its frontend refuses a longer workflow id (counted in bytes). */
+export const MAX_WORKFLOW_ID_BYTES = 1000;
+/** S3's limit on a key's length, in bytes (UTF-8). */
+const MAX_S3_KEY_BYTES = 1024;
+/** The longest key tail below a campaign's folder: `/reports/job-<36-char job id>/results/<40 hex>.csv`. */
+const LONGEST_FOLDER_TAIL_BYTES = '/reports/job-'.length + 36 + '/results/'.length + 40 + '.csv'.length;
+
+function utf8Bytes(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/**
+ * Why a campaign id (the workflow id) cannot name the campaign's folder `<report.prefix>/<id>/`, or undefined: it must
+ * be non-empty, within Temporal's id length, one path segment (`f5/manifests` would land inside campaign f5's
+ * folder), free of control characters, and short enough for every key the campaign writes below its folder. The
+ * message follows the id's name (`--id "x" …`, `the workflow id "x" …`).
+ */
+export function campaignIdProblem(id: string, report: { bucket: string; prefix: string }): string | undefined {
+  if (id.trim() === '') return 'must not be empty';
+  const idBytes = utf8Bytes(id);
+  if (idBytes > MAX_WORKFLOW_ID_BYTES) {
+    return `is ${idBytes} bytes long; Temporal accepts workflow ids of at most ${MAX_WORKFLOW_ID_BYTES} bytes (its default limit.maxIDLength)`;
+  }
+  if (id.includes('/')) {
+    return (
+      `${JSON.stringify(id)} contains "/": the id names the campaign's folder ` +
+      `s3://${report.bucket}/${report.prefix}/<id>/, so it must be a single path segment`
+    );
+  }
+  if (id === '.' || id === '..') return `${JSON.stringify(id)} cannot name a folder`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(id))
+    return `${JSON.stringify(id)} contains control characters; it becomes part of S3 keys`;
+  const folder = `${report.prefix}/${id}`;
+  const longestKey = utf8Bytes(folder) + LONGEST_FOLDER_TAIL_BYTES;
+  if (longestKey > MAX_S3_KEY_BYTES) {
+    return (
+      `is too long for this spec: keys under s3://${report.bucket}/${folder}/ would be up to ${longestKey} ` +
+      `bytes long; S3 keys are at most ${MAX_S3_KEY_BYTES} bytes (shorten the id or report.prefix)`
+    );
+  }
+  return undefined;
+}
+
 /** The watermark name of an incremental campaign: its stateKey, else the name in kebab case. */
 export function incrementalStateKey(spec: Pick<CampaignSpec, 'name' | 'incremental'>): string {
   return spec.incremental?.stateKey ?? kebabName(spec.name);

@@ -49,7 +49,7 @@ import {
 import {
   durationMs,
   incrementalStateKey,
-  keyPrefixProblem,
+  campaignIdProblem,
   parseCampaignSpec,
   SpecError,
   type CampaignSpec,
@@ -183,12 +183,6 @@ function readInput(input: unknown): { spec: CampaignSpec; continuation?: Campaig
     const info = workflowInfo();
     if (continuation !== undefined && info.continuedFromExecutionRunId === undefined) {
       throw invalid(['continuation is set by the workflow itself when it continues as new: remove it']);
-    }
-    const idProblem = continuation === undefined ? keyPrefixProblem(info.workflowId, false) : undefined;
-    if (idProblem) {
-      throw invalid([
-        `the workflow id names the campaign's folder, so it ${idProblem}: ${JSON.stringify(info.workflowId)}`,
-      ]);
     }
     return { spec, continuation };
   } catch (err) {
@@ -477,6 +471,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   publish();
   // The first run claims the campaign's folder before writing anything there: a campaign that reuses an earlier
   // campaign's id fails here (AlreadyExists) instead of overwriting its files. Runs of earlier releases did not.
+  // Campaigns of earlier releases took any workflow id: their histories replay as they ran.
+  const idProblem = continuation ? undefined : campaignIdProblem(info.workflowId, spec.report);
+  if (idProblem && patched('campaign-id-checked')) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid campaign id: the workflow id ${idProblem.startsWith('"') ? '' : `${JSON.stringify(info.workflowId)} `}${idProblem}`,
+      FailureType.InvalidInput,
+    );
+  }
   if (!continuation && patched('claim-campaign-folder')) {
     try {
       await claimCampaignFolder({

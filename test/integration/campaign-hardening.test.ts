@@ -3,6 +3,7 @@
  * campaign's files, malformed approval payloads never approve, malformed input fails at once, a cancel that races the
  * jobs' end reports their final counts, and a rejected campaign counts its objects as not run.
  */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DescribeJobCommand } from '@aws-sdk/client-s3-control';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 
@@ -151,6 +152,27 @@ describe('campaign hardening', () => {
         expect(failure.type).toBe('InvalidInput');
         expect(failure.message).toMatch(message);
         expect(await listJobs(h.accountId)).toEqual([]);
+      });
+    });
+  });
+
+  test.each([
+    ["a slash, which would nest it in another campaign's folder", (id: string) => `${id}/manifests`, /contains "\/"/],
+    ['a control character', (id: string) => `${id}\u0007`, /contains control characters/],
+  ])('a workflow id with %s fails at once with InvalidInput and writes nothing', async (_what, makeId, message) => {
+    await withBucket(async (bucket, s3) => {
+      await withCampaignWorker(async (h) => {
+        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+          taskQueue: h.taskQueue,
+          workflowId: makeId(uniqueName('wf-id')),
+          args: [testSpec(h, bucket, {})],
+        });
+        const failure = await failureOf(handle);
+        expect(failure.type).toBe('InvalidInput');
+        expect(failure.message).toMatch(/^invalid campaign id: the workflow id /);
+        expect(failure.message).toMatch(message);
+        const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'campaigns/' }));
+        expect(listed.Contents ?? []).toEqual([]);
       });
     });
   });
