@@ -28,7 +28,7 @@ import {
 } from '@temporalio/workflow';
 
 import type { Activities } from '../activities';
-import type { JobSnapshot } from '../shared/activity-types';
+import type { JobSnapshot, UpdateBatchJobStatusResult } from '../shared/activity-types';
 import {
   approveSignal,
   approveUpdate,
@@ -327,6 +327,19 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     }
     publish();
   };
+  /**
+   * Records a job's status after UpdateJobStatus. A retried call that finds the job already ended on its own (the
+   * worker died after the change took effect, and the job ran to its end meanwhile) answers with that end but not
+   * the job's counts, and a terminal job is never described again: describe it once more instead. Earlier releases
+   * kept the bare status; their histories replay as they ran.
+   */
+  const takeStatus = async (j: CampaignJob, res: UpdateBatchJobStatusResult, calls: JobCalls = jobActivities) => {
+    if (!res.changed && isTerminal(res.status) && patched('describe-after-moot-status-change')) {
+      await refresh([j], calls, true);
+    } else {
+      j.status = res.status;
+    }
+  };
   /** Cancels the jobs still running; with `bestEffort`, a job that cannot be cancelled is logged, not thrown. */
   const cancelJobs = async (
     jobs: CampaignJob[],
@@ -343,7 +356,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           status: 'Cancelled',
           reason: reason.slice(0, 256),
         });
-        j.status = res.status;
+        await takeStatus(j, res, calls);
         if (res.changed) j.cancelledBecause = reason;
       } catch (err) {
         if (!bestEffort) throw err;
@@ -634,7 +647,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
                 status: 'Ready',
                 reason: `approved by ${d.by}${d.note ? `: ${d.note}` : ''}`.slice(0, 256),
               });
-              j.status = res.status;
+              await takeStatus(j, res);
             }
             decisionApplied = { decision: d.decision, jobIds: jobs.map((j) => j.jobId!) };
             st.pendingDecision = undefined;
