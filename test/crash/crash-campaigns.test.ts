@@ -479,7 +479,7 @@ describe('crash suite', () => {
         const report = JSON.parse(await getText(s.s3, result.report!)) as {
           outcome: string;
           totals: { objects: number; succeeded: number; failed: number; jobs: number };
-          jobs: Array<{ jobId?: string; round: number; shard: number; approval?: { by: string } }>;
+          jobs: Array<{ jobId?: string; round: number; shard: number; manifest: { bucket: string; key: string } }>;
         };
 
         // No duplicate job: the engine's jobs tagged with the campaign are exactly the report's, one per shard.
@@ -488,6 +488,16 @@ describe('crash suite', () => {
         expect({ id, jobs: tagged.map((j) => j.JobId).sort() }).toEqual({ id, jobs: [...reportJobs].sort() });
         expect(new Set(reportJobs).size).toBe(reportJobs.length);
         expect(new Set(report.jobs.map((j) => `${j.round}/${j.shard}`)).size).toBe(report.jobs.length);
+        // The first round's manifests list every object of the source once, whatever the crashes rewrote.
+        const firstRound = report.jobs.filter((j) => j.round === 0);
+        const manifestKeys = (
+          await Promise.all(firstRound.map((j) => getText(s.s3, `s3://${j.manifest.bucket}/${j.manifest.key}`)))
+        )
+          .join('')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => decodeURIComponent(line.split(',')[1]!.replace(/\+/g, ' ')));
+        expect({ id, manifestKeys: [...manifestKeys].sort() }).toEqual({ id, manifestKeys: [...p.keys].sort() });
         // No orphan: every job of the campaign has ended.
         expect({ id, statuses: tagged.map((j) => j.Status) }).toEqual({ id, statuses: tagged.map(() => 'Complete') });
 
