@@ -1,5 +1,5 @@
 /**
- * The crash suite: nine campaigns on a local stack of their own, with engine faults (permanent AccessDenied, transient
+ * The crash suite: ten campaigns on a local stack of their own, with engine faults (permanent AccessDenied, transient
  * SlowDown and InternalError, latency), while the worker is killed with SIGKILL in every phase, the engine is killed
  * and restarted from its state dir while a job runs, and the Temporal dev server is killed and restarted on its
  * database file. Then every campaign must have created each job once, accounted every object once against the real
@@ -16,6 +16,7 @@ import {
   CreateBucketCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -47,6 +48,7 @@ import {
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { CAMPAIGN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
 import { LOCAL_ACCOUNT_ID } from '../../src/stack';
+import { uploadInventory, type InventoryRow } from '../inventory-fixtures';
 import { startCrashStack, type CrashStack, type WorkerProcess } from '../support/crash-stack';
 import type { ProxiedRequest } from '../support/hold-proxy';
 
@@ -93,6 +95,11 @@ interface Plan {
   inFlight: string;
   keys: string[];
   spec?: Partial<CampaignSpecInput>;
+  /**
+   * The source is an S3 Inventory report of the keys (in three data files, with rows the filter leaves out) instead
+   * of the list of keys: the inventory build is the path that checkpoints and resumes.
+   */
+  inventory?: boolean;
   /** A request whose answer is held: the worker is killed while it waits for it. */
   hold?: { proxy: 's3' | 'engine'; match: (req: ProxiedRequest, campaignId: string) => boolean };
 }
@@ -106,6 +113,14 @@ const PLANS: Plan[] = [
     inFlight: 'the first-round manifest written, its answer held',
     keys: mixed(24),
     hold: { proxy: 's3', match: (r, id) => r.url.includes(id) && r.url.includes('manifests/round-0') },
+  },
+  {
+    label: 'j',
+    phase: 'BuildingManifest',
+    inFlight: 'an inventory build, the GET of its last data file held',
+    keys: mixed(24),
+    inventory: true,
+    hold: { proxy: 's3', match: (r) => r.method === 'GET' && r.url.includes('/data/0002-file') },
   },
   {
     label: 'b',
@@ -173,16 +188,22 @@ const campaignName = (p: Plan) => `crash suite ${p.label} ${TAG}`;
 const dataBucket = (p: Plan) => `crash-data-${p.label}-${TAG}`;
 const REPORT_BUCKET = `crash-reports-${TAG}`;
 
-function specFor(p: Plan, approvalRequired = false): CampaignSpecInput {
+/** Where `uploadInventory` puts the report's manifest.json for a source bucket. */
+const inventoryManifest = (bucket: string) => `inventory/${bucket}/config-1/2024-05-01T00-00Z/manifest.json`;
+
+function specFor(p: Plan): CampaignSpecInput {
   return {
     name: campaignName(p),
     accountId: ACCOUNT,
     region: 'us-east-1',
     roleArn: `arn:aws:iam::${ACCOUNT}:role/BatchOperations`,
-    source: { type: 'keys', bucket: dataBucket(p), keys: p.keys },
+    source: p.inventory
+      ? { type: 'inventory', manifest: `s3://${dataBucket(p)}/${inventoryManifest(dataBucket(p))}` }
+      : { type: 'keys', bucket: dataBucket(p), keys: p.keys },
+    ...(p.inventory ? { filter: { storageClasses: ['STANDARD'] } } : {}),
     operation: { type: 'put-tags', tags: { crash: p.label } },
     report: { bucket: REPORT_BUCKET, prefix: 'campaigns' },
-    approval: { required: approvalRequired },
+    approval: { required: false },
     pollInterval: '1s',
     retry: { delay: '1s', maxRetryJobs: 6 },
     ...p.spec,
@@ -206,6 +227,25 @@ async function putAll(s3: S3Client, bucket: string, keys: string[]): Promise<voi
       }
     }),
   );
+}
+
+/**
+ * An S3 Inventory report of `keys` in `bucket`, in three data files; each file also lists Glacier objects that the
+ * campaign's filter (`storageClasses: ['STANDARD']`) leaves out, so the scan reads more rows than it selects.
+ */
+async function putInventory(s3: S3Client, bucket: string, keys: string[]): Promise<void> {
+  const rows = (part: string[], file: number): InventoryRow[] => [
+    ...part.map((Key) => ({ Bucket: bucket, Key, Size: 12, StorageClass: 'STANDARD' })),
+    ...range(`archived-${file}`, 20).map((Key) => ({ Bucket: bucket, Key, Size: 12, StorageClass: 'GLACIER' })),
+  ];
+  const third = Math.ceil(keys.length / 3);
+  const files = [0, 1, 2].map((i) => rows(keys.slice(i * third, (i + 1) * third), i));
+  const inv = await uploadInventory(s3, bucket, {
+    schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
+    files,
+    sourceBucket: bucket,
+  });
+  if (inv.manifestKey !== inventoryManifest(bucket)) throw new Error(`inventory at ${inv.manifestKey}`);
 }
 
 async function getText(s3: S3Client, uri: string): Promise<string> {
@@ -303,6 +343,7 @@ describe('crash suite', () => {
         PLANS.map(async (p) => {
           await s.s3.send(new CreateBucketCommand({ Bucket: dataBucket(p) }));
           await putAll(s.s3, dataBucket(p), p.keys);
+          if (p.inventory) await putInventory(s.s3, dataBucket(p), p.keys);
         }),
       );
       for (const p of PLANS) {
@@ -318,13 +359,12 @@ describe('crash suite', () => {
 
       const handles = new Map<string, WorkflowHandle>();
       for (const p of PLANS) {
-        const approvalRequired = p.spec?.approval?.required ?? false;
         handles.set(
           p.label,
           await s.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
             taskQueue,
             workflowId: campaignId(p),
-            args: [specFor(p, approvalRequired)],
+            args: [specFor(p)],
           }),
         );
       }
@@ -375,6 +415,7 @@ describe('crash suite', () => {
         ['g', async () => (await statusOf('g')).phase === 'AwaitingApproval'],
         ['h', async () => (await statusOf('h')).phase === 'PreparingJobs'],
         ['i', async () => (await statusOf('i')).phase === 'WaitingToRetry'],
+        ['j', async () => s.s3Proxy.isHeld('j')],
       ]);
       const setupDeadline = Date.now() + SETUP_DEADLINE_MS;
       for (;;) {
@@ -401,9 +442,9 @@ describe('crash suite', () => {
         Object.fromEntries(PLANS.map((p) => [p.label, p.phase])),
       );
       // The crash windows are real: each held request reached its server and succeeded there (the manifest and the
-      // failure files are written, the engine has b's second job and has approved c's job).
+      // failure files are written, the engine has b's second job and has approved c's job, j's data file was read).
       const caught = [...s.s3Proxy.caught(), ...s.engineProxy.caught()].map((h) => `${h.name} ${h.status}`).sort();
-      expect(caught).toEqual(['a 200', 'b 200', 'c 200', 'e 200', 'f 200']);
+      expect(caught).toEqual(['a 200', 'b 200', 'c 200', 'e 200', 'f 200', 'j 200']);
       const workerAfterKill1 = s.startWorker(taskQueue);
 
       // ---- the engine dies while d's job is Active, and restarts from its state dir ----------------------------
@@ -536,6 +577,10 @@ describe('crash suite', () => {
       expect(gReport.jobs[0]!.approval?.by).toBe('crash-signal');
 
       // No workflow is left open on the suite's Temporal server.
+      // Nothing half-written stays behind: no multipart upload is left open in the campaigns' folders.
+      const uploads = await s.s3.send(new ListMultipartUploadsCommand({ Bucket: REPORT_BUCKET }));
+      expect((uploads.Uploads ?? []).map((u) => u.Key)).toEqual([]);
+
       // Visibility follows the closes closely but not atomically: give it a few seconds to agree.
       let open: string[] = [];
       for (let i = 0; i < 20; i++) {
