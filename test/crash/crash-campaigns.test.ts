@@ -143,8 +143,10 @@ const PLANS: Plan[] = [
   {
     label: 'd',
     phase: 'Running',
-    inFlight: 'polling a job that is Active in the engine (which is then restarted)',
+    inFlight: 'polling a job that is Active in the engine (which is then restarted), continuing as new as it polls',
     keys: [...mixed(24), ...range('linger', 2)],
+    // A short history: the campaign continues as new every few polls, across the kills and restarts.
+    spec: { historyEventLimit: 100 },
   },
   {
     label: 'e',
@@ -566,6 +568,7 @@ describe('crash suite', () => {
         expect(report).toMatchObject({ outcome: 'CompletedWithFailures', totals: expectedTotals });
       }
       const byLabel = (l: string) => results.get(l)!;
+      expect((await handle('d').query(statusQuery)).runs).toBeGreaterThan(1);
       expect(byLabel('b').jobs).toBeGreaterThanOrEqual(2);
       const cReport = JSON.parse(await getText(s.s3, byLabel('c').report!)) as {
         jobs: Array<{ approval?: { by: string } }>;
