@@ -514,6 +514,7 @@ describe('crash suite', () => {
 
       // ---- the account --------------------------------------------------------------------------------------------
       const engineJobs = await jobsByCampaign(s);
+      const jobRowMismatches: string[] = [];
       expect([...engineJobs.keys()].sort()).toEqual(PLANS.map(campaignId).sort());
       for (const p of PLANS) {
         const id = campaignId(p);
@@ -522,7 +523,16 @@ describe('crash suite', () => {
         const report = JSON.parse(await getText(s.s3, result.report!)) as {
           outcome: string;
           totals: { objects: number; succeeded: number; failed: number; jobs: number };
-          jobs: Array<{ jobId?: string; round: number; shard: number; manifest: { bucket: string; key: string } }>;
+          jobs: Array<{
+            jobId?: string;
+            round: number;
+            shard: number;
+            manifest: { bucket: string; key: string };
+            status?: string;
+            totalTasks?: number;
+            succeededTasks?: number;
+            failedTasks?: number;
+          }>;
         };
 
         // No duplicate job: the engine's jobs tagged with the campaign are exactly the report's, one per shard.
@@ -566,6 +576,34 @@ describe('crash suite', () => {
         const expectedTotals = { objects: p.keys.length, succeeded: p.keys.length - deny.length, failed: deny.length };
         expect(result).toMatchObject({ outcome: 'CompletedWithFailures', ...expectedTotals, jobs: reportJobs.length });
         expect(report).toMatchObject({ outcome: 'CompletedWithFailures', totals: expectedTotals });
+        const st = await handle(p.label).query(statusQuery);
+        expect({ id, totals: st.totals }).toEqual({ id, totals: { ...expectedTotals, jobs: reportJobs.length } });
+        const d = await handle(p.label).describe();
+        const sa = CAMPAIGN_SEARCH_ATTRIBUTES;
+        expect({
+          id,
+          phase: d.typedSearchAttributes.get(sa.phase),
+          objects: d.typedSearchAttributes.get(sa.objects),
+          failedTasks: d.typedSearchAttributes.get(sa.failedTasks),
+        }).toEqual({ id, phase: 'CompletedWithFailures', objects: expectedTotals.objects, failedTasks: deny.length });
+        // Each job's row in the report is the job's final state in the engine (collected, checked after the loop,
+        // so that one run shows every campaign where they differ).
+        for (const j of report.jobs) {
+          const { Job } = await s.control.send(new DescribeJobCommand({ AccountId: ACCOUNT, JobId: j.jobId }));
+          const progress = Job!.ProgressSummary!;
+          const inReport = [j.status, j.totalTasks, j.succeededTasks, j.failedTasks];
+          const inEngine = [
+            Job!.Status,
+            progress.TotalNumberOfTasks,
+            progress.NumberOfTasksSucceeded,
+            progress.NumberOfTasksFailed,
+          ];
+          if (JSON.stringify(inReport) !== JSON.stringify(inEngine)) {
+            jobRowMismatches.push(
+              `${id} job ${j.jobId} (round ${j.round}): report [status, total, ok, failed] ${JSON.stringify(inReport)}, engine ${JSON.stringify(inEngine)}`,
+            );
+          }
+        }
       }
       const byLabel = (l: string) => results.get(l)!;
       expect((await handle('d').query(statusQuery)).runs).toBeGreaterThan(1);
@@ -593,6 +631,7 @@ describe('crash suite', () => {
         await sleep(500);
       }
       expect(open).toEqual([]);
+      expect(jobRowMismatches).toEqual([]);
       failed = false;
       note('done');
     },
