@@ -34,6 +34,7 @@ import {
 } from '@temporalio/client';
 
 import { CsvParser } from '../../src/csv';
+import { readCompletionReport } from '../../src/reports/completion-report';
 import type { FaultRule } from '../../src/local-batch/faults';
 import {
   approveSignal,
@@ -569,8 +570,8 @@ describe('crash suite', () => {
 
         // The permanent failures are exactly the injected set, with the engine's reason.
         expect({ id, failed: [...listed].sort() }).toEqual({ id, failed: [...deny].sort() });
-        for (const r of rows)
-          expect({ code: r.errorCode, status: r.httpStatus }).toEqual({ code: 'AccessDenied', status: '403' });
+        const reasons = rows.map((r) => `${r.errorCode} ${r.httpStatus} round ${r.round}`);
+        expect({ id, reasons }).toEqual({ id, reasons: deny.map(() => 'AccessDenied 403 round 0') });
 
         // The summaries agree with that.
         const expectedTotals = { objects: p.keys.length, succeeded: p.keys.length - deny.length, failed: deny.length };
@@ -587,9 +588,21 @@ describe('crash suite', () => {
           failedTasks: d.typedSearchAttributes.get(sa.failedTasks),
         }).toEqual({ id, phase: 'CompletedWithFailures', objects: expectedTotals.objects, failedTasks: deny.length });
         // Each job's row in the report is the job's final state in the engine (collected, checked after the loop,
-        // so that one run shows every campaign where they differ).
+        // so that one run shows every campaign where they differ). The completion reports of all its jobs show each
+        // object succeeding once at most, and each object that failed for good failing once: no work ran twice.
+        const succeededRuns = new Map<string, number>();
         for (const j of report.jobs) {
           const { Job } = await s.control.send(new DescribeJobCommand({ AccountId: ACCOUNT, JobId: j.jobId }));
+          const { rows: taskRows } = await readCompletionReport(
+            s.s3,
+            REPORT_BUCKET,
+            `${Job!.Report!.Prefix}/job-${j.jobId}/manifest.json`,
+          );
+          for (const r of taskRows) {
+            if (r.taskStatus === 'succeeded' || r.decodedKey!.startsWith('deny-')) {
+              succeededRuns.set(r.decodedKey!, (succeededRuns.get(r.decodedKey!) ?? 0) + 1);
+            }
+          }
           const progress = Job!.ProgressSummary!;
           const inReport = [j.status, j.totalTasks, j.succeededTasks, j.failedTasks];
           const inEngine = [
@@ -604,6 +617,7 @@ describe('crash suite', () => {
             );
           }
         }
+        expect({ id, runs: p.keys.filter((k) => succeededRuns.get(k) !== 1) }).toEqual({ id, runs: [] });
       }
       const byLabel = (l: string) => results.get(l)!;
       expect((await handle('d').query(statusQuery)).runs).toBeGreaterThan(1);
