@@ -22,5 +22,12 @@ module.exports = {
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
     },
+    {
+      // Kills and restarts its own servers and workers, so it starts a stack of its own (test/support/crash-stack.ts).
+      displayName: 'crash',
+      testMatch: ['<rootDir>/test/crash/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      testEnvironment: 'node',
+    },
   ],
 };
