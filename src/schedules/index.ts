@@ -6,7 +6,7 @@ import type { Client, ScheduleDescription, ScheduleOverlapPolicy, ScheduleSpec }
 
 import { campaignDetails, campaignSummary } from '../campaign/summary';
 import { CAMPAIGN_WORKFLOW_TYPE } from '../shared/campaign';
-import { durationMs, type CampaignSpec } from '../shared/campaign-spec';
+import { durationMs, formatDuration, type CampaignSpec } from '../shared/campaign-spec';
 
 export const OVERLAP_POLICIES = [
   'skip',
@@ -76,18 +76,8 @@ export interface ScheduleLine {
   campaign?: string;
 }
 
-/** 86400000 → "24h", 5400000 → "90m". */
-export function formatMs(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
+/** 86400000 → "1d", 5400000 → "90m" (the spec's own spelling of durations). */
+export const formatMs = formatDuration;
 
 function describeSpec(spec: ScheduleDescription['spec'] | undefined): string {
   if (!spec) return '(no spec)';

@@ -23,8 +23,8 @@ export function durationMs(value: string): number {
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!);
 }
 
-/** `90s`, `5m`, `1h`, `7d`: the shortest spelling of a bound, for messages. */
-function formatDuration(ms: number): string {
+/** The shortest spelling of a duration: 86400000 → `1d`, 5400000 → `90m`, 1500 → `1500ms`, 0 → `0s`. */
+export function formatDuration(ms: number): string {
   if (ms === 0) return '0s';
   for (const [unit, size] of [
     ['d', 86_400_000],

@@ -578,8 +578,20 @@ describe('crash suite', () => {
         expect({ id, reasons }).toEqual({ id, reasons: deny.map(() => 'AccessDenied 403 round 0') });
 
         // The summaries agree with that.
-        const expectedTotals = { objects: p.keys.length, succeeded: p.keys.length - deny.length, failed: deny.length };
-        expect(result).toMatchObject({ outcome: 'CompletedWithFailures', ...expectedTotals, jobs: reportJobs.length });
+        // Every object was attempted and every report arrived: nothing is unknown or not run.
+        const expectedTotals = {
+          objects: p.keys.length,
+          succeeded: p.keys.length - deny.length,
+          failed: deny.length,
+          unknown: 0,
+          notRun: 0,
+        };
+        const { objects, succeeded, failed, notRun } = expectedTotals;
+        expect(result).toMatchObject({
+          outcome: 'CompletedWithFailures',
+          ...{ objects, succeeded, failed, notRun },
+          jobs: reportJobs.length,
+        });
         expect(report).toMatchObject({ outcome: 'CompletedWithFailures', totals: expectedTotals });
         const st = await handle(p.label).query(statusQuery);
         expect({ id, totals: st.totals }).toEqual({ id, totals: { ...expectedTotals, jobs: reportJobs.length } });

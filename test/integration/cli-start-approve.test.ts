@@ -2,9 +2,6 @@
  * `start` and `approve` as an operator meets their edges: a reused campaign id, ids and specs beyond Temporal's
  * limits, and a decision sent while no worker runs. Subprocess tests against the run's Temporal.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 import type { Client } from '@temporalio/client';
 
@@ -19,19 +16,7 @@ import {
   waitForStatus,
   withCampaignWorker,
 } from '../support/campaign';
-import { runCli as cli } from '../support/cli';
-
-/** Runs `fn` with a spec file in a temporary folder. */
-async function withSpecFile<T>(spec: CampaignSpecInput, fn: (file: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-cli-start-'));
-  try {
-    const file = path.join(dir, 'spec.json');
-    writeFileSync(file, JSON.stringify(spec));
-    return await fn(file);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { runCli as cli, withSpecFile } from '../support/cli';
 
 /** A valid spec for a campaign nobody runs: nothing is read or written until a worker takes it. */
 function idleSpec(over: Partial<CampaignSpecInput> = {}): CampaignSpecInput {

@@ -1,18 +1,14 @@
 /**
  * Recurring campaigns: the `schedule` commands run as subprocesses against the dev server, each run a real campaign.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 import type { Client } from '@temporalio/client';
 
 import { writeInventoryReport } from '../../src/demo/inventory-writer';
 import { rejectUpdate, type CampaignResult } from '../../src/shared/campaign';
-import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { stackEndpoints, uniqueName, withBucket } from '../helpers';
 import { getText, manifestKeys, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
-import { runCli as cli } from '../support/cli';
+import { runCli as cli, withSpecFile } from '../support/cli';
 
 /** Waits until the schedule has taken `n` actions; returns the workflow id of action n (1-based). */
 async function nthRun(client: Client, scheduleId: string, n: number): Promise<string> {
@@ -23,17 +19,6 @@ async function nthRun(client: Client, scheduleId: string, n: number): Promise<st
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`schedule ${scheduleId} took no action #${n}`);
-}
-
-async function withSpecFile<T>(spec: CampaignSpecInput, fn: (file: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-sched-'));
-  try {
-    const file = path.join(dir, 'spec.json');
-    writeFileSync(file, JSON.stringify(spec));
-    return await fn(file);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 describe('schedules', () => {

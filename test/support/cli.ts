@@ -1,5 +1,7 @@
 /** Runs the `s3-campaigns` CLI as a subprocess (from dist/, like a user would), for end-to-end CLI tests. */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import { projectRoot } from '../../src/stack/tools';
@@ -42,4 +44,16 @@ export function localAwsEnv(): NodeJS.ProcessEnv {
     S3C_S3_ENDPOINT: e.s3Endpoint,
     S3C_LOG_LEVEL: 'warn',
   };
+}
+
+/** Runs `fn` with the spec written to a file in a temporary folder, removed afterwards. */
+export async function withSpecFile<T>(spec: unknown, fn: (file: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-spec-'));
+  try {
+    const file = path.join(dir, 'spec.json');
+    writeFileSync(file, JSON.stringify(spec));
+    return await fn(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
