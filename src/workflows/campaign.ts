@@ -47,9 +47,9 @@ import {
   type DecisionResult,
 } from '../shared/campaign';
 import {
+  campaignIdProblem,
   durationMs,
   incrementalStateKey,
-  campaignIdProblem,
   parseCampaignSpec,
   SpecError,
   type CampaignSpec,
@@ -482,9 +482,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
 
   // ---- the state machine -----------------------------------------------------------------------------------------
   publish();
-  // The first run claims the campaign's folder before writing anything there: a campaign that reuses an earlier
-  // campaign's id fails here (AlreadyExists) instead of overwriting its files. Runs of earlier releases did not.
-  // Campaigns of earlier releases took any workflow id: their histories replay as they ran.
+  // The workflow id names the campaign's folder. Campaigns of earlier releases took any id: they replay as they ran.
   const idProblem = continuation ? undefined : campaignIdProblem(info.workflowId, spec.report);
   if (idProblem && patched('campaign-id-checked')) {
     throw ApplicationFailure.nonRetryable(
@@ -492,6 +490,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       FailureType.InvalidInput,
     );
   }
+  // The first run claims the campaign's folder before writing anything there: a campaign that reuses an earlier
+  // campaign's id fails here (AlreadyExists) instead of overwriting its files. Runs of earlier releases did not.
   if (!continuation && patched('claim-campaign-folder')) {
     try {
       await claimCampaignFolder({
