@@ -409,10 +409,19 @@ export const CampaignSpecSchema = z
      */
     incremental: IncrementalSchema.optional(),
     /**
-     * Start a new workflow run (continue-as-new, carrying all state) after this many history events.
+     * Start a new workflow run (continue-as-new, carrying all state) after this many history events: 0, or 50 (a
+     * run's own start takes a few dozen events; fewer would continue as new at every poll) to 50,000 (Temporal
+     * terminates a workflow past 51,200 events).
      * @default 0 — when Temporal suggests it
      */
-    historyEventLimit: z.number().int().min(0).default(0),
+    historyEventLimit: z
+      .number()
+      .int()
+      .refine(
+        (n) => n === 0 || (n >= 50 && n <= 50_000),
+        'historyEventLimit must be 0 (when Temporal suggests it) or between 50 and 50000',
+      )
+      .default(0),
   })
   .strict()
   .refine((s) => s.filter === undefined || s.source.type === 'inventory' || s.source.type === 'inventory-latest', {

@@ -119,6 +119,12 @@ describe('campaign spec', () => {
     ],
     ['a retry delay over a week', { retry: { delay: '8d' } }, 'retry.delay must be between 0s and 7d'],
     [
+      'a new run at every poll',
+      { historyEventLimit: 1 },
+      'historyEventLimit must be 0 (when Temporal suggests it) or between 50 and 50000',
+    ],
+    ["a history past Temporal's limit", { historyEventLimit: 60_000 }, 'historyEventLimit must be 0'],
+    [
       'a prefix that climbs',
       { report: { bucket: 'reports-bucket', prefix: '../../../../etc' } },
       'report.prefix must not contain "." or ".." segments',
