@@ -75,6 +75,10 @@ export function campaignProgressDetails(spec: CampaignSpec, st: CampaignState): 
         `${j.succeededTasks ?? 0}/${j.totalTasks ?? j.manifest.rows} ok, ${j.failedTasks ?? 0} failed`,
     );
   }
+  if (st.ignoredSignals.length) {
+    lines.push('', '**Ignored signals** (newest last):', '');
+    for (const g of st.ignoredSignals.slice(-3)) lines.push(`- ${g.at} \`${g.name}\`: ${g.reason}`);
+  }
   if (st.outcomeReason) lines.push('', st.outcomeReason);
   return lines.join('\n');
 }

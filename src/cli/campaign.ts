@@ -230,7 +230,8 @@ async function decide(kind: 'approve' | 'reject', id: string, flags: DecisionFla
   });
 }
 
-function formatStatus(s: CampaignStatus): string {
+/** `status` as people read it: phase, counts, what awaits approval, the jobs, ignored signals. */
+export function formatStatus(s: CampaignStatus): string {
   const lines = [
     `${s.name} (${s.campaignId})`,
     `  operation  ${s.operation}`,
@@ -263,6 +264,10 @@ function formatStatus(s: CampaignStatus): string {
           (j.approval ? `  ${j.approval.decision} by ${j.approval.by}` : ''),
       );
     }
+  }
+  if (s.ignoredSignals.length) {
+    lines.push('  ignored signals (newest last):');
+    for (const g of s.ignoredSignals) lines.push(`    ${g.at}  ${g.name}: ${g.reason}`);
   }
   if (s.reportKey) lines.push(`  report     ${s.reportKey}`);
   return lines.join('\n');

@@ -241,27 +241,35 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       return `the payload needs "by", who decides (a non-empty string): ${example}`;
     return undefined;
   };
+  /** A refused decision: permanent (sending it again cannot help), typed, and with the reason as its message. */
+  const refused = (reason: string, type: string = FailureType.InvalidInput) =>
+    ApplicationFailure.nonRetryable(reason, type);
   /** Throws why a decision cannot apply now; `checkPayload` false only for histories of earlier releases. */
   const checkDecision = (payload: ApproveInput | undefined, checkPayload = true): void => {
     const problem = checkPayload ? payloadProblem(payload) : undefined;
-    if (problem) throw new Error(problem);
+    if (problem) throw refused(problem);
     if (st.phase !== 'AwaitingApproval')
-      throw new Error(`campaign ${st.campaignId} is not awaiting approval (phase ${st.phase})`);
-    if (st.pendingDecision) throw new Error(`a decision was already made by ${st.pendingDecision.by}`);
+      throw refused(
+        `campaign ${st.campaignId} is not awaiting approval (phase ${st.phase})`,
+        FailureType.InvalidJobState,
+      );
+    if (st.pendingDecision) {
+      throw refused(`a decision was already made by ${st.pendingDecision.by}`, FailureType.InvalidJobState);
+    }
     const jobs = roundJobs(st);
     const p = payload ?? {};
     if (p.by !== undefined && (typeof p.by !== 'string' || p.by.length > 256))
-      throw new Error('by must be a string of at most 256 characters');
+      throw refused('by must be a string of at most 256 characters');
     if (p.note !== undefined && (typeof p.note !== 'string' || p.note.length > 1024))
-      throw new Error('note must be a string of at most 1024 characters');
+      throw refused('note must be a string of at most 1024 characters');
     if (p.jobId !== undefined && !jobs.some((j) => j.jobId === p.jobId)) {
-      throw new Error(
+      throw refused(
         `job ${p.jobId} is not the job awaiting approval (awaiting: ${jobs.map((j) => j.jobId).join(', ')})`,
       );
     }
     const etag = p.manifestEtag?.replace(/"/g, '');
     if (etag !== undefined && !jobs.some((j) => j.manifest.etag === etag)) {
-      throw new Error(
+      throw refused(
         `manifest ETag ${p.manifestEtag} is not the one awaiting approval (awaiting: ${jobs.map((j) => j.manifest.etag).join(', ')})`,
       );
     }
@@ -285,6 +293,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       const reason = (err as Error).message;
       log.warn('ignored signal', { signal: name, reason });
       st.ignoredSignals = [...st.ignoredSignals, { name, at: nowIso(), reason }].slice(-MAX_IGNORED_SIGNALS);
+      // Shown in the Web UI at once (current details are no command: nothing changes for replay).
+      setCurrentDetails(campaignProgressDetails(spec, st));
       return;
     }
     decide(name === 'approve' ? 'approved' : 'rejected', 'signal', p);

@@ -103,6 +103,13 @@ describe('campaign hardening', () => {
             (e: unknown) => (e instanceof WorkflowUpdateFailedError ? String(e.cause?.message) : String(e)),
           );
         expect(await update('just a string')).toMatch(/payload must be an object .*not string/);
+        // Refused for good, with a type from the shared list: a client must not retry it as it is.
+        const refusal = await handle.executeUpdate(approveUpdate, { args: [{} as never] }).catch((e: unknown) => e);
+        expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+        expect((refusal as WorkflowUpdateFailedError).cause).toMatchObject({
+          type: 'InvalidInput',
+          nonRetryable: true,
+        });
         expect(await update([1, 2])).toMatch(/payload must be an object .*not an array/);
         expect(await update(null)).toMatch(/payload must be an object .*not null/);
         expect(await update({})).toMatch(/needs "by"/);

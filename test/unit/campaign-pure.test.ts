@@ -1,5 +1,6 @@
 import { classifyFailure } from '../../src/activities/rounds';
 import { campaignDetails, campaignProgressDetails, campaignSummary } from '../../src/campaign/summary';
+import { formatStatus } from '../../src/cli/campaign';
 import { formatReport, listQuery, progressLine } from '../../src/cli/campaign-views';
 import { formatMs, overlapPolicy } from '../../src/schedules';
 import type { CampaignState, CampaignStatus } from '../../src/shared/campaign';
@@ -56,6 +57,28 @@ describe('the Web UI current details', () => {
     expect(lines[first - 1]).toBe('');
     expect(lines).toContain('Objects: 3 · succeeded 0 · failed 0 · not run 3 · jobs 1 · round 0');
     expect(lines[lines.length - 1]).toBe('rejected by bob');
+  });
+
+  test('ignored signals are shown, in the Web UI details and in `status`, with their reason', () => {
+    const st: CampaignState = {
+      ...done,
+      phase: 'AwaitingApproval',
+      outcome: undefined,
+      outcomeReason: undefined,
+      ignoredSignals: [{ name: 'approve', at: '2026-12-01T00:00:01Z', reason: 'the payload needs "by"' }],
+    };
+    expect(campaignProgressDetails(spec, st)).toContain(
+      '**Ignored signals** (newest last):\n\n- 2026-12-01T00:00:01Z `approve`: the payload needs "by"',
+    );
+    const status = formatStatus({
+      ...st,
+      name: spec.name,
+      operation: 'put-tags',
+      totals: { objects: 3, succeeded: 0, failed: 0, unknown: 0, notRun: 0, jobs: 1 },
+    });
+    expect(status).toContain(
+      '  ignored signals (newest last):\n    2026-12-01T00:00:01Z  approve: the payload needs "by"',
+    );
   });
 });
 
