@@ -4,10 +4,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 
 import { createAwsClients } from '../aws/clients';
 import { getObjectText } from '../aws/s3-text';
-import { loadConfig } from '../config';
 import { CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult, type CampaignStatus } from '../shared/campaign';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
-import { withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
+import { campaignAwsConfig, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 
 const tty = () => !!process.stdout.isTTY && !process.env.NO_COLOR;
 const color = (code: number) => (text: string) => (tty() ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -172,7 +171,7 @@ export function formatReport(r: CampaignReportJson, where: string): string {
   if (codes.length) lines.push('', table([['ERROR CODE', 'OBJECTS'], ...codes.map(([c, n]) => [c, String(n)])]));
   lines.push(
     '',
-    `failed objects: s3://${r.failedObjects.bucket}/${r.failedObjects.key} (${r.failedObjects.count})`,
+    `objects that did not succeed: s3://${r.failedObjects.bucket}/${r.failedObjects.key} (${r.failedObjects.count})`,
     `report: ${where}`,
   );
   return lines.join('\n');
@@ -254,7 +253,7 @@ export function registerCampaignViewCommands(program: Command): void {
       if (!uri) throw new Error(`${id} ended ${status.name} without a report`);
       const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
       if (!m) throw new Error(`${id} ended ${status.name} without a readable report location (${uri})`);
-      const { s3 } = createAwsClients(loadConfig().aws);
+      const { s3 } = createAwsClients(campaignAwsConfig(flags));
       try {
         const text = await getObjectText(s3, m[1]!, m[2]!);
         console.log(flags.json ? text : formatReport(JSON.parse(text) as CampaignReportJson, uri));

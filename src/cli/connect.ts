@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 
+import { LOCAL_CREDENTIALS } from '../aws/local-credentials';
 import { loadConfig, type Config } from '../config';
 import { devEndpointsFile } from './dev';
 
@@ -31,13 +32,25 @@ export function withTemporalFlags(cmd: Command): Command {
     .option('--namespace <ns>', TEMPORAL_FLAG_HELP.namespace);
 }
 
+/** What the running `s3-campaigns dev` wrote to its endpoints.json. */
+interface DevEndpoints {
+  temporalAddress?: string;
+  taskQueue?: string;
+  s3Endpoint?: string;
+  engineUrl?: string;
+  region?: string;
+}
+
+/** The running dev stack, when the CLI talks to it: no TEMPORAL_ADDRESS (or flag) names another server. */
+function devStack(flags: TemporalFlags): DevEndpoints | undefined {
+  if (process.env.TEMPORAL_ADDRESS || flags.temporalAddress || !existsSync(devEndpointsFile())) return undefined;
+  return JSON.parse(readFileSync(devEndpointsFile(), 'utf8')) as DevEndpoints;
+}
+
 export function temporalConfig(flags: TemporalFlags): Config['temporal'] {
   const env = { ...process.env };
-  if (!env.TEMPORAL_ADDRESS && existsSync(devEndpointsFile())) {
-    const dev = JSON.parse(readFileSync(devEndpointsFile(), 'utf8')) as {
-      temporalAddress?: string;
-      taskQueue?: string;
-    };
+  const dev = devStack(flags);
+  if (dev) {
     if (dev.temporalAddress) env.TEMPORAL_ADDRESS = dev.temporalAddress;
     if (dev.taskQueue && !env.TEMPORAL_TASK_QUEUE) env.TEMPORAL_TASK_QUEUE = dev.taskQueue;
   }
@@ -65,4 +78,22 @@ export async function withTemporalClient<T>(
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * AWS settings for a command that reads what a campaign wrote: the environment's, except that a campaign of the
+ * running dev stack (the CLI talks to its Temporal) wrote to the dev stack's S3, so that is where its files are read.
+ * A second shell with nothing exported then works as the first one does.
+ */
+export function campaignAwsConfig(flags: TemporalFlags): Config['aws'] {
+  const env = { ...process.env };
+  const dev = devStack(flags);
+  if (dev?.s3Endpoint && !env.S3C_S3_ENDPOINT) {
+    env.S3C_S3_ENDPOINT = dev.s3Endpoint;
+    if (dev.engineUrl) env.S3C_S3CONTROL_ENDPOINT ??= dev.engineUrl;
+    env.AWS_REGION ??= dev.region;
+    env.AWS_ACCESS_KEY_ID ??= LOCAL_CREDENTIALS.accessKeyId;
+    env.AWS_SECRET_ACCESS_KEY ??= LOCAL_CREDENTIALS.secretAccessKey;
+  }
+  return loadConfig(env).aws;
 }

@@ -76,7 +76,9 @@ describe('s3-campaigns CLI', () => {
           expect(report.stdout).toContain('— Succeeded');
           expect(report.stdout).toMatch(/objects 2, succeeded 2, failed 0, jobs 1/);
           expect(report.stdout).toMatch(/approved by carol/);
-          expect(report.stdout).toContain(`failed objects: s3://${bucket}/campaigns/${id}/failed.csv (0)`);
+          expect(report.stdout).toContain(
+            `objects that did not succeed: s3://${bucket}/campaigns/${id}/failed.csv (0)`,
+          );
           expect(JSON.parse((await cli(['report', id, '--json'], { ...env, ...awsEnv() })).stdout).outcome).toBe(
             'Succeeded',
           );
