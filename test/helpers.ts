@@ -44,6 +44,31 @@ export function s3Client(endpoint = stackEndpoints().s3Endpoint): S3Client {
   });
 }
 
+/**
+ * An S3 client that dies like a killed worker: the `n`-th call of one of `commands` fails with a 500 (retryable, so
+ * the activity fails and is retried). With `noCleanup`, every AbortMultipartUpload fails too, so its uploads stay
+ * open as a dead worker's would.
+ */
+export function crashingS3(n: number, opts: { commands: string[]; noCleanup?: boolean }): S3Client {
+  const s3 = s3Client();
+  let calls = 0;
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      const counted = opts.commands.includes(String(context.commandName));
+      const abort = opts.noCleanup === true && context.commandName === 'AbortMultipartUploadCommand';
+      if ((counted && ++calls === n) || abort) {
+        throw Object.assign(new Error('simulated worker crash'), {
+          name: 'InternalError',
+          $metadata: { httpStatusCode: 500 },
+        });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'simulatedCrash' },
+  );
+  return s3;
+}
+
 /** An S3 Control client for the run's engine (or another one, by URL). `maxAttempts: 1` for fault tests. */
 export function controlClient(opts: { endpoint?: string; maxAttempts?: number } = {}): S3ControlClient {
   return createLocalS3ControlClient({

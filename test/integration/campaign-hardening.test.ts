@@ -10,7 +10,6 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } f
 import {
   approveSignal,
   approveUpdate,
-  CAMPAIGN_WORKFLOW_TYPE,
   rejectUpdate,
   statusQuery,
   type CampaignResult,
@@ -23,6 +22,7 @@ import {
   listJobs,
   removeFault,
   putObjects,
+  startCampaign,
   testSpec,
   waitForPhase,
   waitForStatus,
@@ -57,21 +57,13 @@ describe('campaign hardening', () => {
           source: { type: 'keys', bucket, keys: ['a', 'b'] },
           approval: { required: false },
         });
-        const first = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-          taskQueue: h.taskQueue,
-          workflowId,
-          args: [spec],
-        });
+        const first = await startCampaign(h, workflowId, spec);
         expect(await first.result()).toMatchObject({ outcome: 'Succeeded', succeeded: 2 });
         const folder = `campaigns/${workflowId}`;
         const before = await getText(s3, bucket, `${folder}/campaign.json`);
 
         // Temporal allows the id again once the first closed (the Web UI's Start form does not ask).
-        const second = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-          taskQueue: h.taskQueue,
-          workflowId,
-          args: [{ ...spec, source: { type: 'keys', bucket, keys: ['b'] } }],
-        });
+        const second = await startCampaign(h, workflowId, { ...spec, source: { type: 'keys', bucket, keys: ['b'] } });
         const failure = await failureOf(second);
         expect(failure.type).toBe('AlreadyExists');
         expect(failure.message).toContain(`campaign id ${workflowId} is already taken`);
@@ -90,11 +82,7 @@ describe('campaign hardening', () => {
       await putObjects(s3, bucket, ['k1']);
       await withCampaignWorker(async (h) => {
         const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys: ['k1'] } });
-        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-          taskQueue: h.taskQueue,
-          workflowId: uniqueName('wf-payload'),
-          args: [spec],
-        });
+        const handle = await startCampaign(h, uniqueName('wf-payload'), spec);
         const waiting = await waitForPhase(handle, 'AwaitingApproval');
         const jobId = waiting.awaitingApproval!.jobIds[0]!;
         const update = (payload: unknown) =>
@@ -150,11 +138,7 @@ describe('campaign hardening', () => {
             : input === 'continuation'
               ? { ...spec, continuation: { phase: 'Done' } }
               : input;
-        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-          taskQueue: h.taskQueue,
-          workflowId: uniqueName('wf-badinput'),
-          args: [arg],
-        });
+        const handle = await startCampaign(h, uniqueName('wf-badinput'), arg);
         const failure = await failureOf(handle);
         expect(failure.type).toBe('InvalidInput');
         expect(failure.message).toMatch(message);
@@ -169,11 +153,7 @@ describe('campaign hardening', () => {
   ])('a workflow id with %s fails at once with InvalidInput and writes nothing', async (_what, makeId, message) => {
     await withBucket(async (bucket, s3) => {
       await withCampaignWorker(async (h) => {
-        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-          taskQueue: h.taskQueue,
-          workflowId: makeId(uniqueName('wf-id')),
-          args: [testSpec(h, bucket, {})],
-        });
+        const handle = await startCampaign(h, makeId(uniqueName('wf-id')), testSpec(h, bucket, {}));
         const failure = await failureOf(handle);
         expect(failure.type).toBe('InvalidInput');
         expect(failure.message).toMatch(/^invalid campaign id: the workflow id /);
@@ -194,11 +174,7 @@ describe('campaign hardening', () => {
       try {
         const { taskQueue, accountId, jobId } = await withCampaignWorker(async (h) => {
           const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys } });
-          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-            taskQueue: h.taskQueue,
-            workflowId,
-            args: [spec],
-          });
+          const handle = await startCampaign(h, workflowId, spec);
           const waiting = await waitForPhase(handle, 'AwaitingApproval');
           await handle.executeUpdate(approveUpdate, { args: [{ by: 'dana' }] });
           await waitForStatus(handle, (s) => s.jobs[0]?.status === 'Active', 'the job Active');
@@ -245,11 +221,7 @@ describe('campaign hardening', () => {
       await putObjects(s3, bucket, keys);
       await withCampaignWorker(async (h) => {
         const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys } });
-        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-          taskQueue: h.taskQueue,
-          workflowId: uniqueName('wf-reject-count'),
-          args: [spec],
-        });
+        const handle = await startCampaign(h, uniqueName('wf-reject-count'), spec);
         await waitForPhase(handle, 'AwaitingApproval');
         await handle.executeUpdate(rejectUpdate, { args: [{ by: 'bob', note: 'not now' }] });
         const result = (await handle.result()) as CampaignResult;
@@ -272,11 +244,7 @@ describe('campaign hardening', () => {
       try {
         await withCampaignWorker(async (h) => {
           const spec = testSpec(h, bucket, { source: { type: 'keys', bucket, keys }, approval: { required: false } });
-          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-            taskQueue: h.taskQueue,
-            workflowId: uniqueName('wf-no-report'),
-            args: [spec],
-          });
+          const handle = await startCampaign(h, uniqueName('wf-no-report'), spec);
           const result = (await failureFree(handle)) as CampaignResult;
           // The tags did land, but nothing says so: unknown, counted as failed, not retried (one job only).
           expect(result).toMatchObject({ outcome: 'Failed', objects: 3, succeeded: 0, failed: 3, notRun: 0, jobs: 1 });

@@ -11,30 +11,19 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 
 import { buildManifests, type BuildManifestsInput, type ManifestProgress } from '../../src/inventory';
-import { quietTemporalRuntime, s3Client, stackEndpoints, temporalClient, uniqueName, withBucket } from '../helpers';
+import {
+  crashingS3,
+  quietTemporalRuntime,
+  s3Client,
+  stackEndpoints,
+  temporalClient,
+  uniqueName,
+  withBucket,
+} from '../helpers';
 import { uploadInventory, type InventoryRow } from '../inventory-fixtures';
 import type { InventoryTestActivities, inventoryManifestsWorkflow } from './inventory-workflows';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
-
-/** An S3 client whose `n`-th UploadPart fails like a dying worker's would (the activity fails, retryably). */
-function crashingS3(n: number): S3Client {
-  const s3 = s3Client();
-  let parts = 0;
-  s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === 'UploadPartCommand' && ++parts === n) {
-        throw Object.assign(new Error('simulated worker crash'), {
-          name: 'InternalError',
-          $metadata: { httpStatusCode: 500 },
-        });
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'simulatedCrash' },
-  );
-  return s3;
-}
 
 /** An S3 client on a slow network: every UploadPart takes a second longer, so a build outlives a heartbeat or two. */
 function slowS3(): S3Client {
@@ -115,7 +104,7 @@ describe('inventory build as a Temporal activity', () => {
         async buildInventoryManifests(activityInput) {
           const ctx = Context.current();
           // Attempt 1 dies at its 2nd part upload: the 1st part (rows of files 0-4) is durable, the rest is not.
-          const client = ctx.info.attempt === 1 ? crashingS3(2) : s3Client();
+          const client = ctx.info.attempt === 1 ? crashingS3(2, { commands: ['UploadPartCommand'] }) : s3Client();
           resumedFrom.push(ctx.info.heartbeatDetails);
           try {
             const summary = await buildManifests(activityInput, {

@@ -12,7 +12,7 @@ import { createManifestActivities } from '../../src/activities/manifests';
 import type { BuildCampaignManifestsInput, BuildCampaignManifestsResult } from '../../src/shared/activity-types';
 import type { CampaignSource } from '../../src/shared/campaign-spec';
 import { FailureType } from '../../src/shared/errors';
-import { s3Client, withBucket } from '../helpers';
+import { crashingS3, withBucket } from '../helpers';
 import { uploadInventory } from '../inventory-fixtures';
 import { getText } from '../support/campaign';
 
@@ -40,29 +40,6 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   );
   if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
   return err;
-}
-
-/**
- * An S3 client that dies like a killed worker: its `n`-th object write (PutObject or UploadPart) fails, and it cleans
- * nothing up (every AbortMultipartUpload fails too), so its uploads stay open.
- */
-function crashingS3(n: number): S3Client {
-  const s3 = s3Client();
-  let writes = 0;
-  s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      const write = context.commandName === 'PutObjectCommand' || context.commandName === 'UploadPartCommand';
-      if ((write && ++writes === n) || context.commandName === 'AbortMultipartUploadCommand') {
-        throw Object.assign(new Error('simulated worker crash'), {
-          name: 'InternalError',
-          $metadata: { httpStatusCode: 500 },
-        });
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'simulatedCrash' },
-  );
-  return s3;
 }
 
 const rows = (bucket: string, n: number) => Array.from({ length: n }, (_, i) => `${bucket},k${i}`);
@@ -150,7 +127,7 @@ describe('buildCampaignManifests', () => {
           maxObjectsPerJob: 10,
           output: { bucket, prefix: PREFIX },
         };
-        const crashing = crashingS3(3);
+        const crashing = crashingS3(3, { commands: ['PutObjectCommand', 'UploadPartCommand'], noCleanup: true });
         try {
           const err = await failure(build(crashing, input));
           expect(err.nonRetryable).toBe(false);

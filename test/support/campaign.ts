@@ -9,7 +9,12 @@ import { NativeConnection } from '@temporalio/worker';
 
 import { createAwsClients } from '../../src/aws/clients';
 import { loadConfig } from '../../src/config';
-import { statusQuery, type CampaignPhase, type CampaignStatus } from '../../src/shared/campaign';
+import {
+  CAMPAIGN_WORKFLOW_TYPE,
+  statusQuery,
+  type CampaignPhase,
+  type CampaignStatus,
+} from '../../src/shared/campaign';
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { LOCAL_CREDENTIALS } from '../../src/stack';
 import { createWorker } from '../../src/worker';
@@ -68,6 +73,11 @@ export async function withCampaignWorker<T>(
     await clientConnection.close();
     await connection.close();
   }
+}
+
+/** Starts a campaign workflow on the harness's task queue with `input` as its one argument (any value, as the Web UI). */
+export function startCampaign(h: CampaignHarness, workflowId: string, input: unknown): Promise<WorkflowHandle> {
+  return h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId, args: [input] });
 }
 
 export function randomAccount(): string {
