@@ -8,7 +8,13 @@ import {
   OVERLAP_POLICIES,
   type OverlapName,
 } from '../schedules';
-import { durationMs, kebabName } from '../shared/campaign-spec';
+import {
+  campaignIdProblem,
+  durationMs,
+  IncrementalSchema,
+  kebabName,
+  type CampaignSpec,
+} from '../shared/campaign-spec';
 import { checkSpecSize, readSpecFile, UsageError } from './campaign';
 import { TEMPORAL_FLAG_HELP, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 
@@ -45,6 +51,31 @@ interface CreateFlags extends TemporalFlags {
   id?: string;
 }
 
+/** How Temporal names each run of a schedule: `<schedule id>-<scheduled time>`, the longest such suffix. */
+const RUN_ID_SUFFIX = '-2006-01-02T15:04:05Z';
+
+/**
+ * Refuses a schedule id whose runs could not start: each run's workflow id must be a valid campaign id, and an
+ * incremental spec without a stateKey takes the schedule id as its watermark name.
+ */
+function checkScheduleId(spec: CampaignSpec, scheduleId: string): void {
+  const problem = campaignIdProblem(`${scheduleId}${RUN_ID_SUFFIX}`, spec.report);
+  if (scheduleId.trim() === '' || problem) {
+    throw new UsageError(
+      `--id ${JSON.stringify(scheduleId)}: each run is named <id>${RUN_ID_SUFFIX}, and that ${problem ?? 'must not be empty'}`,
+    );
+  }
+  if (spec.incremental && !spec.incremental.stateKey) {
+    const asKey = IncrementalSchema.shape.stateKey.safeParse(scheduleId);
+    if (!asKey.success) {
+      throw new UsageError(
+        `--id ${JSON.stringify(scheduleId)} names the watermark of this incremental spec, so it must be 1–200 ` +
+          'letters, digits, dots, underscores or hyphens (or set incremental.stateKey in the spec)',
+      );
+    }
+  }
+}
+
 export function registerScheduleCommands(program: Command): void {
   const schedule = program.command('schedule').description('recurring campaigns on Temporal Schedules');
 
@@ -75,6 +106,7 @@ export function registerScheduleCommands(program: Command): void {
     const spec = readSpecFile(file);
     for (const w of checkSpecSize(spec, file)) process.stderr.write(`s3-campaigns: warning: ${w}\n`);
     const scheduleId = flags.id ?? kebabName(spec.name);
+    checkScheduleId(spec, scheduleId);
     await withTemporalClient(flags, async (client, temporal) => {
       await createCampaignSchedule(client, {
         scheduleId,

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 
 import { writeInventoryReport } from '../../src/demo/inventory-writer';
 import { rejectUpdate, type CampaignResult } from '../../src/shared/campaign';
+import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { stackEndpoints, uniqueName, withBucket } from '../helpers';
 import { getText, manifestKeys, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
 import { runCli as cli, withSpecFile } from '../support/cli';
@@ -200,6 +201,33 @@ describe('schedules', () => {
           await h.client.schedule.getHandle(id).delete();
         }
       });
+    });
+  });
+
+  test.each<[string, string, Partial<CampaignSpecInput>, RegExp]>([
+    [
+      'a slash (each run would nest in another campaign’s folder)',
+      'nightly/dr',
+      {},
+      /each run is named <id>-.*contains "\/"/,
+    ],
+    [
+      'characters a watermark name cannot hold, for an incremental spec',
+      'nightly dr',
+      {
+        source: { type: 'inventory-latest', destination: 's3://inv-bucket/inv/src/daily/' },
+        incremental: {},
+      },
+      /names the watermark of this incremental spec/,
+    ],
+  ])('create refuses an id with %s (exit 2) and creates nothing', async (_what, id, over, message) => {
+    const spec = testSpec({ accountId: '123456789012' }, 'reports-bucket', over);
+    await withSpecFile(spec, async (file) => {
+      const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress };
+      const res = await cli(['schedule', 'create', file, '--id', id, '--every', '1h'], env);
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(message);
+      expect((await cli(['schedule', 'describe', id], env)).code).not.toBe(0);
     });
   });
 });
