@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.local/**', 'bin/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js', 'scripts/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.local/**', 'bin/**', 'coverage/**', 'eslint.config.mjs', '**/jest.config.js', 'scripts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
