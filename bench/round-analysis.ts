@@ -1,7 +1,7 @@
 /**
  * Round analysis of one large job (completion report vs manifest) on moto: time and peak RSS of the partitioned join
- * the campaign uses, next to the same join with every row in one in-memory partition (how it worked before, the
- * anchor), in the same run.
+ * the campaign uses, next to the same code with every row in one partition (the whole job's report in memory at once,
+ * as the analysis held it before partitioning; the anchor), in the same run.
  *
  *   npm run bench:rounds                          # 1,000,000 tasks
  *   node dist/bench/round-analysis.js --tasks 3000000 --heap-mb 160   # both under a 160 MB V8 heap cap
@@ -97,6 +97,23 @@ interface ChildResult {
   analysis: Pick<RoundAnalysis, 'succeeded' | 'retryable' | 'permanent' | 'neverRan'>;
 }
 
+/**
+ * Which failure ended a child: V8's heap limit ("out of memory", with the cap when one was set), a signal (the
+ * kernel's OOM killer sends SIGKILL), or any other error with the last lines it printed.
+ */
+function childFailure(
+  e: { status?: number | null; signal?: string | null; stderr?: string },
+  heapFlags: string[],
+): string {
+  const stderr = e.stderr ?? '';
+  if (/heap out of memory|Allocation failed/.test(stderr)) {
+    return `ran out of memory (V8 heap${heapFlags.length ? `, ${heapFlags.join(' ')}` : ''})`;
+  }
+  if (e.signal) return `was killed by ${e.signal}${e.signal === 'SIGKILL' ? ' (the kernel OOM killer?)' : ''}`;
+  const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+  return `failed with exit code ${e.status ?? '?'}${tail ? `: ${tail}` : ''}`;
+}
+
 async function child(endpoint: string, tasks: number, partitionRows: number): Promise<void> {
   const s3 = client(endpoint);
   const { analyzeRound } = createRoundActivities({ s3 }, { partitionRows });
@@ -131,11 +148,13 @@ async function main(): Promise<void> {
         const out = execFileSync(process.execPath, args, {
           encoding: 'utf-8',
           env: { ...process.env, S3C_LOG_LEVEL: 'warn' },
-          stdio: ['ignore', 'pipe', 'ignore'],
+          stdio: ['ignore', 'pipe', 'pipe'],
+          maxBuffer: 64 << 20,
         });
         return JSON.parse(out) as ChildResult;
-      } catch {
-        return { error: `failed${heap.length ? ` (out of memory with ${heap[0]})` : ''}` };
+      } catch (err) {
+        const e = err as { status?: number | null; signal?: string | null; stderr?: string };
+        return { error: childFailure(e, heap) };
       }
     };
     const ours = run(ANALYSIS_PARTITION_ROWS);
@@ -149,14 +168,14 @@ async function main(): Promise<void> {
       `  partitioned (${partitions} × ${ANALYSIS_PARTITION_ROWS.toLocaleString('en-US')} rows)  ${ours.seconds.toFixed(1)} s  peak RSS ${ours.maxRssMB.toFixed(0)} MB`,
     );
     if ('error' in anchor) {
-      console.log(`  all in memory (anchor)       ${anchor.error}`);
+      console.log(`  one partition (anchor)       ${anchor.error}`);
       return;
     }
     if (JSON.stringify(ours.analysis) !== JSON.stringify(anchor.analysis)) {
       throw new Error(`the analyses differ: ${JSON.stringify(ours.analysis)} vs ${JSON.stringify(anchor.analysis)}`);
     }
     console.log(
-      `  all in memory (anchor)       ${anchor.seconds.toFixed(1)} s  peak RSS ${anchor.maxRssMB.toFixed(0)} MB`,
+      `  one partition (anchor)       ${anchor.seconds.toFixed(1)} s  peak RSS ${anchor.maxRssMB.toFixed(0)} MB`,
     );
     console.log(
       `  ratio                        ${(ours.seconds / anchor.seconds).toFixed(2)}× the time, ${(ours.maxRssMB / anchor.maxRssMB).toFixed(2)}× the memory`,

@@ -1,6 +1,6 @@
 /**
- * The native row scanner (`native/`, Rust behind Node-API): the CSV scanner's common rows, about 3× faster than
- * JavaScript, with byte-identical results. `CsvScanner` hands it each chunk; it handles
+ * The native row scanner (`native/`, Rust behind Node-API): the CSV scanner's common rows, faster than JavaScript
+ * (about 1.25× end to end in `npm run bench:manifest`), with byte-identical results. `CsvScanner` hands it each chunk; it handles
  * the rows it can and stops before any other, which JavaScript then handles (see native/src/scan.rs for which).
  *
  * `npm run setup` builds the addon when Rust's cargo is on the machine; without it, scans run in JavaScript alone.
