@@ -71,6 +71,11 @@ export class CsvScanner {
     return this.native !== undefined;
   }
 
+  /** Rows the native scanner read itself; 0 without it. */
+  get nativeRows(): number {
+    return this.native?.rowsHandled ?? 0;
+  }
+
   /** Parses a chunk of the (decompressed) file. */
   push(chunk: Buffer): void {
     let start = 0;

@@ -130,6 +130,8 @@ function encodePlan(plan: ScanPlan): { ints: Int32Array; blob: Uint8Array; sizes
 export class NativeRowScanner {
   private readonly state = new Float64Array(8);
   private readonly totals = new Float64Array(2 * MAX_CLASSES);
+  /** Rows the addon read itself (the rest went to JavaScript): how much of a file it handled. */
+  rowsHandled = 0;
 
   private constructor(
     private readonly addon: Addon,
@@ -174,6 +176,7 @@ export class NativeRowScanner {
       out.pos = state[2]!;
       out.rows += state[6]!;
       stats.rowsScanned += state[4]!;
+      this.rowsHandled += state[4]!;
       stats.rowsSelected += state[5]!;
       // A full output is handed on; a row too large for an empty one is left to JavaScript, which grows it.
       if (stop !== STOP_OUTPUT_FULL || out.rows === 0) return pos;
