@@ -1,4 +1,4 @@
-import { ListJobsCommand } from '@aws-sdk/client-s3-control';
+import { CreateJobCommand } from '@aws-sdk/client-s3-control';
 import { NativeConnection } from '@temporalio/worker';
 
 import { loadConfig } from '../../src/config';
@@ -7,6 +7,7 @@ import { SEARCH_ATTRIBUTES } from '../../src/stack';
 import { connectivityCheckWorkflow } from '../../src/workflows';
 import { createWorker } from '../../src/worker';
 import { workerEnv } from '../support/campaign';
+import { jobInput, putManifest, uniqueAccountId } from '../support/engine';
 import {
   controlClient,
   quietTemporalRuntime,
@@ -41,7 +42,7 @@ describe('Temporal dev server + worker plumbing', () => {
 
   test('a worker built by createWorker runs a workflow whose activity reaches moto S3 and the local engine', async () => {
     const e = stackEndpoints();
-    await withBucket(async (bucket) => {
+    await withBucket(async (bucket, s3) => {
       const taskQueue = uniqueName('tq-plumbing');
       const config = loadConfig(workerEnv(taskQueue));
       quietTemporalRuntime();
@@ -53,11 +54,15 @@ describe('Temporal dev server + worker plumbing', () => {
       });
       const { client, connection: clientConn } = await temporalClient();
       try {
-        // An account of its own, so that jobs other tests create on the shared engine don't count here.
-        const accountId = String(100000000000 + Math.floor(Math.random() * 899999999999));
-        const expectedJobs = (
-          await controlClient().send(new ListJobsCommand({ AccountId: accountId, MaxResults: 100 }))
-        ).Jobs?.length;
+        // An account of its own with two jobs in it (held for confirmation: they never run), so that the worker's
+        // count can only be right if its S3 Control client reaches this engine and this account.
+        const accountId = uniqueAccountId();
+        const manifest = await putManifest(s3, bucket, ['k']);
+        for (const description of ['plumbing 1', 'plumbing 2']) {
+          await controlClient().send(
+            new CreateJobCommand(jobInput({ accountId, manifest, confirmationRequired: true, description })),
+          );
+        }
         const result = await worker.runUntil(
           client.workflow.execute(connectivityCheckWorkflow, {
             taskQueue,
@@ -65,10 +70,10 @@ describe('Temporal dev server + worker plumbing', () => {
             args: [{ accountId }],
           }),
         );
-        // The bucket this test created is visible through the worker's own S3 client.
+        // The worker's S3 client lists this stack's buckets (at least the one made here: other tests add theirs),
+        // and its S3 Control client finds exactly the two jobs of this account.
         expect(result.bucketCount).toBeGreaterThanOrEqual(1);
-        expect(result.jobCount).toBe(expectedJobs ?? 0);
-        expect(bucket).toMatch(/^test-/);
+        expect(result.jobCount).toBe(2);
       } finally {
         await clientConn.close();
         await connection.close();
