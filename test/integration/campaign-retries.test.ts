@@ -1,6 +1,6 @@
 import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 
-import { CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult } from '../../src/shared/campaign';
+import { approveUpdate, CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult } from '../../src/shared/campaign';
 import { uniqueName, withBucket } from '../helpers';
 import {
   addFault,
@@ -9,7 +9,10 @@ import {
   manifestKeys,
   putObjects,
   removeFault,
+  startCampaign,
   testSpec,
+  waitForPhase,
+  waitForStatus,
   withCampaignWorker,
 } from '../support/campaign';
 
@@ -178,6 +181,48 @@ describe('campaign workflow: retry jobs from completion reports', () => {
         });
       } finally {
         await removeFault(slow);
+      }
+    });
+  });
+
+  test('retryJobsRequireApproval: the retry job waits for its own decision, shown as a retry, and runs once approved', async () => {
+    await withBucket(async (bucket, s3) => {
+      const keys = [...range(3, 'ok/'), ...range(2, 'flaky/')];
+      await putObjects(s3, bucket, keys);
+      const fault = await addFault({
+        match: { bucket, keyPrefix: 'flaky/' },
+        errorCode: 'SlowDown',
+        httpStatus: 503,
+        times: 1,
+      });
+      try {
+        await withCampaignWorker(async (h) => {
+          const spec = testSpec(h, bucket, {
+            source: { type: 'keys', bucket, keys },
+            approval: { required: true, retryJobsRequireApproval: true },
+          });
+          const handle = await startCampaign(h, uniqueName('wf-retry-approval'), spec);
+          await waitForPhase(handle, 'AwaitingApproval');
+          await handle.executeUpdate(approveUpdate, { args: [{ by: 'dana', note: 'first round' }] });
+          // The retry round stops at approval again: its job is Suspended until someone decides.
+          const waiting = await waitForStatus(
+            handle,
+            (s) => s.phase === 'AwaitingApproval' && s.round === 1,
+            'the retry job awaiting approval',
+          );
+          expect(waiting.awaitingApproval).toMatchObject({ retry: true, objects: 2 });
+          const retryJob = waiting.jobs.find((j) => j.round === 1)!;
+          expect((await listJobs(h.accountId)).find((j) => j.JobId === retryJob.jobId)?.Status).toBe('Suspended');
+          await handle.executeUpdate(approveUpdate, { args: [{ by: 'erin', note: 'retry' }] });
+          expect(await handle.result()).toMatchObject({ outcome: 'Succeeded', succeeded: 5, jobs: 2 });
+          const status = await handle.query(statusQuery);
+          expect(status.jobs.map((j) => [j.round, j.approval?.by])).toEqual([
+            [0, 'dana'],
+            [1, 'erin'],
+          ]);
+        });
+      } finally {
+        await removeFault(fault);
       }
     });
   });
