@@ -5,10 +5,18 @@
 import type { Client } from '@temporalio/client';
 
 import { writeInventoryReport } from '../../src/demo/inventory-writer';
-import { rejectUpdate, type CampaignResult } from '../../src/shared/campaign';
+import { approveUpdate, rejectUpdate, type CampaignResult } from '../../src/shared/campaign';
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { stackEndpoints, uniqueName, withBucket } from '../helpers';
-import { getText, manifestKeys, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
+import {
+  getText,
+  manifestKeys,
+  putObjects,
+  startCampaign,
+  testSpec,
+  waitForPhase,
+  withCampaignWorker,
+} from '../support/campaign';
 import { runCli as cli, withSpecFile } from '../support/cli';
 
 /** Waits until the schedule has taken `n` actions; returns the workflow id of action n (1-based). */
@@ -200,6 +208,53 @@ describe('schedules', () => {
         } finally {
           await h.client.schedule.getHandle(id).delete();
         }
+      });
+    });
+  });
+
+  test('incremental: a rejected run leaves the watermark where it was; `since` bounds the first successful run', async () => {
+    await withBucket(async (bucket, s3) => {
+      await putObjects(s3, bucket, ['old/a.txt', 'new/b.txt']);
+      await writeInventoryReport({
+        s3,
+        sourceBucket: bucket,
+        destinationBucket: bucket,
+        prefix: 'inv',
+        createdAt: new Date('2026-01-01T00:00:00Z'),
+        rows: [
+          { key: 'old/a.txt', size: 10, storageClass: 'STANDARD', lastModified: new Date('2025-12-30T10:00:00Z') },
+          { key: 'new/b.txt', size: 10, storageClass: 'STANDARD', lastModified: new Date('2025-12-31T10:00:00Z') },
+        ],
+      });
+      await withCampaignWorker(async (h) => {
+        const stateKey = uniqueName('incr');
+        const spec = testSpec(h, bucket, {
+          source: { type: 'inventory-latest', destination: `s3://${bucket}/inv/${bucket}/daily/` },
+          incremental: { stateKey, since: '2025-12-31T00:00:00Z' },
+        });
+        const watermarkKey = `campaigns/incremental/${stateKey}.json`;
+        const rejected = await startCampaign(h, uniqueName('wf-incr-rejected'), spec);
+        await waitForPhase(rejected, 'AwaitingApproval');
+        await rejected.executeUpdate(rejectUpdate, { args: [{ by: 'bob' }] });
+        const rejectedResult = (await rejected.result()) as CampaignResult;
+        expect(rejectedResult.outcome).toBe('Rejected');
+        expect(rejectedResult.watermark).toBeUndefined();
+        await expect(getText(s3, bucket, watermarkKey)).rejects.toThrow();
+
+        const approved = await startCampaign(h, uniqueName('wf-incr-approved'), spec);
+        const waiting = await waitForPhase(approved, 'AwaitingApproval');
+        // Only the object modified since `since`: the first run starts there, not at the beginning of time.
+        expect(waiting.stats?.rowsSelected).toBe(1);
+        expect(await manifestKeys(s3, waiting.jobs[0]!.manifest.bucket, waiting.jobs[0]!.manifest.key)).toEqual([
+          'new/b.txt',
+        ]);
+        await approved.executeUpdate(approveUpdate, { args: [{ by: 'dana' }] });
+        const result = (await approved.result()) as CampaignResult;
+        expect(result).toMatchObject({ outcome: 'Succeeded', objects: 1 });
+        expect(JSON.parse(await getText(s3, bucket, watermarkKey))).toMatchObject({
+          inventoryCreatedAt: Date.parse('2026-01-01T00:00:00Z'),
+          campaignId: approved.workflowId,
+        });
       });
     });
   });
