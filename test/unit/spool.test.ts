@@ -1,0 +1,34 @@
+/**
+ * The local spool of round analysis: a killed worker's temporary folders are swept once they are a day old, and only
+ * those of the same label.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { tempDir } from '../../src/activities/spool';
+
+test("a new spool folder removes the same label's folders older than a day, and nothing else", async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 's3c-spool-test-'));
+  try {
+    const folder = (name: string, ageHours: number) => {
+      const p = path.join(root, name);
+      mkdirSync(p);
+      writeFileSync(path.join(p, 'part-0.jsonl'), 'x\n');
+      const t = (Date.now() - ageHours * 3_600_000) / 1000;
+      utimesSync(p, t, t);
+      return p;
+    };
+    const stale = folder('s3c-round-dead1', 25);
+    const fresh = folder('s3c-round-alive', 23);
+    const otherLabel = folder('s3c-manifest-dead', 48);
+    const unrelated = folder('somebody-elses', 48);
+    const made = await tempDir('round', root);
+    expect(existsSync(stale)).toBe(false);
+    expect([fresh, otherLabel, unrelated, made.dir].map(existsSync)).toEqual([true, true, true, true]);
+    await made.remove();
+    expect(existsSync(made.dir)).toBe(false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
