@@ -4,7 +4,6 @@
 
 import type { Client } from '@temporalio/client';
 
-import { writeInventoryReport } from '../../src/demo/inventory-writer';
 import { approveUpdate, rejectUpdate, type CampaignResult } from '../../src/shared/campaign';
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { stackEndpoints, uniqueName, withBucket } from '../helpers';
@@ -16,6 +15,7 @@ import {
   testSpec,
   waitForPhase,
   withCampaignWorker,
+  writeDailyInventory,
 } from '../support/campaign';
 import { runCli as cli, withSpecFile } from '../support/cli';
 
@@ -152,19 +152,7 @@ describe('schedules', () => {
     await withBucket(async (bucket, s3) => {
       await putObjects(s3, bucket, ['old/a.txt', 'old/b.txt', 'new/c.txt']);
       const inventory = (createdAt: string, rows: Array<[string, string]>) =>
-        writeInventoryReport({
-          s3,
-          sourceBucket: bucket,
-          destinationBucket: bucket,
-          prefix: 'inv',
-          createdAt: new Date(createdAt),
-          rows: rows.map(([key, modified]) => ({
-            key,
-            size: 10,
-            storageClass: 'STANDARD',
-            lastModified: new Date(modified),
-          })),
-        });
+        writeDailyInventory(s3, bucket, createdAt, rows);
       await inventory('2026-01-01T00:00:00Z', [
         ['old/a.txt', '2025-12-30T10:00:00Z'],
         ['old/b.txt', '2025-12-31T10:00:00Z'],
@@ -215,17 +203,10 @@ describe('schedules', () => {
   test('incremental: a rejected run leaves the watermark where it was; `since` bounds the first successful run', async () => {
     await withBucket(async (bucket, s3) => {
       await putObjects(s3, bucket, ['old/a.txt', 'new/b.txt']);
-      await writeInventoryReport({
-        s3,
-        sourceBucket: bucket,
-        destinationBucket: bucket,
-        prefix: 'inv',
-        createdAt: new Date('2026-01-01T00:00:00Z'),
-        rows: [
-          { key: 'old/a.txt', size: 10, storageClass: 'STANDARD', lastModified: new Date('2025-12-30T10:00:00Z') },
-          { key: 'new/b.txt', size: 10, storageClass: 'STANDARD', lastModified: new Date('2025-12-31T10:00:00Z') },
-        ],
-      });
+      await writeDailyInventory(s3, bucket, '2026-01-01T00:00:00Z', [
+        ['old/a.txt', '2025-12-30T10:00:00Z'],
+        ['new/b.txt', '2025-12-31T10:00:00Z'],
+      ]);
       await withCampaignWorker(async (h) => {
         const stateKey = uniqueName('incr');
         const spec = testSpec(h, bucket, {

@@ -8,6 +8,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 
 import { createAwsClients } from '../../src/aws/clients';
+import { writeInventoryReport } from '../../src/demo/inventory-writer';
 import { loadConfig } from '../../src/config';
 import {
   CAMPAIGN_WORKFLOW_TYPE,
@@ -164,6 +165,31 @@ export async function putObjects(
 export async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return await out.Body!.transformToString('utf8');
+}
+
+/**
+ * An S3 Inventory report of `bucket` in the bucket itself, under `inv/<bucket>/daily/` (what an `inventory-latest`
+ * source names), created at `createdAt`: one STANDARD row of 10 bytes per `[key, lastModified]`.
+ */
+export function writeDailyInventory(
+  s3: S3Client,
+  bucket: string,
+  createdAt: string,
+  rows: Array<[key: string, lastModified: string]>,
+): ReturnType<typeof writeInventoryReport> {
+  return writeInventoryReport({
+    s3,
+    sourceBucket: bucket,
+    destinationBucket: bucket,
+    prefix: 'inv',
+    createdAt: new Date(createdAt),
+    rows: rows.map(([key, modified]) => ({
+      key,
+      size: 10,
+      storageClass: 'STANDARD',
+      lastModified: new Date(modified),
+    })),
+  });
 }
 
 /** Every job of an account on the run's engine. */
