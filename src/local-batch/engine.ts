@@ -75,7 +75,7 @@ export interface EngineOptions {
   maxActiveJobs: number;
   /** Local handlers for LambdaInvoke jobs; CreateJob refuses a function it has no handler for. */
   lambda: LambdaBridge;
-  /** Consulted before every task attempt and for the Preparing delay. */
+  /** Consulted before every task attempt, in Preparing (delay, injected failure) and for the completion report. */
   faults: FaultInjector;
   /** Terminal jobs are dropped this many days after their TerminationDate. */
   retentionDays: number;
@@ -495,6 +495,8 @@ export class BatchEngine {
       const delay = this.opts.faults.preparingDelayMs(this.faultContext(r));
       if (delay > 0) await sleep(delay, undefined, { signal: job.abort.signal });
       if (!stillPreparing()) return;
+      const injected = this.opts.faults.preparingFailure(this.faultContext(r));
+      if (injected) throw new JobFailure(injected.FailureCode, injected.FailureReason);
       await prepareOperation(r.spec.Operation, tasks, this.deps(r));
       await this.checkReportBucket(r);
       if (!stillPreparing()) return;

@@ -1,7 +1,8 @@
 /**
  * Fault injection for tests of the local engine: fail matching tasks with a chosen error (always, the first N
- * attempts per object, or a seeded share of objects), slow tasks down, or hold jobs in Preparing. Rules are set per
- * engine (a file, an admin endpoint) and can target one job by id or description.
+ * attempts per object, or a seeded share of objects), slow tasks down, hold jobs in Preparing, fail them there, or
+ * fail their completion report. Rules are set per engine (a file, an admin endpoint) and can target one job by id or
+ * description.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 
 import { z } from 'zod';
 
-import { SUPPORTED_OPERATIONS, type OperationName, type TaskOutcome, type TaskRef } from './types';
+import { SUPPORTED_OPERATIONS, type FailureReason, type OperationName, type TaskOutcome, type TaskRef } from './types';
 
 /** What a fault rule can match a job on. */
 export interface FaultContext {
@@ -71,13 +72,13 @@ export const FAULT_RULE_SCHEMA = z
         /** Substring of the job's Description. */
         description: z.string().min(1).optional(),
         operation: z.enum(OPERATION_NAMES).optional(),
-        /** The task's bucket (for `preparingDelayMs`: the manifest's bucket). */
+        /** The task's bucket; for the job-level faults (`preparing…`, `reportWriteFails`), the manifest's bucket. */
         bucket: z.string().min(1).optional(),
-        /** Prefix of the decoded key. Ignored by `preparingDelayMs`. */
+        /** Prefix of the decoded key. Ignored by the job-level faults. */
         keyPrefix: z.string().optional(),
         /**
          * Regular expression tested on the decoded key, in linear time (no backreferences or lookaround). Ignored by
-         * `preparingDelayMs`.
+         * the job-level faults.
          */
         keyRegex: z
           .string()
@@ -110,13 +111,28 @@ export const FAULT_RULE_SCHEMA = z
      * job ends Failed with ReportWriteFailed after running its tasks. Matched like `preparingDelayMs`.
      */
     reportWriteFails: z.literal(true).optional(),
+    /**
+     * Matching jobs fail in Preparing, after their manifest was read and after any `preparingDelayMs` (so a test can
+     * hold one job there while its siblings reach Suspended): they end Failed, run no task and write no report, with
+     * this one entry in FailureReasons (as when AWS finds a problem with the job before it could be confirmed).
+     * Matched like `preparingDelayMs`.
+     */
+    preparingFails: z
+      .object({
+        /** The FailureReasons entry's FailureCode. @default 'InternalError' */
+        failureCode: z.string().min(1).max(64).optional(),
+        /** The entry's FailureReason. @default 'Injected fault (rule <id>)' */
+        failureReason: z.string().min(1).max(256).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
 /**
- * One fault-injection rule. A rule fails tasks unless it only sets `latencyMs`, `preparingDelayMs` and/or
- * `reportWriteFails` (then it only delays, or fails the report); so `{ match: { keyPrefix: 'bad/' } }` alone fails
- * those keys with 500 InternalError.
+ * One fault-injection rule. A rule fails tasks unless it only sets `latencyMs`, `preparingDelayMs`,
+ * `reportWriteFails` and/or `preparingFails` (then it only delays, or fails the job or its report); so
+ * `{ match: { keyPrefix: 'bad/' } }` alone fails those keys with 500 InternalError.
  */
 export type FaultRule = z.infer<typeof FAULT_RULE_SCHEMA>;
 
@@ -150,7 +166,10 @@ export function faultHash(seed: number, bucket: string, key: string): number {
 
 function failsTasks(rule: FaultRule): boolean {
   const delayOnly =
-    (rule.latencyMs !== undefined || rule.preparingDelayMs !== undefined || rule.reportWriteFails !== undefined) &&
+    (rule.latencyMs !== undefined ||
+      rule.preparingDelayMs !== undefined ||
+      rule.reportWriteFails !== undefined ||
+      rule.preparingFails !== undefined) &&
     rule.errorCode === undefined &&
     rule.httpStatus === undefined &&
     rule.message === undefined &&
@@ -309,7 +328,7 @@ export class FaultInjector {
   }
 
   /** The job-level rules that match a job (a `bucket` condition names the manifest's bucket). */
-  private jobRules(ctx: FaultContext): FaultRule[] {
+  private jobRules(ctx: FaultContext): Array<FaultRule & { id: string }> {
     return this.rules.filter(
       (r) => matchesJob(r, ctx) && (r.match?.bucket === undefined || r.match.bucket === ctx.manifestBucket),
     );
@@ -318,6 +337,16 @@ export class FaultInjector {
   /** How long a job should stay in Preparing: the longest delay among matching rules, in milliseconds. */
   preparingDelayMs(ctx: FaultContext): number {
     return this.jobRules(ctx).reduce((ms, r) => Math.max(ms, r.preparingDelayMs ?? 0), 0);
+  }
+
+  /** The FailureReasons entry of the first rule that makes this job fail in Preparing, if any. */
+  preparingFailure(ctx: FaultContext): FailureReason | undefined {
+    const rule = this.jobRules(ctx).find((r) => r.preparingFails !== undefined);
+    if (!rule?.preparingFails) return undefined;
+    return {
+      FailureCode: rule.preparingFails.failureCode ?? 'InternalError',
+      FailureReason: rule.preparingFails.failureReason ?? `Injected fault (rule ${rule.id})`,
+    };
   }
 
   /** The id of a rule that makes this job's completion report fail, if any. */

@@ -164,6 +164,21 @@ function buildStatus(spec: CampaignSpec, st: CampaignState): CampaignStatus {
 }
 
 /**
+ * Why a permanent failure ended the campaign, for its reason, its report and the jobs' cancel reason: the failing
+ * activity, then the type and message of each cause. An activity's own failure only says "Activity task failed"; what
+ * went wrong is in its cause.
+ */
+function failureReason(err: TemporalFailure): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ActivityFailure) parts.push(`activity ${e.activityType} failed`);
+    else if (e instanceof ApplicationFailure && e.type) parts.push(`${e.type}: ${e.message}`);
+    else parts.push(e.message);
+  }
+  return parts.join(': ');
+}
+
+/**
  * The spec and the carried-over state of a run's input, or a non-retryable `InvalidInput` naming what is wrong. Any
  * input is possible here (the Web UI's Start form takes free JSON), and a plain error would retry the workflow task
  * forever: nothing in here may throw anything else.
@@ -771,7 +786,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       throw err;
     } else {
       // A permanent failure: the campaign fails, but its jobs are not left running and its report is written.
-      await cleanUpAndReport('Failed', (err as Error).message ?? String(err));
+      await cleanUpAndReport('Failed', failureReason(err));
     }
     throw err;
   }

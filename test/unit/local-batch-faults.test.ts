@@ -31,6 +31,11 @@ describe('fault rule validation', () => {
     [{ errorcode: 'X' }, /\(rule\): unknown field\(s\) errorcode/],
     [{ match: { prefix: 'x' } }, /match: unknown field\(s\) prefix/],
     [{ latencyMs: -1 }, /latencyMs: /],
+    [{ preparingFails: true }, /preparingFails: /],
+    [{ preparingFails: { failureCode: '' } }, /preparingFails\.failureCode: /],
+    [{ preparingFails: { failureCode: 'X'.repeat(65) } }, /preparingFails\.failureCode: /],
+    [{ preparingFails: { failureReason: 'r'.repeat(257) } }, /preparingFails\.failureReason: /],
+    [{ preparingFails: { code: 'X' } }, /preparingFails: unknown field\(s\) code/],
   ])('%j is refused with a message naming the field', (rule, message) => {
     const f = new FaultInjector();
     expect(() => f.add(rule)).toThrow(FaultRuleError);
@@ -141,5 +146,25 @@ describe('fault injection', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(55);
     expect(f.preparingDelayMs(ctx)).toBe(5000);
     expect(f.preparingDelayMs({ ...ctx, manifestBucket: 'x' })).toBe(0);
+  });
+
+  test('preparingFails fails matching jobs in Preparing with its FailureReasons entry, and no task', async () => {
+    const f = new FaultInjector([
+      { id: 'shard-1', match: { description: 'shard 1' }, preparingFails: { failureCode: 'InvalidManifest' } },
+      { match: { bucket: 'mb' }, preparingFails: { failureCode: 'BucketNotAccessible', failureReason: 'gone' } },
+    ]);
+    expect(f.preparingFailure({ ...ctx, description: 'spring — round 0 shard 1' })).toEqual({
+      FailureCode: 'InvalidManifest',
+      FailureReason: 'Injected fault (rule shard-1)',
+    });
+    expect(f.preparingFailure(ctx)).toEqual({ FailureCode: 'BucketNotAccessible', FailureReason: 'gone' });
+    // Job-level only: a key matcher is ignored, and tasks of a matching job still run.
+    expect(f.preparingFailure({ ...ctx, manifestBucket: 'other' })).toBeUndefined();
+    expect(await f.beforeTask(ctx, task('k', 'mb'))).toBeUndefined();
+    expect(new FaultInjector([{ preparingFails: {} }]).preparingFailure(ctx)).toEqual({
+      FailureCode: 'InternalError',
+      FailureReason: 'Injected fault (rule rule-1)',
+    });
+    expect(new FaultInjector([{ preparingDelayMs: 10 }]).preparingFailure(ctx)).toBeUndefined();
   });
 });
