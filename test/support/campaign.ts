@@ -28,7 +28,8 @@ import {
   workflowBundle,
 } from '../helpers';
 
-export function workerEnv(taskQueue: string): NodeJS.ProcessEnv {
+/** The worker's environment; `engineUrl` points it at another Batch Operations engine than the run's. */
+export function workerEnv(taskQueue: string, engineUrl?: string): NodeJS.ProcessEnv {
   const e = stackEndpoints();
   return {
     TEMPORAL_ADDRESS: e.temporalAddress,
@@ -38,7 +39,7 @@ export function workerEnv(taskQueue: string): NodeJS.ProcessEnv {
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     S3C_S3_ENDPOINT: e.s3Endpoint,
-    S3C_S3CONTROL_ENDPOINT: e.engineUrl,
+    S3C_S3CONTROL_ENDPOINT: engineUrl ?? e.engineUrl,
   };
 }
 
@@ -51,15 +52,16 @@ export interface CampaignHarness {
 
 /**
  * Runs `fn` while an in-process worker serves a task queue of its own (or `on.taskQueue`, to stop a campaign's
- * worker and start another for the same campaign).
+ * worker and start another for the same campaign). `on.engineUrl` sends its S3 Control calls to another engine than
+ * the run's (one started with Lambda handlers, say). @default the run's engine
  */
 export async function withCampaignWorker<T>(
   fn: (h: CampaignHarness) => Promise<T>,
-  on: Partial<Pick<CampaignHarness, 'taskQueue' | 'accountId'>> = {},
+  on: Partial<Pick<CampaignHarness, 'taskQueue' | 'accountId'>> & { engineUrl?: string } = {},
 ): Promise<T> {
   quietTemporalRuntime();
   const taskQueue = on.taskQueue ?? uniqueName('tq-campaign');
-  const config = loadConfig(workerEnv(taskQueue));
+  const config = loadConfig(workerEnv(taskQueue, on.engineUrl));
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const { worker } = await createWorker({
     config,
@@ -192,9 +194,9 @@ export function writeDailyInventory(
   });
 }
 
-/** Every job of an account on the run's engine. */
-export async function listJobs(accountId: string): Promise<JobListDescriptor[]> {
-  const c = controlClient();
+/** Every job of an account on the run's engine (or the engine at `engineUrl`). */
+export async function listJobs(accountId: string, engineUrl?: string): Promise<JobListDescriptor[]> {
+  const c = controlClient({ endpoint: engineUrl });
   const jobs: JobListDescriptor[] = [];
   let NextToken: string | undefined;
   do {
