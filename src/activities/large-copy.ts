@@ -42,6 +42,8 @@ import {
   ListMultipartUploadsCommand,
   ListPartsCommand,
   type MultipartUpload,
+  PutObjectLegalHoldCommand,
+  PutObjectRetentionCommand,
   type S3Client,
   type Tag,
   UploadPartCopyCommand,
@@ -282,6 +284,25 @@ export function createLargeCopyActivities(deps: { s3: S3Client }) {
       }
 
       /**
+       * Sets the operation's Object Lock fields on the copy when its HEAD does not show them. AWS applies them from
+       * CreateMultipartUpload (its HEAD shows them, and nothing is sent); moto drops them when it completes the upload.
+       */
+      async function ensureObjectLock(target: HeadObjectCommandOutput, versionId: string | undefined): Promise<void> {
+        const ref = { Bucket, Key, VersionId: versionId, RequestPayer: requestPayer };
+        const { ObjectLockMode: Mode, ObjectLockRetainUntilDate: RetainUntilDate, ObjectLockLegalHoldStatus } = copy;
+        if ((Mode || RetainUntilDate) && !target.ObjectLockMode && !target.ObjectLockRetainUntilDate) {
+          await s3.send(new PutObjectRetentionCommand({ ...ref, Retention: { Mode, RetainUntilDate } }), {
+            abortSignal: signal,
+          });
+        }
+        if (ObjectLockLegalHoldStatus && !target.ObjectLockLegalHoldStatus) {
+          await s3.send(new PutObjectLegalHoldCommand({ ...ref, LegalHold: { Status: ObjectLockLegalHoldStatus } }), {
+            abortSignal: signal,
+          });
+        }
+      }
+
+      /**
        * The target an earlier attempt completed, when it verifies. Without a comparable checksum it must also have
        * this plan's part count and be written since the activity was scheduled, so that an older copy of the same size
        * is not taken for it.
@@ -310,10 +331,12 @@ export function createLargeCopyActivities(deps: { s3: S3Client }) {
           });
           return undefined;
         }
+        const versionId = target.VersionId === 'null' ? undefined : target.VersionId;
+        await ensureObjectLock(target, versionId);
         return result(
           {
             targetETag: target.ETag ?? '',
-            targetVersionId: target.VersionId === 'null' ? undefined : target.VersionId,
+            targetVersionId: versionId,
             resumedParts: plan.count,
             completedEarlier: true,
           },
@@ -453,6 +476,7 @@ export function createLargeCopyActivities(deps: { s3: S3Client }) {
             FailureType.CopyVerificationFailed,
           );
         }
+        await ensureObjectLock(target, targetVersionId);
         log.info('large copy completed', { source: from, target: to, parts: plan.count, resumedParts });
         return result(
           {

@@ -204,6 +204,25 @@ describe('copyLargeObject', () => {
       { versioning: true },
     ));
 
+  test('Object Lock fields of the operation lock the copy', () =>
+    withBucket(
+      async (bucket, setup) => {
+        const src = await putSource(setup, bucket);
+        const until = new Date(Date.now() + 86400_000);
+        until.setUTCMilliseconds(0);
+        const result = await attempt(
+          client(),
+          copyInput(bucket, src.key, { ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until.toISOString() }),
+        );
+        const head = await setup.send(
+          new HeadObjectCommand({ Bucket: bucket, Key: 'copies/big/object.bin', VersionId: result.targetVersionId }),
+        );
+        expect(head).toMatchObject({ ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until });
+        expect(result.targetVersionId).toBeTruthy();
+      },
+      { objectLock: true },
+    ));
+
   test('an attempt that died after two parts is resumed: ListParts, not the heartbeat, says what is left', () =>
     withBucket(async (bucket, setup) => {
       const src = await putSource(setup, bucket);
