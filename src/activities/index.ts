@@ -5,6 +5,7 @@ import { createCampaignFolderActivities } from './campaign-folder';
 import { createCampaignReportActivities } from './campaign-report';
 import { createConnectivityActivities } from './connectivity';
 import { createJobActivities } from './jobs';
+import { createLargeCopyActivities } from './large-copy';
 import { createManifestActivities } from './manifests';
 import { createRoundActivities } from './rounds';
 import { createWatermarkActivities } from './watermarks';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRoundActivities(deps),
     ...createCampaignReportActivities(deps),
     ...createWatermarkActivities(deps),
+    ...createLargeCopyActivities(deps),
   };
 }
 

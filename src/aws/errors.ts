@@ -26,6 +26,10 @@ const BY_NAME: Record<string, FailureTypeName> = {
   InvalidBucketName: FailureType.BadRequest,
   JobStatusException: FailureType.InvalidJobState,
   IdempotencyException: FailureType.IdempotencyConflict,
+  // Reading or copying an archived object without a completed restore. RestoreObject on a class that needs no restore
+  // answers InvalidObjectState too, but no activity restores objects itself (Batch Operations jobs do).
+  InvalidObjectState: FailureType.NotRestored,
+  ObjectNotInActiveTierError: FailureType.NotRestored,
   TooManyRequestsException: FailureType.Transient,
   SlowDown: FailureType.Transient,
   Throttling: FailureType.Transient,

@@ -353,7 +353,7 @@ async function headObject(s3: S3Client, t: TaskRef): Promise<HeadObjectCommandOu
 }
 
 /** `x-amz-restore` says the restored copy is available. */
-function isRestored(restore: string | undefined): boolean {
+export function isRestored(restore: string | undefined): boolean {
   return !!restore && /ongoing-request="false"/.test(restore);
 }
 

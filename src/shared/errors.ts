@@ -20,6 +20,22 @@ export const FailureType = {
    * files are still in its folder. Non-retryable.
    */
   AlreadyExists: 'AlreadyExists',
+  /**
+   * The source is archived (GLACIER, DEEP_ARCHIVE, an Intelligent-Tiering archive tier) and has no completed restore,
+   * so it cannot be read or copied yet. Non-retryable: retrying does not restore it. A workflow that sees this type
+   * restores the object (or waits for its restore) and calls the activity again.
+   */
+  NotRestored: 'NotRestored',
+  /**
+   * The source did not meet the copy's `ModifiedSinceConstraint` / `UnModifiedSinceConstraint` (S3 answers a copy
+   * with 412 PreconditionFailed). Non-retryable: the object is skipped, as the Batch Operations task would fail.
+   */
+  PreconditionFailed: 'PreconditionFailed',
+  /**
+   * A copy's target did not match its source (size, checksum or parts), or the source changed during the copy. The
+   * activity retries: the next attempt starts the copy over from the source as it is then.
+   */
+  CopyVerificationFailed: 'CopyVerificationFailed',
   /** Throttling or a 5xx from AWS; the activity retries. */
   Transient: 'Transient',
   /** Anything not classified above; retried, as unknown errors usually are transient. */
@@ -37,4 +53,6 @@ export const NON_RETRYABLE_FAILURE_TYPES: readonly FailureTypeName[] = [
   FailureType.InvalidJobState,
   FailureType.IdempotencyConflict,
   FailureType.AlreadyExists,
+  FailureType.NotRestored,
+  FailureType.PreconditionFailed,
 ];
