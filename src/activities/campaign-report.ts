@@ -6,14 +6,34 @@
  */
 import { Readable } from 'node:stream';
 
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
 import { uploadStream } from '../aws/upload';
 import type { WriteCampaignReportInput, WriteCampaignReportResult } from '../shared/activity-types';
-import { campaignTotals, type ErrorCounts } from '../shared/campaign';
+import { campaignTotals, type CampaignJob, type ErrorCounts } from '../shared/campaign';
 import { FAILURE_CSV_HEADER } from './rounds';
+
+/**
+ * Each job with the key of its completion report's `manifest.json`, where S3 wrote one (`reports/job-<id>/`, as
+ * the round analysis reads it): a job that ended before running anything, or whose report never came, has none.
+ */
+async function withReportKeys(s3: S3Client, bucket: string, prefix: string, jobs: CampaignJob[]) {
+  return Promise.all(
+    jobs.map(async (job) => {
+      if (!job.jobId) return job;
+      const key = `${prefix}/reports/job-${job.jobId}/manifest.json`;
+      try {
+        await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { ...job, reportKey: key };
+      } catch (err) {
+        if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return job;
+        throw err;
+      }
+    }),
+  );
+}
 
 /** A heartbeat per this many bytes of failed.csv copied. */
 const HEARTBEAT_BYTES = 64 << 20;
@@ -74,7 +94,7 @@ export function createCampaignReportActivities(deps: { s3: S3Client }) {
           totals,
           errorsByCode,
           stats: state.stats,
-          jobs: state.jobs,
+          jobs: await withReportKeys(s3, output.bucket, output.prefix, state.jobs),
           rounds: state.rounds,
           failedObjects: { bucket: output.bucket, key: failedKey, count: failedObjects },
           spec,

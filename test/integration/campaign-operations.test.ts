@@ -141,6 +141,13 @@ describe('campaign workflow: every engine operation end to end', () => {
               });
               expect(seen.sort()).toEqual([...keys].sort());
 
+              // campaign.json names the job's completion report, where S3 wrote it.
+              const campaign = JSON.parse(await getText(s3, bucket, `campaigns/${workflowId}/campaign.json`)) as {
+                jobs: Array<{ jobId: string; reportKey?: string }>;
+              };
+              expect(campaign.jobs.map((j) => [j.jobId, j.reportKey])).toEqual([
+                [job!.JobId, `campaigns/${workflowId}/reports/job-${job!.JobId}/manifest.json`],
+              ]);
               // Each task's resultString is its ResultMessage in the job's completion report.
               const report = await readJobReport(s3, bucket, `campaigns/${workflowId}/reports`, job!.JobId!);
               expect(
