@@ -1,17 +1,37 @@
 /**
- * Restores that take time, without servers: the durable restore log, and the one-timer loop that completes due
- * restores (a million of them) with bounded concurrency.
+ * Restores that take time, without servers: the `--restore-latency` flag, the durable restore log, and the one-timer
+ * loop that completes due restores (a million of them) with bounded concurrency.
  */
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { parseRestoreLatency } from '../../src/cli/local-batch';
 import { MinHeap, PendingRestores, type CompletionResult } from '../../src/local-batch/restores';
 import { RestoreLog } from '../../src/local-batch/store';
 import type { PendingRestore } from '../../src/local-batch/types';
 import { createLogger } from '../../src/logging';
 
 const log = createLogger('test', { level: 'error' });
+
+describe('--restore-latency', () => {
+  test.each([
+    ['0', 0],
+    ['0s', 0],
+    ['30s', 30_000],
+    ['2m', 120_000],
+    ['1h', 3_600_000],
+    ['1.5h', 5_400_000],
+    ['250ms', 250],
+    ['30d', 30 * 86_400_000],
+  ])('%s is %d ms', (text, ms) => {
+    expect(parseRestoreLatency(text)).toBe(ms);
+  });
+
+  test.each(['', '-1s', '5x', 'soon', '31d', '1 week'])('%j is refused with a message naming the flag', (text) => {
+    expect(() => parseRestoreLatency(text)).toThrow(/^--restore-latency must be a duration such as 30s, 2m or 1h/);
+  });
+});
 
 function pending(id: number, dueAt: number, over: Partial<PendingRestore> = {}): PendingRestore {
   return { id, bucket: 'b', key: `k${id}`, tier: 'BULK', days: 1, requestedAt: dueAt - 1000, dueAt, ...over };
