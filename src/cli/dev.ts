@@ -19,6 +19,7 @@ import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack, type StackEndpoints } 
 import { projectRoot } from '../stack/tools';
 import { connectWorker, createWorker, installRuntimeLogging } from '../worker';
 import { parsePort, UsageError } from './flags';
+import { parseRestoreLatency, RESTORE_LATENCY_HELP } from './local-batch';
 
 /** Ports people expect from Temporal's own CLI, and LocalStack's S3 port; busy ones fall back to a free port. */
 const DEFAULT_PORTS = { temporal: 7233, ui: 8233, s3: 4566, engine: 4567 } as const;
@@ -83,6 +84,7 @@ interface DevOptions {
   smoke?: boolean;
   demo?: boolean;
   lambda?: string[];
+  restoreLatency?: number;
 }
 
 export function registerDevCommand(program: Command): void {
@@ -105,6 +107,7 @@ export function registerDevCommand(program: Command): void {
     )
     .option('--dir <dir>', 'folder for state and logs', defaultDevDir())
     .option('--lambda <arn=target...>', 'register a local Lambda handler with the engine (module path or http URL)')
+    .option('--restore-latency <duration>', `engine: ${RESTORE_LATENCY_HELP}`, parseRestoreLatency)
     .option('--smoke', 'start everything, run one workflow through the worker, then stop (for scripts and CI)')
     .option(
       '--demo',
@@ -112,7 +115,8 @@ export function registerDevCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  s3-campaigns dev\n  s3-campaigns dev --demo\n  s3-campaigns dev --ui-port 8080\n  s3-campaigns dev --smoke\n',
+      '\nExamples:\n  s3-campaigns dev\n  s3-campaigns dev --demo\n  s3-campaigns dev --ui-port 8080\n  s3-campaigns dev --smoke\n' +
+        '  s3-campaigns dev --restore-latency 2m\n',
     )
     .action(async (opts: DevOptions) => {
       process.exitCode = await runDev(opts);
@@ -180,7 +184,10 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
     ui: true,
     persistTemporal: true,
     ports,
-    engineArgs: (opts.lambda ?? []).flatMap((l) => ['--lambda', l]),
+    engineArgs: [
+      ...(opts.lambda ?? []).flatMap((l) => ['--lambda', l]),
+      ...(opts.restoreLatency ? ['--restore-latency', `${opts.restoreLatency}ms`] : []),
+    ],
     signal,
     log,
   });

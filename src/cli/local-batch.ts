@@ -9,10 +9,12 @@ import {
   DEFAULT_MAX_ACTIVE_JOBS,
   DEFAULT_RETENTION_DAYS,
   DEFAULT_TASK_CONCURRENCY,
+  MAX_RESTORE_LATENCY_MS,
   startLocalBatchEngine,
 } from '../local-batch';
 import { FaultInjector } from '../local-batch/faults';
 import { parseLambdaMapping } from '../local-batch/lambda';
+import { durationMs, formatDuration } from '../shared/campaign-spec';
 
 interface LocalBatchFlags {
   port: number;
@@ -25,6 +27,7 @@ interface LocalBatchFlags {
   retentionDays: number;
   lambda: Record<string, string>;
   faults?: string;
+  restoreLatency: number;
 }
 
 function parsePortOrZero(value: string): number {
@@ -78,6 +81,31 @@ function parseCount(flag: string, max: number): (value: string) => number {
   };
 }
 
+/**
+ * A commander parser for `--restore-latency`: a duration of the campaign spec's kind (`30s`, `2m`, `1h`, `1.5h`,
+ * plain milliseconds) or `0`, at most 30 days; returns milliseconds. `dev` uses it too.
+ */
+export function parseRestoreLatency(value: string): number {
+  let ms: number | undefined;
+  try {
+    ms = durationMs(value);
+  } catch {
+    ms = undefined;
+  }
+  if (ms === undefined || ms > MAX_RESTORE_LATENCY_MS) {
+    throw new InvalidArgumentError(
+      `--restore-latency must be a duration such as 30s, 2m or 1h (0 = restores complete at once), at most ` +
+        `${formatDuration(MAX_RESTORE_LATENCY_MS)}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return ms;
+}
+
+/** `--restore-latency` help, shared with `dev`. */
+export const RESTORE_LATENCY_HELP =
+  'how long a GLACIER/DEEP_ARCHIVE restore takes, e.g. 30s, 2m, 1h: the object stays archived until then, then it ' +
+  "is restored and s3:ObjectRestore:Completed goes to the bucket's SQS queues (0 = at once, as moto does)";
+
 function parseNonNegativeInt(flag: string): (value: string) => number {
   return (value) => {
     if (!/^\d+$/.test(value))
@@ -122,10 +150,14 @@ export function registerLocalBatchCommand(program: Command): void {
       {},
     )
     .option('--faults <file.json>', 'fault-injection rules to start with (see /_local/faults)')
+    .option('--restore-latency <duration>', RESTORE_LATENCY_HELP, parseRestoreLatency, 0)
     .addHelpText(
       'after',
-      '\nExample:\n  s3-campaigns local-batch --port 4567 --s3-endpoint http://127.0.0.1:4566 --state-dir .local/engine \\\n' +
-        '    --lambda arn:aws:lambda:us-east-1:123456789012:function:resize=./handlers/resize.js\n',
+      '\nExamples:\n  s3-campaigns local-batch --port 4567 --s3-endpoint http://127.0.0.1:4566 --state-dir .local/engine \\\n' +
+        '    --lambda arn:aws:lambda:us-east-1:123456789012:function:resize=./handlers/resize.js\n' +
+        '  s3-campaigns local-batch --s3-endpoint http://127.0.0.1:4566 --state-dir .local/engine --restore-latency 2m\n' +
+        '\nGET /_local/restores shows the restores held back by --restore-latency: counts and the next due time\n' +
+        '(?bucket=<name>&prefix=<key prefix>&limit=<0-1000> lists some of them).\n',
     )
     .action(async (flags: LocalBatchFlags) => {
       process.exitCode = await runLocalBatch(flags);
@@ -154,6 +186,7 @@ async function runLocalBatch(flags: LocalBatchFlags): Promise<number> {
       maxActiveJobs: flags.maxActiveJobs,
       retentionDays: flags.retentionDays,
       lambdaHandlers: flags.lambda,
+      restoreLatencyMs: flags.restoreLatency,
       ...(faults ? { faults } : {}),
     });
   } catch (err) {

@@ -24,6 +24,7 @@ import type { LambdaBridge } from './lambda';
 import { readJobManifest } from './manifest-reader';
 import { createTaskRunner, prepareOperation, type RunnerDeps } from './operations';
 import { writeCompletionReport } from './report';
+import type { RestoreDeferral } from './restores';
 import type { OutcomeLog } from './store';
 import { JobStore } from './store';
 import type {
@@ -81,6 +82,8 @@ export interface EngineOptions {
   retentionDays: number;
   /** Job status changes at info, failures at warn/error. */
   log: Logger;
+  /** Pending restores for S3InitiateRestoreObject tasks; the caller owns (opens and closes) them. */
+  restores?: RestoreDeferral;
 }
 
 type StopReason = 'cancel' | 'threshold' | 'shutdown';
@@ -461,7 +464,7 @@ export class BatchEngine {
   }
 
   private deps(r: JobRecord): RunnerDeps {
-    return { s3: this.opts.s3, lambda: this.opts.lambda, jobId: r.JobId, log: this.log };
+    return { s3: this.opts.s3, lambda: this.opts.lambda, jobId: r.JobId, log: this.log, restores: this.opts.restores };
   }
 
   /** Report bucket missing or unreachable is a job failure, found before any task runs. */

@@ -13,6 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 import { LOCAL_CREDENTIALS } from '../aws/local-credentials';
@@ -20,10 +21,14 @@ import { createLogger, type Logger } from '../logging';
 import { BatchEngine } from './engine';
 import { FaultInjector, type FaultRule } from './faults';
 import { LambdaBridge } from './lambda';
+import { EventNotifier } from './notifications';
+import { createRestoreCompleter, MAX_RESTORE_LATENCY_MS, PendingRestores } from './restores';
 import { createRequestListener } from './server';
+import { RestoreLog } from './store';
 
 export { createLocalS3ControlClient, type LocalS3ControlClientOptions } from './client';
 export { FaultInjector, type FaultRule } from './faults';
+export { MAX_RESTORE_LATENCY_MS } from './restores';
 
 /**
  * Tasks in flight per Active job. Against moto (one Python process that serialises requests) throughput is flat from
@@ -62,6 +67,18 @@ export interface LocalBatchEngineOptions {
    * chain or dummy ones for a local endpoint). @default built by the engine
    */
   s3Client?: S3Client;
+  /**
+   * How long a restore of a GLACIER or DEEP_ARCHIVE object takes (ms, at most {@link MAX_RESTORE_LATENCY_MS}). Above
+   * 0 the engine holds each restore back for this long (the object stays archived), then restores it in S3 and sends
+   * `s3:ObjectRestore:Completed` to the bucket's SQS queues; pending restores persist in `stateDir`. @default 0 (S3
+   * restores at once; moto completes restores immediately)
+   */
+  restoreLatencyMs?: number;
+  /**
+   * SQS client for the event notifications of delayed restores. @default built by the engine: `s3Endpoint` (moto
+   * serves SQS on the S3 port), the S3 client's region and credentials
+   */
+  sqsClient?: SQSClient;
   /** @default `createLogger('local-batch')` */
   log?: Logger;
 }
@@ -127,13 +144,30 @@ export async function startLocalBatchEngine(options: LocalBatchEngineOptions = {
   const maxActiveJobs = positiveInt('maxActiveJobs', options.maxActiveJobs, DEFAULT_MAX_ACTIVE_JOBS);
   const retentionDays = positiveInt('retentionDays', options.retentionDays, DEFAULT_RETENTION_DAYS, 0);
   const port = positiveInt('port', options.port, 0, 0);
+  const restoreLatencyMs = positiveInt('restoreLatencyMs', options.restoreLatencyMs, 0, 0);
+  if (restoreLatencyMs > MAX_RESTORE_LATENCY_MS) {
+    throw new Error(`restoreLatencyMs must be at most ${MAX_RESTORE_LATENCY_MS} (30 days), got ${restoreLatencyMs}`);
+  }
   const host = options.host ?? '127.0.0.1';
   const faults = options.faults instanceof FaultInjector ? options.faults : new FaultInjector(options.faults ?? []);
   const ownS3 = options.s3Client === undefined;
   const s3 =
     options.s3Client ??
     buildS3Client({ endpoint: options.s3Endpoint, region, sockets: Math.max(50, taskConcurrency * maxActiveJobs) });
+  const ownSqs = options.sqsClient === undefined;
+  const sqs =
+    options.sqsClient ?? new SQSClient({ region, endpoint: options.s3Endpoint, credentials: s3.config.credentials });
+  const destroyClients = () => {
+    if (ownS3) s3.destroy();
+    if (ownSqs) sqs.destroy();
+  };
 
+  const restores = await PendingRestores.open({
+    file: new RestoreLog(options.stateDir, log),
+    latencyMs: restoreLatencyMs,
+    complete: createRestoreCompleter({ s3, notifier: new EventNotifier({ s3, sqs, log }), region, log }),
+    log,
+  });
   const engine = await BatchEngine.open({
     s3,
     region,
@@ -144,8 +178,13 @@ export async function startLocalBatchEngine(options: LocalBatchEngineOptions = {
     faults,
     retentionDays,
     log,
+    restores,
+  }).catch(async (err: unknown) => {
+    await restores.close();
+    destroyClients();
+    throw err;
   });
-  const server = http.createServer(createRequestListener({ engine, faults, log }));
+  const server = http.createServer(createRequestListener({ engine, faults, log, restores }));
   // Longer than the SDK agents' idle time, so the server is not the one closing a socket a client is reusing.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -159,12 +198,19 @@ export async function startLocalBatchEngine(options: LocalBatchEngineOptions = {
     });
   } catch (err) {
     await engine.close();
-    if (ownS3) s3.destroy();
+    await restores.close();
+    destroyClients();
     throw err;
   }
   const actualPort = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
-  log.info('local batch engine listening', { url, stateDir: options.stateDir, taskConcurrency, maxActiveJobs });
+  log.info('local batch engine listening', {
+    url,
+    stateDir: options.stateDir,
+    taskConcurrency,
+    maxActiveJobs,
+    restoreLatencyMs,
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -176,9 +222,10 @@ export async function startLocalBatchEngine(options: LocalBatchEngineOptions = {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await engine.close();
+        await restores.close();
         server.closeAllConnections();
         await stopped;
-        if (ownS3) s3.destroy();
+        destroyClients();
       })()),
   };
 }

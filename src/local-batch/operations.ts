@@ -24,7 +24,8 @@ import {
 import { createLogger, type Logger } from '../logging';
 import { awsErrorInfo, bucketFromArn, FailureCode, jobFailure } from './failures';
 import { type LambdaBridge, LambdaFunctionError, LambdaPayloadError } from './lambda';
-import type { CopyOperation, Grant, JobOperation, TaskOutcome, TaskRef } from './types';
+import type { RestoreDeferral } from './restores';
+import type { CopyOperation, Grant, JobOperation, PendingRestore, TaskOutcome, TaskRef } from './types';
 
 /** Runs one task. Never throws: every error becomes a failed outcome. */
 export type TaskRunner = (task: TaskRef) => Promise<TaskOutcome>;
@@ -49,6 +50,8 @@ export interface RunnerDeps {
   log?: Logger;
   /** @default 3 attempts, 200 ms first backoff */
   lambdaRetry?: LambdaRetryOptions;
+  /** Restores that take time (restores.ts). @default none: every restore goes to S3 at once */
+  restores?: RestoreDeferral;
 }
 
 /** S3 cannot copy a larger object in one CopyObject call, and Batch Operations does not split copies. */
@@ -290,7 +293,7 @@ function runnerFor(op: JobOperation, deps: RunnerDeps, log: Logger): TaskRunner 
         return succeeded();
       };
     case 'S3InitiateRestoreObject':
-      return (t) => restoreObject(s3, op, t);
+      return (t) => restoreObject(s3, op, t, deps.restores);
     case 'S3PutObjectCopy':
       return (t) => copyObject(s3, op, t, log);
     case 'LambdaInvoke':
@@ -367,14 +370,20 @@ function isRestoring(restore: string | undefined): boolean {
  * fails the task with RestoreAlreadyInProgress unless this job asks for a faster tier; S3 itself answers 409 for a
  * request that is not a tier upgrade. moto never answers 409 (its restores complete at once unless its state manager
  * is told otherwise, and a repeated request just resets the expiry), so the engine checks `x-amz-restore` first.
+ *
+ * With `restores` (a latency above 0) a restore of an archived object that is neither restored nor restoring is not
+ * sent to S3: it is recorded as pending and completes at its due time (restores.ts). A pending restore is a running
+ * one for the rule above, and since the table knows its days and tier, the whole rule applies.
  */
 async function restoreObject(
   s3: S3Client,
   op: Extract<JobOperation, { type: 'S3InitiateRestoreObject' }>,
   t: TaskRef,
+  restores: RestoreDeferral | undefined,
 ): Promise<TaskOutcome> {
   const head = await headObject(s3, t);
   const tier = op.GlacierJobTier ?? 'STANDARD';
+  const days = op.ExpirationInDays ?? '-';
   if (head) {
     const cls = head.StorageClass ?? 'STANDARD';
     if (ARCHIVE_CLASSES.has(cls) && !op.ExpirationInDays) {
@@ -387,6 +396,10 @@ async function restoreObject(
         'ExpirationInDays must be left out to restore an object from the Intelligent-Tiering archive tiers',
       );
     }
+    const pending = isRestored(head.Restore)
+      ? undefined
+      : restores?.get(t.bucket, t.key, t.versionId ?? head.VersionId);
+    if (pending) return overlapPending(pending, op, restores!);
     // Only BULK and STANDARD exist for Batch Operations, and the running restore's tier is not observable, so a BULK
     // request can never be the faster one; a STANDARD request is left to S3, which accepts genuine upgrades.
     if (isRestoring(head.Restore) && (TIER_RANK[tier] ?? 0) <= TIER_RANK.BULK!) {
@@ -395,6 +408,17 @@ async function restoreObject(
         409,
         `Object restore is already in progress (x-amz-restore: ${head.Restore}); a ${tier} request is not a faster tier`,
       );
+    }
+    if (restores && restores.latencyMs > 0 && ARCHIVE_CLASSES.has(cls) && !head.Restore) {
+      const { persisted } = restores.defer({
+        bucket: t.bucket,
+        key: t.key,
+        ...((t.versionId ?? head.VersionId) !== undefined ? { versionId: t.versionId ?? head.VersionId } : {}),
+        tier,
+        days: op.ExpirationInDays!,
+      });
+      await persisted;
+      return succeeded(`Restore initiated (${tier}, ${days} days)`);
     }
   }
   const out = await s3.send(
@@ -408,12 +432,41 @@ async function restoreObject(
       },
     }),
   );
-  const days = op.ExpirationInDays ?? '-';
   if (isRestoring(head?.Restore)) return succeeded(`Restore already in progress; upgraded to the ${tier} tier`);
   if (out.$metadata.httpStatusCode === 200 || isRestored(head?.Restore)) {
     return succeeded(`Object already restored; restore expiry set to ${days} days from now`);
   }
   return succeeded(`Restore initiated (${tier}, ${days} days)`);
+}
+
+/**
+ * A restore task on an object whose restore the engine holds pending: the service's rule for an overlapping restore
+ * (§8). The same days and a faster tier upgrade the pending restore; anything else fails with
+ * RestoreAlreadyInProgress, as it would while S3 runs the restore. The due time stays: the latency is one figure.
+ */
+async function overlapPending(
+  pending: PendingRestore,
+  op: Extract<JobOperation, { type: 'S3InitiateRestoreObject' }>,
+  restores: RestoreDeferral,
+): Promise<TaskOutcome> {
+  const tier = op.GlacierJobTier ?? 'STANDARD';
+  const running = `a ${pending.tier} restore for ${pending.days} days requested ${new Date(pending.requestedAt).toISOString()}`;
+  if (op.ExpirationInDays !== pending.days) {
+    return failed(
+      'RestoreAlreadyInProgress',
+      409,
+      `Object restore is already in progress (${running}); a request with ExpirationInDays ${String(op.ExpirationInDays)} cannot join it`,
+    );
+  }
+  if ((TIER_RANK[tier] ?? 0) <= (TIER_RANK[pending.tier] ?? 0)) {
+    return failed(
+      'RestoreAlreadyInProgress',
+      409,
+      `Object restore is already in progress (${running}); a ${tier} request is not a faster tier`,
+    );
+  }
+  await restores.upgrade(pending, tier);
+  return succeeded(`Restore already in progress; upgraded to the ${tier} tier`);
 }
 
 /** The destination key of a copy: `<TargetKeyPrefix>/<key>` (one `/` between them), or the key itself. */

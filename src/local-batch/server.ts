@@ -1,6 +1,6 @@
 /**
  * The HTTP front of the local engine: routes S3 Control job requests (REST-XML, reference §1 and §11) to the
- * {@link BatchEngine}, and serves a small JSON admin API under `/_local/` (health, fault injection).
+ * {@link BatchEngine}, and serves a small JSON admin API under `/_local/` (health, fault injection, pending restores).
  *
  * Every response carries `x-amz-request-id`; every failure is an `<ErrorResponse>` with a modeled code. Nothing a
  * client sends can crash the server: unexpected errors become InternalServiceException (500) and are logged.
@@ -27,6 +27,7 @@ import {
 } from './codec';
 import type { BatchEngine } from './engine';
 import { FaultRuleError, type FaultInjector } from './faults';
+import type { PendingRestores } from './restores';
 import { parseXmlDocument, XmlSyntaxError } from './xml';
 
 /** Largest request body accepted (bytes). A CreateJobRequest is a few KB; 1 MiB leaves room without inviting abuse. */
@@ -41,6 +42,8 @@ export interface ServerDeps {
   faults: FaultInjector;
   /** 5xx failures at error, rejected requests and every request at debug. */
   log: Logger;
+  /** The pending restores behind `/_local/restores`. @default none: the endpoint answers 404 */
+  restores?: PendingRestores;
 }
 
 class BodyTooLarge extends Error {}
@@ -106,8 +109,43 @@ function parseIntParam(
   return n;
 }
 
+/** Largest `limit` of `GET /_local/restores`: the listing is for looking at, not for exporting a million rows. */
+const MAX_RESTORES_LISTED = 1000;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * The query of `GET /_local/restores`: `bucket` (a bucket name), `prefix` (of the decoded key) and `limit` (0–1000
+ * pending restores listed, default 0: counts only). Anything else is a 400 naming the parameter.
+ */
+function restoreQuery(q: URLSearchParams): { bucket?: string; prefix?: string; limit: number } {
+  for (const name of new Set(q.keys())) {
+    if (!['bucket', 'prefix', 'limit'].includes(name)) {
+      throw new AdminError(
+        400,
+        'BadRequest',
+        `unknown query parameter ${name}; /_local/restores takes bucket, prefix, limit`,
+      );
+    }
+    if (q.getAll(name).length > 1) throw new AdminError(400, 'BadRequest', `query parameter ${name} is given twice`);
+  }
+  const bucket = q.get('bucket') ?? undefined;
+  if (bucket !== undefined && !BUCKET_NAME.test(bucket)) {
+    throw new AdminError(400, 'BadRequest', `bucket must be an S3 bucket name, got ${JSON.stringify(bucket)}`);
+  }
+  const limitText = q.get('limit');
+  const limit = limitText === null ? 0 : Number(limitText);
+  if (limitText !== null && (!/^\d+$/.test(limitText) || limit > MAX_RESTORES_LISTED)) {
+    throw new AdminError(
+      400,
+      'BadRequest',
+      `limit must be a whole number from 0 to ${MAX_RESTORES_LISTED}, got ${JSON.stringify(limitText)}`,
+    );
+  }
+  return { bucket, prefix: q.get('prefix') ?? undefined, limit };
+}
+
 /** Builds the server's request listener. */
-export function createRequestListener({ engine, faults, log }: ServerDeps): RequestListener {
+export function createRequestListener({ engine, faults, log, restores }: ServerDeps): RequestListener {
   const send = (res: ServerResponse, status: number, body: string, contentType: string, reqId: string) => {
     if (res.headersSent) return;
     res.writeHead(status, {
@@ -165,6 +203,10 @@ export function createRequestListener({ engine, faults, log }: ServerDeps): Requ
         if (err instanceof FaultRuleError) throw new AdminError(400, 'InvalidFaultRule', err.message);
         throw err;
       }
+    }
+    if (path === '/_local/restores' && restores) {
+      if (method !== 'GET') throw new AdminError(405, 'MethodNotAllowed', `${method} is not allowed on ${path}`);
+      return json(res, reqId, 200, { ...restores.stats(), ...restores.list(restoreQuery(url.searchParams)) });
     }
     const one = /^\/_local\/faults\/([^/]+)$/.exec(path);
     if (one && method === 'DELETE') {

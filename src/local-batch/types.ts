@@ -225,3 +225,28 @@ export class JobFailure extends Error {
     this.name = 'JobFailure';
   }
 }
+
+/** The Glacier retrieval tiers an S3InitiateRestoreObject job may ask for. */
+export type RestoreTier = 'BULK' | 'STANDARD';
+
+/**
+ * A restore the engine has accepted but not yet passed on to S3 (engine option `restoreLatencyMs` > 0): until
+ * `dueAt` the object stays archived; at `dueAt` the engine calls RestoreObject and sends the completion event.
+ */
+export interface PendingRestore {
+  /** Engine-wide sequence number; the restore log refers to the record by it. */
+  id: number;
+  bucket: string;
+  /** The decoded key. */
+  key: string;
+  /** The version the task named, else the version HEAD resolved (absent in an unversioned bucket). */
+  versionId?: string;
+  /** The fastest tier requested so far (a STANDARD task may upgrade a BULK restore). */
+  tier: RestoreTier;
+  /** `ExpirationInDays` of the request that started the restore. */
+  days: number;
+  /** When the restore was requested (ms since the epoch). */
+  requestedAt: number;
+  /** When it completes: `requestedAt` + the latency in force then (ms since the epoch). */
+  dueAt: number;
+}

@@ -109,6 +109,12 @@ test.each<[string, string, string | null, RegExp]>([
   ['a Lambda mapping without a target', '--lambda', 'arn:aws:lambda:us-east-1:1:function:f', /invalid Lambda mapping/],
   ['a region that is not one', '--region', 'mars', /--region must be an AWS region such as us-east-1/],
   [
+    'a restore latency that is no duration',
+    '--restore-latency',
+    '5 minutes',
+    /--restore-latency must be a duration such as 30s, 2m or 1h \(0 = restores complete at once\), at most 30d, got "5 minutes"/,
+  ],
+  [
     'a faults file that does not exist',
     '--faults',
     '/nonexistent/faults.json',
