@@ -1,25 +1,26 @@
 /**
- * A test-only workflow that runs one inventory build activity with the options a campaign would use: heartbeats,
- * retries after a failure, cancellation. Bundled by inventory-activity.test.ts.
+ * Test-only workflows that each run one campaign activity exactly as the campaign workflow runs it: with its activity
+ * options (`manifestCalls`, `reportCalls`: timeouts, heartbeat timeout, retry policy, cancellation type) and, for the
+ * manifests, the input the campaign derives from its spec. The worker registers the project's own activities
+ * (`createWorker`). Bundled by the activity tests.
  */
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 
-import type { BuildManifestsInput, ManifestSummary } from '../../src/inventory/types';
+import type { Activities } from '../../src/activities';
+import type { AnalyzeRoundInput, BuildCampaignManifestsResult } from '../../src/shared/activity-types';
+import type { RoundAnalysis } from '../../src/shared/campaign';
+import { parseCampaignSpec, type CampaignSpecInput } from '../../src/shared/campaign-spec';
+import { manifestBuildInput, manifestCalls, reportCalls } from '../../src/workflows/campaign';
 
-export interface InventoryTestActivities {
-  buildInventoryManifests(input: BuildManifestsInput): Promise<ManifestSummary & { attempt: number }>;
+const { buildCampaignManifests } = proxyActivities<Activities>(manifestCalls);
+const { analyzeRound } = proxyActivities<Activities>(reportCalls);
+
+/** The first step of a campaign of `spec` whose id is this workflow's id: its manifests, in its folder. */
+export async function campaignManifestsWorkflow(spec: CampaignSpecInput): Promise<BuildCampaignManifestsResult> {
+  return await buildCampaignManifests(manifestBuildInput(parseCampaignSpec(spec), workflowInfo().workflowId));
 }
 
-const { buildInventoryManifests } = proxyActivities<InventoryTestActivities>({
-  startToCloseTimeout: '2m',
-  heartbeatTimeout: '2s',
-  retry: { initialInterval: '100ms', maximumAttempts: 3 },
-  // The workflow ends only after the activity has aborted its uploads.
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
-
-export async function inventoryManifestsWorkflow(
-  input: BuildManifestsInput,
-): Promise<ManifestSummary & { attempt: number }> {
-  return await buildInventoryManifests(input);
+/** One round's analysis, as a campaign asks for it after the round's jobs ended. */
+export async function analyzeRoundWorkflow(input: AnalyzeRoundInput): Promise<RoundAnalysis> {
+  return await analyzeRound(input);
 }
