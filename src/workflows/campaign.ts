@@ -11,6 +11,7 @@ import {
   type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   allHandlersFinished,
   condition,
   ContinueAsNew,
@@ -563,6 +564,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           const res = await buildCampaignManifests(
             manifestBuildInput(spec, st.campaignId, st.incremental?.modifiedAfter),
           );
+          // A cancel can reach the build too late to stop it (it was publishing its manifests, which it finishes):
+          // the campaign then ends here, as when the cancel interrupts the build, instead of creating jobs only to
+          // cancel them. Earlier releases went on; their histories replay as they ran.
+          if (CancellationScope.current().consideredCancelled && patched('no-jobs-after-cancelled-build')) {
+            throw new CancelledFailure('the campaign workflow was cancelled while it built its manifests');
+          }
           st.stats = res.stats;
           st.estimate = res.estimate;
           const prev = st.incremental?.previous;
