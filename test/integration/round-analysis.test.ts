@@ -76,9 +76,26 @@ function roundInput(
   };
 }
 
-/** The job manifest `in/manifest.csv` of `rows` unversioned objects. */
-function manifestRef(bucket: string, rows: number): AnalyzeRoundInput['jobs'][number]['manifest'] {
-  return { bucket, key: 'in/manifest.csv', etag: 'x', rows };
+/** Writes job `jobId`'s completion report: each results file, and `reports/job-<id>/manifest.json` listing them. */
+async function putCompletionReport(
+  s3: S3Client,
+  bucket: string,
+  jobId: string,
+  results: Array<{ status: 'succeeded' | 'failed'; key: string; rows: ReportRowInput[] }>,
+): Promise<void> {
+  for (const r of results) {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: r.key, Body: r.rows.map(formatReportRow).join('') }));
+  }
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: `reports/job-${jobId}/manifest.json`,
+      Body: JSON.stringify({
+        Format: REPORT_FORMAT,
+        Results: results.map((r) => ({ TaskExecutionStatus: r.status, Bucket: bucket, Key: r.key })),
+      }),
+    }),
+  );
 }
 
 let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
@@ -99,29 +116,10 @@ describe('analyzeRound', () => {
       const succeeded = report.filter((r) => r.taskStatus === 'succeeded');
       const failed = report.filter((r) => r.taskStatus === 'failed');
       // Results files in a shuffled order, as S3 gives no order: the analysis must follow the manifest.
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: 'rep/ok.csv',
-          Body: succeeded.reverse().map(formatReportRow).join(''),
-        }),
-      );
-      await s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: 'rep/failed.csv', Body: failed.map(formatReportRow).join('') }),
-      );
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: 'reports/job-j1/manifest.json',
-          Body: JSON.stringify({
-            Format: REPORT_FORMAT,
-            Results: [
-              { TaskExecutionStatus: 'failed', Bucket: bucket, Key: 'rep/failed.csv' },
-              { TaskExecutionStatus: 'succeeded', Bucket: bucket, Key: 'rep/ok.csv' },
-            ],
-          }),
-        }),
-      );
+      await putCompletionReport(s3, bucket, 'j1', [
+        { status: 'failed', key: 'rep/failed.csv', rows: failed },
+        { status: 'succeeded', key: 'rep/ok.csv', rows: succeeded.reverse() },
+      ]);
       const input = (prefix: string) =>
         roundInput(bucket, prefix, { jobId: 'j1', status: 'Cancelled', tasksRun: 36 }, ['SlowDown', 'InternalError']);
       const run = async (partitionRows: number, prefix: string) => {
@@ -240,19 +238,7 @@ describe('analyzeRound', () => {
           ? { bucket, key, taskStatus: 'failed', httpStatusCode: 404, errorCode: 'NoSuchKey' }
           : { bucket, key, taskStatus: 'succeeded', httpStatusCode: 200 },
       );
-      await s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: 'rep/all.csv', Body: report.map(formatReportRow).join('') }),
-      );
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: 'reports/job-j7/manifest.json',
-          Body: JSON.stringify({
-            Format: REPORT_FORMAT,
-            Results: [{ TaskExecutionStatus: 'succeeded', Bucket: bucket, Key: 'rep/all.csv' }],
-          }),
-        }),
-      );
+      await putCompletionReport(s3, bucket, 'j7', [{ status: 'succeeded', key: 'rep/all.csv', rows: report }]);
       const input: AnalyzeRoundInput = {
         campaignId: 'c-heartbeats',
         round: 0,
@@ -260,7 +246,15 @@ describe('analyzeRound', () => {
         retryableErrorCodes: [],
         maxObjectsPerJob: rows,
         // Ordinal 2: the heartbeats name the job by its ordinal in the campaign, not its index in the round.
-        jobs: [{ jobId: 'j7', status: 'Complete', tasksRun: rows, ordinal: 2, manifest: manifestRef(bucket, rows) }],
+        jobs: [
+          {
+            jobId: 'j7',
+            status: 'Complete',
+            tasksRun: rows,
+            ordinal: 2,
+            manifest: { bucket, key: 'in/manifest.csv', etag: 'x', rows },
+          },
+        ],
         reports: { bucket, prefix: 'reports' },
         output: { bucket, prefix: 'out' },
       };
