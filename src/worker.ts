@@ -25,6 +25,14 @@ export interface CreateWorkerOptions {
   workerOptions?: Partial<WorkerOptions>;
 }
 
+/**
+ * The longest the worker holds back an activity's heartbeats (the SDK sends the latest details at most this often).
+ * Cancellation reaches an activity only in the answer to a heartbeat: at the SDK's default (60 s for our 2-minute
+ * heartbeat timeouts) a cancelled campaign's manifest build ran on for up to a minute, and a retry after a crash resumed
+ * from progress up to a minute old. One heartbeat per running activity every 5 s is little load for the server.
+ */
+const MAX_HEARTBEAT_THROTTLE = '5s';
+
 /** SDK meta that is noise (or an opaque credential-like token) in logs. */
 const DROPPED_META = new Set(['taskToken', 'sdkComponent', 'isLocal', 'namespace']);
 
@@ -83,6 +91,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
       namespace: opts.config.temporal.namespace,
       taskQueue: opts.config.temporal.taskQueue,
       activities: createActivities(clients),
+      maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
       ...(opts.workerOptions?.workflowBundle ? {} : { workflowsPath: require.resolve('./workflows') }),
       ...opts.workerOptions,
     });

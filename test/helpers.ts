@@ -135,6 +135,22 @@ export async function temporalClient(): Promise<{ client: Client; connection: Co
   return { client: new Client({ connection, namespace: e.temporalNamespace }), connection };
 }
 
+/** Reads `read()` every 100 ms until `done` holds for its value, and returns it; fails naming `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test file (each file is its own module registry). */

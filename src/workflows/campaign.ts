@@ -11,6 +11,7 @@ import {
   type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   allHandlersFinished,
   condition,
   ContinueAsNew,
@@ -28,7 +29,7 @@ import {
 } from '@temporalio/workflow';
 
 import type { Activities } from '../activities';
-import type { JobSnapshot, UpdateBatchJobStatusResult } from '../shared/activity-types';
+import type { BuildCampaignManifestsInput, JobSnapshot, UpdateBatchJobStatusResult } from '../shared/activity-types';
 import {
   approveSignal,
   approveUpdate,
@@ -59,8 +60,8 @@ import { MAX_JOBS_PER_ROUND } from '../shared/limits';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { campaignProgressDetails } from '../campaign/summary';
 
-/** Building manifests streams whole inventories: long, heartbeating, resumable. */
-const manifestCalls: ActivityOptions = {
+/** Building manifests streams whole inventories: long, heartbeating, resumable. Exported for the activity tests. */
+export const manifestCalls: ActivityOptions = {
   startToCloseTimeout: '6h',
   heartbeatTimeout: '2m',
   // On cancellation, wait until the activity has aborted its multipart uploads: nothing half-written stays behind.
@@ -72,8 +73,11 @@ const jobCalls: ActivityOptions = {
   startToCloseTimeout: '1m',
   retry: { initialInterval: '2s', maximumInterval: '1m', backoffCoefficient: 2 },
 };
-/** Reading completion reports and writing retry manifests / the final report scales with the job. */
-const reportCalls: ActivityOptions = {
+/**
+ * Reading completion reports and writing retry manifests / the final report scales with the job. Exported for the
+ * activity tests.
+ */
+export const reportCalls: ActivityOptions = {
   startToCloseTimeout: '2h',
   heartbeatTimeout: '2m',
   retry: { initialInterval: '5s', maximumInterval: '2m' },
@@ -127,6 +131,33 @@ function fnv1a(text: string): string {
 function jobToken(ordinal: number): string {
   const info = workflowInfo();
   return `s3c-${fnv1a(info.workflowId)}-${info.firstExecutionRunId}-${ordinal}`.slice(0, 64);
+}
+
+/**
+ * What the first round's manifests are built from: the spec's source and filter (an incremental run's lower bound
+ * `modifiedAfter` replaces an earlier one of the spec's), written to the campaign's folder. Exported so that the
+ * activity tests give the activity exactly what a campaign gives it.
+ */
+export function manifestBuildInput(
+  spec: CampaignSpec,
+  campaignId: string,
+  modifiedAfter?: string,
+): BuildCampaignManifestsInput {
+  const userAfter = spec.filter?.modifiedAfter;
+  const filter = modifiedAfter
+    ? {
+        ...spec.filter,
+        modifiedAfter: userAfter && Date.parse(userAfter) > Date.parse(modifiedAfter) ? userAfter : modifiedAfter,
+      }
+    : spec.filter;
+  return {
+    campaignId,
+    source: spec.source,
+    operation: spec.operation,
+    filter,
+    maxObjectsPerJob: spec.maxObjectsPerJob,
+    output: campaignLocation(spec, campaignId),
+  };
 }
 
 function sourceBucket(spec: CampaignSpec): string {
@@ -545,22 +576,15 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             const since = previous ? new Date(previous.inventoryCreatedAt).toISOString() : spec.incremental.since;
             st.incremental = { stateKey, previous, modifiedAfter: since };
           }
-          const bound = st.incremental?.modifiedAfter;
-          const userAfter = spec.filter?.modifiedAfter;
-          const filter = bound
-            ? {
-                ...spec.filter,
-                modifiedAfter: userAfter && Date.parse(userAfter) > Date.parse(bound) ? userAfter : bound,
-              }
-            : spec.filter;
-          const res = await buildCampaignManifests({
-            campaignId: st.campaignId,
-            source: spec.source,
-            operation: spec.operation,
-            filter,
-            maxObjectsPerJob: spec.maxObjectsPerJob,
-            output: location,
-          });
+          const res = await buildCampaignManifests(
+            manifestBuildInput(spec, st.campaignId, st.incremental?.modifiedAfter),
+          );
+          // A cancel can reach the build too late to stop it (it was publishing its manifests, which it finishes):
+          // the campaign then ends here, as when the cancel interrupts the build, instead of creating jobs only to
+          // cancel them. Earlier releases went on; their histories replay as they ran.
+          if (CancellationScope.current().consideredCancelled && patched('no-jobs-after-cancelled-build')) {
+            throw new CancelledFailure('the campaign workflow was cancelled while it built its manifests');
+          }
           st.stats = res.stats;
           st.estimate = res.estimate;
           const prev = st.incremental?.previous;

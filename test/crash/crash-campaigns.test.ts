@@ -10,8 +10,13 @@
  * (a killed activity waits out its timeout, up to 2 minutes: paying that once keeps the suite short). The worker's
  * S3 and S3 Control traffic goes through hold proxies: a held request reached the server, but its answer never
  * reaches the worker, which is the crash window that idempotency has to cover.
+ *
+ * A second test, on a stack of its own, kills the worker while it builds one campaign's manifests from an inventory
+ * (held at its last data file): the replacement must resume the build from the heartbeat the server kept, and the
+ * campaign must end with every object once and one set of jobs.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 import {
   CreateBucketCommand,
@@ -35,6 +40,7 @@ import {
 } from '@temporalio/client';
 
 import { CsvParser } from '../../src/csv';
+import type { ManifestProgress } from '../../src/inventory';
 import { readCompletionReport } from '../../src/reports/completion-report';
 import type { FaultRule } from '../../src/local-batch/faults';
 import {
@@ -50,7 +56,9 @@ import {
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { CAMPAIGN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
 import { LOCAL_ACCOUNT_ID } from '../../src/stack';
+import { waitFor } from '../helpers';
 import { uploadInventory, type InventoryRow } from '../inventory-fixtures';
+import { pendingActivity } from '../support/activity-history';
 import { startCrashStack, type CrashStack, type WorkerProcess } from '../support/crash-stack';
 import type { ProxiedRequest } from '../support/hold-proxy';
 
@@ -66,6 +74,11 @@ const SETUP_DEADLINE_MS = 90_000;
  * mid-call wait out their heartbeat timeout (2 minutes) before they run again.
  */
 const END_DEADLINE_MS = 270_000;
+/**
+ * Cap for the test that kills the worker while it builds the manifests: its own stack, then the build's heartbeat
+ * timeout (2 minutes) before a replacement resumes it; a green run takes about three minutes.
+ */
+const BUILD_KILL_TIMEOUT_MS = 420_000;
 /** Tasks of `linger-` keys take this long: the engine is restarted while they run. */
 const LINGER_MS = 80_000;
 /** Jobs of the PreparingJobs campaign stay in Preparing this long. */
@@ -666,5 +679,129 @@ describe('crash suite', () => {
       note('done');
     },
     SUITE_TIMEOUT_MS,
+  );
+
+  test(
+    'a worker killed while it builds the manifests is replaced: the build resumes from its heartbeat, and the campaign ends with every object once and one set of jobs',
+    async () => {
+      const s = await startCrashStack({ faults: [] });
+      let kept = true;
+      try {
+        const id = `crash-build-${TAG}`;
+        const bucket = `crash-build-data-${TAG}`;
+        const reports = `crash-build-reports-${TAG}`;
+        // 90 objects in three data files of 30 (and 20 archived rows each, left out by the filter), 20 per job: the
+        // build has written the first 60 into three manifests when it waits for the last file.
+        const keys = range('ok', 90);
+        await s.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+        await s.s3.send(new CreateBucketCommand({ Bucket: reports }));
+        await putAll(s.s3, bucket, keys);
+        await putInventory(s.s3, bucket, keys);
+        s.s3Proxy.hold({ name: 'build', match: (r) => r.method === 'GET' && r.url.includes('/data/0002-file') });
+
+        const taskQueue = `crash-build-${TAG}`;
+        const first = await s.startWorker(taskQueue);
+        const handle = await s.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId: id,
+          args: [
+            {
+              name: `crash build ${TAG}`,
+              accountId: ACCOUNT,
+              region: 'us-east-1',
+              roleArn: `arn:aws:iam::${ACCOUNT}:role/BatchOperations`,
+              source: { type: 'inventory', manifest: `s3://${bucket}/${inventoryManifest(bucket)}` },
+              filter: { storageClasses: ['STANDARD'] },
+              maxObjectsPerJob: 20,
+              operation: { type: 'put-tags', tags: { crash: 'build' } },
+              report: { bucket: reports, prefix: 'campaigns' },
+              approval: { required: false },
+              pollInterval: '1s',
+              retry: { delay: '1s', maxRetryJobs: 2 },
+            } satisfies CampaignSpecInput,
+          ],
+        });
+
+        // The moment: BuildingManifest, waiting for the last data file, and the server has the heartbeat of the
+        // first two files done (the resume point a replacement must start from), with their three manifests open.
+        await waitFor('the held GET of the last data file', async () => s.s3Proxy.isHeld('build'), Boolean, 90_000);
+        const beat = (await waitFor(
+          'the heartbeat of two data files done',
+          async () => (await pendingActivity(handle, 'buildCampaignManifests'))?.heartbeatDetails,
+          (d) => (d as ManifestProgress | undefined)?.filesDone === 2,
+        )) as ManifestProgress;
+        const open = await s.s3.send(
+          new ListMultipartUploadsCommand({ Bucket: reports, Prefix: `campaigns/${id}/manifests/round-0/` }),
+        );
+        const atKill = await handle.query(statusQuery);
+        await first.proc.kill();
+        s.s3Proxy.dropHeld();
+        note(
+          `build: ${first.name} killed (SIGKILL) in ${atKill.phase}; last heartbeat: resume at file ` +
+            `${beat.resume.file} (skip ${beat.resume.skipRows}), ${beat.resume.shards.length} manifests open`,
+        );
+        expect(atKill.phase).toBe('BuildingManifest');
+        expect({ filesTotal: beat.filesTotal, file: beat.resume.file, skipRows: beat.resume.skipRows }).toEqual({
+          filesTotal: 3,
+          file: 2,
+          skipRows: 0,
+        });
+        expect(beat.resume.shards.map((sh) => sh.rows)).toEqual([20, 20, 20]);
+        expect((open.Uploads ?? []).map((u) => u.UploadId).sort()).toEqual(
+          beat.resume.shards.map((sh) => sh.uploadId).sort(),
+        );
+
+        // A replacement picks the build up once its heartbeat timeout (2 minutes) has passed.
+        const second = await s.startWorker(taskQueue);
+        note(`build: ${second.name} polling`);
+        const result = (await handle.result()) as CampaignResult;
+        note(`build: ${result.outcome}, ${result.succeeded}/${result.objects} succeeded, ${result.jobs} job(s)`);
+
+        // It resumed from that heartbeat: the second attempt, after a heartbeat timeout, from file 2.
+        const events = (await handle.fetchHistory()).events ?? [];
+        const scheduled = events.find(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildCampaignManifests',
+        );
+        const started = events.find(
+          (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId),
+        )?.activityTaskStartedEventAttributes;
+        expect(started?.attempt).toBe(2);
+        expect(started?.lastFailure?.timeoutFailureInfo).toBeTruthy();
+        const resumed = readFileSync(`${s.dir}/logs/${second.name}.log`, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"resuming manifest build"'))
+          .map((l) => JSON.parse(l) as { campaign?: string; file?: number; skipRows?: number });
+        expect(resumed.map(({ campaign, file, skipRows }) => ({ campaign, file, skipRows }))).toEqual([
+          { campaign: id, file: 2, skipRows: 0 },
+        ]);
+
+        // Every object once, in one set of five jobs that all ran.
+        expect(result).toMatchObject({ outcome: 'Succeeded', objects: 90, succeeded: 90, failed: 0, jobs: 5 });
+        const jobs = (await jobsByCampaign(s)).get(id) ?? [];
+        const report = JSON.parse(await getText(s.s3, result.report!)) as {
+          jobs: Array<{ jobId?: string; round: number; shard: number; manifest: { bucket: string; key: string } }>;
+        };
+        expect(jobs.map((j) => j.JobId).sort()).toEqual(report.jobs.map((j) => j.jobId).sort());
+        expect(jobs.map((j) => j.Status)).toEqual(jobs.map(() => 'Complete'));
+        expect(report.jobs.map((j) => `${j.round}/${j.shard}`)).toEqual(['0/0', '0/1', '0/2', '0/3', '0/4']);
+        const listed = await Promise.all(
+          report.jobs.map(async (j) =>
+            (await getText(s.s3, `s3://${j.manifest.bucket}/${j.manifest.key}`)).split('\n').filter(Boolean),
+          ),
+        );
+        expect(listed.map((rows) => rows.length)).toEqual([20, 20, 20, 20, 10]);
+        expect(listed.flat().map((line) => line.split(',')[1])).toEqual(keys);
+        const tags = await tagsOf(s.s3, bucket, keys);
+        expect(keys.filter((k) => tags.get(k) !== 'build')).toEqual([]);
+        // The killed attempt's uploads were continued and completed: none is left open.
+        const left = await s.s3.send(new ListMultipartUploadsCommand({ Bucket: reports }));
+        expect(left.Uploads ?? []).toEqual([]);
+        kept = !!process.env.S3C_KEEP_TEST_DIR;
+      } finally {
+        if (kept) note(`logs kept in ${s.dir}/logs`);
+        await s.stop(kept);
+      }
+    },
+    BUILD_KILL_TIMEOUT_MS,
   );
 });

@@ -1,42 +1,26 @@
 /**
- * The build inside a real Temporal activity on the dev server: a worker crash in the middle (simulated by an S3
- * failure the activity does not survive) is retried, resumes from the heartbeat details and produces the same
- * manifests as an uninterrupted build; a cancelled activity aborts its uploads.
+ * The campaign's manifest activity (`buildCampaignManifests`, registered by the project's worker wiring) inside a real
+ * Temporal activity on the dev server, called with the campaign's activity options and the input a campaign derives
+ * from its spec (activity-workflows.ts): a worker crash in the middle (simulated by an S3 failure the activity does not
+ * survive) is retried, resumes from the heartbeat details without redoing finished files and produces the same
+ * manifests as an uninterrupted build; a cancelled build stops and aborts its uploads.
  */
 import path from 'node:path';
 
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { bundleWorkflowCode, type ActivityInterceptorsFactory } from '@temporalio/worker';
 
-import { buildManifests, type BuildManifestsInput, type ManifestProgress } from '../../src/inventory';
-import {
-  crashingS3,
-  quietTemporalRuntime,
-  s3Client,
-  stackEndpoints,
-  temporalClient,
-  uniqueName,
-  withBucket,
-} from '../helpers';
+import type { ManifestProgress } from '../../src/inventory';
+import type { BuildCampaignManifestsResult } from '../../src/shared/activity-types';
+import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
+import { crashingS3, s3Client, stackEndpoints, uniqueName, waitFor, withBucket } from '../helpers';
 import { uploadInventory, type InventoryRow } from '../inventory-fixtures';
-import type { InventoryTestActivities, inventoryManifestsWorkflow } from './inventory-workflows';
-
-const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
-
-/** An S3 client on a slow network: every UploadPart takes a second longer, so a build outlives a heartbeat or two. */
-function slowS3(): S3Client {
-  const s3 = s3Client();
-  s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === 'UploadPartCommand') await new Promise((r) => setTimeout(r, 1_000));
-      return next(args);
-    },
-    { step: 'initialize', name: 'slowNetwork' },
-  );
-  return s3;
-}
+import { randomAccount, testSpec, withCampaignWorker, type CampaignHarness } from '../support/campaign';
+import { HoldProxy } from '../support/hold-proxy';
+import { activityEnd, pendingActivity } from '../support/activity-history';
+import type { campaignManifestsWorkflow } from './activity-workflows';
 
 async function bodies(s3: S3Client, bucket: string, keys: string[]): Promise<string[]> {
   return Promise.all(
@@ -60,108 +44,140 @@ function files(count: number, perFile: number): InventoryRow[][] {
   );
 }
 
-let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+let workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
 beforeAll(async () => {
-  quietTemporalRuntime();
-  bundle = await bundleWorkflowCode({
-    workflowsPath: path.join(__dirname, 'inventory-workflows.ts'),
+  workflowBundle = await bundleWorkflowCode({
+    workflowsPath: path.join(__dirname, 'activity-workflows.ts'),
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
   });
 });
 
-async function runInWorker<T>(activities: InventoryTestActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = uniqueName('tq-inventory');
-  const connection = await NativeConnection.connect({ address: stackEndpoints().temporalAddress });
-  try {
-    const worker = await Worker.create({ connection, taskQueue, workflowBundle: bundle, activities });
-    return await worker.runUntil(fn(taskQueue));
-  } finally {
-    await connection.close();
-  }
+/** A campaign spec whose source is the inventory at `manifestKey`; its folder is `campaigns/<workflow id>/`. */
+function inventorySpec(bucket: string, manifestKey: string, over: Partial<CampaignSpecInput>): CampaignSpecInput {
+  return testSpec({ accountId: randomAccount() }, bucket, {
+    source: { type: 'inventory', manifest: `s3://${bucket}/${manifestKey}` },
+    ...over,
+  });
 }
 
-describe('inventory build as a Temporal activity', () => {
+/** Builds the manifests of a campaign `workflowId` of `spec` in a worker wired as the product's, with `s3`. */
+function buildManifests(
+  spec: CampaignSpecInput,
+  workflowId: string,
+  worker: { s3?: S3Client; interceptors?: ActivityInterceptorsFactory[] } = {},
+): Promise<BuildCampaignManifestsResult> {
+  return withCampaignWorker(
+    (h: CampaignHarness) =>
+      h.client.workflow.execute<typeof campaignManifestsWorkflow>('campaignManifestsWorkflow', {
+        taskQueue: h.taskQueue,
+        workflowId,
+        args: [spec],
+      }),
+    { s3: worker.s3, workerOptions: { workflowBundle, interceptors: { activity: worker.interceptors ?? [] } } },
+  );
+}
+
+describe('the campaign manifest activity in a Temporal worker', () => {
   test('a retried activity resumes from its heartbeat and writes the same manifests as an uninterrupted build', async () => {
     await withBucket(async (bucket, s3) => {
       const inv = await uploadInventory(s3, bucket, {
         schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
         files: files(6, 12_000),
       });
-      const input = (prefix: string): BuildManifestsInput => ({
-        inventory: `s3://${bucket}/${inv.manifestKey}`,
-        output: `s3://${bucket}/${prefix}`,
+      const dataFiles = [...inv.objects.keys()].filter((k) => k.includes('/data/')).sort();
+      const spec = inventorySpec(bucket, inv.manifestKey, {
         maxObjectsPerJob: 50_000,
         filter: { storageClasses: ['GLACIER'] },
-        concurrency: 1,
       });
-      const clean = await buildManifests(input('clean'), { s3, log: quiet });
-      expect(clean.shards.map((s) => s.rows)).toEqual([50_000, 7_600]);
-      expect(clean.shards[0]!.etag).toMatch(/-2$/);
+      const cleanId = uniqueName('inventory-clean');
+      const clean = await buildManifests(spec, cleanId);
+      expect(clean.manifests.map((m) => m.rows)).toEqual([50_000, 7_600]);
+      expect(clean.manifests[0]!.etag).toMatch(/-2$/);
+      expect(clean.manifests.map((m) => m.key)).toEqual([
+        `campaigns/${cleanId}/manifests/round-0/manifest-00001.csv`,
+        `campaigns/${cleanId}/manifests/round-0/manifest-00002.csv`,
+      ]);
 
-      const heartbeats: ManifestProgress[] = [];
-      const resumedFrom: unknown[] = [];
-      const activities: InventoryTestActivities = {
-        async buildInventoryManifests(activityInput) {
-          const ctx = Context.current();
-          // Attempt 1 dies at its 2nd part upload: the 1st part (rows of files 0-4) is durable, the rest is not.
-          const client = ctx.info.attempt === 1 ? crashingS3(2, { commands: ['UploadPartCommand'] }) : s3Client();
-          resumedFrom.push(ctx.info.heartbeatDetails);
-          try {
-            const summary = await buildManifests(activityInput, {
-              s3: client,
-              signal: ctx.cancellationSignal,
-              resumeFrom: ctx.info.heartbeatDetails,
-              onProgress: (p) => {
-                heartbeats.push(p);
-                ctx.heartbeat(p);
-              },
-              log: quiet,
+      // Attempt 1 dies at its 2nd part upload: the 1st part (rows of files 0-4) is durable, the rest is not.
+      const worker = crashingS3(2, { commands: ['UploadPartCommand'] });
+      /** What each attempt asked S3 for: data files read, manifest parts uploaded. */
+      const calls: Array<{ attempt: number; command: string; key: string; part?: number }> = [];
+      worker.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { Key?: string; PartNumber?: number };
+          const command = String(context.commandName);
+          if (command === 'GetObjectCommand' || command === 'UploadPartCommand') {
+            calls.push({
+              attempt: Context.current().info.attempt,
+              command,
+              key: input.Key ?? '',
+              part: input.PartNumber,
             });
-            return { ...summary, attempt: ctx.info.attempt };
-          } finally {
-            client.destroy();
           }
+          return next(args);
         },
-      };
-      const { client, connection } = await temporalClient();
+        { step: 'initialize', name: 'recordAttempts', priority: 'high' },
+      );
+      const attempts: Array<{ attempt: number; heartbeatDetails: unknown }> = [];
+      const watchAttempts: ActivityInterceptorsFactory = (ctx) => ({
+        inbound: {
+          execute: (input, next) => {
+            attempts.push({ attempt: ctx.info.attempt, heartbeatDetails: ctx.info.heartbeatDetails });
+            return next(input);
+          },
+        },
+      });
+      let resumed: BuildCampaignManifestsResult;
       try {
-        const result = await runInWorker(activities, (taskQueue) =>
-          client.workflow.execute<typeof inventoryManifestsWorkflow>('inventoryManifestsWorkflow', {
-            taskQueue,
-            workflowId: uniqueName('wf-inventory-resume'),
-            args: [input('resumed')],
-          }),
-        );
-        expect(result.attempt).toBe(2);
-        expect(result.resumed).toBe(true);
-        // It resumed inside a data file: rows before the durable part's end are skipped, not rewritten.
-        const resume = (resumedFrom[1] as ManifestProgress).resume;
-        expect(resume.file).toBeGreaterThan(0);
-        expect(resume.skipRows).toBeGreaterThan(0);
-        expect(heartbeats.filter((h) => h.filesDone === 6)).not.toHaveLength(0);
-        expect(result.rowsSelected).toBe(clean.rowsSelected);
-        expect(result.rowsScanned).toBe(clean.rowsScanned);
-        expect(result.bytesByStorageClass).toEqual(clean.bytesByStorageClass);
-        expect(result.sampleKeys).toEqual(clean.sampleKeys);
-        expect(result.shards.map((s) => s.rows)).toEqual(clean.shards.map((s) => s.rows));
-        expect(
-          await bodies(
-            s3,
-            bucket,
-            result.shards.map((s) => s.key),
-          ),
-        ).toEqual(
-          await bodies(
-            s3,
-            bucket,
-            clean.shards.map((s) => s.key),
-          ),
-        );
-        const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-        expect(uploads.Uploads ?? []).toEqual([]);
+        resumed = await buildManifests(spec, uniqueName('inventory-resumed'), {
+          s3: worker,
+          interceptors: [watchAttempts],
+        });
       } finally {
-        await connection.close();
+        worker.destroy();
       }
+
+      // The second attempt started from the first one's last heartbeat: inside a data file past the first, after the
+      // rows already durable in the part that was uploaded.
+      expect(attempts.map((a) => a.attempt)).toEqual([1, 2]);
+      expect(attempts[0]!.heartbeatDetails).toBeUndefined();
+      const progress = attempts[1]!.heartbeatDetails as ManifestProgress;
+      expect(progress.filesTotal).toBe(6);
+      expect(progress.filesDone).toBeGreaterThan(0);
+      expect(progress.resume.file).toBeGreaterThan(0);
+      expect(progress.resume.skipRows).toBeGreaterThan(0);
+      expect(progress.resume.shards[0]!.parts).toHaveLength(1);
+      // It did not redo finished work: it read only the files from its resume point on, and uploaded no part again.
+      const read = (attempt: number) =>
+        calls.filter((c) => c.attempt === attempt && c.command === 'GetObjectCommand' && c.key.includes('/data/'));
+      expect(read(1).map((c) => c.key)).toEqual(dataFiles);
+      expect(read(2).map((c) => c.key)).toEqual(dataFiles.slice(progress.resume.file));
+      const parts = (attempt: number) =>
+        calls
+          .filter((c) => c.attempt === attempt && c.command === 'UploadPartCommand')
+          .map((c) => `${path.basename(c.key)}#${c.part}`);
+      expect(parts(1)).toEqual(['manifest-00001.csv#1', 'manifest-00001.csv#2']);
+      expect(parts(2)).toEqual(['manifest-00001.csv#2', 'manifest-00002.csv#1']);
+
+      // And it wrote what the uninterrupted build wrote, byte for byte, and counted the same.
+      expect(resumed.stats).toEqual(clean.stats);
+      expect(resumed.estimate).toEqual(clean.estimate);
+      expect(resumed.manifests.map((m) => [m.rows, m.etag])).toEqual(clean.manifests.map((m) => [m.rows, m.etag]));
+      expect(
+        await bodies(
+          s3,
+          bucket,
+          resumed.manifests.map((m) => m.key),
+        ),
+      ).toEqual(
+        await bodies(
+          s3,
+          bucket,
+          clean.manifests.map((m) => m.key),
+        ),
+      );
+      const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      expect(uploads.Uploads ?? []).toEqual([]);
     });
   });
 
@@ -171,59 +187,55 @@ describe('inventory build as a Temporal activity', () => {
         schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
         files: files(6, 12_000),
       });
-      let cancelledInActivity = false;
-      const slow = slowS3();
-      const activities: InventoryTestActivities = {
-        async buildInventoryManifests(activityInput) {
-          const ctx = Context.current();
-          try {
-            const summary = await buildManifests(activityInput, {
-              s3: slow,
-              progressIntervalMs: 200,
-              signal: ctx.cancellationSignal,
-              onProgress: (p) => ctx.heartbeat(p),
-              log: quiet,
-            });
-            return { ...summary, attempt: ctx.info.attempt };
-          } catch (err) {
-            cancelledInActivity = ctx.cancellationSignal.aborted;
-            throw err;
-          }
-        },
-      };
-      const { client, connection } = await temporalClient();
+      const workflowId = uniqueName('inventory-cancel');
+      const folder = `campaigns/${workflowId}/`;
+      // The worker's network stalls on the first manifest part: the build cannot end until it is cancelled.
+      const proxy = await HoldProxy.start(stackEndpoints().s3Endpoint);
+      proxy.hold({ name: 'part', match: (r) => r.method === 'PUT' && r.url.includes('partNumber=1') });
+      const worker = s3Client(proxy.url);
       try {
-        const err = await runInWorker(activities, async (taskQueue) => {
-          const handle = await client.workflow.start<typeof inventoryManifestsWorkflow>('inventoryManifestsWorkflow', {
-            taskQueue,
-            workflowId: uniqueName('wf-inventory-cancel'),
-            args: [{ inventory: `s3://${bucket}/${inv.manifestKey}`, output: `s3://${bucket}/cancel`, concurrency: 1 }],
-          });
-          // Cancel once the build has an upload open.
-          for (;;) {
-            const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'cancel/' }));
-            if ((open.Uploads ?? []).length > 0) break;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-          await handle.cancel();
-          return await handle.result().then(
-            () => undefined,
-            (e: unknown) => e,
-          );
-        });
-        expect(err).toBeInstanceOf(WorkflowFailedError);
-        expect(cancelledInActivity).toBe(true);
-        const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'cancel/' }));
-        const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'cancel/' }));
-        expect({ uploads: uploads.Uploads ?? [], objects: objects.Contents ?? [] }).toEqual({
-          uploads: [],
-          objects: [],
-        });
-        expect((err as WorkflowFailedError).cause?.name).toBe('CancelledFailure');
+        await withCampaignWorker(
+          async (h) => {
+            const handle = await h.client.workflow.start<typeof campaignManifestsWorkflow>(
+              'campaignManifestsWorkflow',
+              {
+                taskQueue: h.taskQueue,
+                workflowId,
+                args: [inventorySpec(bucket, inv.manifestKey, {})],
+              },
+            );
+            await proxy.waitForHold('part');
+            // The moment: an upload is open and the activity has heartbeated its progress to the server.
+            await waitFor(
+              'a heartbeat with progress',
+              async () => (await pendingActivity(handle, 'buildCampaignManifests'))?.heartbeatDetails,
+              (d) => ((d as ManifestProgress | undefined)?.filesDone ?? 0) > 0,
+            );
+            const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: folder }));
+            expect((open.Uploads ?? []).map((u) => path.basename(u.Key!))).toEqual(['manifest-00001.csv']);
+
+            const cancelledAt = Date.now();
+            await handle.cancel();
+            const err = await handle.result().then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+            // Cancellation reaches an activity only in a heartbeat's answer: it must not wait out a long throttle.
+            expect(Date.now() - cancelledAt).toBeLessThan(30_000);
+            expect(err).toBeInstanceOf(WorkflowFailedError);
+            expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+            // The activity itself answered the cancel (it did not time out or finish): ActivityTaskCanceled.
+            expect(await activityEnd(handle, 'buildCampaignManifests')).toBe('cancelled');
+          },
+          { s3: worker, workerOptions: { workflowBundle } },
+        );
       } finally {
-        slow.destroy();
-        await connection.close();
+        worker.destroy();
+        await proxy.close();
       }
+      const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: folder }));
+      const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder }));
+      expect({ uploads: uploads.Uploads ?? [], objects: objects.Contents ?? [] }).toEqual({ uploads: [], objects: [] });
     });
   });
 });

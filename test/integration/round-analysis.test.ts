@@ -2,19 +2,24 @@
  * `analyzeRound` on moto, inside a mock activity context: a job's completion report (succeeded, retryable and
  * permanent failures, a task listed twice, tasks in no report, a null version) against its manifest. The analysis is
  * the same whether the rows are joined in one partition or in many (as a 10M-task job's are), and it is exactly what
- * the report says, in manifest order.
+ * the report says, in manifest order. And as a real Temporal activity, with the campaign's options: the progress it
+ * heartbeats, and that the last of it reaches the server.
  */
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Context } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type ActivityInterceptorsFactory } from '@temporalio/worker';
 
 import { createRoundActivities } from '../../src/activities/rounds';
 import { formatReportRow, REPORT_FORMAT, type ReportRowInput } from '../../src/reports/completion-report';
 import type { AnalyzeRoundInput, RoundAnalysis } from '../../src/shared/activity-types';
-import { withBucket } from '../helpers';
+import { s3Client, uniqueName, withBucket } from '../helpers';
+import { withCampaignWorker } from '../support/campaign';
+import type { analyzeRoundWorkflow } from './activity-workflows';
 
 async function text(s3: S3Client, bucket: string, key: string): Promise<string> {
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -71,6 +76,38 @@ function roundInput(
   };
 }
 
+/** Writes job `jobId`'s completion report: each results file, and `reports/job-<id>/manifest.json` listing them. */
+async function putCompletionReport(
+  s3: S3Client,
+  bucket: string,
+  jobId: string,
+  results: Array<{ status: 'succeeded' | 'failed'; key: string; rows: ReportRowInput[] }>,
+): Promise<void> {
+  for (const r of results) {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: r.key, Body: r.rows.map(formatReportRow).join('') }));
+  }
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: `reports/job-${jobId}/manifest.json`,
+      Body: JSON.stringify({
+        Format: REPORT_FORMAT,
+        Results: results.map((r) => ({ TaskExecutionStatus: r.status, Bucket: bucket, Key: r.key })),
+      }),
+    }),
+  );
+}
+
+let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
+/** The test workflows, bundled once for this file and only if a test runs them. */
+function activityWorkflows(): ReturnType<typeof bundleWorkflowCode> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: path.join(__dirname, 'activity-workflows.ts'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
+  });
+  return bundle;
+}
+
 describe('analyzeRound', () => {
   test('gives the same analysis, failures and retry manifest in one partition or many', async () => {
     await withBucket(async (bucket, s3) => {
@@ -79,29 +116,10 @@ describe('analyzeRound', () => {
       const succeeded = report.filter((r) => r.taskStatus === 'succeeded');
       const failed = report.filter((r) => r.taskStatus === 'failed');
       // Results files in a shuffled order, as S3 gives no order: the analysis must follow the manifest.
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: 'rep/ok.csv',
-          Body: succeeded.reverse().map(formatReportRow).join(''),
-        }),
-      );
-      await s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: 'rep/failed.csv', Body: failed.map(formatReportRow).join('') }),
-      );
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: 'reports/job-j1/manifest.json',
-          Body: JSON.stringify({
-            Format: REPORT_FORMAT,
-            Results: [
-              { TaskExecutionStatus: 'failed', Bucket: bucket, Key: 'rep/failed.csv' },
-              { TaskExecutionStatus: 'succeeded', Bucket: bucket, Key: 'rep/ok.csv' },
-            ],
-          }),
-        }),
-      );
+      await putCompletionReport(s3, bucket, 'j1', [
+        { status: 'failed', key: 'rep/failed.csv', rows: failed },
+        { status: 'succeeded', key: 'rep/ok.csv', rows: succeeded.reverse() },
+      ]);
       const input = (prefix: string) =>
         roundInput(bucket, prefix, { jobId: 'j1', status: 'Cancelled', tasksRun: 36 }, ['SlowDown', 'InternalError']);
       const run = async (partitionRows: number, prefix: string) => {
@@ -202,4 +220,109 @@ describe('analyzeRound', () => {
       });
     },
   );
+
+  test('heartbeats its progress through every step of a job, and the server keeps the last heartbeat for the retry', async () => {
+    await withBucket(async (bucket, s3) => {
+      // One job of 25,000 objects: 20,000 succeeded, 5,000 failed for good.
+      const rows = 25_000;
+      const keys = Array.from({ length: rows }, (_, i) => `obj-${String(i).padStart(5, '0')}`);
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: 'in/manifest.csv',
+          Body: keys.map((k) => `${bucket},${k}\n`).join(''),
+        }),
+      );
+      const report = keys.map((key, i): ReportRowInput =>
+        i % 5 === 0
+          ? { bucket, key, taskStatus: 'failed', httpStatusCode: 404, errorCode: 'NoSuchKey' }
+          : { bucket, key, taskStatus: 'succeeded', httpStatusCode: 200 },
+      );
+      await putCompletionReport(s3, bucket, 'j7', [{ status: 'succeeded', key: 'rep/all.csv', rows: report }]);
+      const input: AnalyzeRoundInput = {
+        campaignId: 'c-heartbeats',
+        round: 0,
+        operationType: 'copy',
+        retryableErrorCodes: [],
+        maxObjectsPerJob: rows,
+        // Ordinal 2: the heartbeats name the job by its ordinal in the campaign, not its index in the round.
+        jobs: [
+          {
+            jobId: 'j7',
+            status: 'Complete',
+            tasksRun: rows,
+            ordinal: 2,
+            manifest: { bucket, key: 'in/manifest.csv', etag: 'x', rows },
+          },
+        ],
+        reports: { bucket, prefix: 'reports' },
+        output: { bucket, prefix: 'out' },
+      };
+
+      // The first attempt analyses the whole job, then fails to write its failures file (a 500 from S3).
+      const worker = s3Client();
+      worker.middlewareStack.add(
+        (next) => async (args) => {
+          const key = (args.input as { Key?: string }).Key ?? '';
+          if (Context.current().info.attempt === 1 && key.endsWith('failures/round-0-permanent.csv')) {
+            throw Object.assign(new Error('simulated S3 outage'), {
+              name: 'InternalError',
+              $metadata: { httpStatusCode: 500 },
+            });
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'failFirstAttempt' },
+      );
+      const attempts: Array<{ attempt: number; heartbeatDetails: unknown; beats: unknown[] }> = [];
+      const watchHeartbeats: ActivityInterceptorsFactory = (ctx) => {
+        const seen = { attempt: ctx.info.attempt, heartbeatDetails: ctx.info.heartbeatDetails, beats: [] as unknown[] };
+        attempts.push(seen);
+        // The SDK has no interceptor for heartbeats: this attempt's context records each one on its way out.
+        const send = ctx.heartbeat;
+        Object.defineProperty(ctx, 'heartbeat', {
+          value: (details?: unknown) => {
+            seen.beats.push(details);
+            send(details);
+          },
+        });
+        return {};
+      };
+      let analysis: RoundAnalysis;
+      try {
+        analysis = await withCampaignWorker(
+          (h) =>
+            h.client.workflow.execute<typeof analyzeRoundWorkflow>('analyzeRoundWorkflow', {
+              taskQueue: h.taskQueue,
+              workflowId: uniqueName('round-heartbeats'),
+              args: [input],
+            }),
+          {
+            s3: worker,
+            workerOptions: { workflowBundle: await activityWorkflows(), interceptors: { activity: [watchHeartbeats] } },
+          },
+        );
+      } finally {
+        worker.destroy();
+      }
+
+      // Report rows read, manifest rows read, the partition joined, manifest rows decided: every 10,000 rows.
+      const progress = [
+        { job: 2, reportRows: 10_000 },
+        { job: 2, reportRows: 20_000 },
+        { job: 2, rows: 10_000 },
+        { job: 2, rows: 20_000 },
+        { job: 2, partition: 0, partitions: 1 },
+        { job: 2, rows: 10_000 },
+        { job: 2, rows: 20_000 },
+      ];
+      expect(attempts.map((a) => a.attempt)).toEqual([1, 2]);
+      expect(attempts[0]!.beats).toEqual(progress);
+      expect(attempts[1]!.beats).toEqual(progress);
+      // The server kept the first attempt's last heartbeat (sent when it failed, though throttled before) for the next.
+      expect(attempts[0]!.heartbeatDetails).toBeUndefined();
+      expect(attempts[1]!.heartbeatDetails).toEqual(progress[progress.length - 1]);
+      expect(analysis).toMatchObject({ succeeded: 20_000, permanent: 5_000, retryable: 0, neverRan: 0 });
+    });
+  });
 });

@@ -5,7 +5,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client, type StorageClass } from '@aws-sdk/client-s3';
 import { ListJobsCommand, type JobListDescriptor } from '@aws-sdk/client-s3-control';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 
 import { createAwsClients } from '../../src/aws/clients';
 import { writeInventoryReport } from '../../src/demo/inventory-writer';
@@ -50,24 +50,38 @@ export interface CampaignHarness {
   accountId: string;
 }
 
+/** Where the harness's worker runs and what it is given besides the project's own wiring. */
+export interface CampaignWorkerOptions extends Partial<Pick<CampaignHarness, 'taskQueue' | 'accountId'>> {
+  /** The worker's S3 client (a failing or held network); the caller destroys it. @default one for the run's moto */
+  s3?: S3Client;
+  /**
+   * Worker options over the project's (`createWorker`): test workflows in `workflowBundle`, activity `interceptors`
+   * that watch the attempts. @default the project's workflows
+   */
+  workerOptions?: Partial<WorkerOptions>;
+  /** The engine its S3 Control calls go to (one started with Lambda handlers, say). @default the run's engine */
+  engineUrl?: string;
+}
+
 /**
- * Runs `fn` while an in-process worker serves a task queue of its own (or `on.taskQueue`, to stop a campaign's
- * worker and start another for the same campaign). `on.engineUrl` sends its S3 Control calls to another engine than
- * the run's (one started with Lambda handlers, say). @default the run's engine
+ * Runs `fn` while an in-process worker, wired as `s3-campaigns worker` wires it (`createWorker`: the project's
+ * activities and worker options), serves a task queue of its own (or `on.taskQueue`, to stop a campaign's worker and
+ * start another for the same campaign).
  */
 export async function withCampaignWorker<T>(
   fn: (h: CampaignHarness) => Promise<T>,
-  on: Partial<Pick<CampaignHarness, 'taskQueue' | 'accountId'>> & { engineUrl?: string } = {},
+  on: CampaignWorkerOptions = {},
 ): Promise<T> {
   quietTemporalRuntime();
   const taskQueue = on.taskQueue ?? uniqueName('tq-campaign');
   const config = loadConfig(workerEnv(taskQueue, on.engineUrl));
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const clients = createAwsClients(config.aws);
   const { worker } = await createWorker({
     config,
     connection,
-    clients: createAwsClients(config.aws),
-    workerOptions: { workflowBundle: await workflowBundle() },
+    clients: on.s3 ? { ...clients, s3: on.s3 } : clients,
+    workerOptions: { workflowBundle: await workflowBundle(), ...on.workerOptions },
   });
   const { client, connection: clientConnection } = await temporalClient();
   try {
