@@ -1,17 +1,21 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 
 import { createCampaignFolderActivities } from './campaign-folder';
 import { createCampaignReportActivities } from './campaign-report';
 import { createConnectivityActivities } from './connectivity';
 import { createJobActivities } from './jobs';
 import { createManifestActivities } from './manifests';
+import { createRestoreTrackingActivities } from './restore-tracking';
 import { createRoundActivities } from './rounds';
 import { createWatermarkActivities } from './watermarks';
 
 export interface ActivityDeps {
   s3: S3Client;
   s3control: S3ControlClient;
+  /** Restore events; without it `consumeRestoreEvents` fails with InvalidInput. */
+  sqs?: SQSClient;
 }
 
 /** Every activity of the worker, built from its clients (passed in, never built here). */
@@ -24,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRoundActivities(deps),
     ...createCampaignReportActivities(deps),
     ...createWatermarkActivities(deps),
+    ...createRestoreTrackingActivities(deps),
   };
 }
 
