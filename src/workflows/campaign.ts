@@ -230,6 +230,9 @@ function readInput(input: unknown): { spec: CampaignSpec; continuation?: Campaig
     if (continuation !== undefined && info.continuedFromExecutionRunId === undefined) {
       throw invalid(['continuation is set by the workflow itself when it continues as new: remove it']);
     }
+    if (spec.operation.type === 'restore-and-copy') {
+      throw invalid(['operation.type restore-and-copy is not runnable by this worker yet (issue 10)']);
+    }
     return { spec, continuation };
   } catch (err) {
     if (err instanceof SpecError) throw invalid(err.problems);
