@@ -8,6 +8,7 @@ import { createConnectivityActivities } from './connectivity';
 import { createJobActivities } from './jobs';
 import { createLargeCopyActivities } from './large-copy';
 import { createManifestActivities } from './manifests';
+import { createRestoreAndCopyReportActivities } from './restore-and-copy-report';
 import { createRestoreTrackingActivities } from './restore-tracking';
 import { createRoundActivities } from './rounds';
 import { createWatermarkActivities } from './watermarks';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWatermarkActivities(deps),
     ...createLargeCopyActivities(deps),
     ...createRestoreTrackingActivities(deps),
+    ...createRestoreAndCopyReportActivities(deps),
   };
 }
 

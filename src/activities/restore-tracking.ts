@@ -10,7 +10,9 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 
 import { toApplicationFailure } from '../aws/errors';
 import { createLogger } from '../logging';
+import { decodeManifestKey } from '../inventory/key-encoding';
 import { CsvManifestError } from '../manifest/csv-manifest';
+import { readManifestRows } from '../manifest/read';
 import {
   advanceTracking,
   consumeRestoreEvents as consumeEvents,
@@ -31,6 +33,8 @@ import type {
   ConsumeRestoreEventsResult,
   CreateRestoreTrackingInput,
   CreateRestoreTrackingResult,
+  ListWaveObjectsInput,
+  ListWaveObjectsResult,
   TrackingLocation,
 } from '../shared/restore-tracking-types';
 
@@ -124,6 +128,33 @@ export function createRestoreTrackingActivities(deps: { s3: S3Client; sqs?: SQSC
       } catch (err) {
         throw toFailure(err, `advancing the tracking set ${where(input.tracking)} (step ${input.stepId})`);
       }
+    },
+
+    /**
+     * The objects of a (small) wave manifest, keys decoded: the large objects a workflow copies one activity each.
+     * Refuses more than `maxRows` rows (InvalidInput), so an answer never floods the workflow's history.
+     */
+    async listWaveObjects(input: ListWaveObjectsInput): Promise<ListWaveObjectsResult> {
+      const objects: ListWaveObjectsResult['objects'] = [];
+      try {
+        for await (const row of readManifestRows(deps.s3, input.bucket, input.key)) {
+          if (objects.length >= input.maxRows) {
+            throw ApplicationFailure.nonRetryable(
+              `wave manifest s3://${input.bucket}/${input.key} has more than ${input.maxRows} rows`,
+              FailureType.InvalidInput,
+            );
+          }
+          const o: ListWaveObjectsResult['objects'][number] = {
+            bucket: row.bucket,
+            key: decodeManifestKey(row.rawKey),
+          };
+          if (row.versionId) o.versionId = row.versionId;
+          objects.push(o);
+        }
+      } catch (err) {
+        throw toFailure(err, `reading the wave manifest s3://${input.bucket}/${input.key}`);
+      }
+      return { objects };
     },
 
     /** Moves restore events from the SQS queue into per-shard event files, deleting each message once written. */

@@ -636,12 +636,15 @@ export async function advanceTracking(
     const waveLines: string[] = [];
     if (input.wave && waveId !== undefined) {
       const maxSize = input.wave.maxObjectSize;
+      const minSize = input.wave.minObjectSize;
       for (const r of rows) {
         if (!isRestored(r)) continue;
         if (maxSize !== undefined && r.size !== undefined && r.size > maxSize) {
           stats.tooLarge += 1;
           continue;
         }
+        // A wave of large objects only: one whose size is unknown goes to an ordinary wave (Batch copies it or says why).
+        if (minSize !== undefined && (r.size === undefined || r.size <= minSize)) continue;
         if (waveLines.length >= waveRoom) continue;
         r.state = 'queued';
         r.wave = waveId;

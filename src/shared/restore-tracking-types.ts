@@ -116,6 +116,11 @@ export interface AdvanceRestoreTrackingInput {
      * stops at 5 GB; larger objects need a multipart copy). @default no limit
      */
     maxObjectSize?: number;
+    /**
+     * Only objects of a known size above this (bytes) go into the wave: a wave of the objects `maxObjectSize` left
+     * out, for the worker's multipart copies. @default no limit
+     */
+    minObjectSize?: number;
   };
 }
 
@@ -162,6 +167,19 @@ export interface AdvanceRestoreTrackingResult {
   shardsResumed: number;
   /** Cumulative restore durations, per storage class and tier (all steps so far). */
   durations: RestoreDurationSummary[];
+}
+
+export interface ListWaveObjectsInput {
+  /** A wave manifest (`bucket,key[,versionId]`, URL-encoded keys). */
+  bucket: string;
+  key: string;
+  /** Refuse a manifest with more rows than this: the answer goes into workflow history. */
+  maxRows: number;
+}
+
+export interface ListWaveObjectsResult {
+  /** Decoded keys. */
+  objects: Array<{ bucket: string; key: string; versionId?: string }>;
 }
 
 export interface ConsumeRestoreEventsInput {
