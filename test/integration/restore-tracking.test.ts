@@ -241,7 +241,7 @@ describe('restore tracking: HEAD sweeps and waves', () => {
     });
   });
 
-  test('a wave holds at most maxObjects; objects over maxObjectSize stay restored and are counted', async () => {
+  test('a wave holds at most maxObjects; objects over maxObjectSize stay restored and are counted, then go alone into a minObjectSize wave', async () => {
     await withBucket(async (bucket, s3) => {
       const loc = { bucket, prefix: 'c' };
       const keys = Array.from({ length: 7 }, (_, i) => `k${i}`);
@@ -262,6 +262,17 @@ describe('restore tracking: HEAD sweeps and waves', () => {
       expect(r.counts).toMatchObject({ queued: 4, restored: 3 });
       const rows = await rowsByKey(s3, loc);
       expect(rows.get('k6')).toMatchObject({ state: 'restored', size: 100 });
+
+      // The large ones' own wave (minObjectSize): only the object over the size; the small ones stay for a wave.
+      const large = await advance(s3, {
+        tracking: loc,
+        stepId: 'w2',
+        wave: { maxObjects: 100, manifestKey: 'large-w2.csv', minObjectSize: 50 },
+      });
+      expect(large.wave).toMatchObject({ rows: 1, waveId: 2 });
+      expect((await text(s3, bucket, 'large-w2.csv')).trim()).toBe(`${bucket},k6`);
+      expect(large.counts).toMatchObject({ queued: 5, restored: 2 });
+      expect((await rowsByKey(s3, loc)).get('k6')).toMatchObject({ state: 'queued', wave: 2 });
     });
   });
 
