@@ -4,6 +4,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
+import { SQSClient } from '@aws-sdk/client-sqs';
 
 import type { Config } from '../config';
 import { LOCAL_CREDENTIALS } from './local-credentials';
@@ -12,6 +13,8 @@ import { createLocalS3ControlClient } from '../local-batch/client';
 export interface AwsClients {
   s3: S3Client;
   s3control: S3ControlClient;
+  /** Restore events (restore tracking). Optional so that callers that build their own clients need not add one. */
+  sqs?: SQSClient;
 }
 
 function localCredentials() {
@@ -29,5 +32,10 @@ export function createAwsClients(aws: Config['aws']): AwsClients {
   const s3control = aws.s3ControlEndpoint
     ? createLocalS3ControlClient({ endpoint: aws.s3ControlEndpoint, region, credentials: localCredentials() })
     : new S3ControlClient({ region });
-  return { s3, s3control };
+  // moto serves SQS on the same port as S3: a local S3 endpoint is the local SQS endpoint too.
+  const sqs = new SQSClient({
+    region,
+    ...(aws.s3Endpoint ? { endpoint: aws.s3Endpoint, credentials: localCredentials() } : {}),
+  });
+  return { s3, s3control, sqs };
 }

@@ -4,7 +4,29 @@
  */
 import type { JobOperation, S3Tag } from '@aws-sdk/client-s3-control';
 
-import type { CampaignOperation } from '../shared/campaign-spec';
+import type { CampaignOperation, RestoreAndCopyOperation } from '../shared/campaign-spec';
+
+type RestoreOperation = Extract<CampaignOperation, { type: 'restore' }>;
+type CopyOperation = Extract<CampaignOperation, { type: 'copy' }>;
+
+/** The restore part of a restore-and-copy operation: what its restore jobs (child campaigns) run. */
+export function restorePartOf(op: RestoreAndCopyOperation): RestoreOperation {
+  return { type: 'restore', tier: op.tier, expirationDays: op.expirationDays };
+}
+
+/**
+ * The copy part of a restore-and-copy operation: what its copy waves (child campaigns) run and what the worker's
+ * large-object copies follow, so that both paths copy with the same fields.
+ */
+export function copyPartOf(op: RestoreAndCopyOperation): CopyOperation {
+  const copy: CopyOperation = { type: 'copy', targetBucket: op.targetBucket, metadataDirective: op.metadataDirective };
+  if (op.targetKeyPrefix !== undefined) copy.targetKeyPrefix = op.targetKeyPrefix;
+  if (op.storageClass !== undefined) copy.storageClass = op.storageClass;
+  if (op.metadata !== undefined) copy.metadata = op.metadata;
+  if (op.tags !== undefined) copy.tags = op.tags;
+  if (op.cannedAcl !== undefined) copy.cannedAcl = op.cannedAcl;
+  return copy;
+}
 
 function tagList(tags: Record<string, string>): S3Tag[] {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
@@ -62,5 +84,8 @@ export function toJobOperation(op: CampaignOperation): JobOperation {
       return { S3ReplicateObject: {} };
     case 'compute-checksum':
       return { S3ComputeObjectChecksum: { ChecksumAlgorithm: op.algorithm, ChecksumType: op.checksumType } };
+    case 'restore-and-copy':
+      // Never one job: its restore jobs and copy waves are child campaigns of the restore and copy parts.
+      throw new Error('a restore-and-copy operation runs as restore and copy jobs: map restorePartOf/copyPartOf');
   }
 }

@@ -55,6 +55,21 @@ export function campaignProgressDetails(spec: CampaignSpec, st: CampaignState): 
     '',
     `Objects: ${t.objects} · succeeded ${t.succeeded} · failed ${t.failed}${t.notRun ? ` · not run ${t.notRun}` : ''} · jobs ${t.jobs} · round ${st.round}`,
   ];
+  const rac = st.restoreAndCopy;
+  if (rac) {
+    const c = rac.counts ?? rac.sorted?.counts;
+    const runningWaves = rac.waves.filter((w) => !w.result && w.error === undefined);
+    lines.push(
+      '',
+      `Restore → copy: requested ${c?.requested ?? 0} · restored waiting ${(c?.restored ?? 0) + (c?.['skipped-restored'] ?? 0)} · ` +
+        `queued ${c?.queued ?? 0} · copied ${t.succeeded} of ${t.objects} · missing ${c?.failed ?? 0} · expired ${c?.expired ?? 0}`,
+      `Restore jobs ${rac.restores.length} · waves ${rac.waves.length}${runningWaves.length ? ` (running: ${runningWaves.map((w) => w.waveId).join(', ')})` : ''} · ` +
+        `large objects ${rac.large.copied}/${rac.large.objects} copied` +
+        (rac.nextSweepAt && st.phase === 'Tracking' ? ` · next sweep ${rac.nextSweepAt}` : '') +
+        (rac.nextEarliestExpiry ? ` · earliest expiry of a waiting copy ${rac.nextEarliestExpiry}` : '') +
+        ` · extensions ${rac.extensions}`,
+    );
+  }
   if (st.phase === 'AwaitingApproval') {
     const jobs = st.jobs.filter((j) => j.round === st.round);
     lines.push(

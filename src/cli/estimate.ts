@@ -41,6 +41,8 @@ function describeOperation(op: CampaignSpec['operation']): string {
       return `restore (${op.tier}, ${op.expirationDays} days)`;
     case 'copy':
       return `copy to s3://${op.targetBucket}/${op.targetKeyPrefix ?? ''} (${op.storageClass ?? 'STANDARD'})`;
+    case 'restore-and-copy':
+      return `restore (${op.tier}, ${op.expirationDays} days) and copy to s3://${op.targetBucket}/${op.targetKeyPrefix ?? ''} (${op.storageClass ?? 'STANDARD'})`;
     case 'lambda':
       return `lambda ${op.functionArn}`;
     default:

@@ -75,7 +75,11 @@ export function registerIamPolicyCommand(program: Command): void {
         roleArn: spec.roleArn,
         permissionsPolicy: role.permissionsPolicy,
         trustPolicy: role.trustPolicy,
-        workerPolicy: workerPolicy(spec, { kmsKeyArns: flags.kmsKeyArn }),
+        workerPolicy: workerPolicy(spec, {
+          kmsKeyArns: flags.kmsKeyArn,
+          sourceBuckets: opts.sourceBuckets,
+          versioned: opts.versioned,
+        }),
         warnings: [...warnings, ...role.warnings],
       };
       if (flags.json) {

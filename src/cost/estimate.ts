@@ -7,7 +7,13 @@
  * Pure and deterministic: the campaign workflow imports it to show the estimate at the approval step. No Node
  * built-ins, no AWS SDK, no clock.
  */
-import type { CampaignOperation, OperationType } from '../shared/campaign-spec';
+import { copyPartOf, restorePartOf } from '../campaign/operation';
+import {
+  trackingSchedule,
+  type CampaignOperation,
+  type OperationType,
+  type RestoreAndCopyOperation,
+} from '../shared/campaign-spec';
 import type { Price, PriceTable } from './price-table';
 
 /** AWS bills storage and retrieval in binary gigabytes. */
@@ -260,6 +266,7 @@ function copyItems(
   input: EstimateCostInput & { operation: { type: 'copy' } },
   v: Volume,
   notes: string[],
+  restoredFirst = false,
 ): CostLineItem[] {
   const { prices, operation: op } = input;
   const target: TargetClass = op.storageClass ?? 'STANDARD';
@@ -338,7 +345,7 @@ function copyItems(
       if (bytes > 0) items.push(line(`Retrieval of the ${c} sources`, gb(bytes), 'GB', 1, prices.retrievalPerGB[c]));
     }
     const archived = ['GLACIER', 'DEEP_ARCHIVE'].filter((c) => (v.byClass[c] ?? 0) > 0);
-    if (archived.length) {
+    if (archived.length && !restoredFirst) {
       notes.push(
         `Objects in ${archived.join(', ')} must be restored before they can be copied (their copy tasks fail otherwise); they are priced here as if restored.`,
       );
@@ -355,9 +362,104 @@ function copyItems(
     );
   }
   notes.push(
-    'Copies within one Region: copying to another Region adds inter-Region data transfer per GB (not included). Objects over 5 GB fail.',
+    restoredFirst
+      ? 'Copies within one Region: copying to another Region adds inter-Region data transfer per GB (not included).'
+      : 'Copies within one Region: copying to another Region adds inter-Region data transfer per GB (not included). Objects over 5 GB fail.',
   );
   return items;
+}
+
+/**
+ * Longest restore, in hours, by class and tier (S3 User Guide, "Archive retrieval options"): sweeps of an object go on
+ * until its restore completes, so this bounds the HEADs per object.
+ */
+const LONGEST_RESTORE_HOURS: Record<
+  'GLACIER' | 'DEEP_ARCHIVE' | 'INTELLIGENT_TIERING',
+  Record<'BULK' | 'STANDARD', number>
+> = {
+  GLACIER: { BULK: 12, STANDARD: 5 },
+  DEEP_ARCHIVE: { BULK: 48, STANDARD: 12 },
+  INTELLIGENT_TIERING: { BULK: 48, STANDARD: 12 },
+};
+
+/**
+ * restore-and-copy: the restore of the archived objects (restore requests, retrieval, the temporary copies), the copy
+ * of every object (copy requests, storage of the copies), the Batch fees of both kinds of job, and the HEADs that track
+ * the restores (one per object before anything is restored, then one per sweep until each restore completes).
+ */
+function restoreAndCopyItems(input: EstimateCostInput, op: RestoreAndCopyOperation, v: Volume, notes: string[]) {
+  const { prices } = input;
+  const archiveClasses = ARCHIVE_CLASSES as readonly string[];
+  const archivedVolume = (): Volume => {
+    if (!v.known || v.rowsByClass === undefined) return v;
+    const pick = <T>(r: Record<string, T>) =>
+      Object.fromEntries(Object.entries(r).filter(([c]) => archiveClasses.includes(c) || c === 'UNKNOWN'));
+    const rowsByClass = pick(v.rowsByClass);
+    const byClass = pick(v.byClass);
+    return {
+      objects: Object.values(rowsByClass).reduce((a, b) => a + b, 0),
+      known: true,
+      total: Object.values(byClass).reduce((a, b) => a + b, 0),
+      byClass,
+      rowsByClass,
+    };
+  };
+  const archived = archivedVolume();
+  const restoreNotes: string[] = [];
+  const restore = restoreItems({ ...input, operation: restorePartOf(op) }, archived, restoreNotes);
+  const copy = copyItems({ ...input, operation: copyPartOf(op) }, v, notes, true);
+  const waves = Math.max(1, Math.ceil(v.objects / op.waves.minObjects));
+  const b = prices.batchOperations;
+  const items: CostLineItem[] = [
+    line(
+      'Batch Operations jobs',
+      input.jobs + waves,
+      'job',
+      1,
+      b.perJob,
+      `${input.jobs} restore job(s) at most and about ${waves} copy wave(s) (a wave per operation.waves.minObjects restored objects; fewer objects per wave when waves.maxWait starts them early)`,
+    ),
+    line(
+      'Batch Operations objects',
+      archived.objects + v.objects,
+      'object',
+      1_000_000,
+      b.perMillionObjects,
+      archived === v
+        ? 'every object restored and copied: an upper bound (object classes unknown)'
+        : 'one restore task per archived object and one copy task per object',
+    ),
+    ...restore,
+    ...copy,
+  ];
+  const { sweepIntervalMs, firstSweepAfterMs } = trackingSchedule(op);
+  const counts = archived.rowsByClass;
+  const sweepsPer = (c: keyof typeof LONGEST_RESTORE_HOURS) =>
+    Math.max(1, Math.ceil((LONGEST_RESTORE_HOURS[c][op.tier] * 3_600_000 - firstSweepAfterMs) / sweepIntervalMs) + 1);
+  const sweepHeads =
+    counts === undefined || archived === v
+      ? archived.objects * sweepsPer('DEEP_ARCHIVE')
+      : ARCHIVE_CLASSES.reduce((n, c) => n + (counts[c] ?? 0) * sweepsPer(c), 0);
+  items.push(
+    line(
+      'HEAD requests tracking the restores',
+      v.objects + sweepHeads,
+      'request',
+      1000,
+      prices.requests.getPer1000.STANDARD,
+      `one HEAD per object before the restores, then one per sweep (every ${formatMs(sweepIntervalMs)} from ${formatMs(firstSweepAfterMs)} after the restore) until the restore completes, at most the tier's longest restore time: an upper bound` +
+        (op.tracking.queueUrl ? '; SQS requests for restore events are not included (about $0.40 per million)' : ''),
+    ),
+  );
+  notes.push(
+    `Objects above largeObjectThreshold (${op.largeObjectThreshold}) are copied by the worker with a multipart copy: one UploadPartCopy request per part instead of one COPY, priced here as one COPY each.`,
+    'Expiry extensions (a restore request on a restored object whose copy would expire before it is copied) are not included: none are needed when waves keep up.',
+  );
+  return items;
+}
+
+function formatMs(ms: number): string {
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;
 }
 
 const PUT_LIKE: Record<string, string> = {
@@ -409,9 +511,12 @@ function lambdaItems(input: EstimateCostInput, v: Volume): CostLineItem[] {
 export function estimateCost(input: EstimateCostInput): CostEstimate {
   const v = volumeOf(input.stats);
   const notes: string[] = [];
-  const items = batchFees(input, v.objects);
   const op = input.operation;
+  const items = op.type === 'restore-and-copy' ? [] : batchFees(input, v.objects);
   switch (op.type) {
+    case 'restore-and-copy':
+      items.push(...restoreAndCopyItems(input, op, v, notes));
+      break;
     case 'restore':
       items.push(...restoreItems({ ...input, operation: op }, v, notes));
       break;

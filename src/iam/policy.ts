@@ -7,7 +7,7 @@
  * (Amazon S3 User Guide), the Service Authorization Reference for Amazon S3 (resource types, condition keys), and
  * what the worker's code calls. Where AWS documents nothing (S3ComputeObjectChecksum), the result says so.
  */
-import type { CampaignSpec } from '../shared/campaign-spec';
+import type { CampaignSpec, RestoreAndCopyOperation } from '../shared/campaign-spec';
 
 /** The service principal of S3 Batch Operations. */
 export const BATCH_OPERATIONS_PRINCIPAL = 'batchoperations.s3.amazonaws.com';
@@ -59,6 +59,13 @@ export interface BatchRolePolicies {
 export interface WorkerPolicyOptions {
   /** KMS keys of the inventory, the CSV manifest or the report bucket: adds kms:Decrypt and kms:GenerateDataKey. */
   kmsKeyArns?: string[];
+  /**
+   * restore-and-copy only (the worker HEADs, extends and copies source objects itself): as in
+   * `BatchRolePolicyOptions`. @default unknown: every bucket (`*`)
+   */
+  sourceBuckets?: string[];
+  /** restore-and-copy only: as in `BatchRolePolicyOptions`. @default true, except for keys sources */
+  versioned?: boolean;
 }
 
 /** `aws`, `aws-cn`, `aws-us-gov`: taken from the role ARN so every ARN is in the campaign's partition. */
@@ -83,9 +90,19 @@ function campaignFolder(spec: CampaignSpec, p: string): string {
   return objectsArn(p, spec.report.bucket, `${spec.report.prefix}/`);
 }
 
-/** The S3 Batch Operations operation name of a spec's operation (as `s3:RequestJobOperation` sees it). */
-export function jobOperationName(type: CampaignSpec['operation']['type']): string {
-  const names: Record<CampaignSpec['operation']['type'], string> = {
+/**
+ * The S3 Batch Operations operation names of a spec's operation's jobs (as `s3:RequestJobOperation` sees them): one,
+ * except for restore-and-copy, whose campaign creates restore jobs and copy jobs.
+ */
+export function jobOperationNames(type: CampaignSpec['operation']['type']): string[] {
+  return type === 'restore-and-copy'
+    ? [jobOperationName('restore'), jobOperationName('copy')]
+    : [jobOperationName(type)];
+}
+
+/** The S3 Batch Operations operation name of a single-job operation (as `s3:RequestJobOperation` sees it). */
+export function jobOperationName(type: Exclude<CampaignSpec['operation']['type'], 'restore-and-copy'>): string {
+  const names: Record<Exclude<CampaignSpec['operation']['type'], 'restore-and-copy'>, string> = {
     restore: 'S3InitiateRestoreObject',
     copy: 'S3PutObjectCopy',
     'put-tags': 'S3PutObjectTagging',
@@ -113,6 +130,43 @@ function kmsStatements(kmsKeyArns: string[] | undefined): PolicyStatement[] {
 }
 
 /**
+ * The ARNs of the objects a campaign acts on (scoped to the filter's key prefixes) and of their buckets; `unscoped`
+ * when the buckets are unknown and every bucket (`*`) is allowed.
+ */
+function sourceResources(
+  spec: CampaignSpec,
+  p: string,
+  known: string[] | undefined,
+): { sourceObjects: string[]; sourceBuckets: string[]; unscoped: boolean } {
+  let buckets: string[];
+  if (spec.source.type === 'keys') buckets = [spec.source.bucket];
+  else if (known?.length) buckets = [...new Set(known)].sort();
+  else buckets = ['*'];
+  const prefixes = spec.filter?.keyPrefixes?.length ? [...spec.filter.keyPrefixes] : [''];
+  return {
+    sourceObjects: buckets.flatMap((b) => prefixes.map((prefix) => objectsArn(p, b, prefix))),
+    sourceBuckets: buckets.map((b) => bucketArn(p, b)),
+    unscoped: buckets[0] === '*',
+  };
+}
+
+/** Read the objects a copy copies: the documented copy policy reads the ACL too; tags only when the copies take them. */
+function copySourceActions(op: { tags?: Record<string, string> }, v: (action: string) => string[]): string[] {
+  return [
+    's3:GetObject',
+    ...v('s3:GetObjectVersion'),
+    's3:GetObjectAcl',
+    ...v('s3:GetObjectVersionAcl'),
+    ...(op.tags ? [] : ['s3:GetObjectTagging', ...v('s3:GetObjectVersionTagging')]),
+  ];
+}
+
+/** Write the copies: tags are written either way (the source's, or operation.tags); an ACL only when one is set. */
+function copyTargetActions(op: { cannedAcl?: string }): string[] {
+  return ['s3:PutObject', 's3:PutObjectTagging', ...(op.cannedAcl ? ['s3:PutObjectAcl'] : [])];
+}
+
+/**
  * The permissions and trust policies of the role the campaign's jobs run as (`spec.roleArn`), for exactly this
  * campaign: read its manifests and write its completion reports under `<report.bucket>/<report.prefix>/`, and the
  * operation's actions on the source objects (scoped to the inventory filter's key prefixes when there are any).
@@ -125,20 +179,14 @@ export function batchRolePolicies(spec: CampaignSpec, opts: BatchRolePolicyOptio
   const versioned = isKeys ? false : (opts.versioned ?? true);
   const v = (action: string) => (versioned ? [action] : []);
 
-  let buckets: string[];
-  if (spec.source.type === 'keys') buckets = [spec.source.bucket];
-  else if (opts.sourceBuckets?.length) buckets = [...new Set(opts.sourceBuckets)].sort();
-  else {
-    buckets = ['*'];
+  const { sourceObjects, sourceBuckets, unscoped } = sourceResources(spec, p, opts.sourceBuckets);
+  if (unscoped) {
     warnings.push(
       spec.source.type === 'csv'
         ? 'The CSV manifest’s buckets are unknown: the operation is allowed on objects in every bucket (*). Pass --source-bucket to scope it.'
         : 'The inventory’s source bucket is unknown: the operation is allowed on objects in every bucket (*). Pass --source-bucket to scope it.',
     );
   }
-  const prefixes = spec.filter?.keyPrefixes?.length ? [...spec.filter.keyPrefixes] : [''];
-  const sourceObjects = buckets.flatMap((b) => prefixes.map((prefix) => objectsArn(p, b, prefix)));
-  const sourceBuckets = buckets.map((b) => bucketArn(p, b));
 
   const statements: PolicyStatement[] = [
     {
@@ -191,20 +239,16 @@ export function batchRolePolicies(spec: CampaignSpec, opts: BatchRolePolicyOptio
       lockConfig();
       break;
     case 'copy':
+    case 'restore-and-copy':
+      // restore-and-copy: the role runs the restore jobs and the copy waves (the worker copies large objects itself).
+      if (op.type === 'restore-and-copy') onObjects('RestoreObjects', ['s3:RestoreObject']);
       // The documented copy policy reads the source ACL as well as the object. The source tags are read only when
       // the copies take them (no operation.tags: CopyObject's tagging directive is COPY).
-      onObjects('ReadCopySources', [
-        's3:GetObject',
-        ...v('s3:GetObjectVersion'),
-        's3:GetObjectAcl',
-        ...v('s3:GetObjectVersionAcl'),
-        ...(op.tags ? [] : ['s3:GetObjectTagging', ...v('s3:GetObjectVersionTagging')]),
-      ]);
+      onObjects('ReadCopySources', copySourceActions(op, v));
       statements.push({
         Sid: 'WriteCopies',
         Effect: 'Allow',
-        // Tags are written either way: the source's, or operation.tags.
-        Action: ['s3:PutObject', 's3:PutObjectTagging', ...(op.cannedAcl ? ['s3:PutObjectAcl'] : [])],
+        Action: copyTargetActions(op),
         Resource: objectsArn(p, op.targetBucket, op.targetKeyPrefix ?? ''),
       });
       break;
@@ -282,7 +326,11 @@ export function workerPolicy(spec: CampaignSpec, opts: WorkerPolicyOptions = {})
       // CreateJob has no resource type: conditions do the scoping.
       Resource: '*',
       Condition: {
-        StringEquals: { 's3:RequestJobOperation': jobOperationName(spec.operation.type) },
+        StringEquals: {
+          's3:RequestJobOperation': ((names) => (names.length === 1 ? names[0]! : names))(
+            jobOperationNames(spec.operation.type),
+          ),
+        },
         NumericLessThanEquals: { 's3:RequestJobPriority': spec.priority },
         Null: { [`aws:RequestTag/${CAMPAIGN_JOB_TAG}`]: 'false' },
       },
@@ -351,6 +399,73 @@ export function workerPolicy(spec: CampaignSpec, opts: WorkerPolicyOptions = {})
       Resource: `arn:${p}:s3:::${bucket}/${iamLiteral(key)}`,
     });
   }
+  if (spec.operation.type === 'restore-and-copy') {
+    statements.push(...restoreAndCopyWorkerStatements(spec, spec.operation, p, opts));
+  }
   statements.push(...kmsStatements(opts.kmsKeyArns));
   return { Version: '2012-10-17', Statement: statements };
+}
+
+/** `https://sqs.eu-west-1.amazonaws.com/111122223333/name` → its ARN (a local endpoint takes the spec's Region). */
+export function sqsQueueArn(queueUrl: string, partition: string, region: string): string {
+  const m = /^https?:\/\/([^/]+)\/(\d{12})\/([^/]+)$/.exec(queueUrl);
+  const host = m?.[1] ?? '';
+  const queueRegion = /^sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(host)?.[1] ?? region;
+  return `arn:${partition}:sqs:${queueRegion}:${m?.[2] ?? '*'}:${m?.[3] ?? '*'}`;
+}
+
+/**
+ * What the worker does itself in a restore-and-copy campaign: HEAD sweeps and the precheck (`s3:GetObject` covers
+ * HeadObject), expiry extensions (`s3:RestoreObject`), multipart copies of the objects above largeObjectThreshold
+ * (read the source and its tags; create, part-copy, complete, list and abort uploads in the target; HEAD the target
+ * to verify it), and reading restore events from the queue when one is named.
+ */
+function restoreAndCopyWorkerStatements(
+  spec: CampaignSpec,
+  op: RestoreAndCopyOperation,
+  p: string,
+  opts: WorkerPolicyOptions,
+): PolicyStatement[] {
+  const versioned = spec.source.type === 'keys' ? false : (opts.versioned ?? true);
+  const v = (action: string) => (versioned ? [action] : []);
+  const { sourceObjects } = sourceResources(spec, p, opts.sourceBuckets);
+  const target = objectsArn(p, op.targetBucket, op.targetKeyPrefix ?? '');
+  const statements: PolicyStatement[] = [
+    {
+      Sid: 'TrackAndExtendRestores',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', ...v('s3:GetObjectVersion'), 's3:RestoreObject'],
+      Resource: sourceObjects,
+    },
+    {
+      Sid: 'ReadLargeCopySources',
+      Effect: 'Allow',
+      Action: op.tags ? [] : ['s3:GetObjectTagging', ...v('s3:GetObjectVersionTagging')],
+      Resource: sourceObjects,
+    },
+    {
+      Sid: 'WriteLargeCopies',
+      Effect: 'Allow',
+      // s3:PutObject covers CreateMultipartUpload, UploadPartCopy and CompleteMultipartUpload; s3:GetObject the HEAD
+      // that verifies the finished copy.
+      Action: [...copyTargetActions(op), 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetObject'],
+      Resource: target,
+    },
+    {
+      // abortAbandonedUploads lists the campaign's unfinished uploads in the target bucket.
+      Sid: 'ListLargeCopyUploads',
+      Effect: 'Allow',
+      Action: 's3:ListBucketMultipartUploads',
+      Resource: bucketArn(p, op.targetBucket),
+    },
+  ].filter((s) => s.Action.length > 0) as PolicyStatement[];
+  if (op.tracking.queueUrl) {
+    statements.push({
+      Sid: 'ReadRestoreEvents',
+      Effect: 'Allow',
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+      Resource: sqsQueueArn(op.tracking.queueUrl, p, spec.region),
+    });
+  }
+  return statements;
 }

@@ -63,7 +63,50 @@ export const DURATION_RANGES = {
   approvalTimeout: { min: 1000, max: 30 * 86_400_000 },
   /** No wait at all up to a week. */
   retryDelay: { min: 0, max: 7 * 86_400_000 },
+  /** restore-and-copy: seconds for tests; a wave held longer than a day only risks the restored copies expiring. */
+  waveMaxWait: { min: 1000, max: 86_400_000 },
+  /** restore-and-copy: seconds for tests; a day at most, so a restore is never noticed more than a day late. */
+  sweepInterval: { min: 1000, max: 86_400_000 },
+  /** restore-and-copy: none at all up to 2 days, Deep Archive Bulk's longest restore. */
+  firstSweepAfter: { min: 0, max: 2 * 86_400_000 },
+  /** restore-and-copy: at least a second; the upper bound is `expirationDays` (checked on the operation). */
+  expiryMargin: { min: 1000, max: 30 * 86_400_000 },
 } as const;
+
+/** Sizes: `5GB`, `512MiB`, `6291456` (bytes). S3 spells its limits in binary units, so `5GB` is 5 GiB, as in S3's. */
+const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$/;
+const SIZE_UNITS: Record<string, number> = {
+  B: 1,
+  KB: 2 ** 10,
+  KiB: 2 ** 10,
+  MB: 2 ** 20,
+  MiB: 2 ** 20,
+  GB: 2 ** 30,
+  GiB: 2 ** 30,
+  TB: 2 ** 40,
+  TiB: 2 ** 40,
+};
+
+/** Bytes of a size string: `5GB` → 5368709120 (binary units, as S3's limits), `6291456` → 6291456. */
+export function sizeBytes(value: string): number {
+  const m = SIZE.exec(value.trim());
+  if (!m) throw new Error(`not a size: ${value}`);
+  return Math.round(Number(m[1]) * SIZE_UNITS[m[2] ?? 'B']!);
+}
+
+/** A size field with a documented range, like the durations: errors name the field and the range. */
+const size = (what: string, min: number, max: number, minText: string, maxText: string) =>
+  z
+    .string()
+    .regex(SIZE, `${what} must be a size such as "5GB", "512MiB" or a number of bytes`)
+    .refine((v) => {
+      if (!SIZE.test(v.trim())) return true;
+      const b = sizeBytes(v);
+      return b >= min && b <= max;
+    }, `${what} must be between ${minText} and ${maxText}`);
+
+/** S3PutObjectCopy (and CopyObject) copy objects up to 5 GiB; UploadPartCopy parts are at least 5 MiB. */
+export const LARGE_OBJECT_THRESHOLD_RANGE = { min: 5 * 2 ** 20, max: 5 * 2 ** 30 } as const;
 
 const s3Uri = (what: string) => z.string().regex(S3_URI, `${what} must be an s3://bucket/key URI`);
 
@@ -183,49 +226,176 @@ export type CampaignFilter = z.infer<typeof FilterSchema>;
 // Operation
 // ---------------------------------------------------------------------------------------------------------------
 
+/** Batch Operations restores take BULK or STANDARD only. */
+const RESTORE_TIER = z.enum(['BULK', 'STANDARD']);
+
+/** The fields of a copy, shared by `copy` and `restore-and-copy` (whose copy waves are `copy` operations). */
+const COPY_FIELDS = {
+  targetBucket: bucketName,
+  /** Prepended to each key in the target bucket, e.g. "dr/". */
+  targetKeyPrefix: keyPrefix('operation.targetKeyPrefix', true)
+    .pipe(z.string().max(512, 'operation.targetKeyPrefix is at most 512 characters'))
+    .optional(),
+  storageClass: z
+    .enum(['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER', 'INTELLIGENT_TIERING', 'DEEP_ARCHIVE', 'GLACIER_IR'])
+    .optional(),
+  /** COPY keeps the source metadata; REPLACE uses `metadata`. @default "COPY" */
+  metadataDirective: z.enum(['COPY', 'REPLACE']).default('COPY'),
+  metadata: z
+    .object({
+      contentType: z.string().optional(),
+      cacheControl: z.string().optional(),
+      contentDisposition: z.string().optional(),
+      contentEncoding: z.string().optional(),
+      contentLanguage: z.string().optional(),
+      userMetadata: z.record(z.string(), z.string()).optional(),
+    })
+    .strict()
+    .optional(),
+  /** Tags of the copies: absent copies the source tags; a map replaces them. */
+  tags: tagSet.optional(),
+  cannedAcl: z.enum(CANNED_ACLS).optional(),
+};
+
+const metadataNeedsReplace = {
+  check: (o: { metadata?: unknown; metadataDirective: 'COPY' | 'REPLACE' }) =>
+    o.metadata === undefined || o.metadataDirective === 'REPLACE',
+  issue: { message: 'operation.metadata needs operation.metadataDirective "REPLACE"', path: ['metadata'] },
+};
+
+/**
+ * The pacing knobs of a `restore-and-copy` campaign. Defaults suit a 10-million-object campaign: waves of 100,000
+ * objects (100 copy jobs' worth of fees spread over a campaign, none idling for hours), HEAD sweeps paced to the tier.
+ */
+export const RestoreAndCopySchema = z
+  .object({
+    type: z.literal('restore-and-copy'),
+    /** Restore tier of the Batch Operations restore jobs (and of extensions). @default "BULK" */
+    tier: RESTORE_TIER.default('BULK'),
+    /** Days each restored copy stays available; the expiry guard extends it while the copy waits. @default 7 */
+    expirationDays: z.number().int().min(1).max(30_000).default(7),
+    ...COPY_FIELDS,
+    /**
+     * Objects above this size are copied by the worker (multipart UploadPartCopy) instead of by a Batch copy job.
+     * 5 MiB – 5 GiB. @default "5GB" (S3PutObjectCopy's limit, 5 GiB)
+     */
+    largeObjectThreshold: size(
+      'operation.largeObjectThreshold',
+      LARGE_OBJECT_THRESHOLD_RANGE.min,
+      LARGE_OBJECT_THRESHOLD_RANGE.max,
+      '5MiB',
+      '5GiB',
+    ).default('5GB'),
+    waves: z
+      .object({
+        /** A wave starts once this many restored objects wait … @default 100000 */
+        minObjects: z.number().int().min(1, 'operation.waves.minObjects must be at least 1').default(100_000),
+        /** … or once the oldest waiting one has waited this long (1 s – 1 d). @default "2h" */
+        maxWait: duration(
+          'operation.waves.maxWait',
+          DURATION_RANGES.waveMaxWait.min,
+          DURATION_RANGES.waveMaxWait.max,
+        ).default('2h'),
+        /** Copy waves running at once at most (1–100). @default 4 */
+        maxConcurrent: z
+          .number()
+          .int()
+          .min(1, 'operation.waves.maxConcurrent must be between 1 and 100')
+          .max(100, 'operation.waves.maxConcurrent must be between 1 and 100')
+          .default(4),
+      })
+      .strict()
+      .default({ minObjects: 100_000, maxWait: '2h', maxConcurrent: 4 }),
+    tracking: z
+      .object({
+        /** Time between HEAD sweeps (1 s – 1 d). @default by tier: STANDARD "30m", BULK "2h" */
+        sweepInterval: duration(
+          'operation.tracking.sweepInterval',
+          DURATION_RANGES.sweepInterval.min,
+          DURATION_RANGES.sweepInterval.max,
+        ).optional(),
+        /** Wait before the first sweep (0 – 2 d). @default by tier: STANDARD "3h", BULK "5h" (no restore is faster) */
+        firstSweepAfter: duration(
+          'operation.tracking.firstSweepAfter',
+          DURATION_RANGES.firstSweepAfter.min,
+          DURATION_RANGES.firstSweepAfter.max,
+        ).optional(),
+        /** HEAD (and extension) requests per second at most, 1–10,000. @default 500 */
+        headRatePerSecond: z
+          .number()
+          .int()
+          .min(1, 'operation.tracking.headRatePerSecond must be between 1 and 10000')
+          .max(10_000, 'operation.tracking.headRatePerSecond must be between 1 and 10000')
+          .default(500),
+        /** HEAD requests in flight at most, 1–256. @default 32 */
+        headConcurrency: z
+          .number()
+          .int()
+          .min(1, 'operation.tracking.headConcurrency must be between 1 and 256')
+          .max(256, 'operation.tracking.headConcurrency must be between 1 and 256')
+          .default(32),
+        /** An SQS queue fed by `s3:ObjectRestore:Completed` notifications; sweeps still run. @default none */
+        queueUrl: z
+          .string()
+          .regex(
+            /^https?:\/\/[^\s/]+\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/,
+            'operation.tracking.queueUrl must be an SQS queue URL, https://sqs.<region>.amazonaws.com/<account>/<name>',
+          )
+          .optional(),
+      })
+      .strict()
+      .default({ headRatePerSecond: 500, headConcurrency: 32 }),
+    /** Extend a restored, not yet copied object whose copy expires within this margin. @default "12h" */
+    expiryMargin: duration(
+      'operation.expiryMargin',
+      DURATION_RANGES.expiryMargin.min,
+      DURATION_RANGES.expiryMargin.max,
+    ).default('12h'),
+    largeObjects: z
+      .object({
+        /** Large objects copied at once (each with its own parallel parts), 1–64. @default 4 */
+        concurrency: z
+          .number()
+          .int()
+          .min(1, 'operation.largeObjects.concurrency must be between 1 and 64')
+          .max(64, 'operation.largeObjects.concurrency must be between 1 and 64')
+          .default(4),
+      })
+      .strict()
+      .default({ concurrency: 4 }),
+  })
+  .strict()
+  .refine(metadataNeedsReplace.check, metadataNeedsReplace.issue)
+  .refine((o) => !DURATION.test(o.expiryMargin) || durationMs(o.expiryMargin) < o.expirationDays * 86_400_000, {
+    message: 'operation.expiryMargin must be less than operation.expirationDays (in hours: expirationDays × 24h)',
+    path: ['expiryMargin'],
+  });
+export type RestoreAndCopyOperation = z.infer<typeof RestoreAndCopySchema>;
+
+/** The tracking schedule of a restore-and-copy operation, tier defaults filled in. */
+export function trackingSchedule(op: RestoreAndCopyOperation): { sweepIntervalMs: number; firstSweepAfterMs: number } {
+  const standard = op.tier === 'STANDARD';
+  return {
+    sweepIntervalMs: durationMs(op.tracking.sweepInterval ?? (standard ? '30m' : '2h')),
+    firstSweepAfterMs: durationMs(op.tracking.firstSweepAfter ?? (standard ? '3h' : '5h')),
+  };
+}
+
 export const OperationSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('restore'),
       /** Batch Operations allows BULK and STANDARD only. @default "BULK" */
-      tier: z.enum(['BULK', 'STANDARD']).default('BULK'),
+      tier: RESTORE_TIER.default('BULK'),
       /** Days the restored copy stays available (GLACIER/DEEP_ARCHIVE). @default 7 */
       expirationDays: z.number().int().min(1).max(30_000).default(7),
     })
     .strict(),
   z
-    .object({
-      type: z.literal('copy'),
-      targetBucket: bucketName,
-      /** Prepended to each key in the target bucket, e.g. "dr/". */
-      targetKeyPrefix: keyPrefix('operation.targetKeyPrefix', true)
-        .pipe(z.string().max(512, 'operation.targetKeyPrefix is at most 512 characters'))
-        .optional(),
-      storageClass: z
-        .enum(['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER', 'INTELLIGENT_TIERING', 'DEEP_ARCHIVE', 'GLACIER_IR'])
-        .optional(),
-      /** COPY keeps the source metadata; REPLACE uses `metadata`. @default "COPY" */
-      metadataDirective: z.enum(['COPY', 'REPLACE']).default('COPY'),
-      metadata: z
-        .object({
-          contentType: z.string().optional(),
-          cacheControl: z.string().optional(),
-          contentDisposition: z.string().optional(),
-          contentEncoding: z.string().optional(),
-          contentLanguage: z.string().optional(),
-          userMetadata: z.record(z.string(), z.string()).optional(),
-        })
-        .strict()
-        .optional(),
-      /** Tags of the copies: absent copies the source tags; a map replaces them. */
-      tags: tagSet.optional(),
-      cannedAcl: z.enum(CANNED_ACLS).optional(),
-    })
+    .object({ type: z.literal('copy'), ...COPY_FIELDS })
     .strict()
-    .refine((o) => o.metadata === undefined || o.metadataDirective === 'REPLACE', {
-      message: 'operation.metadata needs operation.metadataDirective "REPLACE"',
-      path: ['metadata'],
-    }),
+    .refine(metadataNeedsReplace.check, metadataNeedsReplace.issue),
+  RestoreAndCopySchema,
   z.object({ type: z.literal('put-tags'), /** Replaces each object's whole tag set. */ tags: tagSet }).strict(),
   z.object({ type: z.literal('delete-tags') }).strict(),
   z.object({ type: z.literal('acl'), cannedAcl: z.enum(CANNED_ACLS) }).strict(),

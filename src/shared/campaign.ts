@@ -6,6 +6,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 import type { CostEstimate } from '../cost/estimate';
 import type { CampaignSpecInput } from './campaign-spec';
+import type { RestoreDurationSummary, TrackingCounts } from './restore-tracking-types';
 
 /** The workflow type name, as typed into the Temporal UI's "Start workflow" form. */
 export const CAMPAIGN_WORKFLOW_TYPE = 'campaignWorkflow';
@@ -16,6 +17,10 @@ export type CampaignPhase =
   | 'CreatingJobs'
   | 'PreparingJobs'
   | 'AwaitingApproval'
+  /** restore-and-copy: the objects are sorted into restore / ready / missing (one HEAD each). */
+  | 'Sorting'
+  /** restore-and-copy: restore children, tracking steps, copy waves and large-object copies. */
+  | 'Tracking'
   | 'Running'
   | 'AnalyzingResults'
   | 'WaitingToRetry'
@@ -157,6 +162,51 @@ export interface CampaignState {
   /** Where the campaign's final report is, once written. */
   reportKey?: string;
   failedObjectsKey?: string;
+  /** restore-and-copy campaigns only. */
+  restoreAndCopy?: RestoreAndCopyState;
+}
+
+/** A child campaign of a restore-and-copy campaign: a restore job's campaign or a copy wave's. */
+export interface ChildCampaignRun {
+  /** `<campaignId>--restore-<n>` or `<campaignId>--wave-<n>`. */
+  workflowId: string;
+  manifest: ManifestRef;
+  startedAt: string;
+  /** Copy waves: the tracking set's wave id. */
+  waveId?: number;
+  /** Set when the child ended. */
+  result?: CampaignResult;
+  /** Set when the child ended without a result (failed, terminated): why. */
+  error?: string;
+}
+
+/** What a restore-and-copy campaign carries besides the common state: counts, keys, child ids; nothing per object. */
+export interface RestoreAndCopyState {
+  /** The first-round manifests of every selected object (BuildingManifest). */
+  sourceManifests: ManifestRef[];
+  /** The sort: how many objects need a restore, are ready, are missing. */
+  sorted?: { objects: number; counts: TrackingCounts; restoreManifests: ManifestRef[]; headRequests: number };
+  /** When the restores were asked for (approval): the first sweep is `firstSweepAfter` later. */
+  restoresStartedAt?: string;
+  restores: ChildCampaignRun[];
+  waves: ChildCampaignRun[];
+  /** The worker's multipart copies of objects above largeObjectThreshold. */
+  large: { batches: number; objects: number; copied: number; failed: number; bytes: number; failureKeys: string[] };
+  /** Tracking steps and event consumers so far (their ids' ordinals). */
+  steps: number;
+  consumers: number;
+  /** The tracking set's counts after the last step. */
+  counts?: TrackingCounts;
+  durations?: RestoreDurationSummary[];
+  /** Since when restored objects wait for a wave (the oldest of them, as far as the steps tell). */
+  waitingSince?: string;
+  nextSweepAt?: string;
+  nextEarliestExpiry?: string;
+  /** Restored objects left out of waves because they are large, after the last step. */
+  largeWaiting: number;
+  extensions: number;
+  headRequests: number;
+  eventsApplied: number;
 }
 
 /** A campaign's counts: every selected object is exactly one of succeeded, failed or not run. */
@@ -175,7 +225,10 @@ export interface CampaignTotals {
 }
 
 /** The totals of a campaign's state, from its round analyses: one definition for the workflow and the report. */
-export function campaignTotals(st: Pick<CampaignState, 'stats' | 'rounds' | 'round' | 'jobs'>): CampaignTotals {
+export function campaignTotals(
+  st: Pick<CampaignState, 'stats' | 'rounds' | 'round' | 'jobs' | 'restoreAndCopy' | 'phase'>,
+): CampaignTotals {
+  if (st.restoreAndCopy) return restoreAndCopyTotals(st.stats?.rowsSelected ?? 0, st.restoreAndCopy, st.phase);
   const sum = (f: (r: RoundAnalysis) => number) => st.rounds.reduce((n, r) => n + f(r), 0);
   const last = st.rounds[st.rounds.length - 1];
   // The last round's objects are final unless a later round took them: its retryable failures failed, and what it
@@ -188,6 +241,31 @@ export function campaignTotals(st: Pick<CampaignState, 'stats' | 'rounds' | 'rou
     unknown: sum((r) => r.unknown ?? 0),
     notRun: current?.neverRan ?? 0,
     jobs: st.jobs.filter((j) => j.jobId).length,
+  };
+}
+
+/**
+ * A restore-and-copy campaign's totals: succeeded = copied (waves and large copies); failed = the restore children's
+ * failures, the waves' and large copies' failures, and the objects tracking found missing or saw expire; once the
+ * campaign is done, what is neither was not run (rejected, cancelled).
+ */
+function restoreAndCopyTotals(objects: number, r: RestoreAndCopyState, phase: CampaignPhase): CampaignTotals {
+  const sum = (runs: ChildCampaignRun[], f: (x: CampaignResult) => number) =>
+    runs.reduce((n, c) => n + (c.result ? f(c.result) : 0), 0);
+  const succeeded = sum(r.waves, (x) => x.succeeded) + r.large.copied;
+  const failed =
+    sum(r.restores, (x) => x.failed + (x.notRun ?? 0)) +
+    sum(r.waves, (x) => x.failed + (x.notRun ?? 0)) +
+    r.large.failed +
+    (r.counts?.failed ?? r.sorted?.counts.failed ?? 0) +
+    (r.counts?.expired ?? 0);
+  return {
+    objects,
+    succeeded,
+    failed,
+    unknown: 0,
+    notRun: phase === 'Done' || phase === 'Reporting' ? Math.max(0, objects - succeeded - failed) : 0,
+    jobs: sum([...r.restores, ...r.waves], (x) => x.jobs),
   };
 }
 

@@ -40,6 +40,11 @@ export const FailureType = {
   Transient: 'Transient',
   /** Anything not classified above; retried, as unknown errors usually are transient. */
   Unknown: 'Unknown',
+  /**
+   * A conditional write found that another writer (a newer attempt, or another step) has taken over the object this
+   * activity was updating, e.g. a restore-tracking index. This attempt must stop. Non-retryable.
+   */
+  StaleWriter: 'StaleWriter',
 } as const;
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
@@ -55,4 +60,5 @@ export const NON_RETRYABLE_FAILURE_TYPES: readonly FailureTypeName[] = [
   FailureType.AlreadyExists,
   FailureType.NotRestored,
   FailureType.PreconditionFailed,
+  FailureType.StaleWriter,
 ];

@@ -23,6 +23,7 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  startChild,
   TemporalFailure,
   upsertSearchAttributes,
   workflowInfo,
@@ -33,6 +34,7 @@ import type { BuildCampaignManifestsInput, JobSnapshot, UpdateBatchJobStatusResu
 import {
   approveSignal,
   approveUpdate,
+  CAMPAIGN_WORKFLOW_TYPE,
   campaignTotals,
   rejectSignal,
   rejectUpdate,
@@ -44,6 +46,7 @@ import {
   type CampaignResult,
   type CampaignState,
   type CampaignStatus,
+  type ChildCampaignRun,
   type Decision,
   type DecisionResult,
 } from '../shared/campaign';
@@ -52,9 +55,16 @@ import {
   durationMs,
   incrementalStateKey,
   parseCampaignSpec,
+  sizeBytes,
   SpecError,
+  trackingSchedule,
   type CampaignSpec,
+  type CampaignSpecInput,
+  type RestoreAndCopyOperation,
 } from '../shared/campaign-spec';
+import type { CopyLargeObjectInput } from '../shared/large-copy';
+import type { AdvanceRestoreTrackingResult } from '../shared/restore-tracking-types';
+import { copyPartOf, restorePartOf, toJobOperation } from '../campaign/operation';
 import { FailureType } from '../shared/errors';
 import { MAX_JOBS_PER_ROUND } from '../shared/limits';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
@@ -86,13 +96,32 @@ export const reportCalls: ActivityOptions = {
 const { buildCampaignManifests } = proxyActivities<Activities>(manifestCalls);
 const { claimCampaignFolder, createBatchJob, describeBatchJobs, updateBatchJobStatus, readWatermark, saveWatermark } =
   proxyActivities<Activities>(jobCalls);
-const { analyzeRound, writeCampaignReport } = proxyActivities<Activities>(reportCalls);
+const { analyzeRound, writeCampaignReport, writeRestoreAndCopyReport, writeLargeCopyFailures } =
+  proxyActivities<Activities>(reportCalls);
 /** Cleanup after cancellation or failure: a few attempts each, so it can never hang the campaign. */
 const cleanupCalls = proxyActivities<Activities>({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '2m',
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },
 });
+
+/**
+ * Restore tracking steps read and rewrite the whole tracking set (HEAD sweeps of a million objects take an hour at
+ * the default rate): long, heartbeating, resumable from their checkpoints.
+ */
+const trackingCalls = proxyActivities<Activities>({
+  startToCloseTimeout: '12h',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '5s', maximumInterval: '2m', nonRetryableErrorTypes: [FailureType.InvalidInput] },
+});
+/** A multipart copy of up to 5 TB: heartbeats per part; a retry resumes the same upload. */
+const largeCopyCalls = proxyActivities<Activities>({
+  startToCloseTimeout: '24h',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '5s', maximumInterval: '2m', maximumAttempts: 5 },
+});
+/** Large objects copied per batch: the batch's refs pass through history, so it stays small. */
+const LARGE_OBJECTS_PER_BATCH = 100;
 
 const TERMINAL_JOB_STATUSES = new Set(['Complete', 'Failed', 'Cancelled']);
 /** How many ignored signals the state keeps, newest last. */
@@ -536,6 +565,239 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     );
   };
 
+  // ---- restore-and-copy --------------------------------------------------------------------------------------------
+  const racOperation = (): RestoreAndCopyOperation => {
+    if (spec.operation.type !== 'restore-and-copy') throw new Error('not a restore-and-copy campaign');
+    return spec.operation;
+  };
+  /** Bumped when a child campaign ends: the tracking loop wakes up for it. */
+  let childrenEnded = 0;
+  /** A child campaign's spec: this campaign's account, role, report folder, retries and pacing; no approval. */
+  const childSpec = (
+    operation: CampaignSpecInput['operation'],
+    manifest: { bucket: string; key: string },
+    what: string,
+  ): CampaignSpecInput => ({
+    name: `${spec.name} — ${what}`.slice(0, 100),
+    accountId: spec.accountId,
+    region: spec.region,
+    roleArn: spec.roleArn,
+    source: { type: 'csv', manifest: `s3://${manifest.bucket}/${manifest.key}` },
+    operation,
+    approval: { required: false, timeout: spec.approval.timeout, retryJobsRequireApproval: false },
+    retry: spec.retry,
+    ...(spec.failureTolerance ? { failureTolerance: spec.failureTolerance } : {}),
+    report: spec.report,
+    priority: spec.priority,
+    maxObjectsPerJob: spec.maxObjectsPerJob,
+    pollInterval: spec.pollInterval,
+    historyEventLimit: spec.historyEventLimit,
+  });
+  /** Starts a child campaign and records its end in `run` (found again by id: the state may be replaced). */
+  const startChildRun = async (run: ChildCampaignRun, input: CampaignSpecInput) => {
+    const handle = await startChild(CAMPAIGN_WORKFLOW_TYPE, { workflowId: run.workflowId, args: [input] });
+    void handle.result().then(
+      (result: CampaignResult) => {
+        run.result = result;
+        childrenEnded += 1;
+        publish();
+      },
+      (err: unknown) => {
+        run.error = err instanceof Error ? failureReasonOf(err) : String(err);
+        childrenEnded += 1;
+        publish();
+      },
+    );
+  };
+  const failureReasonOf = (err: Error) => (err instanceof TemporalFailure ? failureReason(err) : err.message);
+  const running = (runs: ChildCampaignRun[]) => runs.filter((r) => !r.result && r.error === undefined);
+  const absorbStep = (res: AdvanceRestoreTrackingResult) => {
+    const rac = st.restoreAndCopy!;
+    rac.counts = res.counts;
+    rac.durations = res.durations;
+    rac.nextEarliestExpiry = res.nextEarliestExpiry;
+    rac.extensions += res.extensionsIssued;
+    rac.headRequests += res.headRequests;
+    rac.eventsApplied += res.eventsApplied;
+  };
+  const trackingStep = (extra: {
+    sweep?: boolean;
+    wave?: NonNullable<Parameters<typeof trackingCalls.advanceRestoreTracking>[0]['wave']>;
+  }) => {
+    const rac = st.restoreAndCopy!;
+    const op = racOperation();
+    rac.steps += 1;
+    return trackingCalls.advanceRestoreTracking({
+      tracking: location,
+      stepId: `${st.campaignId}-step-${rac.steps}`,
+      sweep: extra.sweep ?? false,
+      expiryMarginMs: durationMs(op.expiryMargin),
+      expirationDays: op.expirationDays,
+      tier: op.tier,
+      headConcurrency: op.tracking.headConcurrency,
+      headRatePerSecond: op.tracking.headRatePerSecond,
+      ...(extra.wave ? { wave: extra.wave } : {}),
+    });
+  };
+  /** Copies a batch of large restored objects with the worker's multipart copy, a few at a time. */
+  const copyLargeBatch = async () => {
+    const rac = st.restoreAndCopy!;
+    const op = racOperation();
+    const res = await trackingStep({
+      wave: {
+        maxObjects: LARGE_OBJECTS_PER_BATCH,
+        manifestKey: `${location.prefix}/waves/large-${rac.steps + 1}.csv`,
+        minObjectSize: sizeBytes(op.largeObjectThreshold),
+      },
+    });
+    absorbStep(res);
+    if (!res.wave) return;
+    rac.large.batches += 1;
+    const { objects } = await trackingCalls.listWaveObjects({
+      bucket: res.wave.bucket,
+      key: res.wave.key,
+      maxRows: LARGE_OBJECTS_PER_BATCH,
+    });
+    // The copy job's own parameters, so that both paths copy with the same semantics.
+    const operation = {
+      ...toJobOperation(copyPartOf(op)).S3PutObjectCopy!,
+      TargetResource: `arn:aws:s3:::${op.targetBucket}`,
+      // The mapping sets no HttpExpiresDate, the one field whose SDK type (Date) differs from the wire's (string).
+    } as CopyLargeObjectInput['operation'];
+    const failures: Array<{ bucket: string; key: string; versionId?: string; errorCode: string; message: string }> = [];
+    for (let i = 0; i < objects.length; i += op.largeObjects.concurrency) {
+      const slice = objects.slice(i, i + op.largeObjects.concurrency);
+      const results = await Promise.allSettled(
+        slice.map((o) => largeCopyCalls.copyLargeObject({ source: o, operation })),
+      );
+      results.forEach((r, j) => {
+        const o = slice[j]!;
+        rac.large.objects += 1;
+        if (r.status === 'fulfilled') {
+          rac.large.copied += 1;
+          rac.large.bytes += r.value.bytes;
+          return;
+        }
+        rac.large.failed += 1;
+        const cause = r.reason instanceof ActivityFailure ? r.reason.cause : r.reason;
+        const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'Error';
+        failures.push({ ...o, errorCode: `CopyFailed:${type}`, message: (cause as Error).message ?? String(cause) });
+      });
+      publish();
+    }
+    if (failures.length > 0) {
+      const key = `${location.prefix}/failures/large-${rac.large.batches}.csv`;
+      await writeLargeCopyFailures({ bucket: location.bucket, key, rows: failures });
+      rac.large.failureKeys.push(key);
+    }
+  };
+  /**
+   * One pass of the tracking loop: start the restore children, then, when something is due, consume events, advance
+   * the tracking set (sweep, expiry guard, wave), start the wave's copy child and copy large objects; end the campaign
+   * once nothing waits any more; else sleep until the next sweep, the next wave or a child's end.
+   */
+  const trackingIteration = async () => {
+    const rac = st.restoreAndCopy!;
+    const op = racOperation();
+    for (const [n, m] of (rac.sorted?.restoreManifests ?? []).entries()) {
+      if (rac.restores[n]) continue;
+      const run: ChildCampaignRun = {
+        workflowId: `${st.campaignId}--restore-${n + 1}`,
+        manifest: m,
+        startedAt: nowIso(),
+      };
+      rac.restores.push(run);
+      await startChildRun(run, childSpec(restorePartOf(op), m, `restore ${n + 1}`));
+    }
+    const { sweepIntervalMs, firstSweepAfterMs } = trackingSchedule(op);
+    rac.nextSweepAt ??= new Date(Date.parse(rac.restoresStartedAt ?? nowIso()) + firstSweepAfterMs).toISOString();
+    const c = () => rac.counts ?? rac.sorted!.counts;
+    const smallWaiting = () => Math.max(0, c().restored + c()['skipped-restored'] - rac.largeWaiting);
+    const waveDueAt = () =>
+      smallWaiting() > 0 && rac.waitingSince ? Date.parse(rac.waitingSince) + durationMs(op.waves.maxWait) : Infinity;
+    const now = Date.now();
+    const sweepDue = now >= Date.parse(rac.nextSweepAt);
+    const waveSlot = running(rac.waves).length < op.waves.maxConcurrent;
+    const waveDue = waveSlot && smallWaiting() > 0 && (smallWaiting() >= op.waves.minObjects || now >= waveDueAt());
+    if (sweepDue || waveDue) {
+      if (op.tracking.queueUrl) {
+        rac.consumers += 1;
+        await trackingCalls.consumeRestoreEvents({
+          tracking: location,
+          queue: { queueUrl: op.tracking.queueUrl },
+          consumerId: `${st.campaignId}-events-${rac.consumers}`,
+          stopWhenEmpty: true,
+          maxDurationMs: 5 * 60_000,
+          waitTimeSeconds: 1,
+        });
+      }
+      const threshold = sizeBytes(op.largeObjectThreshold);
+      const res = await trackingStep({
+        sweep: sweepDue,
+        ...(waveDue
+          ? {
+              wave: {
+                maxObjects: spec.maxObjectsPerJob,
+                manifestKey: `${location.prefix}/waves/wave-${rac.steps + 1}.csv`,
+                maxObjectSize: threshold,
+              },
+            }
+          : {}),
+      });
+      absorbStep(res);
+      rac.largeWaiting = res.tooLargeForWave;
+      if (sweepDue) rac.nextSweepAt = new Date(now + sweepIntervalMs).toISOString();
+      if (res.wave) {
+        const run: ChildCampaignRun = {
+          workflowId: `${st.campaignId}--wave-${res.wave.waveId}`,
+          manifest: { bucket: res.wave.bucket, key: res.wave.key, etag: res.wave.etag, rows: res.wave.rows },
+          startedAt: nowIso(),
+          waveId: res.wave.waveId,
+        };
+        rac.waves.push(run);
+        await startChildRun(run, childSpec(copyPartOf(op), res.wave, `wave ${res.wave.waveId}`));
+        rac.waitingSince = undefined;
+      }
+      if (smallWaiting() > 0) rac.waitingSince ??= nowIso();
+      else rac.waitingSince = undefined;
+      while (rac.largeWaiting > 0) {
+        await copyLargeBatch();
+        rac.largeWaiting = Math.max(0, rac.largeWaiting - LARGE_OBJECTS_PER_BATCH);
+      }
+      publish();
+    }
+    const restoreFailed = rac.restores.reduce(
+      (n, r) => n + (r.result ? r.result.failed + (r.result.notRun ?? 0) : 0),
+      0,
+    );
+    const restoresEnded = running(rac.restores).length === 0;
+    const waiting = c().restored + c()['skipped-restored'];
+    if (restoresEnded && running(rac.waves).length === 0 && waiting === 0 && c().requested <= restoreFailed) {
+      const failedChild = [...rac.restores, ...rac.waves].find((r) => r.error !== undefined);
+      const t = totals(st);
+      const clean = t.failed === 0 && !failedChild;
+      const outcome: CampaignOutcome = clean ? 'Succeeded' : t.succeeded > 0 ? 'CompletedWithFailures' : 'Failed';
+      finish(
+        outcome,
+        clean
+          ? undefined
+          : [
+              t.failed ? `${t.failed} object(s) did not make it (see failed.csv)` : '',
+              failedChild ? `child campaign ${failedChild.workflowId} failed: ${failedChild.error}` : '',
+            ]
+              .filter(Boolean)
+              .join('; '),
+      );
+      return;
+    }
+    // No child runs across a continue-as-new: the next run could not wait for it.
+    if (shouldContinueAsNew() && running([...rac.restores, ...rac.waves]).length === 0) await continueNow();
+    const after = Date.now();
+    const wakeAt = Math.min(Date.parse(rac.nextSweepAt), waveSlot ? waveDueAt() : Infinity);
+    const seen = childrenEnded;
+    await condition(() => childrenEnded !== seen, Math.max(1000, wakeAt - after));
+  };
+
   // ---- the state machine -----------------------------------------------------------------------------------------
   publish();
   // The workflow id names the campaign's folder. Campaigns of earlier releases took any id: they replay as they ran.
@@ -607,6 +869,22 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           }
           if (res.stats.rowsSelected === 0 || res.manifests.length === 0) {
             finish('NothingToDo', 'no object matched the source and filter');
+            break;
+          }
+          if (spec.operation.type === 'restore-and-copy') {
+            st.restoreAndCopy = {
+              sourceManifests: res.manifests,
+              restores: [],
+              waves: [],
+              large: { batches: 0, objects: 0, copied: 0, failed: 0, bytes: 0, failureKeys: [] },
+              steps: 0,
+              consumers: 0,
+              largeWaiting: 0,
+              extensions: 0,
+              headRequests: 0,
+              eventsApplied: 0,
+            };
+            setPhase('Sorting');
             break;
           }
           res.manifests.forEach((manifest, shard) =>
@@ -701,6 +979,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             decisionApplied = { decision: d.decision, jobIds: jobs.map((j) => j.jobId!) };
             st.pendingDecision = undefined;
             st.approvalDeadline = undefined;
+            if (st.restoreAndCopy) {
+              st.restoreAndCopy.restoresStartedAt = nowIso();
+              setPhase('Tracking');
+              break;
+            }
             setPhase('Running');
           } else {
             const reason =
@@ -788,7 +1071,45 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           setPhase('CreatingJobs');
           break;
         }
+        case 'Sorting': {
+          const rac = st.restoreAndCopy!;
+          const op = racOperation();
+          const res = await trackingCalls.createRestoreTracking({
+            tracking: location,
+            manifests: rac.sourceManifests.map((m) => ({ bucket: m.bucket, key: m.key })),
+            tier: op.tier,
+            precheck: {
+              minLifetimeMs: durationMs(op.expiryMargin),
+              restoreManifestPrefix: `${location.prefix}/restore-manifests/restore`,
+              maxObjectsPerManifest: spec.maxObjectsPerJob,
+              headConcurrency: op.tracking.headConcurrency,
+              headRatePerSecond: op.tracking.headRatePerSecond,
+            },
+          });
+          rac.sorted = {
+            objects: res.objects,
+            counts: res.counts,
+            restoreManifests: res.restoreManifests ?? [],
+            headRequests: res.headRequests,
+          };
+          rac.counts = res.counts;
+          rac.headRequests += res.headRequests;
+          if (res.counts['skipped-restored'] > 0) rac.waitingSince = nowIso();
+          setPhase('AwaitingApproval');
+          break;
+        }
+        case 'Tracking': {
+          await trackingIteration();
+          break;
+        }
         case 'Reporting': {
+          if (st.restoreAndCopy) {
+            const res = await writeRestoreAndCopyReport({ spec, state: st, output: location });
+            st.reportKey = res.reportKey;
+            st.failedObjectsKey = res.failedObjectsKey;
+            setPhase('Done');
+            break;
+          }
           await analyzeUnfinishedRound();
           const res = await writeCampaignReport({ spec, state: st, output: location });
           st.reportKey = res.reportKey;

@@ -1,7 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { durationMs, incrementalStateKey, parseCampaignSpec, SpecError } from '../../src/shared/campaign-spec';
+import {
+  durationMs,
+  incrementalStateKey,
+  parseCampaignSpec,
+  sizeBytes,
+  SpecError,
+  trackingSchedule,
+  type RestoreAndCopyOperation,
+} from '../../src/shared/campaign-spec';
+import { copyPartOf, restorePartOf } from '../../src/campaign/operation';
 
 const base = {
   name: 'restore logs',
@@ -251,6 +260,7 @@ describe('documented examples', () => {
       'put-tags',
       'replicate',
       'restore',
+      'restore-and-copy',
       'retention',
     ]);
   });
@@ -258,5 +268,110 @@ describe('documented examples', () => {
   test.each(files)('examples/%s is a valid spec', (file) => {
     const spec = parseCampaignSpec(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
     expect(spec.name.length).toBeGreaterThan(0);
+  });
+});
+
+describe('restore-and-copy', () => {
+  const rac = (extra: Record<string, unknown> = {}) =>
+    parseCampaignSpec({ ...base, operation: { type: 'restore-and-copy', targetBucket: 'dest-bucket', ...extra } })
+      .operation as RestoreAndCopyOperation;
+
+  test('fills every documented default; sweeps follow the tier', () => {
+    const op = rac();
+    expect(op).toEqual({
+      type: 'restore-and-copy',
+      tier: 'BULK',
+      expirationDays: 7,
+      targetBucket: 'dest-bucket',
+      metadataDirective: 'COPY',
+      largeObjectThreshold: '5GB',
+      waves: { minObjects: 100_000, maxWait: '2h', maxConcurrent: 4 },
+      tracking: { headRatePerSecond: 500, headConcurrency: 32 },
+      expiryMargin: '12h',
+      largeObjects: { concurrency: 4 },
+    });
+    expect(trackingSchedule(op)).toEqual({ sweepIntervalMs: 2 * 3_600_000, firstSweepAfterMs: 5 * 3_600_000 });
+    expect(trackingSchedule(rac({ tier: 'STANDARD' }))).toEqual({
+      sweepIntervalMs: 30 * 60_000,
+      firstSweepAfterMs: 3 * 3_600_000,
+    });
+    expect(trackingSchedule(rac({ tracking: { sweepInterval: '2s', firstSweepAfter: '0' } }))).toEqual({
+      sweepIntervalMs: 2000,
+      firstSweepAfterMs: 0,
+    });
+  });
+
+  test('the restore and copy parts are the restore and copy operations, with the same fields', () => {
+    const op = rac({
+      tier: 'STANDARD',
+      expirationDays: 3,
+      targetKeyPrefix: 'from-archive/',
+      storageClass: 'STANDARD_IA',
+      metadataDirective: 'REPLACE',
+      metadata: { contentType: 'text/plain' },
+      tags: { a: 'b' },
+      cannedAcl: 'bucket-owner-full-control',
+    });
+    expect(restorePartOf(op)).toEqual({ type: 'restore', tier: 'STANDARD', expirationDays: 3 });
+    expect(copyPartOf(op)).toEqual(
+      parseCampaignSpec({
+        ...base,
+        operation: {
+          type: 'copy',
+          targetBucket: 'dest-bucket',
+          targetKeyPrefix: 'from-archive/',
+          storageClass: 'STANDARD_IA',
+          metadataDirective: 'REPLACE',
+          metadata: { contentType: 'text/plain' },
+          tags: { a: 'b' },
+          cannedAcl: 'bucket-owner-full-control',
+        },
+      }).operation,
+    );
+  });
+
+  test.each([
+    ['5GB', 5 * 2 ** 30],
+    ['5 GiB', 5 * 2 ** 30],
+    ['5MiB', 5 * 2 ** 20],
+    ['6MB', 6 * 2 ** 20],
+    ['1.5GB', 1.5 * 2 ** 30],
+    ['6291456', 6_291_456],
+  ])('size %s = %d bytes', (text, bytes) => {
+    expect(sizeBytes(text)).toBe(bytes);
+  });
+
+  test.each<[Record<string, unknown>, string]>([
+    [{ largeObjectThreshold: '4MiB' }, 'operation.largeObjectThreshold must be between 5MiB and 5GiB'],
+    [{ largeObjectThreshold: '6GB' }, 'operation.largeObjectThreshold must be between 5MiB and 5GiB'],
+    [{ largeObjectThreshold: 'big' }, 'operation.largeObjectThreshold must be a size such as "5GB"'],
+    [{ waves: { minObjects: 0 } }, 'operation.waves.minObjects must be at least 1'],
+    [{ waves: { maxWait: '0' } }, 'operation.waves.maxWait must be between 1s and 1d'],
+    [{ waves: { maxConcurrent: 101 } }, 'operation.waves.maxConcurrent must be between 1 and 100'],
+    [{ waves: { size: 3 } }, 'operation.waves: unknown field(s) size'],
+    [{ tracking: { sweepInterval: '500ms' } }, 'operation.tracking.sweepInterval must be between 1s and 1d'],
+    [{ tracking: { firstSweepAfter: '3d' } }, 'operation.tracking.firstSweepAfter must be between 0s and 2d'],
+    [{ tracking: { headRatePerSecond: 0 } }, 'operation.tracking.headRatePerSecond must be between 1 and 10000'],
+    [{ tracking: { headConcurrency: 1000 } }, 'operation.tracking.headConcurrency must be between 1 and 256'],
+    [{ tracking: { queueUrl: 'restore-events' } }, 'operation.tracking.queueUrl must be an SQS queue URL'],
+    [{ expirationDays: 1, expiryMargin: '24h' }, 'operation.expiryMargin must be less than operation.expirationDays'],
+    [{ largeObjects: { concurrency: 0 } }, 'operation.largeObjects.concurrency must be between 1 and 64'],
+    [{ tier: 'EXPEDITED' }, 'operation.tier'],
+    [{ metadata: { contentType: 'x' } }, 'operation.metadata needs operation.metadataDirective "REPLACE"'],
+  ])('%j is refused naming the field', (extra, message) => {
+    const found = problems({ ...base, operation: { type: 'restore-and-copy', targetBucket: 'dest-bucket', ...extra } });
+    expect(found.join('\n')).toContain(message);
+  });
+
+  test('test-sized pacing is allowed: seconds, a 5 MiB threshold, a local queue URL', () => {
+    const op = rac({
+      largeObjectThreshold: '5MiB',
+      waves: { minObjects: 1, maxWait: '2s' },
+      tracking: { sweepInterval: '1s', firstSweepAfter: '0', queueUrl: 'http://localhost:5000/123456789012/events' },
+      expirationDays: 1,
+      expiryMargin: '1s',
+    });
+    expect(sizeBytes(op.largeObjectThreshold)).toBe(5 * 2 ** 20);
+    expect(op.waves).toEqual({ minObjects: 1, maxWait: '2s', maxConcurrent: 4 });
   });
 });

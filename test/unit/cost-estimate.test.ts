@@ -385,3 +385,68 @@ describe('rounding', () => {
     ]);
   });
 });
+
+describe('restore-and-copy', () => {
+  test('1,000,000 objects (GLACIER, DEEP_ARCHIVE, STANDARD), BULK, 3 days, into STANDARD_IA, default pacing', () => {
+    const e = estimate(
+      {
+        type: 'restore-and-copy',
+        tier: 'BULK',
+        expirationDays: 3,
+        targetBucket: 'dest-bucket',
+        storageClass: 'STANDARD_IA',
+      },
+      {
+        rowsSelected: 1_000_000,
+        bytesByStorageClass: { GLACIER: 600 * GiB, DEEP_ARCHIVE: 300 * GiB, STANDARD: 100 * GiB },
+        rowsByStorageClass: { GLACIER: 600_000, DEEP_ARCHIVE: 300_000, STANDARD: 100_000 },
+      },
+    );
+    // jobs: 1 restore job + 1,000,000 / 100,000 = 10 waves → 11 × $0.25 = 2.75
+    // objects: 900,000 restore tasks + 1,000,000 copy tasks = 1.9M × $1.00 = 1.90
+    // restore requests: GLACIER 600 × $0 = 0; DEEP_ARCHIVE 300 × $0.025 = 7.50
+    // retrieval: GLACIER 600 GB × $0 = 0; DEEP_ARCHIVE 300 GB × $0.0025 = 0.75
+    // restored copies: 900 GB × 3/30 = 90 GB-month × $0.023 = 2.07
+    // COPY requests: 1,000 × $0.01 = 10.00; copies: 1,000 GB-month × $0.0125 = 12.50
+    // HEADs: 1,000,000 before the restores; sweeps every 2h from 5h until the longest BULK restore: GLACIER (12h)
+    // ceil(7/2)+1 = 5 × 600,000 = 3,000,000, DEEP_ARCHIVE (48h) ceil(43/2)+1 = 23 × 300,000 = 6,900,000;
+    // 10,900,000 / 1,000 × $0.0004 = 4.36. Total 41.83.
+    expect(amounts(e)).toEqual([
+      ['Batch Operations jobs', 2.75],
+      ['Batch Operations objects', 1.9],
+      ['Restore requests, GLACIER BULK', 0],
+      ['Restore requests, DEEP_ARCHIVE BULK', 7.5],
+      ['Retrieval, GLACIER BULK', 0],
+      ['Retrieval, DEEP_ARCHIVE BULK', 0.75],
+      ['Restored copies at the STANDARD rate, 3 days', 2.07],
+      ['COPY requests into STANDARD_IA', 10],
+      ['Storage of the copies in STANDARD_IA, per month', 12.5],
+      ['HEAD requests tracking the restores', 4.36],
+    ]);
+    expect(e.items[9]).toMatchObject({ quantity: 10_900_000, unit: 'request', per: 1000, unitPriceUsd: 0.0004 });
+    expect(e.items[0]).toMatchObject({ quantity: 11 });
+    expect(e.totalUsd).toBe(41.83);
+    expect(e.operation).toBe('restore-and-copy');
+    // The STANDARD objects need no restore and go straight to copy: no note that their restore tasks would fail.
+    expect(e.notes.join('\n')).not.toMatch(/InvalidObjectState|must be restored before/);
+  });
+
+  test('a keys source (no classes, no sizes): every object is priced as restored, sizes unknown', () => {
+    const e = estimate(
+      {
+        type: 'restore-and-copy',
+        tier: 'STANDARD',
+        targetBucket: 'dest-bucket',
+        tracking: { sweepInterval: '1h', firstSweepAfter: '3h' },
+      },
+      { rowsSelected: 1000, bytesByStorageClass: {} },
+    );
+    expect(e.complete).toBe(false);
+    expect(e.items.find((i) => i.what === 'Batch Operations objects')).toMatchObject({ quantity: 2000 });
+    // 1,000 before + 1,000 × (ceil((12h − 3h) / 1h) + 1 = 10 sweeps, DEEP_ARCHIVE STANDARD's 12 h bound) = 11,000
+    expect(e.items.find((i) => i.what === 'HEAD requests tracking the restores')).toMatchObject({
+      quantity: 11_000,
+      amountUsd: roundCents(11 * 0.0004),
+    });
+  });
+});

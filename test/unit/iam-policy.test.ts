@@ -294,3 +294,94 @@ describe('workerPolicy', () => {
     ]);
   });
 });
+
+describe('restore-and-copy', () => {
+  const OBJECTS = 'arn:aws:s3:::src-bucket/*';
+  const TARGET = 'arn:aws:s3:::restored-data/from-archive/*';
+  const rac = (extra: Record<string, unknown> = {}) =>
+    spec({
+      operation: {
+        type: 'restore-and-copy',
+        targetBucket: 'restored-data',
+        targetKeyPrefix: 'from-archive/',
+        ...extra,
+      },
+    });
+
+  test('the role runs the restore jobs and the copy waves: restore, read the sources, write the copies', () => {
+    expect(statements(batchRolePolicies(rac()).permissionsPolicy)).toEqual([
+      ...COMMON,
+      ['RestoreObjects', ['s3:RestoreObject'], [OBJECTS]],
+      ['ReadCopySources', ['s3:GetObject', 's3:GetObjectAcl', 's3:GetObjectTagging'], [OBJECTS]],
+      ['WriteCopies', ['s3:PutObject', 's3:PutObjectTagging'], [TARGET]],
+    ]);
+  });
+
+  test('the worker: both job operations; HEAD sweeps and extensions; its own multipart copies; no queue, no SQS', () => {
+    const doc = workerPolicy(rac({ cannedAcl: 'bucket-owner-full-control' }));
+    expect(doc.Statement[0]!.Condition!.StringEquals).toEqual({
+      's3:RequestJobOperation': ['S3InitiateRestoreObject', 'S3PutObjectCopy'],
+    });
+    expect(statements(doc).slice(7)).toEqual([
+      ['TrackAndExtendRestores', ['s3:GetObject', 's3:RestoreObject'], [OBJECTS]],
+      ['ReadLargeCopySources', ['s3:GetObjectTagging'], [OBJECTS]],
+      [
+        'WriteLargeCopies',
+        [
+          's3:PutObject',
+          's3:PutObjectTagging',
+          's3:PutObjectAcl',
+          's3:AbortMultipartUpload',
+          's3:ListMultipartUploadParts',
+          's3:GetObject',
+        ],
+        [TARGET],
+      ],
+      ['ListLargeCopyUploads', ['s3:ListBucketMultipartUploads'], ['arn:aws:s3:::restored-data']],
+    ]);
+    expect(JSON.stringify(doc)).not.toContain('sqs:');
+  });
+
+  test('tags given in the spec: the sources’ tags are never read; a queue adds Receive/Delete on that queue only', () => {
+    const doc = workerPolicy(
+      rac({
+        tags: { project: 'x' },
+        tracking: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/restore-events' },
+      }),
+      { sourceBuckets: ['archive-b', 'archive-a'], versioned: true },
+    );
+    const sids = statements(doc).map(([sid]) => sid);
+    expect(sids).not.toContain('ReadLargeCopySources');
+    expect(statements(doc).at(-1)).toEqual([
+      'ReadRestoreEvents',
+      ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+      ['arn:aws:sqs:eu-west-1:111122223333:restore-events'],
+    ]);
+    // A keys source names its bucket and has no versions, whatever the options say.
+    expect(statements(doc).find(([sid]) => sid === 'TrackAndExtendRestores')).toEqual([
+      'TrackAndExtendRestores',
+      ['s3:GetObject', 's3:RestoreObject'],
+      [OBJECTS],
+    ]);
+  });
+
+  test('an inventory source: the worker is scoped to the given source buckets, with version actions', () => {
+    const s = parseCampaignSpec({
+      name: 'x',
+      accountId: '111122223333',
+      region: 'us-east-1',
+      roleArn: ROLE,
+      source: { type: 'inventory-latest', destination: 's3://inv-bucket/inventory/archive/daily/' },
+      filter: { keyPrefixes: ['2019/'] },
+      operation: { type: 'restore-and-copy', targetBucket: 'restored-data' },
+      report: { bucket: 'ops-reports' },
+    });
+    expect(
+      statements(workerPolicy(s, { sourceBuckets: ['archive'] })).find(([sid]) => sid === 'TrackAndExtendRestores'),
+    ).toEqual([
+      'TrackAndExtendRestores',
+      ['s3:GetObject', 's3:GetObjectVersion', 's3:RestoreObject'],
+      ['arn:aws:s3:::archive/2019/*'],
+    ]);
+  });
+});
