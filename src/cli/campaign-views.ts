@@ -7,6 +7,7 @@ import { getObjectText } from '../aws/s3-text';
 import { CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult, type CampaignStatus } from '../shared/campaign';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { campaignAwsConfig, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
+import { parsePhase } from './phases';
 
 const tty = () => !!process.stdout.isTTY && !process.env.NO_COLOR;
 const color = (code: number) => (text: string) => (tty() ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -182,7 +183,12 @@ export function registerCampaignViewCommands(program: Command): void {
     program
       .command('list')
       .description('campaigns, newest first, from the search attributes')
-      .option('--phase <phase>', 'e.g. AwaitingApproval, Running, Succeeded')
+      .option(
+        '--phase <phase>',
+        'a phase (e.g. AwaitingApproval, Running, WaitingToRetry) or, for finished campaigns, an outcome ' +
+          '(e.g. Succeeded, Failed, Rejected)',
+        parsePhase,
+      )
       .option('--operation <type>', 'e.g. restore, copy')
       .option('--name <name>', 'exact campaign name')
       .option('--limit <n>', 'at most this many', parseLimit, 50)

@@ -31,6 +31,7 @@ import {
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { watchCampaign } from './campaign-views';
 import { DecisionPending, parsePositiveInt, UsageError } from './flags';
+import { parseJsonText } from './json-syntax';
 import { TEMPORAL_FLAG_HELP, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 
 export { UsageError };
@@ -45,7 +46,7 @@ export function readSpecFile(path: string): CampaignSpec {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch (err) {
     throw new UsageError(`${path} is not valid JSON: ${(err as Error).message}`);
   }

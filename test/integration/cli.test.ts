@@ -161,13 +161,54 @@ describe('s3-campaigns CLI', () => {
     }
   });
 
-  test('bad flags exit 2 with a message naming the flag', async () => {
-    const res = await cli(['dev', '--ui-port', 'abc']);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toContain('--ui-port must be a port number');
+  test.each([
+    [['dev', '--ui-port', 'abc'], 's3-campaigns dev: --ui-port must be a port number from 1 to 65535, got "abc"'],
+    [['list', '--limit', '0'], 's3-campaigns list: --limit must be 1–1000, got "0"'],
+    [
+      ['list', '--phase', 'bogus'],
+      's3-campaigns list: --phase must be a phase (BuildingManifest, CreatingJobs, PreparingJobs, AwaitingApproval, ' +
+        'Running, AnalyzingResults, WaitingToRetry, Reporting) or an outcome (Succeeded, CompletedWithFailures, ' +
+        'Failed, Rejected, ApprovalExpired, Cancelled, NothingToDo), got "bogus"',
+    ],
+    [
+      ['schedule', 'create', 'x.json', '--overlap', 'never'],
+      's3-campaigns schedule create: --overlap "never": Allowed choices are skip, buffer-one, buffer-all, ' +
+        'cancel-other, terminate-other, allow-all',
+    ],
+    [['status'], "s3-campaigns status: missing required argument 'workflowId'"],
+  ])('a bad command line %j exits 2 with one line that names the flag and points at --help', async (args, message) => {
+    const res = await cli(args);
+    expect(res).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `${message}; see s3-campaigns ${args[0]}${args[0] === 'schedule' ? ' create' : ''} --help\n`,
+    });
+  });
+
+  test('a bad variable exits 2 and names it', async () => {
     const cfg = await cli(['worker'], { TEMPORAL_ADDRESS: 'no port here' });
     expect(cfg.code).toBe(2);
     expect(cfg.stderr).toContain('TEMPORAL_ADDRESS must be host:port');
+  });
+
+  test('a spec with a JSON syntax error exits 2 and says line and column, with the line and a caret', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-cli-'));
+    try {
+      const file = path.join(dir, 'spec.json');
+      writeFileSync(file, '{\n  "name": "x",\n  "region": "us-east-1"\n  "accountId": "111122223333"\n}\n');
+      for (const command of ['start', 'estimate', 'iam-policy']) {
+        const res = await cli([command, file], { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress });
+        expect(res.code).toBe(2);
+        expect(res.stderr).toBe(
+          `s3-campaigns: ${file} is not valid JSON: line 4, column 3: expected "," or "}" after a property value, ` +
+            'found "\\""\n' +
+            '      "accountId": "111122223333"\n' +
+            '      ^\n',
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('dev --demo (the README main command, non-interactive) runs the demo restore campaign to success and stops', async () => {
