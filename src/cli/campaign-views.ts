@@ -133,9 +133,30 @@ interface CampaignReportJson {
     totalTasks?: number;
     succeededTasks?: number;
     failedTasks?: number;
-    approval?: { decision: string; by: string };
+    approval?: { decision: string; by: string; at?: string; note?: string };
   }>;
   failedObjects: { bucket: string; key: string; count: number };
+}
+
+/**
+ * Each decision once, with its note: one approval covers every job of a round, so the jobs that share a decision
+ * share a line. `approved by carol at 2026-11-25T12:00:00Z (jobs #0, #1): "cost checked"`.
+ */
+function approvalLines(jobs: CampaignReportJson['jobs']): string[] {
+  const byDecision = new Map<string, { head: string; note?: string; ordinals: number[] }>();
+  for (const j of jobs) {
+    const a = j.approval;
+    if (!a) continue;
+    const head = `${a.decision} by ${a.by}${a.at ? ` at ${a.at}` : ''}`;
+    const key = JSON.stringify([j.round, head, a.note ?? '']);
+    const entry = byDecision.get(key) ?? { head, note: a.note, ordinals: [] };
+    entry.ordinals.push(j.ordinal);
+    byDecision.set(key, entry);
+  }
+  return [...byDecision.values()].map((e) => {
+    const jobsText = `job${e.ordinals.length === 1 ? '' : 's'} ${e.ordinals.map((o) => `#${o}`).join(', ')}`;
+    return `approval: ${e.head} (${jobsText})${e.note ? `: ${JSON.stringify(e.note)}` : ', no note'}`;
+  });
 }
 
 /** The final report as people read it. */
@@ -168,6 +189,8 @@ export function formatReport(r: CampaignReportJson, where: string): string {
       ]),
     ]),
   ];
+  const approvals = approvalLines(r.jobs);
+  if (approvals.length) lines.push('', ...approvals);
   const codes = Object.entries(r.errorsByCode).sort((a, b) => b[1] - a[1]);
   if (codes.length) lines.push('', table([['ERROR CODE', 'OBJECTS'], ...codes.map(([c, n]) => [c, String(n)])]));
   lines.push(

@@ -236,11 +236,13 @@ export function formatStatus(s: CampaignStatus): string {
   const lines = [
     `${s.name} (${s.campaignId})`,
     `  operation  ${s.operation}`,
-    `  phase      ${s.phase}${s.outcome ? ` → ${s.outcome}` : ''}${s.outcomeReason ? ` (${s.outcomeReason})` : ''}`,
+    `  phase      ${s.phase}${s.outcome ? ` → ${s.outcome}` : ''}`,
+    ...(s.outcomeReason ? [`  reason     ${s.outcomeReason}`] : []),
     `  objects    ${s.totals.objects}   succeeded ${s.totals.succeeded}   failed ${s.totals.failed}` +
       (s.totals.notRun ? `   not run ${s.totals.notRun}` : '') +
       `   jobs ${s.totals.jobs}   round ${s.round}`,
   ];
+  if (s.phase === 'WaitingToRetry' && s.retryAt) lines.push(`  retry      round ${s.round} starts at ${s.retryAt}`);
   if (s.stats && Object.keys(s.stats.bytesByStorageClass).length) {
     lines.push(
       `  bytes      ${Object.entries(s.stats.bytesByStorageClass)
@@ -270,7 +272,8 @@ export function formatStatus(s: CampaignStatus): string {
     lines.push('  ignored signals (newest last):');
     for (const g of s.ignoredSignals) lines.push(`    ${g.at}  ${g.name}: ${g.reason}`);
   }
-  if (s.reportKey) lines.push(`  report     ${s.reportKey}`);
+  // reportUri names the bucket; a status from before it existed has only the key.
+  if (s.reportUri ?? s.reportKey) lines.push(`  report     ${s.reportUri ?? s.reportKey}`);
   return lines.join('\n');
 }
 
