@@ -7,6 +7,7 @@ import { getObjectText } from '../aws/s3-text';
 import { CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult, type CampaignStatus } from '../shared/campaign';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { campaignAwsConfig, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
+import { campaignProgress, progressLine, TaskRate } from './progress';
 import { parsePhase } from './phases';
 
 const tty = () => !!process.stdout.isTTY && !process.env.NO_COLOR;
@@ -74,34 +75,21 @@ function parseLimit(value: string): number {
   return n;
 }
 
-/** A one-line progress bar: `[######------] 52% 5,200/10,000 ok 12 failed 350/s ETA 14s`. */
-export function progressLine(s: CampaignStatus, rate: number | undefined): string {
-  const active = s.jobs.filter((j) => j.round === s.round);
-  const total = active.reduce((n, j) => n + (j.totalTasks ?? j.manifest.rows), 0);
-  const ok = active.reduce((n, j) => n + (j.succeededTasks ?? 0), 0);
-  const failed = active.reduce((n, j) => n + (j.failedTasks ?? 0), 0);
-  const done = ok + failed;
-  const pct = total ? Math.floor((done / total) * 100) : 0;
-  const width = 24;
-  const filled = Math.round((pct / 100) * width);
-  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
-  const eta = rate && rate > 0 && total > done ? ` ETA ${Math.ceil((total - done) / rate)}s` : '';
-  return `${s.phase.padEnd(16)} ${bar} ${String(pct).padStart(3)}% ${done}/${total} ${green(`${ok} ok`)} ${failed ? red(`${failed} failed`) : '0 failed'}${rate !== undefined ? ` ${rate.toFixed(1)}/s` : ''}${eta}`;
-}
+/** How often `status --watch` asks the campaign for its status, in ms. */
+const WATCH_EVERY_MS = 2000;
 
 async function watch(client: Client, id: string): Promise<CampaignStatus> {
   const handle = client.workflow.getHandle(id);
-  let last: { at: number; done: number } | undefined;
-  let rate: number | undefined;
+  const rate = new TaskRate();
+  const style = { ok: green, failed: red };
   for (;;) {
     const s = await handle.query(statusQuery);
-    const done = s.jobs
-      .filter((j) => j.round === s.round)
-      .reduce((n, j) => n + (j.succeededTasks ?? 0) + (j.failedTasks ?? 0), 0);
     const now = Date.now();
-    if (last && now > last.at && done >= last.done) rate = ((done - last.done) / (now - last.at)) * 1000;
-    if (!last || done !== last.done || rate === undefined) last = { at: now, done };
-    const line = progressLine(s, s.phase === 'Running' ? rate : undefined);
+    const p = campaignProgress(s);
+    // Only running tasks have a rate; each round is measured on its own.
+    const perSecond =
+      s.phase === 'Running' ? rate.observe(`round ${s.round}`, p.ok + p.failed, now) : rate.observe('idle', 0, now);
+    const line = progressLine(s, perSecond, now, style);
     if (tty()) process.stdout.write(`\r\u001b[2K${line}`);
     else console.log(line);
     if (s.phase === 'Done') {
@@ -112,7 +100,7 @@ async function watch(client: Client, id: string): Promise<CampaignStatus> {
       const msg = yellow(`awaiting approval: s3-campaigns approve ${id} --note "…"`);
       if (tty()) process.stdout.write(`  ${msg}`);
     }
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, WATCH_EVERY_MS));
   }
 }
 
