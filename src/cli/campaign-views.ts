@@ -8,7 +8,7 @@ import { CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult, type Campaign
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { campaignAwsConfig, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 import { campaignProgress, progressLine, TaskRate } from './progress';
-import { parsePhase } from './phases';
+import { alreadyEnded, describeIfAllowed, endedAs, parsePhase } from './phases';
 
 const tty = () => !!process.stdout.isTTY && !process.env.NO_COLOR;
 const color = (code: number) => (text: string) => (tty() ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -244,7 +244,10 @@ export function registerCampaignViewCommands(program: Command): void {
       .description('cancel a campaign: its running jobs are cancelled and the final report is still written'),
   ).action(async (id: string, flags: TemporalFlags) => {
     await withTemporalClient(flags, async (client) => {
-      await client.workflow.getHandle(id).cancel();
+      const handle = client.workflow.getHandle(id);
+      const d = await describeIfAllowed(handle);
+      if (d && d.status.name !== 'RUNNING') throw alreadyEnded(id, endedAs(d), 'cancel');
+      await handle.cancel();
       console.log(`cancellation requested for ${id}: its jobs are being cancelled; the report follows`);
     });
   });

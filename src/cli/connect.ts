@@ -4,12 +4,19 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 
-import { Client, Connection } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import type { Command } from 'commander';
 
 import { LOCAL_CREDENTIALS } from '../aws/local-credentials';
 import { loadConfig, type Config } from '../config';
 import { devEndpointsFile } from './dev';
+import { UsageError } from './flags';
 
 export interface TemporalFlags {
   temporalAddress?: string;
@@ -75,6 +82,22 @@ export async function withTemporalClient<T>(
   }
   try {
     return await fn(new Client({ connection, namespace: temporal.namespace }), temporal);
+  } catch (err) {
+    // Temporal's own words name neither the campaign nor the server ("workflow not found for ID: …").
+    const where = `in namespace ${temporal.namespace} at ${temporal.address}`;
+    if (err instanceof WorkflowNotFoundError) {
+      throw new Error(`no campaign ${err.workflowId} ${where}`, { cause: err });
+    }
+    if (err instanceof ScheduleNotFoundError) {
+      throw new Error(`no schedule ${err.scheduleId} ${where}`, { cause: err });
+    }
+    if (err instanceof ScheduleAlreadyRunning) {
+      throw new UsageError(
+        `schedule ${err.scheduleId} already exists ${where}; choose another --id, or delete it first ` +
+          `(s3-campaigns schedule delete ${err.scheduleId})`,
+      );
+    }
+    throw err;
   } finally {
     await connection.close();
   }

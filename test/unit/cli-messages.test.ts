@@ -1,12 +1,15 @@
 /**
- * The CLI's messages: a bad command line in one line, `list --phase` against the real names, and JSON syntax errors
- * by line and column.
+ * The CLI's messages: a bad command line in one line, `list --phase` against the real names, how an ended campaign
+ * ended, and JSON syntax errors by line and column.
  */
+import type { WorkflowExecutionStatusName } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
 import fc from 'fast-check';
 
 import { usageErrorLine } from '../../src/cli/flags';
 import { findJsonSyntaxError, parseJsonText } from '../../src/cli/json-syntax';
-import { parsePhase } from '../../src/cli/phases';
+import { endedAs, parsePhase } from '../../src/cli/phases';
+import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../../src/shared/search-attributes';
 
 describe('a bad command line is one line that points at --help', () => {
   test.each([
@@ -55,6 +58,22 @@ describe('list --phase', () => {
     ['Awaiting', /got "Awaiting"/],
   ])('%j is refused', (value, message) => {
     expect(() => parsePhase(value)).toThrow(message);
+  });
+});
+
+describe('how an ended campaign ended', () => {
+  const described = (status: WorkflowExecutionStatusName, phase?: string) => ({
+    status: { code: 0, name: status },
+    typedSearchAttributes: new TypedSearchAttributes(phase ? [{ key: SA.phase, value: phase }] : []),
+  });
+  test.each<[WorkflowExecutionStatusName, string | undefined, string]>([
+    ['COMPLETED', 'Succeeded', 'Succeeded'],
+    ['FAILED', 'Failed', 'Failed'],
+    ['COMPLETED', 'Rejected', 'Rejected'],
+    ['TERMINATED', 'AwaitingApproval', 'Terminated'],
+    ['TIMED_OUT', undefined, 'TimedOut'],
+  ])('%s with CampaignPhase %s: %s', (st, phase, expected) => {
+    expect(endedAs(described(st, phase) as Parameters<typeof endedAs>[0])).toBe(expected);
   });
 });
 
