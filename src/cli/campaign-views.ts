@@ -6,7 +6,7 @@ import { createAwsClients } from '../aws/clients';
 import { getObjectText } from '../aws/s3-text';
 import { CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult, type CampaignStatus } from '../shared/campaign';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
-import { campaignAwsConfig, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
+import { cliAwsConfig, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 import { campaignProgress, progressLine, TaskRate } from './progress';
 import { alreadyEnded, describeIfAllowed, endedAs, parsePhase } from './phases';
 
@@ -273,7 +273,7 @@ export function registerCampaignViewCommands(program: Command): void {
       if (!uri) throw new Error(`${id} ended ${status.name} without a report`);
       const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
       if (!m) throw new Error(`${id} ended ${status.name} without a readable report location (${uri})`);
-      const { s3 } = createAwsClients(campaignAwsConfig(flags));
+      const { s3 } = createAwsClients((await cliAwsConfig(flags)).aws);
       try {
         const text = await getObjectText(s3, m[1]!, m[2]!);
         console.log(flags.json ? text : formatReport(JSON.parse(text) as CampaignReportJson, uri));

@@ -32,6 +32,11 @@ export function parsePositiveInt(flag: string, max = Number.MAX_SAFE_INTEGER): (
   };
 }
 
+/** The dev stack named by an endpoints.json is not running (the file outlived it). Exit code 1. */
+export class DevStackNotRunning extends Error {
+  override name = 'DevStackNotRunning';
+}
+
 /**
  * Commander's message for a bad command line as one line: `s3-campaigns list: --limit must be 1–1000, got "0"; see
  * s3-campaigns list --help`. Commander prefixes a parser's own message with `error: option '--limit <n>' argument

@@ -7,7 +7,7 @@ import { ConfigError } from '../config';
 import { registerCampaignCommands, UsageError } from './campaign';
 import { registerCampaignViewCommands } from './campaign-views';
 import { registerDevCommand } from './dev';
-import { DecisionPending, usageErrorLine } from './flags';
+import { DecisionPending, DevStackNotRunning, usageErrorLine } from './flags';
 import { registerEstimateCommand } from './estimate';
 import { registerIamPolicyCommand } from './iam-policy';
 import { registerLocalBatchCommand } from './local-batch';
@@ -68,6 +68,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`s3-campaigns: ${err.message}\n`);
       return EXIT.usage;
+    }
+    if (err instanceof DevStackNotRunning) {
+      process.stderr.write(`s3-campaigns: ${err.message}\n`);
+      return EXIT.failure;
     }
     if (err instanceof DecisionPending) {
       process.stderr.write(`s3-campaigns: ${err.message}\n`);
