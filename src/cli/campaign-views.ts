@@ -6,7 +6,9 @@ import { createAwsClients } from '../aws/clients';
 import { getObjectText } from '../aws/s3-text';
 import { CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult, type CampaignStatus } from '../shared/campaign';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
-import { campaignAwsConfig, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
+import { cliAwsConfig, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
+import { campaignProgress, progressLine, TaskRate } from './progress';
+import { alreadyEnded, describeIfAllowed, endedAs, parsePhase } from './phases';
 
 const tty = () => !!process.stdout.isTTY && !process.env.NO_COLOR;
 const color = (code: number) => (text: string) => (tty() ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -73,34 +75,21 @@ function parseLimit(value: string): number {
   return n;
 }
 
-/** A one-line progress bar: `[######------] 52% 5,200/10,000 ok 12 failed 350/s ETA 14s`. */
-export function progressLine(s: CampaignStatus, rate: number | undefined): string {
-  const active = s.jobs.filter((j) => j.round === s.round);
-  const total = active.reduce((n, j) => n + (j.totalTasks ?? j.manifest.rows), 0);
-  const ok = active.reduce((n, j) => n + (j.succeededTasks ?? 0), 0);
-  const failed = active.reduce((n, j) => n + (j.failedTasks ?? 0), 0);
-  const done = ok + failed;
-  const pct = total ? Math.floor((done / total) * 100) : 0;
-  const width = 24;
-  const filled = Math.round((pct / 100) * width);
-  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
-  const eta = rate && rate > 0 && total > done ? ` ETA ${Math.ceil((total - done) / rate)}s` : '';
-  return `${s.phase.padEnd(16)} ${bar} ${String(pct).padStart(3)}% ${done}/${total} ${green(`${ok} ok`)} ${failed ? red(`${failed} failed`) : '0 failed'}${rate !== undefined ? ` ${rate.toFixed(1)}/s` : ''}${eta}`;
-}
+/** How often `status --watch` asks the campaign for its status, in ms. */
+const WATCH_EVERY_MS = 2000;
 
 async function watch(client: Client, id: string): Promise<CampaignStatus> {
   const handle = client.workflow.getHandle(id);
-  let last: { at: number; done: number } | undefined;
-  let rate: number | undefined;
+  const rate = new TaskRate();
+  const style = { ok: green, failed: red };
   for (;;) {
     const s = await handle.query(statusQuery);
-    const done = s.jobs
-      .filter((j) => j.round === s.round)
-      .reduce((n, j) => n + (j.succeededTasks ?? 0) + (j.failedTasks ?? 0), 0);
     const now = Date.now();
-    if (last && now > last.at && done >= last.done) rate = ((done - last.done) / (now - last.at)) * 1000;
-    if (!last || done !== last.done || rate === undefined) last = { at: now, done };
-    const line = progressLine(s, s.phase === 'Running' ? rate : undefined);
+    const p = campaignProgress(s);
+    // Only running tasks have a rate; each round is measured on its own.
+    const perSecond =
+      s.phase === 'Running' ? rate.observe(`round ${s.round}`, p.ok + p.failed, now) : rate.observe('idle', 0, now);
+    const line = progressLine(s, perSecond, now, style);
     if (tty()) process.stdout.write(`\r\u001b[2K${line}`);
     else console.log(line);
     if (s.phase === 'Done') {
@@ -111,7 +100,7 @@ async function watch(client: Client, id: string): Promise<CampaignStatus> {
       const msg = yellow(`awaiting approval: s3-campaigns approve ${id} --note "…"`);
       if (tty()) process.stdout.write(`  ${msg}`);
     }
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, WATCH_EVERY_MS));
   }
 }
 
@@ -132,9 +121,30 @@ interface CampaignReportJson {
     totalTasks?: number;
     succeededTasks?: number;
     failedTasks?: number;
-    approval?: { decision: string; by: string };
+    approval?: { decision: string; by: string; at?: string; note?: string };
   }>;
   failedObjects: { bucket: string; key: string; count: number };
+}
+
+/**
+ * Each decision once, with its note: one approval covers every job of a round, so the jobs that share a decision
+ * share a line. `approved by carol at 2026-11-25T12:00:00Z (jobs #0, #1): "cost checked"`.
+ */
+function approvalLines(jobs: CampaignReportJson['jobs']): string[] {
+  const byDecision = new Map<string, { head: string; note?: string; ordinals: number[] }>();
+  for (const j of jobs) {
+    const a = j.approval;
+    if (!a) continue;
+    const head = `${a.decision} by ${a.by}${a.at ? ` at ${a.at}` : ''}`;
+    const key = JSON.stringify([j.round, head, a.note ?? '']);
+    const entry = byDecision.get(key) ?? { head, note: a.note, ordinals: [] };
+    entry.ordinals.push(j.ordinal);
+    byDecision.set(key, entry);
+  }
+  return [...byDecision.values()].map((e) => {
+    const jobsText = `job${e.ordinals.length === 1 ? '' : 's'} ${e.ordinals.map((o) => `#${o}`).join(', ')}`;
+    return `approval: ${e.head} (${jobsText})${e.note ? `: ${JSON.stringify(e.note)}` : ', no note'}`;
+  });
 }
 
 /** The final report as people read it. */
@@ -167,6 +177,8 @@ export function formatReport(r: CampaignReportJson, where: string): string {
       ]),
     ]),
   ];
+  const approvals = approvalLines(r.jobs);
+  if (approvals.length) lines.push('', ...approvals);
   const codes = Object.entries(r.errorsByCode).sort((a, b) => b[1] - a[1]);
   if (codes.length) lines.push('', table([['ERROR CODE', 'OBJECTS'], ...codes.map(([c, n]) => [c, String(n)])]));
   lines.push(
@@ -182,7 +194,12 @@ export function registerCampaignViewCommands(program: Command): void {
     program
       .command('list')
       .description('campaigns, newest first, from the search attributes')
-      .option('--phase <phase>', 'e.g. AwaitingApproval, Running, Succeeded')
+      .option(
+        '--phase <phase>',
+        'a phase (e.g. AwaitingApproval, Running, WaitingToRetry) or, for finished campaigns, an outcome ' +
+          '(e.g. Succeeded, Failed, Rejected)',
+        parsePhase,
+      )
       .option('--operation <type>', 'e.g. restore, copy')
       .option('--name <name>', 'exact campaign name')
       .option('--limit <n>', 'at most this many', parseLimit, 50)
@@ -227,7 +244,10 @@ export function registerCampaignViewCommands(program: Command): void {
       .description('cancel a campaign: its running jobs are cancelled and the final report is still written'),
   ).action(async (id: string, flags: TemporalFlags) => {
     await withTemporalClient(flags, async (client) => {
-      await client.workflow.getHandle(id).cancel();
+      const handle = client.workflow.getHandle(id);
+      const d = await describeIfAllowed(handle);
+      if (d && d.status.name !== 'RUNNING') throw alreadyEnded(id, endedAs(d), 'cancel');
+      await handle.cancel();
       console.log(`cancellation requested for ${id}: its jobs are being cancelled; the report follows`);
     });
   });
@@ -253,7 +273,7 @@ export function registerCampaignViewCommands(program: Command): void {
       if (!uri) throw new Error(`${id} ended ${status.name} without a report`);
       const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
       if (!m) throw new Error(`${id} ended ${status.name} without a readable report location (${uri})`);
-      const { s3 } = createAwsClients(campaignAwsConfig(flags));
+      const { s3 } = createAwsClients((await cliAwsConfig(flags)).aws);
       try {
         const text = await getObjectText(s3, m[1]!, m[2]!);
         console.log(flags.json ? text : formatReport(JSON.parse(text) as CampaignReportJson, uri));

@@ -30,7 +30,9 @@ import {
 } from '../shared/campaign-spec';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { watchCampaign } from './campaign-views';
+import { alreadyEnded, describeIfAllowed, endedAs } from './phases';
 import { DecisionPending, parsePositiveInt, UsageError } from './flags';
+import { parseJsonText } from './json-syntax';
 import { TEMPORAL_FLAG_HELP, withTemporalClient, withTemporalFlags, type TemporalFlags } from './connect';
 
 export { UsageError };
@@ -45,7 +47,7 @@ export function readSpecFile(path: string): CampaignSpec {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch (err) {
     throw new UsageError(`${path} is not valid JSON: ${(err as Error).message}`);
   }
@@ -105,27 +107,30 @@ export function checkSpecSize(spec: CampaignSpec, file: string): string[] {
     : [];
 }
 
-/** The UsageError for a campaign id Temporal already knows: which campaign has it, in what state, and what to do. */
+/**
+ * The UsageError for a campaign id Temporal already knows: `campaign X already exists (what, started when, its state
+ * or outcome); choose another --id`, with a fresh id to use.
+ */
 async function idTaken(client: Client, id: string): Promise<UsageError> {
   const suggestion = `${id.slice(0, MAX_WORKFLOW_ID_BYTES - 40)}-${compactTimestamp(new Date())}`;
-  let holder = '';
+  let facts: string[] = [];
   try {
     const d = await client.workflow.getHandle(id).describe();
     // The workflow sets its search attributes in its first task; before a worker ran it, the summary names it.
     const name = d.typedSearchAttributes.get(SA.name) ?? (await d.staticSummary().catch(() => undefined));
     const phase = d.typedSearchAttributes.get(SA.phase);
-    const state =
-      d.status.name === 'RUNNING'
-        ? `still running${phase ? `, phase ${phase}` : ''}`
-        : `ended ${d.status.name}${phase ? `, outcome ${phase}` : ''}`;
-    holder = `${name ? ` by ${name}` : ''} (${d.type}, started ${d.startTime.toISOString()}, ${state})`;
+    facts = [
+      ...(name ? [name] : []),
+      `started ${d.startTime.toISOString()}`,
+      d.status.name === 'RUNNING' ? `still running${phase ? `, phase ${phase}` : ''}` : `outcome ${endedAs(d)}`,
+    ];
   } catch {
     // Described or not, the id is taken: say so with what we know.
   }
   return new UsageError(
-    `campaign id ${id} is already taken${holder}. A campaign id is used once: it names the campaign's report folder ` +
-      `and tags its jobs, so a second campaign under it would overwrite the first one's files. ` +
-      `Start it with a new --id, e.g. --id ${suggestion}, or leave --id out for a generated one`,
+    `campaign ${id} already exists${facts.length ? ` (${facts.join(', ')})` : ''}; choose another --id, e.g. ` +
+      `--id ${suggestion}, or leave --id out for a generated one. A campaign id is used once: it names the ` +
+      `campaign's report folder and tags its jobs, so a second campaign under it would overwrite the first one's files`,
   );
 }
 
@@ -190,8 +195,9 @@ async function decide(kind: 'approve' | 'reject', id: string, flags: DecisionFla
     const handle = client.workflow.getHandle(id);
     const started = Date.now();
     const deadline = started + flags.wait * 1000;
-    const d = await handle.describe().catch(() => undefined);
-    if (d?.status.name === 'RUNNING' && (await workflowPollers(client, d.taskQueue)) === 0) {
+    const d = await describeIfAllowed(handle);
+    if (d && d.status.name !== 'RUNNING') throw alreadyEnded(id, endedAs(d), kind);
+    if (d && (await workflowPollers(client, d.taskQueue)) === 0) {
       process.stderr.write(
         `s3-campaigns: no worker has polled task queue ${d.taskQueue} in the last few minutes; the ${kind} is ` +
           `applied when one starts (waiting up to ${flags.wait} s)\n`,
@@ -214,6 +220,9 @@ async function decide(kind: 'approve' | 'reject', id: string, flags: DecisionFla
       if (err instanceof WorkflowUpdateFailedError) {
         throw new Error(`${kind} refused: ${err.cause?.message ?? err.message}`, { cause: err });
       }
+      // The campaign ended while the update was on its way: Temporal says "workflow execution already completed".
+      const now = await handle.describe().catch(() => undefined);
+      if (now && now.status.name !== 'RUNNING') throw alreadyEnded(id, endedAs(now), kind);
       if (Date.now() >= deadline) {
         throw new DecisionPending(
           `${kind} not applied within ${flags.wait} s: no worker took it. It stays pending: the campaign decides ` +
@@ -235,11 +244,13 @@ export function formatStatus(s: CampaignStatus): string {
   const lines = [
     `${s.name} (${s.campaignId})`,
     `  operation  ${s.operation}`,
-    `  phase      ${s.phase}${s.outcome ? ` → ${s.outcome}` : ''}${s.outcomeReason ? ` (${s.outcomeReason})` : ''}`,
+    `  phase      ${s.phase}${s.outcome ? ` → ${s.outcome}` : ''}`,
+    ...(s.outcomeReason ? [`  reason     ${s.outcomeReason}`] : []),
     `  objects    ${s.totals.objects}   succeeded ${s.totals.succeeded}   failed ${s.totals.failed}` +
       (s.totals.notRun ? `   not run ${s.totals.notRun}` : '') +
       `   jobs ${s.totals.jobs}   round ${s.round}`,
   ];
+  if (s.phase === 'WaitingToRetry' && s.retryAt) lines.push(`  retry      round ${s.round} starts at ${s.retryAt}`);
   if (s.stats && Object.keys(s.stats.bytesByStorageClass).length) {
     lines.push(
       `  bytes      ${Object.entries(s.stats.bytesByStorageClass)
@@ -269,7 +280,8 @@ export function formatStatus(s: CampaignStatus): string {
     lines.push('  ignored signals (newest last):');
     for (const g of s.ignoredSignals) lines.push(`    ${g.at}  ${g.name}: ${g.reason}`);
   }
-  if (s.reportKey) lines.push(`  report     ${s.reportKey}`);
+  // reportUri names the bucket; a status from before it existed has only the key.
+  if (s.reportUri ?? s.reportKey) lines.push(`  report     ${s.reportUri ?? s.reportKey}`);
   return lines.join('\n');
 }
 

@@ -236,10 +236,11 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
     workerRun = handle.worker.run().finally(() => connection.close());
     writeFileSync(
       devEndpointsFile(dir),
-      JSON.stringify({ ...endpoints, taskQueue: config.temporal.taskQueue }, null, 2),
+      // The pid tells a later command whether this stack still runs (a killed dev leaves the file behind).
+      JSON.stringify({ ...endpoints, taskQueue: config.temporal.taskQueue, pid: process.pid }, null, 2),
     );
     const check = await unlessAborted(runConnectivityCheck(endpoints, config.temporal.taskQueue), signal);
-    printBanner(endpoints, config.temporal.taskQueue, check);
+    printBanner(endpoints, config.temporal.taskQueue, check, dir);
     if (opts.smoke) {
       await shutdown();
       return 0;
@@ -316,7 +317,22 @@ async function runConnectivityCheck(endpoints: StackEndpoints, taskQueue: string
   }
 }
 
-function printBanner(e: StackEndpoints, taskQueue: string, check: { bucketCount: number; jobCount: number }): void {
+/** How a command in another shell finds the stack in `dir` (connect.ts looks where this says). */
+function howOthersFindIt(dir: string): string {
+  const file = devEndpointsFile(dir);
+  if (dir === defaultDevDir()) return `find it by themselves (${file})`;
+  const named = `with S3C_DEV_ENDPOINTS=${file}`;
+  return dir.endsWith(path.join('.local', 'dev'))
+    ? `find it when run from ${path.dirname(path.dirname(dir))}, or anywhere ${named}`
+    : `find it ${named}`;
+}
+
+function printBanner(
+  e: StackEndpoints,
+  taskQueue: string,
+  check: { bucketCount: number; jobCount: number },
+  dir: string,
+): void {
   console.log(
     [
       '',
@@ -327,7 +343,7 @@ function printBanner(e: StackEndpoints, taskQueue: string, check: { bucketCount:
       `  S3 Control (engine)  ${e.engineUrl}  (account ${e.accountId})`,
       `  Worker               running; connectivity check passed (${check.bucketCount} buckets, ${check.jobCount} jobs)`,
       '',
-      'Use it from another shell:',
+      `From another shell, s3-campaigns commands ${howOthersFindIt(dir)}; other tools need:`,
       `  export TEMPORAL_ADDRESS=${e.temporalAddress} S3C_S3_ENDPOINT=${e.s3Endpoint} S3C_S3CONTROL_ENDPOINT=${e.engineUrl}`,
       `  export AWS_REGION=${e.region} AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
       '',

@@ -6,7 +6,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Command } from 'commander';
 
 import { createAwsClients } from '../aws/clients';
-import { loadConfig } from '../config';
 import { estimateCost, formatCostEstimate, formatQuantity, type CostEstimate } from '../cost/estimate';
 import { PriceTableError } from '../cost/price-table';
 import { loadPriceTable, priceTablePath } from '../cost/prices';
@@ -15,6 +14,7 @@ import { CsvManifestError } from '../manifest/csv-summary';
 import type { CampaignSpec } from '../shared/campaign-spec';
 import { FailureType } from '../shared/errors';
 import { readSpecFile, UsageError } from './campaign';
+import { cliAwsConfig, NO_DEV_STACK, type CliAws } from './connect';
 import { parsePositiveInt } from './flags';
 
 interface EstimateFlags {
@@ -63,10 +63,11 @@ function bytesText(bytes: number): string {
   return `${bytes.toLocaleString(EN)} bytes${unit ? ` (${formatQuantity(Number(v.toFixed(2)))} ${unit})` : ''}`;
 }
 
-function formatPreview(file: string, spec: CampaignSpec, p: ManifestPreview): string {
+function formatPreview(file: string, spec: CampaignSpec, p: ManifestPreview, aws?: CliAws): string {
   const lines = [
     `Campaign "${spec.name}" (${file}): ${describeOperation(spec.operation)}, ${spec.region}`,
     `  source   ${p.source}`,
+    ...(aws?.devFile ? [`           read from the dev stack's S3 at ${aws.aws.s3Endpoint} (${aws.devFile})`] : []),
     `  objects  ${p.rowsSelected.toLocaleString(EN)} selected of ${p.rowsScanned.toLocaleString(EN)} read, in ${p.jobs} job${p.jobs === 1 ? '' : 's'} (at most ${spec.maxObjectsPerJob.toLocaleString(EN)} objects per job)`,
   ];
   const classes = Object.entries(p.bytesByStorageClass).sort(([a], [b]) => a.localeCompare(b));
@@ -125,7 +126,9 @@ export function registerEstimateCommand(program: Command): void {
         if (err instanceof PriceTableError) throw new UsageError(err.message);
         throw err;
       }
-      const clients = spec.source.type === 'keys' ? undefined : createAwsClients(loadConfig().aws);
+      // A keys source names its objects: nothing to read, and no server to find.
+      const aws = spec.source.type === 'keys' ? undefined : await cliAwsConfig();
+      const clients = aws ? createAwsClients(aws.aws) : undefined;
       const abort = new AbortController();
       const stop = () => abort.abort(new Error('interrupted'));
       process.once('SIGINT', stop);
@@ -137,8 +140,12 @@ export function registerEstimateCommand(program: Command): void {
         if (err instanceof CsvManifestError) throw new UsageError(`${file}: ${err.message}`);
         if (err instanceof ApplicationFailure && err.type === FailureType.InvalidInput)
           throw new UsageError(`${file}: ${err.message}`);
-        const hint =
-          (err as Error).message === 'Region is missing' ? ' (set AWS_REGION, or a region in your AWS profile)' : '';
+        const hint = aws?.devFile
+          ? ` (read from the dev stack's S3 at ${aws.aws.s3Endpoint}, found through ${aws.devFile}; ` +
+            `S3C_DEV_ENDPOINTS=${NO_DEV_STACK} reads from AWS instead)`
+          : (err as Error).message === 'Region is missing'
+            ? ' (set AWS_REGION, or a region in your AWS profile)'
+            : '';
         process.stderr.write(
           `s3-campaigns estimate: ${file}: reading the source failed: ${(err as Error).message}${hint}\n`,
         );
@@ -168,7 +175,7 @@ export function registerEstimateCommand(program: Command): void {
         console.log(JSON.stringify(out, null, 2));
         return;
       }
-      console.log(`${formatPreview(file, spec, preview)}\n\n${formatCostEstimate(estimate)}`);
+      console.log(`${formatPreview(file, spec, preview, aws)}\n\n${formatCostEstimate(estimate)}`);
       const table = priceTablePath(flags.prices);
       if (table) console.log(`\n  Prices from ${table}.`);
     });

@@ -31,3 +31,23 @@ export function parsePositiveInt(flag: string, max = Number.MAX_SAFE_INTEGER): (
     return n;
   };
 }
+
+/** The dev stack named by an endpoints.json is not running (the file outlived it). Exit code 1. */
+export class DevStackNotRunning extends Error {
+  override name = 'DevStackNotRunning';
+}
+
+/**
+ * Commander's message for a bad command line as one line: `s3-campaigns list: --limit must be 1–1000, got "0"; see
+ * s3-campaigns list --help`. Commander prefixes a parser's own message with `error: option '--limit <n>' argument
+ * '0' is invalid.`; the prefix goes when the message names the flag itself.
+ */
+export function usageErrorLine(commanderMessage: string, commandPath: string): string {
+  let text = commanderMessage.trim().replace(/^error: /, '');
+  const invalid = /^option '(\S+)[^']*' argument '(.*)' is invalid\.\s*([\s\S]*)$/.exec(text);
+  if (invalid) {
+    const [, flag, value, detail] = invalid as unknown as [string, string, string, string];
+    text = detail.includes(flag) ? detail : `${flag} ${JSON.stringify(value)}: ${detail || 'invalid value'}`;
+  }
+  return `${commandPath}: ${text.replace(/\s*\n\s*/g, ' ').replace(/\.$/, '')}; see ${commandPath} --help`;
+}

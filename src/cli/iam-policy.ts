@@ -5,10 +5,10 @@
 import type { Command } from 'commander';
 
 import { createAwsClients, type AwsClients } from '../aws/clients';
-import { loadConfig } from '../config';
 import { batchRolePolicies, workerPolicy, type BatchRolePolicyOptions, type PolicyDocument } from '../iam/policy';
 import { describeCampaignSource } from '../iam/source';
 import { readSpecFile } from './campaign';
+import { cliAwsConfig } from './connect';
 
 interface IamPolicyFlags {
   sourceBucket?: string[];
@@ -57,8 +57,10 @@ export function registerIamPolicyCommand(program: Command): void {
         opts.sourceBuckets = flags.sourceBucket;
       } else if (spec.source.type !== 'keys') {
         let clients: AwsClients | undefined;
+        // Found before the try: a dev stack that is gone is an error of its own, not an unreadable source.
+        const { aws } = await cliAwsConfig();
         try {
-          const facts = await describeCampaignSource(spec, () => (clients ??= createAwsClients(loadConfig().aws)).s3);
+          const facts = await describeCampaignSource(spec, () => (clients ??= createAwsClients(aws)).s3);
           opts.sourceBuckets = facts.sourceBuckets;
           opts.versioned = facts.versioned;
         } catch (err) {

@@ -7,7 +7,7 @@ import { ConfigError } from '../config';
 import { registerCampaignCommands, UsageError } from './campaign';
 import { registerCampaignViewCommands } from './campaign-views';
 import { registerDevCommand } from './dev';
-import { DecisionPending } from './flags';
+import { DecisionPending, DevStackNotRunning, usageErrorLine } from './flags';
 import { registerEstimateCommand } from './estimate';
 import { registerIamPolicyCommand } from './iam-policy';
 import { registerLocalBatchCommand } from './local-batch';
@@ -25,7 +25,6 @@ export function buildProgram(): Command {
   const program = new Command()
     .name('s3-campaigns')
     .description('Run Amazon S3 Batch Operations campaigns end to end on Temporal.')
-    .showHelpAfterError()
     .exitOverride();
   registerCampaignCommands(program);
   registerCampaignViewCommands(program);
@@ -36,7 +35,20 @@ export function buildProgram(): Command {
   registerIamPolicyCommand(program);
   registerLocalBatchCommand(program);
   registerManifestCommand(program);
+  oneLineUsageErrors(program);
   return program;
+}
+
+/**
+ * A bad command line (a flag value, a missing argument, an unknown option) prints one line that names the command
+ * and points at its `--help`, not the whole help text: the help scrolls the message itself out of sight.
+ */
+function oneLineUsageErrors(cmd: Command, parents: string[] = []): void {
+  const path = [...parents, cmd.name()];
+  cmd.showHelpAfterError(false).configureOutput({
+    outputError: (message, write) => write(`${usageErrorLine(message, path.join(' '))}\n`),
+  });
+  for (const sub of cmd.commands) oneLineUsageErrors(sub, path);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -56,6 +68,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`s3-campaigns: ${err.message}\n`);
       return EXIT.usage;
+    }
+    if (err instanceof DevStackNotRunning) {
+      process.stderr.write(`s3-campaigns: ${err.message}\n`);
+      return EXIT.failure;
     }
     if (err instanceof DecisionPending) {
       process.stderr.write(`s3-campaigns: ${err.message}\n`);

@@ -6,7 +6,6 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ApplicationFailure } from '@temporalio/common';
 
 import { createAwsClients } from '../aws/clients';
-import { loadConfig } from '../config';
 import {
   buildManifests,
   BuildManifestsInputSchema,
@@ -14,6 +13,7 @@ import {
   type InventoryFilter,
 } from '../inventory';
 import { FailureType } from '../shared/errors';
+import { awsConfigOf, cliAwsConfig } from './connect';
 import { parsePositiveInt } from './flags';
 
 interface ManifestFlags {
@@ -178,9 +178,6 @@ export function registerManifestCommand(program: Command): void {
         '  s3-campaigns manifest --inventory ./inventory/2024-05-01T00-00Z/manifest.json --min-size 1MiB --out ./manifests\n',
     )
     .action(async (flags: ManifestFlags) => {
-      const env = { ...process.env };
-      if (flags.region) env.AWS_REGION = flags.region;
-      if (flags.s3Endpoint) env.S3C_S3_ENDPOINT = flags.s3Endpoint;
       const input: BuildManifestsInput = {
         inventory: flags.inventory,
         output: flags.out,
@@ -197,7 +194,12 @@ export function registerManifestCommand(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const { s3 } = createAwsClients(loadConfig(env).aws);
+      // The flags, then the environment, then a running dev stack. Local files need no S3, so only s3://
+      // locations look for a dev stack (which must then be running).
+      const usesS3 = [flags.inventory, flags.out].some((l) => l.startsWith('s3://'));
+      const awsFlags = { region: flags.region, s3Endpoint: flags.s3Endpoint };
+      const aws = usesS3 ? (await cliAwsConfig(awsFlags)).aws : awsConfigOf(awsFlags);
+      const { s3 } = createAwsClients(aws);
       const abort = new AbortController();
       const stop = () => abort.abort(new Error('interrupted'));
       process.once('SIGINT', stop);

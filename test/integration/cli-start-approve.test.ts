@@ -46,9 +46,14 @@ describe('start: a campaign id names one campaign, once', () => {
       expect(await cli(['start', file, '--id', id], env(taskQueue))).toMatchObject({ code: 0, stdout: `${id}\n` });
       const again = await cli(['start', file, '--id', id], env(taskQueue));
       expect(again.code).toBe(2);
-      expect(again.stderr).toContain(`campaign id ${id} is already taken by put-tags · ${spec.name}`);
-      expect(again.stderr).toContain('still running');
-      expect(again.stderr).toMatch(new RegExp(`Start it with a new --id, e.g. --id ${id}-\\d{8}T\\d{6}Z`));
+      const { startTime } = await withClient((client) => client.workflow.getHandle(id).describe());
+      expect(again.stderr).toMatch(
+        new RegExp(
+          `^s3-campaigns: campaign ${id} already exists \\(put-tags · ${spec.name}, started ` +
+            `${startTime.toISOString().replace(/\./g, '\\.')}, still running\\); choose another --id, ` +
+            `e\\.g\\. --id ${id}-\\d{8}T\\d{6}Z, or leave --id out`,
+        ),
+      );
       await withClient(async (client) => {
         const handle = client.workflow.getHandle(id);
         // Still the first run: the refused start neither replaced nor restarted it.
@@ -76,8 +81,12 @@ describe('start: a campaign id names one campaign, once', () => {
 
           const again = await cli(['start', file, '--id', id], env(h.taskQueue));
           expect(again.code).toBe(2);
-          expect(again.stderr).toContain(`campaign id ${id} is already taken by ${spec.name}`);
-          expect(again.stderr).toMatch(/ended COMPLETED, outcome Rejected/);
+          expect(again.stderr).toMatch(
+            new RegExp(
+              `^s3-campaigns: campaign ${id} already exists \\(${spec.name}, started \\S+, outcome Rejected\\); ` +
+                'choose another --id',
+            ),
+          );
           // The earlier campaign is untouched: same run, still its own outcome.
           expect((await handle.describe()).runId).toBe(runId);
           expect((await handle.query(statusQuery)).outcome).toBe('Rejected');

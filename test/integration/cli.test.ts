@@ -9,8 +9,17 @@ import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 
 import { freePort } from '../../src/stack/process';
 import { stackEndpoints, uniqueName, withBucket } from '../helpers';
-import { listJobs, putObjects, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
-import { localAwsEnv as awsEnv, runCli as cli } from '../support/cli';
+import { statusQuery } from '../../src/shared/campaign';
+import {
+  listJobs,
+  putObjects,
+  randomAccount,
+  testSpec,
+  waitForPhase,
+  waitForStatus,
+  withCampaignWorker,
+} from '../support/campaign';
+import { localAwsEnv as awsEnv, runCli as cli, withSpecFile } from '../support/cli';
 
 describe('s3-campaigns CLI', () => {
   test('start → status → approve → status --json, against a running worker', async () => {
@@ -52,8 +61,13 @@ describe('s3-campaigns CLI', () => {
 
           const again = await cli(['approve', id], env);
           expect(again.code).toBe(1);
-          // Refused by the validator (nothing awaits approval) or, if the campaign already ended, by the server.
-          expect(again.stderr).toMatch(/approve refused: .*not awaiting approval|workflow execution already completed/);
+          // Refused by the validator (nothing awaits approval) or, if the campaign already ended, in our words.
+          expect(again.stderr).toMatch(
+            new RegExp(
+              `approve refused: .*not awaiting approval|campaign ${id} already ended \\(Succeeded\\): nothing to approve`,
+            ),
+          );
+          expect(again.stderr).not.toMatch(/workflow execution already completed/);
 
           let json = JSON.parse((await cli(['status', id, '--json'], env)).stdout) as {
             phase: string;
@@ -132,6 +146,71 @@ describe('s3-campaigns CLI', () => {
     });
   });
 
+  test('a failed campaign: status says why and where the report is; approve, reject and cancel say it ended', async () => {
+    await withBucket(async (bucket) => {
+      await withCampaignWorker(async (h) => {
+        // Neither key exists: every task fails with NoSuchKey, a permanent error, so the campaign fails.
+        const spec = testSpec(h, bucket, {
+          source: { type: 'keys', bucket, keys: ['gone-1.txt', 'gone-2.txt'] },
+          approval: { required: false },
+        });
+        const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
+        const id = uniqueName('cli-failed');
+        await withSpecFile(spec, async (file) => {
+          expect((await cli(['start', file, '--id', id], env)).code).toBe(0);
+        });
+        const handle = h.client.workflow.getHandle(id);
+        const done = await waitForStatus(handle, (st) => st.phase === 'Done', 'the campaign to end');
+        expect(done.outcome).toBe('Failed');
+
+        const status = await cli(['status', id], env);
+        expect(status.code).toBe(0);
+        expect(status.stdout).toContain('  phase      Done → Failed\n  reason     2 object(s) failed\n');
+        expect(status.stdout).toContain(`  report     s3://${bucket}/campaigns/${id}/campaign.json`);
+
+        for (const verb of ['approve', 'reject', 'cancel']) {
+          const res = await cli([verb, id], env);
+          expect({ verb, code: res.code, stderr: res.stderr }).toEqual({
+            verb,
+            code: 1,
+            stderr: `s3-campaigns: campaign ${id} already ended (Failed): nothing to ${verb}\n`,
+          });
+        }
+        // Still the same campaign, untouched.
+        expect((await handle.query(statusQuery)).outcome).toBe('Failed');
+
+        const unknown = await cli(['status', `${id}-nope`], env);
+        expect(unknown).toMatchObject({
+          code: 1,
+          stderr: `s3-campaigns: no campaign ${id}-nope in namespace default at ${stackEndpoints().temporalAddress}\n`,
+        });
+      });
+    });
+  });
+
+  test('schedule create with an id in use exits 2 and says so', async () => {
+    const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: uniqueName('tq-idle') };
+    const id = uniqueName('cli-schedule-twice');
+    await withSpecFile(testSpec({ accountId: randomAccount() }, 'no-such-bucket-needed', {}), async (file) => {
+      const args = ['schedule', 'create', file, '--id', id, '--every', '24h', '--paused'];
+      expect(await cli(args, env)).toMatchObject({ code: 0, stdout: `${id}\n` });
+      try {
+        const again = await cli(args, env);
+        expect(again).toEqual({
+          code: 2,
+          stdout: '',
+          stderr:
+            `s3-campaigns: schedule ${id} already exists in namespace default at ${env.TEMPORAL_ADDRESS}; choose ` +
+            `another --id, or delete it first (s3-campaigns schedule delete ${id})\n`,
+        });
+      } finally {
+        expect((await cli(['schedule', 'delete', id], env)).code).toBe(0);
+      }
+      const gone = await cli(['schedule', 'describe', id], env);
+      expect(gone.stderr).toBe(`s3-campaigns: no schedule ${id} in namespace default at ${env.TEMPORAL_ADDRESS}\n`);
+    });
+  });
+
   test('start with an invalid spec exits 2 and names each bad field', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-cli-'));
     try {
@@ -161,13 +240,54 @@ describe('s3-campaigns CLI', () => {
     }
   });
 
-  test('bad flags exit 2 with a message naming the flag', async () => {
-    const res = await cli(['dev', '--ui-port', 'abc']);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toContain('--ui-port must be a port number');
+  test.each([
+    [['dev', '--ui-port', 'abc'], 's3-campaigns dev: --ui-port must be a port number from 1 to 65535, got "abc"'],
+    [['list', '--limit', '0'], 's3-campaigns list: --limit must be 1–1000, got "0"'],
+    [
+      ['list', '--phase', 'bogus'],
+      's3-campaigns list: --phase must be a phase (BuildingManifest, CreatingJobs, PreparingJobs, AwaitingApproval, ' +
+        'Running, AnalyzingResults, WaitingToRetry, Reporting) or an outcome (Succeeded, CompletedWithFailures, ' +
+        'Failed, Rejected, ApprovalExpired, Cancelled, NothingToDo), got "bogus"',
+    ],
+    [
+      ['schedule', 'create', 'x.json', '--overlap', 'never'],
+      's3-campaigns schedule create: --overlap "never": Allowed choices are skip, buffer-one, buffer-all, ' +
+        'cancel-other, terminate-other, allow-all',
+    ],
+    [['status'], "s3-campaigns status: missing required argument 'workflowId'"],
+  ])('a bad command line %j exits 2 with one line that names the flag and points at --help', async (args, message) => {
+    const res = await cli(args);
+    expect(res).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `${message}; see s3-campaigns ${args[0]}${args[0] === 'schedule' ? ' create' : ''} --help\n`,
+    });
+  });
+
+  test('a bad variable exits 2 and names it', async () => {
     const cfg = await cli(['worker'], { TEMPORAL_ADDRESS: 'no port here' });
     expect(cfg.code).toBe(2);
     expect(cfg.stderr).toContain('TEMPORAL_ADDRESS must be host:port');
+  });
+
+  test('a spec with a JSON syntax error exits 2 and says line and column, with the line and a caret', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-cli-'));
+    try {
+      const file = path.join(dir, 'spec.json');
+      writeFileSync(file, '{\n  "name": "x",\n  "region": "us-east-1"\n  "accountId": "111122223333"\n}\n');
+      for (const command of ['start', 'estimate', 'iam-policy']) {
+        const res = await cli([command, file], { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress });
+        expect(res.code).toBe(2);
+        expect(res.stderr).toBe(
+          `s3-campaigns: ${file} is not valid JSON: line 4, column 3: expected "," or "}" after a property value, ` +
+            'found "\\""\n' +
+            '      "accountId": "111122223333"\n' +
+            '      ^\n',
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('dev --demo (the README main command, non-interactive) runs the demo restore campaign to success and stops', async () => {

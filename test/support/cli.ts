@@ -17,11 +17,29 @@ export interface CliResult {
 
 /** Runs `s3-campaigns <args>` with `env` added to this process's environment; never rejects. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
+  return execCli(args, { env: { ...process.env, ...env }, timeoutMs });
+}
+
+/**
+ * The environment of a fresh shell: this process's without any AWS_*, TEMPORAL_* or S3C_* variable (S3C_LOG_LEVEL
+ * aside), with `home` as HOME so that no ~/.aws or Temporal profile file speaks either.
+ */
+export function bareShellEnv(home: string, env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const kept = Object.entries(process.env).filter(([k]) => !/^(AWS_|TEMPORAL_|S3C_)/.test(k) || k === 'S3C_LOG_LEVEL');
+  return { ...Object.fromEntries(kept), HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), ...env };
+}
+
+/** Runs `s3-campaigns <args>` in `cwd` with exactly `env` (see bareShellEnv), as a user's other shell would. */
+export function runCliIn(cwd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CliResult> {
+  return execCli(args, { env, cwd, timeoutMs });
+}
+
+function execCli(args: string[], o: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number }): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CLI_BIN, ...args],
-      { env: { ...process.env, ...env }, timeout: timeoutMs },
+      { env: o.env, cwd: o.cwd, timeout: o.timeoutMs },
       (err, stdout, stderr) => {
         const code = err
           ? typeof (err as { code?: unknown }).code === 'number'

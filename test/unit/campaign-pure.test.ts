@@ -1,9 +1,9 @@
 import { classifyFailure } from '../../src/activities/rounds';
 import { campaignDetails, campaignProgressDetails, campaignSummary } from '../../src/campaign/summary';
 import { formatStatus } from '../../src/cli/campaign';
-import { formatReport, listQuery, progressLine } from '../../src/cli/campaign-views';
+import { formatReport, listQuery } from '../../src/cli/campaign-views';
 import { formatMs, overlapPolicy } from '../../src/schedules';
-import type { CampaignState, CampaignStatus } from '../../src/shared/campaign';
+import type { CampaignState } from '../../src/shared/campaign';
 import { DEFAULT_RETRYABLE_ERROR_CODES, parseCampaignSpec } from '../../src/shared/campaign-spec';
 
 const retryable = new Set(DEFAULT_RETRYABLE_ERROR_CODES);
@@ -105,21 +105,6 @@ describe('operator views', () => {
     expect(listQuery({ phase: 'AwaitingApproval', operation: 'restore', name: "bob's" })).toBe(
       "WorkflowType = 'campaignWorkflow' AND CampaignPhase = 'AwaitingApproval' AND CampaignOperation = 'restore' AND CampaignName = 'bob\\'s'",
     );
-  });
-
-  test('progress line: share done, counts, rate and ETA of the current round', () => {
-    const s = {
-      phase: 'Running',
-      round: 1,
-      jobs: [
-        { round: 0, totalTasks: 1000, succeededTasks: 990, failedTasks: 10, manifest: { rows: 1000 } },
-        { round: 1, totalTasks: 10, succeededTasks: 4, failedTasks: 1, manifest: { rows: 10 } },
-      ],
-    } as unknown as CampaignStatus;
-    expect(progressLine(s, 2.5)).toBe(
-      'Running          [############------------]  50% 5/10 4 ok 1 failed 2.5/s ETA 2s',
-    );
-    expect(progressLine(s, undefined)).toBe('Running          [############------------]  50% 5/10 4 ok 1 failed');
   });
 
   test('schedule helpers', () => {
