@@ -17,6 +17,8 @@ export const LISTED_PHASES: Record<Exclude<CampaignPhase, 'Done'>, 'phase'> & Re
   CreatingJobs: 'phase',
   PreparingJobs: 'phase',
   AwaitingApproval: 'phase',
+  Sorting: 'phase',
+  Tracking: 'phase',
   Running: 'phase',
   AnalyzingResults: 'phase',
   WaitingToRetry: 'phase',

