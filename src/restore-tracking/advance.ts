@@ -16,6 +16,8 @@
  * and rewrites the rows of committed shards (state `queued`, this wave) before going on. Continuing the old upload
  * would trust part lists that may be stale and would let a fenced-off attempt still write parts into it.
  */
+import { setMaxListeners } from 'node:events';
+
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -223,6 +225,8 @@ export async function advanceTracking(
   const tier: Tier | undefined = sdkTier(input.tier ?? 'Standard');
   const bucket = new TokenBucket(input.headRatePerSecond ?? DEFAULT_HEAD_RATE);
   const concurrency = input.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY;
+  // Every request in flight listens on the signal: lift Node's warning threshold (10) above the concurrency.
+  if (signal) setMaxListeners(concurrency + 16, signal);
 
   const read = await store.readIndex();
   if (!read) throw new TrackingNotFoundError(`no tracking set at ${where}`);

@@ -9,6 +9,7 @@
  * cannot have been read by anyone).
  */
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
@@ -93,6 +94,8 @@ export async function createTracking(
 ): Promise<CreateRestoreTrackingResult> {
   const now = hooks.now ?? Date.now;
   const signal = hooks.signal;
+  // Every request in flight listens on the signal: lift Node's warning threshold (10) above the concurrency.
+  if (signal) setMaxListeners((input.precheck?.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY) + 16, signal);
   const store = new TrackingStore(s3, input.tracking, signal);
   const maxPerShard = input.maxObjectsPerShard ?? DEFAULT_MAX_OBJECTS_PER_SHARD;
   if (!(maxPerShard >= 1)) throw new TrackingInputError(`maxObjectsPerShard must be at least 1 (got ${maxPerShard})`);

@@ -22,7 +22,7 @@ import {
 import type { AdvanceRestoreTrackingResult, TrackingCounts, TrackingLocation } from '../shared/restore-tracking-types';
 import type { RestoreFact } from './events';
 import type { HistogramJson } from './histogram';
-import { formatFacts, formatShard, parseFacts, parseShard, type TrackingRow } from './rows';
+import { formatFacts, formatShard, parseFacts, parseShard, TrackingFileError, type TrackingRow } from './rows';
 
 export const INDEX_FORMAT = 's3-campaigns/restore-tracking@1';
 
@@ -161,9 +161,16 @@ export class TrackingStore {
         this.opts,
       );
       const text = (await out.Body?.transformToString('utf8')) ?? '';
-      const index = JSON.parse(text) as TrackingIndex;
-      if (index.format !== INDEX_FORMAT) {
-        throw new Error(`s3://${this.loc.bucket}/${this.keys.index} is not a tracking index (format ${index.format})`);
+      let index: TrackingIndex;
+      try {
+        index = JSON.parse(text) as TrackingIndex;
+      } catch {
+        throw new TrackingFileError(`s3://${this.loc.bucket}/${this.keys.index} is not JSON`);
+      }
+      if (index?.format !== INDEX_FORMAT) {
+        throw new TrackingFileError(
+          `s3://${this.loc.bucket}/${this.keys.index} is not a tracking index (format ${String(index?.format)})`,
+        );
       }
       return { index, etag: out.ETag ?? '' };
     } catch (err) {

@@ -86,7 +86,8 @@ export interface AdvanceRestoreTrackingInput {
   tracking: TrackingLocation;
   /**
    * Identifies this step across retries (derive it from the workflow id and the step's ordinal). A shard already
-   * advanced by this step is not advanced again; a step already finished returns its recorded result.
+   * advanced by this step is not advanced again; a step already finished returns its recorded result. Each new call
+   * of the activity (not a retry of one) needs a new id: attempts of one id are ordered by Temporal's attempt number.
    */
   stepId: string;
   /** HEAD the `requested` objects (and restored ones of unknown expiry) in this step. @default false */
@@ -102,7 +103,7 @@ export interface AdvanceRestoreTrackingInput {
   tier?: string;
   /** HEAD and RestoreObject requests in flight at most. @default 32 */
   headConcurrency?: number;
-  /** HEAD and RestoreObject requests per second at most (a token bucket). @default 500 */
+  /** HEAD and RestoreObject requests per second at most (a token bucket); 0 for no limit. @default 500 */
   headRatePerSecond?: number;
   /** Ask again (RestoreObject) for objects in state `expired`; they become `requested`. @default false */
   reRequestExpired?: boolean;
@@ -195,7 +196,7 @@ export interface ConsumeRestoreEventsInput {
   waitTimeSeconds?: number;
   /**
    * Facts are written (then their messages deleted) once this many messages are buffered, or `flushIntervalMs`
-   * after the first one. @default 1000
+   * after the first one. Each flush writes one event file per shard it touches. @default 10000
    */
   flushEveryMessages?: number;
   /** @default 30000 */

@@ -557,6 +557,28 @@ describe('restore tracking: events from SQS', () => {
     });
   });
 
+  test('consumption is bounded: maxMessages leaves the rest in the queue, maxDurationMs ends a wait on an empty one', async () => {
+    await withBucket(async (bucket, s3) => {
+      await withQueue(async (queueUrl, _arn, sqs) => {
+        const loc = { bucket, prefix: 'bounded' };
+        const keys = ['b1', 'b2', 'b3', 'b4', 'b5'];
+        await track(s3, loc, await archive(s3, bucket, keys, { storageClass: 'GLACIER' }));
+        const exp = new Date(Date.now() + 10 * DAY).toISOString();
+        for (const k of keys) {
+          await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3Event(bucket, k, exp) }));
+        }
+        const first = await consume(s3, sqs, loc, queueUrl, 'b-1', { maxMessages: 3, stopWhenEmpty: false });
+        expect(first).toMatchObject({ received: 3, deleted: 3, facts: 3 });
+        const started = Date.now();
+        const rest = await consume(s3, sqs, loc, queueUrl, 'b-2', { maxDurationMs: 2500, stopWhenEmpty: false });
+        expect(rest).toMatchObject({ received: 2, deleted: 2 });
+        expect(Date.now() - started).toBeLessThan(10_000);
+        const r = await advance(s3, { tracking: loc, stepId: 'b' });
+        expect(r.counts.restored).toBe(5);
+      });
+    });
+  });
+
   test('a lost event (its message deleted unread) is caught by a later sweep', async () => {
     await withBucket(async (bucket, s3) => {
       await withQueue(async (queueUrl, _arn, sqs) => {
