@@ -16,28 +16,34 @@
  * and rewrites the rows of committed shards (state `queued`, this wave) before going on. Continuing the old upload
  * would trust part lists that may be stale and would let a fenced-off attempt still write parts into it.
  */
+import type { Readable } from 'node:stream';
+
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   UploadPartCommand,
   type S3Client,
   type Tier,
 } from '@aws-sdk/client-s3';
 
-import { encodeManifestKey } from '../inventory/key-encoding';
+import { CsvParser } from '../csv';
+import { decodeManifestKey, encodeManifestKey } from '../inventory/key-encoding';
 import type { Logger } from '../logging';
-import type {
-  AdvanceRestoreTrackingInput,
-  AdvanceRestoreTrackingResult,
-  TrackingCounts,
+import {
+  UNRESTORED_COPY_ERROR_CODES,
+  type AdvanceRestoreTrackingInput,
+  type AdvanceRestoreTrackingResult,
+  type TrackingCounts,
 } from '../shared/restore-tracking-types';
 import type { RestoreFact } from './events';
 import { addSample, emptyHistogram, mergeHistogram, summarize, type HistogramJson } from './histogram';
 import { headObject, requestRestore, sdkTier, type HeadOutcome } from './object-ops';
 import { forEachPaced, TokenBucket } from './rate-limit';
 import { estimateRestoreExpiry } from './restore-header';
-import { countRows, emptyCounts, EXPIRY_UNKNOWN, versionMatches, type TrackingRow } from './rows';
+import { countRows, emptyCounts, EXPIRY_UNKNOWN, TrackingFileError, versionMatches, type TrackingRow } from './rows';
+import { shardOf } from './shard-hash';
 import {
   ConditionalWriteConflict,
   TrackingStore,
@@ -98,12 +104,13 @@ export class StaleWriterError extends Error {
   }
 }
 
-const emptyStats = (): ShardStepStats => ({
+const emptyStats = (): Required<ShardStepStats> => ({
   restored: 0,
   extended: 0,
   expired: 0,
   failed: 0,
   reRequested: 0,
+  requeued: 0,
   waveRows: 0,
   tooLarge: 0,
   eventsApplied: 0,
@@ -208,6 +215,54 @@ function sumCounts(entries: readonly ShardEntry[]): TrackingCounts {
   return c;
 }
 
+/** An object's identity in a copy's failed.csv and in a tracking row: the null version is no version. */
+const objectId = (bucket: string, key: string, versionId: string) =>
+  `${bucket}\n${key}\n${versionId === 'null' ? '' : versionId}`;
+
+/**
+ * The rows of `requeue`'s failed.csv with one of its error codes, by shard: object id → error code.
+ * @returns the map and how many rows it holds
+ */
+async function readRequeueRows(
+  s3: S3Client,
+  requeue: NonNullable<AdvanceRestoreTrackingInput['requeue']>,
+  shardCount: number,
+  signal?: AbortSignal,
+): Promise<{ byShard: Map<number, Map<string, string>>; rows: number }> {
+  const codes = new Set(requeue.errorCodes ?? UNRESTORED_COPY_ERROR_CODES);
+  const where = `s3://${requeue.failures.bucket}/${requeue.failures.key}`;
+  const out = await s3.send(new GetObjectCommand({ Bucket: requeue.failures.bucket, Key: requeue.failures.key }), {
+    abortSignal: signal,
+  });
+  const body = out.Body as Readable;
+  body.setEncoding('utf8');
+  const byShard = new Map<number, Map<string, string>>();
+  let rows = 0;
+  const parser = new CsvParser();
+  const take = (records: ReturnType<CsvParser['push']>) => {
+    for (const rec of records) {
+      const [bucket, rawKey, versionId, code] = rec.fields;
+      if (rec.line === 1 && bucket === 'bucket') continue;
+      if (code === undefined || !codes.has(code) || !bucket || rawKey === undefined) continue;
+      let key: string;
+      try {
+        key = decodeManifestKey(rawKey);
+      } catch {
+        throw new TrackingFileError(`${where} line ${rec.line}: key is not URL encoding`);
+      }
+      const shard = shardOf(bucket, key, shardCount);
+      let m = byShard.get(shard);
+      if (!m) byShard.set(shard, (m = new Map()));
+      const id = objectId(bucket, key, versionId ?? '');
+      if (!m.has(id)) rows += 1;
+      m.set(id, code);
+    }
+  };
+  for await (const chunk of body) take(parser.push(chunk as string));
+  take(parser.end());
+  return { byShard, rows };
+}
+
 /** Runs one step. See the file comment for the guarantees. */
 export async function advanceTracking(
   s3: S3Client,
@@ -284,6 +339,9 @@ export async function advanceTracking(
     wave: wave ? { bucket: wave.bucket, key: wave.key, uploadId: wave.uploadId } : undefined,
   };
   const abandoned = new Set(index.abandonedWaves);
+  const requeue = input.requeue
+    ? await readRequeueRows(s3, input.requeue, index.shardCount, signal)
+    : { byShard: new Map<number, Map<string, string>>(), rows: 0 };
   try {
     try {
       etag = await store.writeIndex(index, etag);
@@ -390,6 +448,9 @@ export async function advanceTracking(
       expiredInStep: stats.expired,
       failedInStep: stats.failed,
       reRequested: stats.reRequested,
+      ...(input.requeue
+        ? { requeued: stats.requeued, requeueUnmatched: Math.max(0, requeue.rows - stats.requeued) }
+        : {}),
       ...(waveRef ? { wave: waveRef } : {}),
       tooLargeForWave: stats.tooLarge,
       ...(nextEarliestExpiry ? { nextEarliestExpiry } : {}),
@@ -475,6 +536,43 @@ export async function advanceTracking(
       }
     }
 
+    const paced = (list: TrackingRow[], fn: (r: TrackingRow) => Promise<void>) =>
+      forEachPaced(list, { concurrency, bucket, signal }, fn);
+    const head = async (r: TrackingRow) => {
+      stats.heads += 1;
+      return headObject(s3, r, signal);
+    };
+    const restore = async (r: TrackingRow) => {
+      stats.restoreRequests += 1;
+      return requestRestore(s3, r, days, tier, signal);
+    };
+
+    // Copies that failed because their source read as not restored: back to waiting, restore asked again if needed.
+    const failedCopies = requeue.byShard.get(s);
+    if (input.requeue && failedCopies) {
+      const waveOf = input.requeue.waveId;
+      const back = rows.filter(
+        (r) => r.state === 'queued' && r.wave === waveOf && failedCopies.has(objectId(r.bucket, r.key, r.versionId)),
+      );
+      await paced(back, async (r) => {
+        const code = failedCopies.get(objectId(r.bucket, r.key, r.versionId));
+        r.state = 'requested';
+        r.wave = undefined;
+        r.requestedAt = nowIso;
+        r.restoredAt = '';
+        r.expiresAt = '';
+        r.note = `copy in wave ${waveOf} failed ${code} ${nowIso}: waiting for the restore again`;
+        stats.requeued += 1;
+        const h = await head(r);
+        if (h.missing) return markFailed(r, 'NoSuchKey (HEAD 404)');
+        learn(r, h);
+        if (!h.archived || h.restore.state !== 'none') return;
+        const outcome = await restore(r);
+        if (outcome === 'missing') return markFailed(r, 'NoSuchKey (RestoreObject 404)');
+        if (outcome === 'started' || outcome === 'in-progress') r.note += '; restore asked again';
+      });
+    }
+
     // a. Event facts not applied yet.
     const listed = await store.listEventFiles(s);
     const applied = new Set(entry.applied);
@@ -525,17 +623,6 @@ export async function advanceTracking(
       }
       markExpired(r, `restored copy expired ${f.eventTime || nowIso} (event)`);
     }
-
-    const paced = (list: TrackingRow[], fn: (r: TrackingRow) => Promise<void>) =>
-      forEachPaced(list, { concurrency, bucket, signal }, fn);
-    const head = async (r: TrackingRow) => {
-      stats.heads += 1;
-      return headObject(s3, r, signal);
-    };
-    const restore = async (r: TrackingRow) => {
-      stats.restoreRequests += 1;
-      return requestRestore(s3, r, days, tier, signal);
-    };
 
     // b. The sweep: HEAD what is still waiting, and restored rows whose expiry no event told.
     if (input.sweep) {

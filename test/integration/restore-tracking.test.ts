@@ -360,6 +360,70 @@ describe('restore tracking: expiry guard', () => {
   });
 });
 
+describe('restore tracking: copies that found their source not restored', () => {
+  test('requeue: the failed.csv rows of InvalidObjectState go back to requested (archived again: restore asked again), others stay; a sweep and a wave take them again', async () => {
+    await withBucket(async (bucket, s3) => {
+      const loc = { bucket, prefix: 'rq' };
+      const keys = ['flip one', 'flip-two', 'denied', 'fine'];
+      const manifestKey = await archive(s3, bucket, keys, { storageClass: 'GLACIER' });
+      for (const k of keys) await restore(s3, bucket, k, 10);
+      await track(s3, loc, manifestKey, { maxObjectsPerShard: 2 });
+      const w1 = await advance(s3, {
+        tracking: loc,
+        stepId: 'w1',
+        sweep: true,
+        wave: { maxObjects: 100, manifestKey: 'rq/wave-1.csv' },
+      });
+      expect(w1.wave).toMatchObject({ rows: 4, waveId: 1 });
+      // 'flip-two' is archived again with no restore (a new GLACIER version): the step must ask for it again.
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'flip-two', Body: 'v2', StorageClass: 'GLACIER' }));
+      const failed = [
+        'bucket,key,versionId,errorCode,httpStatus,message,round',
+        `${bucket},${encodeManifestKey('flip one')},,InvalidObjectState,403,not restored,0`,
+        `${bucket},flip-two,,ObjectNotInActiveTierError,403,not restored,0`,
+        `${bucket},denied,,AccessDenied,403,denied,0`,
+        `${bucket},never-queued,,InvalidObjectState,403,not restored,0`,
+      ].join('\n');
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'rq/wave-1-failed.csv', Body: `${failed}\n` }));
+      const calls = countCalls(s3);
+      const input: AdvanceRestoreTrackingInput = {
+        tracking: loc,
+        stepId: 'rq1',
+        requeue: { waveId: 1, failures: { bucket, key: 'rq/wave-1-failed.csv' } },
+      };
+      const r = await advance(s3, input);
+      expect(r).toMatchObject({ requeued: 2, requeueUnmatched: 1, restoreRequests: 1, headRequests: 2 });
+      expect(calls.get('RestoreObjectCommand')).toBe(1);
+      expect(r.counts).toMatchObject({ requested: 2, queued: 2 });
+      let rows = await rowsByKey(s3, loc);
+      expect(rows.get('flip one')).toMatchObject({ state: 'requested', wave: undefined, expiresAt: '' });
+      expect(rows.get('flip one')!.note).toMatch(
+        /^copy in wave 1 failed InvalidObjectState .*: waiting for the restore again$/,
+      );
+      expect(rows.get('flip-two')!.note).toMatch(/ObjectNotInActiveTierError .*; restore asked again$/);
+      expect(rows.get('denied')).toMatchObject({ state: 'queued', wave: 1 });
+      expect(rows.get('fine')).toMatchObject({ state: 'queued', wave: 1 });
+      // A retry of the step returns its result and requeues nothing twice.
+      expect(await advance(s3, input)).toEqual(r);
+
+      // moto restores at once: the next sweep finds both restored, and the next wave takes exactly them.
+      const w2 = await advance(s3, {
+        tracking: loc,
+        stepId: 'w2',
+        sweep: true,
+        wave: { maxObjects: 100, manifestKey: 'rq/wave-2.csv' },
+      });
+      expect(w2).toMatchObject({ restoredInStep: 2, wave: { rows: 2, waveId: 2 } });
+      expect((await text(s3, bucket, 'rq/wave-2.csv')).split('\n').filter(Boolean).sort()).toEqual([
+        `${bucket},flip%20one`,
+        `${bucket},flip-two`,
+      ]);
+      rows = await rowsByKey(s3, loc);
+      expect(rows.get('flip-two')).toMatchObject({ state: 'queued', wave: 2 });
+    });
+  });
+});
+
 describe('restore tracking: events from SQS', () => {
   async function withQueue<T>(fn: (queueUrl: string, queueArn: string, sqs: SQSClient) => Promise<T>): Promise<T> {
     const sqs = sqsClient();
