@@ -1,9 +1,13 @@
 /**
  * One tracking step over every shard, in order, one shard in memory at a time:
  *
- *   load the current generation → apply new event facts → HEAD `requested` rows (when a sweep is due) → expiry guard
- *   on restored rows → re-request expired rows (optional) → move restored rows into the copy wave → write the next
- *   generation → replace the index (If-Match) → delete the applied event files
+ *   load the current generation → send requeued copy failures back to `requested` → apply new event facts → HEAD
+ *   `requested` rows (when a sweep is due) → expiry guard on restored rows → re-request expired rows (optional) →
+ *   move restored rows into the copy wave → write the next generation → replace the index (If-Match) → delete the
+ *   applied event files
+ *
+ * A shard in which the step has nothing to do (no event file, nothing for the sweep, the wave, the guard or a requeue,
+ * as its index entry tells) is skipped: neither read nor rewritten, and its entry keeps the step that last wrote it.
  *
  * Idempotency and resume. The step claims the index first (its id and Temporal attempt number, a conditional write),
  * which fences off any older attempt still running: its next index write fails with 412 and it stops. Every shard is
@@ -376,7 +380,12 @@ export async function advanceTracking(
         continue;
       }
       const waveRoom = input.wave ? Math.max(0, input.wave.maxObjects - (wave?.rows ?? 0)) : 0;
-      const done = await advanceShard(s, entry, waveRoom);
+      const listed = await store.listEventFiles(s);
+      if (idle(s, entry, listed)) {
+        hooks.onProgress(checkpoint(s + 1));
+        continue;
+      }
+      const done = await advanceShard(s, entry, waveRoom, listed);
       const gen = await store.writeShard(s, entry.gen + 1, done.rows);
       const counts = countRows(done.rows);
       let earliest: string | undefined;
@@ -432,6 +441,7 @@ export async function advanceTracking(
     }
     const stats = emptyStats();
     for (const e of index.shards) {
+      if (e.step !== input.stepId) continue;
       for (const [k, v] of Object.entries(e.stepStats ?? {})) stats[k as keyof ShardStepStats] += v;
     }
     let nextEarliestExpiry: string | undefined;
@@ -480,11 +490,28 @@ export async function advanceTracking(
     throw err;
   }
 
+  /**
+   * Whether this step has nothing to do in a shard, as far as the index and its event files tell: then it is neither
+   * read nor rewritten, so a step that only applies a few events costs a LIST per shard, not a rewrite of the set.
+   */
+  function idle(s: number, entry: ShardEntry, listed: readonly string[]): boolean {
+    const c = entry.counts;
+    const restored = c.restored + c['skipped-restored'];
+    if (listed.length > 0) return false;
+    if (input.sweep && c.requested + restored > 0) return false;
+    if (input.wave && restored > 0) return false;
+    if (input.reRequestExpired && c.expired > 0) return false;
+    if (requeue.byShard.has(s)) return false;
+    if (abandoned.size > 0 && c.queued > 0) return false;
+    return !(entry.earliestExpiry !== undefined && Date.parse(entry.earliestExpiry) - now() < margin);
+  }
+
   /** One shard: reads it, applies everything, returns its next rows (not yet written). */
   async function advanceShard(
     s: number,
     entry: ShardEntry,
     waveRoom: number,
+    listed: string[],
   ): Promise<{
     rows: TrackingRow[];
     stats: ShardStepStats;
@@ -574,7 +601,6 @@ export async function advanceTracking(
     }
 
     // a. Event facts not applied yet.
-    const listed = await store.listEventFiles(s);
     const applied = new Set(entry.applied);
     const newlyApplied = listed.filter((n) => !applied.has(n));
     if (newlyApplied.length > 0) {

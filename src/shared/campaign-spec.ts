@@ -69,6 +69,8 @@ export const DURATION_RANGES = {
   sweepInterval: { min: 1000, max: 86_400_000 },
   /** restore-and-copy: none at all up to 2 days, Deep Archive Bulk's longest restore. */
   firstSweepAfter: { min: 0, max: 2 * 86_400_000 },
+  /** restore-and-copy: seconds for tests; a day at most, as sweeps. */
+  eventInterval: { min: 1000, max: 86_400_000 },
   /** restore-and-copy: at least a second; the upper bound is `expirationDays` (checked on the operation). */
   expiryMargin: { min: 1000, max: 30 * 86_400_000 },
 } as const;
@@ -334,6 +336,15 @@ export const RestoreAndCopySchema = z
           .min(1, 'operation.tracking.headConcurrency must be between 1 and 256')
           .max(256, 'operation.tracking.headConcurrency must be between 1 and 256')
           .default(32),
+        /**
+         * With `queueUrl`: how often restore events are read and applied between sweeps (1 s – 1 d). Such a step
+         * reads and rewrites only the shards that got events. @default "5m"
+         */
+        eventInterval: duration(
+          'operation.tracking.eventInterval',
+          DURATION_RANGES.eventInterval.min,
+          DURATION_RANGES.eventInterval.max,
+        ).optional(),
         /** An SQS queue fed by `s3:ObjectRestore:Completed` notifications; sweeps still run. @default none */
         queueUrl: z
           .string()
@@ -373,11 +384,17 @@ export const RestoreAndCopySchema = z
 export type RestoreAndCopyOperation = z.infer<typeof RestoreAndCopySchema>;
 
 /** The tracking schedule of a restore-and-copy operation, tier defaults filled in. */
-export function trackingSchedule(op: RestoreAndCopyOperation): { sweepIntervalMs: number; firstSweepAfterMs: number } {
+export function trackingSchedule(op: RestoreAndCopyOperation): {
+  sweepIntervalMs: number;
+  firstSweepAfterMs: number;
+  /** Infinity without a queue. */
+  eventIntervalMs: number;
+} {
   const standard = op.tier === 'STANDARD';
   return {
     sweepIntervalMs: durationMs(op.tracking.sweepInterval ?? (standard ? '30m' : '2h')),
     firstSweepAfterMs: durationMs(op.tracking.firstSweepAfter ?? (standard ? '3h' : '5h')),
+    eventIntervalMs: op.tracking.queueUrl ? durationMs(op.tracking.eventInterval ?? '5m') : Infinity,
   };
 }
 

@@ -224,6 +224,8 @@ export interface RestoreAndCopyState {
   /** Since when restored objects wait for a wave (the oldest of them, as far as the steps tell). */
   waitingSince?: string;
   nextSweepAt?: string;
+  /** With a queue: when restore events are next read (between sweeps). */
+  nextEventsAt?: string;
   nextEarliestExpiry?: string;
   /** Restored objects left out of waves because they are large, after the last step. */
   largeWaiting: number;

@@ -735,8 +735,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       const at = /^s3:\/\/([^/]+)\/(.+)$/.exec(failedObjects);
       if (at) (rac.requeuePending ??= []).push({ waveId: w.waveId, bucket: at[1]!, key: at[2]! });
     }
-    const { sweepIntervalMs, firstSweepAfterMs } = trackingSchedule(op);
+    const { sweepIntervalMs, firstSweepAfterMs, eventIntervalMs } = trackingSchedule(op);
     rac.nextSweepAt ??= new Date(Date.parse(rac.restoresStartedAt ?? nowIso()) + firstSweepAfterMs).toISOString();
+    if (op.tracking.queueUrl) rac.nextEventsAt ??= rac.restoresStartedAt ?? nowIso();
     const c = () => rac.counts ?? rac.sorted!.counts;
     const smallWaiting = () => Math.max(0, c().restored + c()['skipped-restored'] - rac.largeWaiting);
     const waveDueAt = () =>
@@ -746,8 +747,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     const waveSlot = running(rac.waves).length < op.waves.maxConcurrent;
     const waveDue = waveSlot && smallWaiting() > 0 && (smallWaiting() >= op.waves.minObjects || now >= waveDueAt());
     const requeue = rac.requeuePending?.[0];
-    if (sweepDue || waveDue || requeue) {
+    const eventsDue = rac.nextEventsAt !== undefined && now >= Date.parse(rac.nextEventsAt);
+    // Events are read between sweeps too; earlier releases read them only with a sweep or a wave.
+    if (sweepDue || waveDue || requeue || (eventsDue && patched('read-events-between-sweeps'))) {
       if (op.tracking.queueUrl) {
+        rac.nextEventsAt = new Date(now + eventIntervalMs).toISOString();
         rac.consumers += 1;
         await trackingCalls.consumeRestoreEvents({
           tracking: location,
@@ -850,7 +854,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     // No child runs across a continue-as-new: the next run could not wait for it.
     if (shouldContinueAsNew() && running([...rac.restores, ...rac.waves]).length === 0) await continueNow();
     const after = Date.now();
-    const wakeAt = requeuePending ? after : Math.min(Date.parse(rac.nextSweepAt), waveSlot ? waveDueAt() : Infinity);
+    const wakeAt = requeuePending
+      ? after
+      : Math.min(
+          Date.parse(rac.nextSweepAt),
+          waveSlot ? waveDueAt() : Infinity,
+          rac.nextEventsAt !== undefined ? Date.parse(rac.nextEventsAt) : Infinity,
+        );
     const seen = childrenEnded;
     await condition(() => childrenEnded !== seen, Math.max(1000, wakeAt - after));
   };

@@ -420,6 +420,14 @@ describe('restore tracking: copies that found their source not restored', () => 
       ]);
       rows = await rowsByKey(s3, loc);
       expect(rows.get('flip-two')).toMatchObject({ state: 'queued', wave: 2 });
+
+      // Nothing left to do in any shard: a step reads and rewrites none of them (only the index: claim and result).
+      const before = new Map(calls);
+      const idle = await advance(s3, { tracking: loc, stepId: 'idle', sweep: true });
+      expect(idle).toMatchObject({ headRequests: 0, counts: { queued: 4 } });
+      const made = (name: string) => (calls.get(name) ?? 0) - (before.get(name) ?? 0);
+      expect(made('GetObjectCommand')).toBe(1);
+      expect(made('PutObjectCommand')).toBe(2);
     });
   });
 });
@@ -698,12 +706,16 @@ describe('restore tracking: resume and stale writers', () => {
 
       const reference = await advance(s3, step(whole));
 
-      // Attempt 1 dies like a killed worker, cleaning nothing up, after K = all shards but two: its PutObjects are
-      // the claim, then a generation and an index per shard, so call 2K+2 is shard K's generation (written, never
-      // referenced). Shards hold at most 2 objects, so the K committed ones hold at least 10 of the 14.
-      const shardCount = (await new TrackingStore(s3, broken).readIndex())!.index.shardCount;
-      const K = shardCount - 2;
-      const dying = crashingS3(2 * K + 2, { commands: ['PutObjectCommand'], noCleanup: true });
+      // Attempt 1 dies like a killed worker, cleaning nothing up, at shard K, the last shard with objects but one:
+      // its PutObjects are the claim, then a generation and an index per shard with objects (an empty shard has
+      // nothing to do, and the step skips it), so call 2C+2 is shard K's generation (written, never referenced), C
+      // being the shards with objects before K. Shards hold at most 2 objects, so the C committed ones hold at least
+      // 10 of the 14.
+      const shards = (await new TrackingStore(s3, broken).readIndex())!.index.shards;
+      const busy = shards.flatMap((e, i) => (e.rows > 0 ? [i] : []));
+      const K = busy[busy.length - 2]!;
+      const C = busy.filter((i) => i < K).length;
+      const dying = crashingS3(2 * C + 2, { commands: ['PutObjectCommand'], noCleanup: true });
       const beats: unknown[] = [];
       const f = await failure(advance(dying, step(broken), { attempt: 1 }, (d) => beats.push(d)));
       expect(f.nonRetryable).toBe(false);
@@ -716,7 +728,7 @@ describe('restore tracking: resume and stale writers', () => {
       const resumedS3 = s3Client();
       const calls = countCalls(resumedS3);
       const resumed = await advance(resumedS3, step(broken), { attempt: 2, heartbeatDetails: beats.at(-1) });
-      expect(resumed.shardsResumed).toBe(K);
+      expect(resumed.shardsResumed).toBe(C);
       const rowsInFirstK = (await new TrackingStore(s3, broken).readIndex())!.index.shards
         .slice(0, K)
         .reduce((n, e) => n + e.rows, 0);
@@ -822,10 +834,11 @@ describe('restore tracking: resume and stale writers', () => {
       const manifestKey = await archive(s3, bucket, KEYS.slice(0, 6));
       for (const k of KEYS.slice(0, 6)) await restore(s3, bucket, k, 10);
       const loc = await restoredSet(s3, bucket, 'ab', manifestKey);
-      // It dies at its last shard's generation (the claim, then 2 PutObjects per shard): the others are committed,
-      // holding at least 4 of the 6 objects (at most 2 per shard) in wave 1.
-      const shardCount = (await new TrackingStore(s3, loc).readIndex())!.index.shardCount;
-      const dying = crashingS3(2 * shardCount, { commands: ['PutObjectCommand'] });
+      // It dies at the generation of its last shard with objects (the claim, then 2 PutObjects per shard with
+      // objects; empty ones are skipped): the others are committed, holding at least 4 of the 6 objects (at most 2 per
+      // shard) in wave 1.
+      const { shards } = (await new TrackingStore(s3, loc).readIndex())!.index;
+      const dying = crashingS3(2 * shards.filter((e) => e.rows > 0).length, { commands: ['PutObjectCommand'] });
       await failure(
         advance(dying, {
           tracking: loc,
