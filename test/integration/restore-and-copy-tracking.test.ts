@@ -2,10 +2,12 @@
  * How a restore-and-copy campaign learns that its objects are restored, end to end on the local stack with an engine
  * whose restores take seconds and send `s3:ObjectRestore:Completed` to the SQS queues the bucket's notification
  * configuration names: by events alone (sweeps too far apart to matter), by HEAD sweeps alone (no queue), and a lost
- * event (its message deleted before the campaign could read it) caught by a sweep.
+ * event (its message deleted before the campaign could read it) caught by a sweep. And the expiry guard: restored
+ * objects that wait for their wave longer than their restore's lifetime less the margin get their restore extended.
  */
 import {
   GetObjectCommand,
+  HeadObjectCommand,
   PutBucketNotificationConfigurationCommand,
   PutObjectCommand,
   type QueueConfiguration,
@@ -15,7 +17,7 @@ import {
 
 import { statusQuery, type CampaignResult, type RestoreAndCopyState } from '../../src/shared/campaign';
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
-import { uniqueName, withBucket } from '../helpers';
+import { uniqueName, waitFor, withBucket } from '../helpers';
 import { startCampaign, testSpec, withCampaignWorker } from '../support/campaign';
 import { withEngine } from '../support/engine';
 import { withQueue, type TestQueue } from '../support/sqs';
@@ -63,19 +65,30 @@ const bodyOf = async (s3: S3Client, bucket: string, key: string) =>
 /** HEAD requests of the tracking steps: all of them but the sort's precheck. */
 const trackingHeads = (rac: RestoreAndCopyState) => rac.headRequests - (rac.sorted?.headRequests ?? 0);
 
+type RestoreAndCopyInput = Extract<CampaignSpecInput['operation'], { type: 'restore-and-copy' }>;
+
+/** The expiry date of a restored object's copy, from its x-amz-restore (undefined while it is not restored). */
+async function restoreExpiry(s3: S3Client, bucket: string, key: string): Promise<number | undefined> {
+  const { Restore } = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const m = /ongoing-request="false", expiry-date="([^"]+)"/.exec(Restore ?? '');
+  return m ? Date.parse(m[1]!) : undefined;
+}
+
 /** Runs a campaign over `keys` of `source` into `target` with these tracking knobs, to its end. */
 async function runCampaign(
   source: string,
   target: string,
   keys: string[],
-  tracking: NonNullable<Extract<CampaignSpecInput['operation'], { type: 'restore-and-copy' }>['tracking']>,
-): Promise<{ result: CampaignResult; rac: RestoreAndCopyState }> {
+  tracking: NonNullable<RestoreAndCopyInput['tracking']>,
+  operation: Partial<RestoreAndCopyInput> = {},
+): Promise<{ result: CampaignResult; rac: RestoreAndCopyState; campaignId: string }> {
   return await withEngine({ restoreLatencyMs: RESTORE_LATENCY_MS }, (engine) =>
     withCampaignWorker(
       async (h) => {
+        const campaignId = uniqueName('rac-tracking');
         const handle = await startCampaign(
           h,
-          uniqueName('rac-tracking'),
+          campaignId,
           testSpec(h, source, {
             source: { type: 'keys', bucket: source, keys },
             approval: { required: false },
@@ -87,11 +100,12 @@ async function runCampaign(
               targetBucket: target,
               waves: { minObjects: 100, maxWait: '1s' },
               tracking,
+              ...operation,
             },
           }),
         );
         const result = (await handle.result()) as CampaignResult;
-        return { result, rac: (await handle.query(statusQuery)).restoreAndCopy! };
+        return { result, rac: (await handle.query(statusQuery)).restoreAndCopy!, campaignId };
       },
       { engineUrl: engine.url },
     ),
@@ -170,5 +184,55 @@ describe('restore-and-copy: how restores become known', () => {
           }),
         ),
       ),
+    ));
+});
+
+describe('restore-and-copy: the expiry guard', () => {
+  test('objects that wait for their wave past their restore lifetime less the margin are extended: the expiry on HEAD moves', () =>
+    withBucket((source, s3) =>
+      withBucket(async (target) => {
+        const objects = OBJECTS.filter((o) => o.key.startsWith('cold/g'));
+        await seed(s3, source, objects);
+        // The first expiry S3 (moto) gives each restored copy: completion + 1 day, to the second.
+        const first = new Map<string, number>();
+        let watching = true;
+        const watcher = (async () => {
+          while (watching && first.size < objects.length) {
+            for (const o of objects) {
+              if (first.has(o.key)) continue;
+              const at = await restoreExpiry(s3, source, o.key);
+              if (at !== undefined) first.set(o.key, at);
+            }
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        })();
+        try {
+          // A 1-day restore and a margin of 23 h 59 min: a copy that has waited a minute is within the margin. Its
+          // wave comes 90 s after it was seen restored; sweeps every 5 s run the guard in between.
+          const { result, rac, campaignId } = await runCampaign(
+            source,
+            target,
+            objects.map((o) => o.key),
+            { firstSweepAfter: '0', sweepInterval: '5s' },
+            { expirationDays: 1, expiryMargin: '1439m', waves: { minObjects: 100, maxWait: '90s' } },
+          );
+          expect(result).toMatchObject({ outcome: 'Succeeded', objects: objects.length, succeeded: objects.length });
+          await waitFor('the first expiries', async () => first.size === objects.length, Boolean);
+          expect(rac.extensions).toBeGreaterThanOrEqual(objects.length);
+          for (const o of objects) {
+            // Extended a minute or more after the restore completed: the copy now expires that much later.
+            const now = (await restoreExpiry(s3, source, o.key))!;
+            expect(now - first.get(o.key)!).toBeGreaterThanOrEqual(59_000);
+            expect(await bodyOf(s3, target, o.key)).toBe(`body of ${o.key}`);
+          }
+          const report = JSON.parse(await bodyOf(s3, source, `campaigns/${campaignId}/campaign.json`)) as {
+            restoreAndCopy: { extensions: number };
+          };
+          expect(report.restoreAndCopy.extensions).toBe(rac.extensions);
+        } finally {
+          watching = false;
+          await watcher;
+        }
+      }),
     ));
 });
