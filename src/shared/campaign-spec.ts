@@ -310,7 +310,10 @@ export const RestoreAndCopySchema = z
       .default({ minObjects: 100_000, maxWait: '2h', maxConcurrent: 4 }),
     tracking: z
       .object({
-        /** Time between HEAD sweeps (1 s – 1 d). @default by tier: STANDARD "30m", BULK "2h" */
+        /**
+         * Time between HEAD sweeps (1 s – 1 d, at most `expiryMargin`: a copy restored just after a sweep is then
+         * seen before it is within the margin). @default by tier: STANDARD "30m", BULK "2h" (at most `expiryMargin`)
+         */
         sweepInterval: duration(
           'operation.tracking.sweepInterval',
           DURATION_RANGES.sweepInterval.min,
@@ -380,7 +383,19 @@ export const RestoreAndCopySchema = z
   .refine((o) => !DURATION.test(o.expiryMargin) || durationMs(o.expiryMargin) < o.expirationDays * 86_400_000, {
     message: 'operation.expiryMargin must be less than operation.expirationDays (in hours: expirationDays × 24h)',
     path: ['expiryMargin'],
-  });
+  })
+  .refine(
+    (o) =>
+      o.tracking.sweepInterval === undefined ||
+      !DURATION.test(o.tracking.sweepInterval) ||
+      !DURATION.test(o.expiryMargin) ||
+      durationMs(o.tracking.sweepInterval) <= durationMs(o.expiryMargin),
+    {
+      message:
+        'operation.tracking.sweepInterval must be at most operation.expiryMargin: a copy restored just after a sweep must be seen before it is within the margin',
+      path: ['tracking', 'sweepInterval'],
+    },
+  );
 export type RestoreAndCopyOperation = z.infer<typeof RestoreAndCopySchema>;
 
 /** The tracking schedule of a restore-and-copy operation, tier defaults filled in. */
@@ -392,7 +407,10 @@ export function trackingSchedule(op: RestoreAndCopyOperation): {
 } {
   const standard = op.tier === 'STANDARD';
   return {
-    sweepIntervalMs: durationMs(op.tracking.sweepInterval ?? (standard ? '30m' : '2h')),
+    sweepIntervalMs:
+      op.tracking.sweepInterval !== undefined
+        ? durationMs(op.tracking.sweepInterval)
+        : Math.min(durationMs(standard ? '30m' : '2h'), durationMs(op.expiryMargin)),
     firstSweepAfterMs: durationMs(op.tracking.firstSweepAfter ?? (standard ? '3h' : '5h')),
     eventIntervalMs: op.tracking.queueUrl ? durationMs(op.tracking.eventInterval ?? '5m') : Infinity,
   };

@@ -226,6 +226,8 @@ export interface RestoreAndCopyState {
   nextSweepAt?: string;
   /** With a queue: when restore events are next read (between sweeps). */
   nextEventsAt?: string;
+  /** When the last tracking step ran (each runs the expiry guard): the guard's wake-up is due only after it. */
+  lastStepAt?: string;
   nextEarliestExpiry?: string;
   /** Restored objects left out of waves because they are large, after the last step. */
   largeWaiting: number;

@@ -748,8 +748,21 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     const waveDue = waveSlot && smallWaiting() > 0 && (smallWaiting() >= op.waves.minObjects || now >= waveDueAt());
     const requeue = rac.requeuePending?.[0];
     const eventsDue = rac.nextEventsAt !== undefined && now >= Date.parse(rac.nextEventsAt);
-    // Events are read between sweeps too; earlier releases read them only with a sweep or a wave.
-    if (sweepDue || waveDue || requeue || (eventsDue && patched('read-events-between-sweeps'))) {
+    // The guard extends a waiting copy once its expiry is within the margin: a step is due then, unless one ran since
+    // (it ran the guard; a copy it could not extend waits for the next sweep, not for a step every second).
+    const guardAt = () => {
+      const at = rac.nextEarliestExpiry ? Date.parse(rac.nextEarliestExpiry) - durationMs(op.expiryMargin) : Infinity;
+      return rac.lastStepAt !== undefined && at <= Date.parse(rac.lastStepAt) ? Infinity : at;
+    };
+    const guardDue = now >= guardAt();
+    // Earlier releases stepped only for a sweep, a wave or a requeue; they replay as they ran.
+    if (
+      sweepDue ||
+      waveDue ||
+      requeue ||
+      (eventsDue && patched('read-events-between-sweeps')) ||
+      (guardDue && patched('expiry-guard-wakes-the-loop'))
+    ) {
       if (op.tracking.queueUrl) {
         rac.nextEventsAt = new Date(now + eventIntervalMs).toISOString();
         rac.consumers += 1;
@@ -785,6 +798,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           : {}),
       });
       absorbStep(res);
+      rac.lastStepAt = new Date(now).toISOString();
       if (requeue) {
         rac.requeuePending!.shift();
         const n = res.requeued ?? 0;
@@ -860,6 +874,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           Date.parse(rac.nextSweepAt),
           waveSlot ? waveDueAt() : Infinity,
           rac.nextEventsAt !== undefined ? Date.parse(rac.nextEventsAt) : Infinity,
+          guardAt(),
         );
     const seen = childrenEnded;
     await condition(() => childrenEnded !== seen, Math.max(1000, wakeAt - after));

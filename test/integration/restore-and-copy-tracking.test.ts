@@ -187,25 +187,47 @@ describe('restore-and-copy: how restores become known', () => {
     ));
 });
 
+/**
+ * Watches the restored copies' expiry on HEAD while a campaign runs: the first one S3 (moto: completion + days, to the
+ * second) gives each, and when it first moved.
+ */
+function watchExpiries(s3: S3Client, bucket: string, keys: string[]) {
+  const first = new Map<string, number>();
+  const movedAt = new Map<string, number>();
+  let watching = true;
+  const loop = (async () => {
+    while (watching && movedAt.size < keys.length) {
+      for (const key of keys) {
+        if (movedAt.has(key)) continue;
+        const at = await restoreExpiry(s3, bucket, key);
+        if (at === undefined) continue;
+        if (!first.has(key)) first.set(key, at);
+        else if (at > first.get(key)!) movedAt.set(key, Date.now());
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    first,
+    movedAt,
+    stop: async () => {
+      watching = false;
+      await loop;
+    },
+  };
+}
+
 describe('restore-and-copy: the expiry guard', () => {
   test('objects that wait for their wave past their restore lifetime less the margin are extended: the expiry on HEAD moves', () =>
     withBucket((source, s3) =>
       withBucket(async (target) => {
         const objects = OBJECTS.filter((o) => o.key.startsWith('cold/g'));
         await seed(s3, source, objects);
-        // The first expiry S3 (moto) gives each restored copy: completion + 1 day, to the second.
-        const first = new Map<string, number>();
-        let watching = true;
-        const watcher = (async () => {
-          while (watching && first.size < objects.length) {
-            for (const o of objects) {
-              if (first.has(o.key)) continue;
-              const at = await restoreExpiry(s3, source, o.key);
-              if (at !== undefined) first.set(o.key, at);
-            }
-            await new Promise((r) => setTimeout(r, 200));
-          }
-        })();
+        const { first, stop } = watchExpiries(
+          s3,
+          source,
+          objects.map((o) => o.key),
+        );
         try {
           // A 1-day restore and a margin of 23 h 59 min: a copy that has waited a minute is within the margin. Its
           // wave comes 90 s after it was seen restored; sweeps every 5 s run the guard in between.
@@ -230,8 +252,41 @@ describe('restore-and-copy: the expiry guard', () => {
           };
           expect(report.restoreAndCopy.extensions).toBe(rac.extensions);
         } finally {
-          watching = false;
-          await watcher;
+          await stop();
+        }
+      }),
+    ));
+
+  test('the loop wakes up for the guard: a copy is extended once it is within the margin, not at the next sweep or wave', () =>
+    withBucket((source, s3) =>
+      withBucket(async (target) => {
+        const objects = OBJECTS.filter((o) => o.key.startsWith('cold/g'));
+        await seed(s3, source, objects);
+        const keys = objects.map((o) => o.key);
+        const watch = watchExpiries(s3, source, keys);
+        try {
+          // Restores complete a few seconds in, so their copies are within the 23 h 59 min margin about a minute
+          // later. Sweeps at 15 s, 60 s, 105 s (the 60 s one is too early to extend) and the wave at 115 s: only a
+          // wake-up for the guard extends them at about 65 s.
+          const { result, rac } = await runCampaign(
+            source,
+            target,
+            keys,
+            { firstSweepAfter: '15s', sweepInterval: '45s' },
+            { expirationDays: 1, expiryMargin: '1439m', waves: { minObjects: 100, maxWait: '100s' } },
+          );
+          expect(result).toMatchObject({ outcome: 'Succeeded', objects: objects.length, succeeded: objects.length });
+          expect(rac.extensions).toBeGreaterThanOrEqual(objects.length);
+          const waveAt = Math.min(...rac.waves.map((w) => Date.parse(w.startedAt)));
+          for (const key of keys) {
+            const moved = watch.movedAt.get(key);
+            expect(moved).toBeDefined();
+            expect(waveAt - moved!).toBeGreaterThan(25_000);
+            // The guard acted within seconds of the copy entering the margin (a minute after its restore completed).
+            expect(moved! - (watch.first.get(key)! - 86_400_000)).toBeLessThan(75_000);
+          }
+        } finally {
+          await watch.stop();
         }
       }),
     ));

@@ -305,6 +305,11 @@ describe('restore-and-copy', () => {
       firstSweepAfterMs: 0,
       eventIntervalMs: Infinity,
     });
+    // The tier's default sweep interval is never longer than the expiry margin; an explicit one as long is allowed.
+    expect(trackingSchedule(rac({ expiryMargin: '20m' })).sweepIntervalMs).toBe(20 * 60_000);
+    expect(trackingSchedule(rac({ expiryMargin: '1h', tracking: { sweepInterval: '1h' } })).sweepIntervalMs).toBe(
+      3_600_000,
+    );
     // Events are read between sweeps only from a queue: every 5 minutes unless the spec says.
     const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/restores';
     expect(trackingSchedule(rac({ tracking: { queueUrl } })).eventIntervalMs).toBe(5 * 60_000);
@@ -366,6 +371,10 @@ describe('restore-and-copy', () => {
     [{ tracking: { headConcurrency: 1000 } }, 'operation.tracking.headConcurrency must be between 1 and 256'],
     [{ tracking: { queueUrl: 'restore-events' } }, 'operation.tracking.queueUrl must be an SQS queue URL'],
     [{ expirationDays: 1, expiryMargin: '24h' }, 'operation.expiryMargin must be less than operation.expirationDays'],
+    [
+      { expiryMargin: '1h', tracking: { sweepInterval: '61m' } },
+      'operation.tracking.sweepInterval must be at most operation.expiryMargin',
+    ],
     [{ largeObjects: { concurrency: 0 } }, 'operation.largeObjects.concurrency must be between 1 and 64'],
     [{ tier: 'EXPEDITED' }, 'operation.tier'],
     [{ metadata: { contentType: 'x' } }, 'operation.metadata needs operation.metadataDirective "REPLACE"'],
