@@ -374,6 +374,17 @@ export const RestoreAndCopySchema = z
           .min(1, 'operation.largeObjects.concurrency must be between 1 and 64')
           .max(64, 'operation.largeObjects.concurrency must be between 1 and 64')
           .default(4),
+        /**
+         * Bytes of each UploadPartCopy part (5 MiB – 5 GiB; raised when an object would need more than 10,000 parts):
+         * a retried copy re-copies at most the parts in flight when it died. @default "256MiB"
+         */
+        partSize: size(
+          'operation.largeObjects.partSize',
+          LARGE_OBJECT_THRESHOLD_RANGE.min,
+          LARGE_OBJECT_THRESHOLD_RANGE.max,
+          '5MiB',
+          '5GiB',
+        ).optional(),
       })
       .strict()
       .default({ concurrency: 4 }),

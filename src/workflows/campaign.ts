@@ -675,7 +675,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     for (let i = 0; i < objects.length; i += op.largeObjects.concurrency) {
       const slice = objects.slice(i, i + op.largeObjects.concurrency);
       const results = await Promise.allSettled(
-        slice.map((o) => largeCopyCalls.copyLargeObject({ source: o, operation })),
+        slice.map((o) =>
+          largeCopyCalls.copyLargeObject({
+            source: o,
+            operation,
+            ...(op.largeObjects.partSize ? { partSizeBytes: sizeBytes(op.largeObjects.partSize) } : {}),
+          }),
+        ),
       );
       results.forEach((r, j) => {
         const o = slice[j]!;

@@ -376,6 +376,7 @@ describe('restore-and-copy', () => {
       'operation.tracking.sweepInterval must be at most operation.expiryMargin',
     ],
     [{ largeObjects: { concurrency: 0 } }, 'operation.largeObjects.concurrency must be between 1 and 64'],
+    [{ largeObjects: { partSize: '4MiB' } }, 'operation.largeObjects.partSize must be between 5MiB and 5GiB'],
     [{ tier: 'EXPEDITED' }, 'operation.tier'],
     [{ metadata: { contentType: 'x' } }, 'operation.metadata needs operation.metadataDirective "REPLACE"'],
   ])('%j is refused naming the field', (extra, message) => {
