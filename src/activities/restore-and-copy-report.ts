@@ -17,6 +17,7 @@ import { encodeManifestKey } from '../inventory/key-encoding';
 import { TrackingStore } from '../restore-tracking/store';
 import { campaignTotals, type CampaignState } from '../shared/campaign';
 import type { CampaignSpec } from '../shared/campaign-spec';
+import { UNRESTORED_COPY_ERROR_CODES } from '../shared/restore-tracking-types';
 import { CAMPAIGN_REPORT_VERSION } from './campaign-report';
 import { FAILURE_CSV_HEADER } from './rounds';
 
@@ -98,7 +99,10 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
             for (const { c, stage } of children) {
               if (!c.result?.failedObjects) continue;
               const at = parseS3Uri(c.result.failedObjects);
+              // A wave's copies that found their source not restored went back to waiting; a later wave copied them.
+              const requeued = (c.requeued ?? 0) > 0 ? new Set(UNRESTORED_COPY_ERROR_CODES) : undefined;
               for await (const f of csvRows(at.bucket, at.key)) {
+                if (requeued?.has(f[3] ?? '')) continue;
                 rows += 1;
                 const fields = [...f];
                 fields[3] = `${stage}:${fields[3] ?? ''}`;
@@ -144,6 +148,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
             restores: rac.restores.map(childSummary),
             waves: rac.waves.map(childSummary),
             largeObjects: { ...rac.large, failureKeys: undefined },
+            requeued: rac.requeued ?? 0,
             extensions: rac.extensions,
             headRequests: rac.headRequests,
             eventsApplied: rac.eventsApplied,
@@ -180,6 +185,7 @@ function childSummary(c: NonNullable<CampaignState['restoreAndCopy']>['waves'][n
     jobs: c.result?.jobs,
     report: c.result?.report,
     failedObjects: c.result?.failedObjects,
+    ...(c.requeued ? { requeued: c.requeued } : {}),
     error: c.error,
   };
 }

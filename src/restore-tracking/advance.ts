@@ -1,9 +1,13 @@
 /**
  * One tracking step over every shard, in order, one shard in memory at a time:
  *
- *   load the current generation → apply new event facts → HEAD `requested` rows (when a sweep is due) → expiry guard
- *   on restored rows → re-request expired rows (optional) → move restored rows into the copy wave → write the next
- *   generation → replace the index (If-Match) → delete the applied event files
+ *   load the current generation → send requeued copy failures back to `requested` → apply new event facts → HEAD
+ *   `requested` rows (when a sweep is due) → expiry guard on restored rows → re-request expired rows (optional) →
+ *   move restored rows into the copy wave → write the next generation → replace the index (If-Match) → delete the
+ *   applied event files
+ *
+ * A shard in which the step has nothing to do (no event file, nothing for the sweep, the wave, the guard or a requeue,
+ * as its index entry tells) is skipped: neither read nor rewritten, and its entry keeps the step that last wrote it.
  *
  * Idempotency and resume. The step claims the index first (its id and Temporal attempt number, a conditional write),
  * which fences off any older attempt still running: its next index write fails with 412 and it stops. Every shard is
@@ -17,29 +21,34 @@
  * would trust part lists that may be stale and would let a fenced-off attempt still write parts into it.
  */
 import { setMaxListeners } from 'node:events';
+import type { Readable } from 'node:stream';
 
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   UploadPartCommand,
   type S3Client,
   type Tier,
 } from '@aws-sdk/client-s3';
 
-import { encodeManifestKey } from '../inventory/key-encoding';
+import { CsvParser } from '../csv';
+import { decodeManifestKey, encodeManifestKey } from '../inventory/key-encoding';
 import type { Logger } from '../logging';
-import type {
-  AdvanceRestoreTrackingInput,
-  AdvanceRestoreTrackingResult,
-  TrackingCounts,
+import {
+  UNRESTORED_COPY_ERROR_CODES,
+  type AdvanceRestoreTrackingInput,
+  type AdvanceRestoreTrackingResult,
+  type TrackingCounts,
 } from '../shared/restore-tracking-types';
 import type { RestoreFact } from './events';
 import { addSample, emptyHistogram, mergeHistogram, summarize, type HistogramJson } from './histogram';
 import { headObject, requestRestore, sdkTier, type HeadOutcome } from './object-ops';
 import { forEachPaced, TokenBucket } from './rate-limit';
 import { estimateRestoreExpiry } from './restore-header';
-import { countRows, emptyCounts, EXPIRY_UNKNOWN, versionMatches, type TrackingRow } from './rows';
+import { countRows, emptyCounts, EXPIRY_UNKNOWN, TrackingFileError, versionMatches, type TrackingRow } from './rows';
+import { shardOf } from './shard-hash';
 import {
   ConditionalWriteConflict,
   TrackingStore,
@@ -100,12 +109,13 @@ export class StaleWriterError extends Error {
   }
 }
 
-const emptyStats = (): ShardStepStats => ({
+const emptyStats = (): Required<ShardStepStats> => ({
   restored: 0,
   extended: 0,
   expired: 0,
   failed: 0,
   reRequested: 0,
+  requeued: 0,
   waveRows: 0,
   tooLarge: 0,
   eventsApplied: 0,
@@ -210,6 +220,54 @@ function sumCounts(entries: readonly ShardEntry[]): TrackingCounts {
   return c;
 }
 
+/** An object's identity in a copy's failed.csv and in a tracking row: the null version is no version. */
+const objectId = (bucket: string, key: string, versionId: string) =>
+  `${bucket}\n${key}\n${versionId === 'null' ? '' : versionId}`;
+
+/**
+ * The rows of `requeue`'s failed.csv with one of its error codes, by shard: object id → error code.
+ * @returns the map and how many rows it holds
+ */
+async function readRequeueRows(
+  s3: S3Client,
+  requeue: NonNullable<AdvanceRestoreTrackingInput['requeue']>,
+  shardCount: number,
+  signal?: AbortSignal,
+): Promise<{ byShard: Map<number, Map<string, string>>; rows: number }> {
+  const codes = new Set(requeue.errorCodes ?? UNRESTORED_COPY_ERROR_CODES);
+  const where = `s3://${requeue.failures.bucket}/${requeue.failures.key}`;
+  const out = await s3.send(new GetObjectCommand({ Bucket: requeue.failures.bucket, Key: requeue.failures.key }), {
+    abortSignal: signal,
+  });
+  const body = out.Body as Readable;
+  body.setEncoding('utf8');
+  const byShard = new Map<number, Map<string, string>>();
+  let rows = 0;
+  const parser = new CsvParser();
+  const take = (records: ReturnType<CsvParser['push']>) => {
+    for (const rec of records) {
+      const [bucket, rawKey, versionId, code] = rec.fields;
+      if (rec.line === 1 && bucket === 'bucket') continue;
+      if (code === undefined || !codes.has(code) || !bucket || rawKey === undefined) continue;
+      let key: string;
+      try {
+        key = decodeManifestKey(rawKey);
+      } catch {
+        throw new TrackingFileError(`${where} line ${rec.line}: key is not URL encoding`);
+      }
+      const shard = shardOf(bucket, key, shardCount);
+      let m = byShard.get(shard);
+      if (!m) byShard.set(shard, (m = new Map()));
+      const id = objectId(bucket, key, versionId ?? '');
+      if (!m.has(id)) rows += 1;
+      m.set(id, code);
+    }
+  };
+  for await (const chunk of body) take(parser.push(chunk as string));
+  take(parser.end());
+  return { byShard, rows };
+}
+
 /** Runs one step. See the file comment for the guarantees. */
 export async function advanceTracking(
   s3: S3Client,
@@ -288,6 +346,9 @@ export async function advanceTracking(
     wave: wave ? { bucket: wave.bucket, key: wave.key, uploadId: wave.uploadId } : undefined,
   };
   const abandoned = new Set(index.abandonedWaves);
+  const requeue = input.requeue
+    ? await readRequeueRows(s3, input.requeue, index.shardCount, signal)
+    : { byShard: new Map<number, Map<string, string>>(), rows: 0 };
   try {
     try {
       etag = await store.writeIndex(index, etag);
@@ -322,7 +383,12 @@ export async function advanceTracking(
         continue;
       }
       const waveRoom = input.wave ? Math.max(0, input.wave.maxObjects - (wave?.rows ?? 0)) : 0;
-      const done = await advanceShard(s, entry, waveRoom);
+      const listed = await store.listEventFiles(s);
+      if (idle(s, entry, listed)) {
+        hooks.onProgress(checkpoint(s + 1));
+        continue;
+      }
+      const done = await advanceShard(s, entry, waveRoom, listed);
       const gen = await store.writeShard(s, entry.gen + 1, done.rows);
       const counts = countRows(done.rows);
       let earliest: string | undefined;
@@ -378,6 +444,7 @@ export async function advanceTracking(
     }
     const stats = emptyStats();
     for (const e of index.shards) {
+      if (e.step !== input.stepId) continue;
       for (const [k, v] of Object.entries(e.stepStats ?? {})) stats[k as keyof ShardStepStats] += v;
     }
     let nextEarliestExpiry: string | undefined;
@@ -394,6 +461,9 @@ export async function advanceTracking(
       expiredInStep: stats.expired,
       failedInStep: stats.failed,
       reRequested: stats.reRequested,
+      ...(input.requeue
+        ? { requeued: stats.requeued, requeueUnmatched: Math.max(0, requeue.rows - stats.requeued) }
+        : {}),
       ...(waveRef ? { wave: waveRef } : {}),
       tooLargeForWave: stats.tooLarge,
       ...(nextEarliestExpiry ? { nextEarliestExpiry } : {}),
@@ -423,11 +493,28 @@ export async function advanceTracking(
     throw err;
   }
 
+  /**
+   * Whether this step has nothing to do in a shard, as far as the index and its event files tell: then it is neither
+   * read nor rewritten, so a step that only applies a few events costs a LIST per shard, not a rewrite of the set.
+   */
+  function idle(s: number, entry: ShardEntry, listed: readonly string[]): boolean {
+    const c = entry.counts;
+    const restored = c.restored + c['skipped-restored'];
+    if (listed.length > 0) return false;
+    if (input.sweep && c.requested + restored > 0) return false;
+    if (input.wave && restored > 0) return false;
+    if (input.reRequestExpired && c.expired > 0) return false;
+    if (requeue.byShard.has(s)) return false;
+    if (abandoned.size > 0 && c.queued > 0) return false;
+    return !(entry.earliestExpiry !== undefined && Date.parse(entry.earliestExpiry) - now() < margin);
+  }
+
   /** One shard: reads it, applies everything, returns its next rows (not yet written). */
   async function advanceShard(
     s: number,
     entry: ShardEntry,
     waveRoom: number,
+    listed: string[],
   ): Promise<{
     rows: TrackingRow[];
     stats: ShardStepStats;
@@ -479,8 +566,44 @@ export async function advanceTracking(
       }
     }
 
+    const paced = (list: TrackingRow[], fn: (r: TrackingRow) => Promise<void>) =>
+      forEachPaced(list, { concurrency, bucket, signal }, fn);
+    const head = async (r: TrackingRow) => {
+      stats.heads += 1;
+      return headObject(s3, r, signal);
+    };
+    const restore = async (r: TrackingRow) => {
+      stats.restoreRequests += 1;
+      return requestRestore(s3, r, days, tier, signal);
+    };
+
+    // Copies that failed because their source read as not restored: back to waiting, restore asked again if needed.
+    const failedCopies = requeue.byShard.get(s);
+    if (input.requeue && failedCopies) {
+      const waveOf = input.requeue.waveId;
+      const back = rows.filter(
+        (r) => r.state === 'queued' && r.wave === waveOf && failedCopies.has(objectId(r.bucket, r.key, r.versionId)),
+      );
+      await paced(back, async (r) => {
+        const code = failedCopies.get(objectId(r.bucket, r.key, r.versionId));
+        r.state = 'requested';
+        r.wave = undefined;
+        r.requestedAt = nowIso;
+        r.restoredAt = '';
+        r.expiresAt = '';
+        r.note = `copy in wave ${waveOf} failed ${code} ${nowIso}: waiting for the restore again`;
+        stats.requeued += 1;
+        const h = await head(r);
+        if (h.missing) return markFailed(r, 'NoSuchKey (HEAD 404)');
+        learn(r, h);
+        if (!h.archived || h.restore.state !== 'none') return;
+        const outcome = await restore(r);
+        if (outcome === 'missing') return markFailed(r, 'NoSuchKey (RestoreObject 404)');
+        if (outcome === 'started' || outcome === 'in-progress') r.note += '; restore asked again';
+      });
+    }
+
     // a. Event facts not applied yet.
-    const listed = await store.listEventFiles(s);
     const applied = new Set(entry.applied);
     const newlyApplied = listed.filter((n) => !applied.has(n));
     if (newlyApplied.length > 0) {
@@ -529,17 +652,6 @@ export async function advanceTracking(
       }
       markExpired(r, `restored copy expired ${f.eventTime || nowIso} (event)`);
     }
-
-    const paced = (list: TrackingRow[], fn: (r: TrackingRow) => Promise<void>) =>
-      forEachPaced(list, { concurrency, bucket, signal }, fn);
-    const head = async (r: TrackingRow) => {
-      stats.heads += 1;
-      return headObject(s3, r, signal);
-    };
-    const restore = async (r: TrackingRow) => {
-      stats.restoreRequests += 1;
-      return requestRestore(s3, r, days, tier, signal);
-    };
 
     // b. The sweep: HEAD what is still waiting, and restored rows whose expiry no event told.
     if (input.sweep) {

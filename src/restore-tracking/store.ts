@@ -33,6 +33,8 @@ export interface ShardStepStats {
   expired: number;
   failed: number;
   reRequested: number;
+  /** Absent in entries written by earlier releases. */
+  requeued?: number;
   waveRows: number;
   tooLarge: number;
   eventsApplied: number;

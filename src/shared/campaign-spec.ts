@@ -69,6 +69,8 @@ export const DURATION_RANGES = {
   sweepInterval: { min: 1000, max: 86_400_000 },
   /** restore-and-copy: none at all up to 2 days, Deep Archive Bulk's longest restore. */
   firstSweepAfter: { min: 0, max: 2 * 86_400_000 },
+  /** restore-and-copy: seconds for tests; a day at most, as sweeps. */
+  eventInterval: { min: 1000, max: 86_400_000 },
   /** restore-and-copy: at least a second; the upper bound is `expirationDays` (checked on the operation). */
   expiryMargin: { min: 1000, max: 30 * 86_400_000 },
 } as const;
@@ -308,7 +310,10 @@ export const RestoreAndCopySchema = z
       .default({ minObjects: 100_000, maxWait: '2h', maxConcurrent: 4 }),
     tracking: z
       .object({
-        /** Time between HEAD sweeps (1 s – 1 d). @default by tier: STANDARD "30m", BULK "2h" */
+        /**
+         * Time between HEAD sweeps (1 s – 1 d, at most `expiryMargin`: a copy restored just after a sweep is then
+         * seen before it is within the margin). @default by tier: STANDARD "30m", BULK "2h" (at most `expiryMargin`)
+         */
         sweepInterval: duration(
           'operation.tracking.sweepInterval',
           DURATION_RANGES.sweepInterval.min,
@@ -334,6 +339,15 @@ export const RestoreAndCopySchema = z
           .min(1, 'operation.tracking.headConcurrency must be between 1 and 256')
           .max(256, 'operation.tracking.headConcurrency must be between 1 and 256')
           .default(32),
+        /**
+         * With `queueUrl`: how often restore events are read and applied between sweeps (1 s – 1 d). Such a step
+         * reads and rewrites only the shards that got events. @default "5m"
+         */
+        eventInterval: duration(
+          'operation.tracking.eventInterval',
+          DURATION_RANGES.eventInterval.min,
+          DURATION_RANGES.eventInterval.max,
+        ).optional(),
         /** An SQS queue fed by `s3:ObjectRestore:Completed` notifications; sweeps still run. @default none */
         queueUrl: z
           .string()
@@ -360,6 +374,17 @@ export const RestoreAndCopySchema = z
           .min(1, 'operation.largeObjects.concurrency must be between 1 and 64')
           .max(64, 'operation.largeObjects.concurrency must be between 1 and 64')
           .default(4),
+        /**
+         * Bytes of each UploadPartCopy part (5 MiB – 5 GiB; raised when an object would need more than 10,000 parts):
+         * a retried copy re-copies at most the parts in flight when it died. @default "256MiB"
+         */
+        partSize: size(
+          'operation.largeObjects.partSize',
+          LARGE_OBJECT_THRESHOLD_RANGE.min,
+          LARGE_OBJECT_THRESHOLD_RANGE.max,
+          '5MiB',
+          '5GiB',
+        ).optional(),
       })
       .strict()
       .default({ concurrency: 4 }),
@@ -369,15 +394,36 @@ export const RestoreAndCopySchema = z
   .refine((o) => !DURATION.test(o.expiryMargin) || durationMs(o.expiryMargin) < o.expirationDays * 86_400_000, {
     message: 'operation.expiryMargin must be less than operation.expirationDays (in hours: expirationDays × 24h)',
     path: ['expiryMargin'],
-  });
+  })
+  .refine(
+    (o) =>
+      o.tracking.sweepInterval === undefined ||
+      !DURATION.test(o.tracking.sweepInterval) ||
+      !DURATION.test(o.expiryMargin) ||
+      durationMs(o.tracking.sweepInterval) <= durationMs(o.expiryMargin),
+    {
+      message:
+        'operation.tracking.sweepInterval must be at most operation.expiryMargin: a copy restored just after a sweep must be seen before it is within the margin',
+      path: ['tracking', 'sweepInterval'],
+    },
+  );
 export type RestoreAndCopyOperation = z.infer<typeof RestoreAndCopySchema>;
 
 /** The tracking schedule of a restore-and-copy operation, tier defaults filled in. */
-export function trackingSchedule(op: RestoreAndCopyOperation): { sweepIntervalMs: number; firstSweepAfterMs: number } {
+export function trackingSchedule(op: RestoreAndCopyOperation): {
+  sweepIntervalMs: number;
+  firstSweepAfterMs: number;
+  /** Infinity without a queue. */
+  eventIntervalMs: number;
+} {
   const standard = op.tier === 'STANDARD';
   return {
-    sweepIntervalMs: durationMs(op.tracking.sweepInterval ?? (standard ? '30m' : '2h')),
+    sweepIntervalMs:
+      op.tracking.sweepInterval !== undefined
+        ? durationMs(op.tracking.sweepInterval)
+        : Math.min(durationMs(standard ? '30m' : '2h'), durationMs(op.expiryMargin)),
     firstSweepAfterMs: durationMs(op.tracking.firstSweepAfter ?? (standard ? '3h' : '5h')),
+    eventIntervalMs: op.tracking.queueUrl ? durationMs(op.tracking.eventInterval ?? '5m') : Infinity,
   };
 }
 

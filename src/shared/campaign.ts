@@ -178,6 +178,11 @@ export interface ChildCampaignRun {
   result?: CampaignResult;
   /** Set when the child ended without a result (failed, terminated): why. */
   error?: string;
+  /**
+   * Copy waves: of the wave's failed objects, those that failed because their source read as not restored and went
+   * back to waiting (a later wave copies them); not failures of the campaign. 0 while that is pending.
+   */
+  requeued?: number;
 }
 
 /** What a restore-and-copy campaign carries besides the common state: counts, keys, child ids; nothing per object. */
@@ -190,8 +195,26 @@ export interface RestoreAndCopyState {
   restoresStartedAt?: string;
   restores: ChildCampaignRun[];
   waves: ChildCampaignRun[];
-  /** The worker's multipart copies of objects above largeObjectThreshold. */
-  large: { batches: number; objects: number; copied: number; failed: number; bytes: number; failureKeys: string[] };
+  /**
+   * The worker's multipart copies of objects above largeObjectThreshold. `requeued`: copies that found their source
+   * not restored and went back to waiting (not in `objects` or `failed`).
+   */
+  large: {
+    batches: number;
+    objects: number;
+    copied: number;
+    failed: number;
+    bytes: number;
+    failureKeys: string[];
+    requeued?: number;
+  };
+  /**
+   * Copy failures waiting to go back to the tracking set (`advanceRestoreTracking`'s `requeue`), oldest first: the
+   * wave and the failed.csv-shaped file listing them.
+   */
+  requeuePending?: Array<{ waveId: number; bucket: string; key: string }>;
+  /** Objects sent back to waiting after a copy found them not restored, so far. */
+  requeued?: number;
   /** Tracking steps and event consumers so far (their ids' ordinals). */
   steps: number;
   consumers: number;
@@ -201,6 +224,10 @@ export interface RestoreAndCopyState {
   /** Since when restored objects wait for a wave (the oldest of them, as far as the steps tell). */
   waitingSince?: string;
   nextSweepAt?: string;
+  /** With a queue: when restore events are next read (between sweeps). */
+  nextEventsAt?: string;
+  /** When the last tracking step ran (each runs the expiry guard): the guard's wake-up is due only after it. */
+  lastStepAt?: string;
   nextEarliestExpiry?: string;
   /** Restored objects left out of waves because they are large, after the last step. */
   largeWaiting: number;
@@ -255,7 +282,8 @@ function restoreAndCopyTotals(objects: number, r: RestoreAndCopyState, phase: Ca
   const succeeded = sum(r.waves, (x) => x.succeeded) + r.large.copied;
   const failed =
     sum(r.restores, (x) => x.failed + (x.notRun ?? 0)) +
-    sum(r.waves, (x) => x.failed + (x.notRun ?? 0)) +
+    sum(r.waves, (x) => x.failed + (x.notRun ?? 0)) -
+    r.waves.reduce((n, w) => n + (w.requeued ?? 0), 0) +
     r.large.failed +
     (r.counts?.failed ?? r.sorted?.counts.failed ?? 0) +
     (r.counts?.expired ?? 0);

@@ -107,6 +107,20 @@ export interface AdvanceRestoreTrackingInput {
   headRatePerSecond?: number;
   /** Ask again (RestoreObject) for objects in state `expired`; they become `requested`. @default false */
   reRequestExpired?: boolean;
+  /**
+   * Copy failures of wave `waveId` to send back to waiting: each row of `failures` (a failed.csv: bucket, URL-encoded
+   * key, versionId, errorCode, …; a header row is skipped) whose errorCode is one of `errorCodes` and whose object is
+   * still `queued` in that wave becomes `requested` again (`requestedAt` now). A HEAD checks it first: a missing object
+   * becomes `failed`, and an archived one with no restore running is asked for again (RestoreObject), so the campaign
+   * never waits for a restore nobody started. A later sweep sees it restored and a later wave copies it. The step
+   * holds the matching rows' keys in memory (one wave's failures of those codes: a tracking bug's symptom, few).
+   */
+  requeue?: {
+    waveId: number;
+    failures: { bucket: string; key: string };
+    /** @default UNRESTORED_COPY_ERROR_CODES */
+    errorCodes?: string[];
+  };
   /** Move restored objects into a copy wave: a Batch Operations CSV manifest of at most `maxObjects` rows. */
   wave?: {
     maxObjects: number;
@@ -124,6 +138,13 @@ export interface AdvanceRestoreTrackingInput {
     minObjectSize?: number;
   };
 }
+
+/**
+ * Copy failures that mean "the source is not restored": `InvalidObjectState` and `ObjectNotInActiveTierError` from a
+ * Batch copy task, `NotRestored` from the worker's multipart copy. A campaign sends their objects back to waiting
+ * (`AdvanceRestoreTrackingInput.requeue`) instead of failing them.
+ */
+export const UNRESTORED_COPY_ERROR_CODES = ['InvalidObjectState', 'ObjectNotInActiveTierError', 'NotRestored'];
 
 /** p50/p95/max of restore durations (restoredAt − requestedAt) for one storage class and tier. */
 export interface RestoreDurationSummary {
@@ -148,6 +169,10 @@ export interface AdvanceRestoreTrackingResult {
   expiredInStep: number;
   /** Objects that became `failed` in this step. */
   failedInStep: number;
+  /** Objects `requeue` sent back to waiting in this step. Absent in results of earlier releases. */
+  requeued?: number;
+  /** Rows of `requeue`'s file (of its error codes) that named no object queued in that wave. */
+  requeueUnmatched?: number;
   /** Expired objects asked for again in this step (`reRequestExpired`). */
   reRequested: number;
   /** The wave manifest written by this step; undefined when no object went into a wave. */

@@ -63,7 +63,7 @@ import {
   type RestoreAndCopyOperation,
 } from '../shared/campaign-spec';
 import type { CopyLargeObjectInput } from '../shared/large-copy';
-import type { AdvanceRestoreTrackingResult } from '../shared/restore-tracking-types';
+import { UNRESTORED_COPY_ERROR_CODES, type AdvanceRestoreTrackingResult } from '../shared/restore-tracking-types';
 import { copyPartOf, restorePartOf, toJobOperation } from '../campaign/operation';
 import { FailureType } from '../shared/errors';
 import { MAX_JOBS_PER_ROUND } from '../shared/limits';
@@ -620,10 +620,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     rac.headRequests += res.headRequests;
     rac.eventsApplied += res.eventsApplied;
   };
-  const trackingStep = (extra: {
-    sweep?: boolean;
-    wave?: NonNullable<Parameters<typeof trackingCalls.advanceRestoreTracking>[0]['wave']>;
-  }) => {
+  type StepInput = Parameters<typeof trackingCalls.advanceRestoreTracking>[0];
+  const trackingStep = (extra: { sweep?: boolean; wave?: StepInput['wave']; requeue?: StepInput['requeue'] }) => {
     const rac = st.restoreAndCopy!;
     const op = racOperation();
     rac.steps += 1;
@@ -637,8 +635,15 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       headConcurrency: op.tracking.headConcurrency,
       headRatePerSecond: op.tracking.headRatePerSecond,
       ...(extra.wave ? { wave: extra.wave } : {}),
+      ...(extra.requeue ? { requeue: extra.requeue } : {}),
     });
   };
+  /**
+   * A copy that fails because its source reads as not restored is a tracking bug (or a restore that expired under
+   * it): its object goes back to waiting instead of failing. Histories of earlier releases, whose copies failed for
+   * good, replay as they ran.
+   */
+  const requeueUnrestored = () => patched('requeue-unrestored-copies');
   /** Copies a batch of large restored objects with the worker's multipart copy, a few at a time. */
   const copyLargeBatch = async () => {
     const rac = st.restoreAndCopy!;
@@ -664,26 +669,45 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       TargetResource: `arn:aws:s3:::${op.targetBucket}`,
       // The mapping sets no HttpExpiresDate, the one field whose SDK type (Date) differs from the wire's (string).
     } as CopyLargeObjectInput['operation'];
-    const failures: Array<{ bucket: string; key: string; versionId?: string; errorCode: string; message: string }> = [];
+    type FailureRow = { bucket: string; key: string; versionId?: string; errorCode: string; message: string };
+    const failures: FailureRow[] = [];
+    const unrestored: FailureRow[] = [];
     for (let i = 0; i < objects.length; i += op.largeObjects.concurrency) {
       const slice = objects.slice(i, i + op.largeObjects.concurrency);
       const results = await Promise.allSettled(
-        slice.map((o) => largeCopyCalls.copyLargeObject({ source: o, operation })),
+        slice.map((o) =>
+          largeCopyCalls.copyLargeObject({
+            source: o,
+            operation,
+            ...(op.largeObjects.partSize ? { partSizeBytes: sizeBytes(op.largeObjects.partSize) } : {}),
+          }),
+        ),
       );
       results.forEach((r, j) => {
         const o = slice[j]!;
-        rac.large.objects += 1;
         if (r.status === 'fulfilled') {
+          rac.large.objects += 1;
           rac.large.copied += 1;
           rac.large.bytes += r.value.bytes;
           return;
         }
-        rac.large.failed += 1;
         const cause = r.reason instanceof ActivityFailure ? r.reason.cause : r.reason;
         const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'Error';
-        failures.push({ ...o, errorCode: `CopyFailed:${type}`, message: (cause as Error).message ?? String(cause) });
+        const message = (cause as Error).message ?? String(cause);
+        if (UNRESTORED_COPY_ERROR_CODES.includes(type) && requeueUnrestored()) {
+          unrestored.push({ ...o, errorCode: type, message });
+          return;
+        }
+        rac.large.objects += 1;
+        rac.large.failed += 1;
+        failures.push({ ...o, errorCode: `CopyFailed:${type}`, message });
       });
       publish();
+    }
+    if (unrestored.length > 0) {
+      const key = `${location.prefix}/failures/large-${rac.large.batches}-unrestored.csv`;
+      await writeLargeCopyFailures({ bucket: location.bucket, key, rows: unrestored });
+      (rac.requeuePending ??= []).push({ waveId: res.wave.waveId, bucket: location.bucket, key });
     }
     if (failures.length > 0) {
       const key = `${location.prefix}/failures/large-${rac.large.batches}.csv`;
@@ -709,8 +733,17 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       rac.restores.push(run);
       await startChildRun(run, childSpec(restorePartOf(op), m, `restore ${n + 1}`));
     }
-    const { sweepIntervalMs, firstSweepAfterMs } = trackingSchedule(op);
+    for (const w of rac.waves) {
+      const failedObjects = w.result?.failedObjects;
+      if (w.requeued !== undefined || !failedObjects || w.result!.failed === 0 || w.waveId === undefined) continue;
+      if (!requeueUnrestored()) continue;
+      w.requeued = 0;
+      const at = /^s3:\/\/([^/]+)\/(.+)$/.exec(failedObjects);
+      if (at) (rac.requeuePending ??= []).push({ waveId: w.waveId, bucket: at[1]!, key: at[2]! });
+    }
+    const { sweepIntervalMs, firstSweepAfterMs, eventIntervalMs } = trackingSchedule(op);
     rac.nextSweepAt ??= new Date(Date.parse(rac.restoresStartedAt ?? nowIso()) + firstSweepAfterMs).toISOString();
+    if (op.tracking.queueUrl) rac.nextEventsAt ??= rac.restoresStartedAt ?? nowIso();
     const c = () => rac.counts ?? rac.sorted!.counts;
     const smallWaiting = () => Math.max(0, c().restored + c()['skipped-restored'] - rac.largeWaiting);
     const waveDueAt = () =>
@@ -719,8 +752,25 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     const sweepDue = now >= Date.parse(rac.nextSweepAt);
     const waveSlot = running(rac.waves).length < op.waves.maxConcurrent;
     const waveDue = waveSlot && smallWaiting() > 0 && (smallWaiting() >= op.waves.minObjects || now >= waveDueAt());
-    if (sweepDue || waveDue) {
+    const requeue = rac.requeuePending?.[0];
+    const eventsDue = rac.nextEventsAt !== undefined && now >= Date.parse(rac.nextEventsAt);
+    // The guard extends a waiting copy once its expiry is within the margin: a step is due then, unless one ran since
+    // (it ran the guard; a copy it could not extend waits for the next sweep, not for a step every second).
+    const guardAt = () => {
+      const at = rac.nextEarliestExpiry ? Date.parse(rac.nextEarliestExpiry) - durationMs(op.expiryMargin) : Infinity;
+      return rac.lastStepAt !== undefined && at <= Date.parse(rac.lastStepAt) ? Infinity : at;
+    };
+    const guardDue = now >= guardAt();
+    // Earlier releases stepped only for a sweep, a wave or a requeue; they replay as they ran.
+    if (
+      sweepDue ||
+      waveDue ||
+      requeue ||
+      (eventsDue && patched('read-events-between-sweeps')) ||
+      (guardDue && patched('expiry-guard-wakes-the-loop'))
+    ) {
       if (op.tracking.queueUrl) {
+        rac.nextEventsAt = new Date(now + eventIntervalMs).toISOString();
         rac.consumers += 1;
         await trackingCalls.consumeRestoreEvents({
           tracking: location,
@@ -734,6 +784,15 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       const threshold = sizeBytes(op.largeObjectThreshold);
       const res = await trackingStep({
         sweep: sweepDue,
+        ...(requeue
+          ? {
+              requeue: {
+                waveId: requeue.waveId,
+                failures: { bucket: requeue.bucket, key: requeue.key },
+                errorCodes: UNRESTORED_COPY_ERROR_CODES,
+              },
+            }
+          : {}),
         ...(waveDue
           ? {
               wave: {
@@ -745,6 +804,21 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           : {}),
       });
       absorbStep(res);
+      rac.lastStepAt = new Date(now).toISOString();
+      if (requeue) {
+        rac.requeuePending!.shift();
+        const n = res.requeued ?? 0;
+        rac.requeued = (rac.requeued ?? 0) + n;
+        const wave = rac.waves.find((w) => w.waveId === requeue.waveId);
+        if (wave) wave.requeued = (wave.requeued ?? 0) + n;
+        else rac.large.requeued = (rac.large.requeued ?? 0) + n;
+        if (res.requeueUnmatched) {
+          log.warn('copy failures that named no object queued in their wave', {
+            wave: requeue.waveId,
+            unmatched: res.requeueUnmatched,
+          });
+        }
+      }
       rac.largeWaiting = res.tooLargeForWave;
       if (sweepDue) rac.nextSweepAt = new Date(now + sweepIntervalMs).toISOString();
       if (res.wave) {
@@ -772,7 +846,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     );
     const restoresEnded = running(rac.restores).length === 0;
     const waiting = c().restored + c()['skipped-restored'];
-    if (restoresEnded && running(rac.waves).length === 0 && waiting === 0 && c().requested <= restoreFailed) {
+    const requeuePending = (rac.requeuePending?.length ?? 0) > 0;
+    if (
+      restoresEnded &&
+      running(rac.waves).length === 0 &&
+      waiting === 0 &&
+      !requeuePending &&
+      c().requested <= restoreFailed
+    ) {
       const failedChild = [...rac.restores, ...rac.waves].find((r) => r.error !== undefined);
       const t = totals(st);
       const clean = t.failed === 0 && !failedChild;
@@ -793,7 +874,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     // No child runs across a continue-as-new: the next run could not wait for it.
     if (shouldContinueAsNew() && running([...rac.restores, ...rac.waves]).length === 0) await continueNow();
     const after = Date.now();
-    const wakeAt = Math.min(Date.parse(rac.nextSweepAt), waveSlot ? waveDueAt() : Infinity);
+    const wakeAt = requeuePending
+      ? after
+      : Math.min(
+          Date.parse(rac.nextSweepAt),
+          waveSlot ? waveDueAt() : Infinity,
+          rac.nextEventsAt !== undefined ? Date.parse(rac.nextEventsAt) : Infinity,
+          guardAt(),
+        );
     const seen = childrenEnded;
     await condition(() => childrenEnded !== seen, Math.max(1000, wakeAt - after));
   };

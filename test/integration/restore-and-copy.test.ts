@@ -1,7 +1,9 @@
 /**
  * A restore-and-copy campaign end to end on the local stack, with an engine whose restores take seconds: GLACIER,
  * DEEP_ARCHIVE, STANDARD and already-restored objects, and two objects over a 5 MiB largeObjectThreshold. One
- * approval; restore children; tracking sweeps; at least two copy waves; the large objects copied by the worker.
+ * approval; restore children; tracking sweeps; at least two copy waves; the large objects copied by the worker. And a
+ * copy task that finds its source not restored (InvalidObjectState): its object goes back to waiting and a later wave
+ * copies it, instead of failing.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -17,7 +19,7 @@ import {
 import { approveUpdate, statusQuery, type CampaignResult } from '../../src/shared/campaign';
 import { uniqueName, withBucket } from '../helpers';
 import { startCampaign, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
-import { withEngine } from '../support/engine';
+import { admin, withEngine } from '../support/engine';
 
 jest.setTimeout(180_000);
 
@@ -151,5 +153,86 @@ test('a mixed restore-and-copy campaign: every object copied with its bytes, met
           { engineUrl: engine.url },
         ),
       );
+    }),
+  ));
+
+test('a wave copy that fails InvalidObjectState goes back to waiting: a later sweep and wave copy it, and it is not in failed.csv', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      const objects = [
+        { key: 'cold/flip.txt', storageClass: 'GLACIER' as const },
+        { key: 'cold/steady.txt', storageClass: 'GLACIER' as const },
+        { key: 'warm/s1.txt', storageClass: 'STANDARD' as const },
+      ];
+      for (const o of objects) {
+        await s3.send(
+          new PutObjectCommand({ Bucket: source, Key: o.key, Body: `body of ${o.key}`, StorageClass: o.storageClass }),
+        );
+      }
+      await withEngine({ restoreLatencyMs: 2000 }, async (engine) => {
+        // Restored by the time its wave is made, but "not restored" (as if it expired meanwhile) when copied, once.
+        const rule = await admin(engine.url, 'POST', '/_local/faults', {
+          match: { operation: 'S3PutObjectCopy', bucket: source, keyPrefix: 'cold/flip' },
+          errorCode: 'InvalidObjectState',
+          httpStatus: 403,
+          message: 'The operation is not valid for the object storage class',
+          times: 1,
+        });
+        expect(rule.status).toBeLessThan(300);
+        await withCampaignWorker(
+          async (h) => {
+            const id = uniqueName('rac-flip');
+            const handle = await startCampaign(
+              h,
+              id,
+              testSpec(h, source, {
+                source: { type: 'keys', bucket: source, keys: objects.map((o) => o.key) },
+                approval: { required: false },
+                operation: {
+                  type: 'restore-and-copy',
+                  tier: 'STANDARD',
+                  expirationDays: 1,
+                  targetBucket: target,
+                  waves: { minObjects: 100, maxWait: '1s' },
+                  tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                },
+              }),
+            );
+            const result = (await handle.result()) as CampaignResult;
+            expect(result).toMatchObject({ outcome: 'Succeeded', objects: 3, succeeded: 3, failed: 0, notRun: 0 });
+
+            const rac = (await handle.query(statusQuery)).restoreAndCopy!;
+            // The fault fired: one wave's copy of cold/flip.txt failed InvalidObjectState, and went back to waiting.
+            const flipped = rac.waves.filter((w) => (w.requeued ?? 0) > 0);
+            expect(flipped).toHaveLength(1);
+            expect(flipped[0]!.result).toMatchObject({ failed: 1 });
+            const childFailed = (
+              await bodyOf(s3, source, flipped[0]!.result!.failedObjects!.split('/').slice(3).join('/'))
+            )
+              .toString()
+              .trim()
+              .split('\n');
+            expect(childFailed).toHaveLength(2);
+            expect(childFailed[1]).toMatch(/^[^,]+,cold\/flip\.txt,[^,]*,InvalidObjectState,/);
+            expect(rac.requeued).toBe(1);
+            // A later wave copied it: every object once, through the waves.
+            const later = rac.waves.filter((w) => (w.waveId ?? 0) > flipped[0]!.waveId!);
+            expect(later.reduce((n, w) => n + (w.result?.succeeded ?? 0), 0)).toBeGreaterThanOrEqual(1);
+            expect(rac.waves.reduce((n, w) => n + (w.result?.succeeded ?? 0), 0)).toBe(3);
+            expect(rac.counts).toMatchObject({ requested: 0, restored: 0, queued: 3 });
+
+            for (const o of objects) expect((await bodyOf(s3, target, o.key)).toString()).toBe(`body of ${o.key}`);
+            const failedCsv = (await bodyOf(s3, source, `campaigns/${id}/failed.csv`)).toString();
+            expect(failedCsv.trim().split('\n')).toHaveLength(1);
+            const report = JSON.parse((await bodyOf(s3, source, `campaigns/${id}/campaign.json`)).toString()) as {
+              totals: Record<string, number>;
+              restoreAndCopy: { requeued: number };
+            };
+            expect(report.totals).toMatchObject({ objects: 3, succeeded: 3, failed: 0 });
+            expect(report.restoreAndCopy.requeued).toBe(1);
+          },
+          { engineUrl: engine.url },
+        );
+      });
     }),
   ));

@@ -360,6 +360,78 @@ describe('restore tracking: expiry guard', () => {
   });
 });
 
+describe('restore tracking: copies that found their source not restored', () => {
+  test('requeue: the failed.csv rows of InvalidObjectState go back to requested (archived again: restore asked again), others stay; a sweep and a wave take them again', async () => {
+    await withBucket(async (bucket, s3) => {
+      const loc = { bucket, prefix: 'rq' };
+      const keys = ['flip one', 'flip-two', 'denied', 'fine'];
+      const manifestKey = await archive(s3, bucket, keys, { storageClass: 'GLACIER' });
+      for (const k of keys) await restore(s3, bucket, k, 10);
+      await track(s3, loc, manifestKey, { maxObjectsPerShard: 2 });
+      const w1 = await advance(s3, {
+        tracking: loc,
+        stepId: 'w1',
+        sweep: true,
+        wave: { maxObjects: 100, manifestKey: 'rq/wave-1.csv' },
+      });
+      expect(w1.wave).toMatchObject({ rows: 4, waveId: 1 });
+      // 'flip-two' is archived again with no restore (a new GLACIER version): the step must ask for it again.
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'flip-two', Body: 'v2', StorageClass: 'GLACIER' }));
+      const failed = [
+        'bucket,key,versionId,errorCode,httpStatus,message,round',
+        `${bucket},${encodeManifestKey('flip one')},,InvalidObjectState,403,not restored,0`,
+        `${bucket},flip-two,,ObjectNotInActiveTierError,403,not restored,0`,
+        `${bucket},denied,,AccessDenied,403,denied,0`,
+        `${bucket},never-queued,,InvalidObjectState,403,not restored,0`,
+      ].join('\n');
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'rq/wave-1-failed.csv', Body: `${failed}\n` }));
+      const calls = countCalls(s3);
+      const input: AdvanceRestoreTrackingInput = {
+        tracking: loc,
+        stepId: 'rq1',
+        requeue: { waveId: 1, failures: { bucket, key: 'rq/wave-1-failed.csv' } },
+      };
+      const r = await advance(s3, input);
+      expect(r).toMatchObject({ requeued: 2, requeueUnmatched: 1, restoreRequests: 1, headRequests: 2 });
+      expect(calls.get('RestoreObjectCommand')).toBe(1);
+      expect(r.counts).toMatchObject({ requested: 2, queued: 2 });
+      let rows = await rowsByKey(s3, loc);
+      expect(rows.get('flip one')).toMatchObject({ state: 'requested', wave: undefined, expiresAt: '' });
+      expect(rows.get('flip one')!.note).toMatch(
+        /^copy in wave 1 failed InvalidObjectState .*: waiting for the restore again$/,
+      );
+      expect(rows.get('flip-two')!.note).toMatch(/ObjectNotInActiveTierError .*; restore asked again$/);
+      expect(rows.get('denied')).toMatchObject({ state: 'queued', wave: 1 });
+      expect(rows.get('fine')).toMatchObject({ state: 'queued', wave: 1 });
+      // A retry of the step returns its result and requeues nothing twice.
+      expect(await advance(s3, input)).toEqual(r);
+
+      // moto restores at once: the next sweep finds both restored, and the next wave takes exactly them.
+      const w2 = await advance(s3, {
+        tracking: loc,
+        stepId: 'w2',
+        sweep: true,
+        wave: { maxObjects: 100, manifestKey: 'rq/wave-2.csv' },
+      });
+      expect(w2).toMatchObject({ restoredInStep: 2, wave: { rows: 2, waveId: 2 } });
+      expect((await text(s3, bucket, 'rq/wave-2.csv')).split('\n').filter(Boolean).sort()).toEqual([
+        `${bucket},flip%20one`,
+        `${bucket},flip-two`,
+      ]);
+      rows = await rowsByKey(s3, loc);
+      expect(rows.get('flip-two')).toMatchObject({ state: 'queued', wave: 2 });
+
+      // Nothing left to do in any shard: a step reads and rewrites none of them (only the index: claim and result).
+      const before = new Map(calls);
+      const idle = await advance(s3, { tracking: loc, stepId: 'idle', sweep: true });
+      expect(idle).toMatchObject({ headRequests: 0, counts: { queued: 4 } });
+      const made = (name: string) => (calls.get(name) ?? 0) - (before.get(name) ?? 0);
+      expect(made('GetObjectCommand')).toBe(1);
+      expect(made('PutObjectCommand')).toBe(2);
+    });
+  });
+});
+
 describe('restore tracking: events from SQS', () => {
   async function withQueue<T>(fn: (queueUrl: string, queueArn: string, sqs: SQSClient) => Promise<T>): Promise<T> {
     const sqs = sqsClient();
@@ -656,12 +728,16 @@ describe('restore tracking: resume and stale writers', () => {
 
       const reference = await advance(s3, step(whole));
 
-      // Attempt 1 dies like a killed worker, cleaning nothing up, after K = all shards but two: its PutObjects are
-      // the claim, then a generation and an index per shard, so call 2K+2 is shard K's generation (written, never
-      // referenced). Shards hold at most 2 objects, so the K committed ones hold at least 10 of the 14.
-      const shardCount = (await new TrackingStore(s3, broken).readIndex())!.index.shardCount;
-      const K = shardCount - 2;
-      const dying = crashingS3(2 * K + 2, { commands: ['PutObjectCommand'], noCleanup: true });
+      // Attempt 1 dies like a killed worker, cleaning nothing up, at shard K, the last shard with objects but one:
+      // its PutObjects are the claim, then a generation and an index per shard with objects (an empty shard has
+      // nothing to do, and the step skips it), so call 2C+2 is shard K's generation (written, never referenced), C
+      // being the shards with objects before K. Shards hold at most 2 objects, so the C committed ones hold at least
+      // 10 of the 14.
+      const shards = (await new TrackingStore(s3, broken).readIndex())!.index.shards;
+      const busy = shards.flatMap((e, i) => (e.rows > 0 ? [i] : []));
+      const K = busy[busy.length - 2]!;
+      const C = busy.filter((i) => i < K).length;
+      const dying = crashingS3(2 * C + 2, { commands: ['PutObjectCommand'], noCleanup: true });
       const beats: unknown[] = [];
       const f = await failure(advance(dying, step(broken), { attempt: 1 }, (d) => beats.push(d)));
       expect(f.nonRetryable).toBe(false);
@@ -674,7 +750,7 @@ describe('restore tracking: resume and stale writers', () => {
       const resumedS3 = s3Client();
       const calls = countCalls(resumedS3);
       const resumed = await advance(resumedS3, step(broken), { attempt: 2, heartbeatDetails: beats.at(-1) });
-      expect(resumed.shardsResumed).toBe(K);
+      expect(resumed.shardsResumed).toBe(C);
       const rowsInFirstK = (await new TrackingStore(s3, broken).readIndex())!.index.shards
         .slice(0, K)
         .reduce((n, e) => n + e.rows, 0);
@@ -780,10 +856,11 @@ describe('restore tracking: resume and stale writers', () => {
       const manifestKey = await archive(s3, bucket, KEYS.slice(0, 6));
       for (const k of KEYS.slice(0, 6)) await restore(s3, bucket, k, 10);
       const loc = await restoredSet(s3, bucket, 'ab', manifestKey);
-      // It dies at its last shard's generation (the claim, then 2 PutObjects per shard): the others are committed,
-      // holding at least 4 of the 6 objects (at most 2 per shard) in wave 1.
-      const shardCount = (await new TrackingStore(s3, loc).readIndex())!.index.shardCount;
-      const dying = crashingS3(2 * shardCount, { commands: ['PutObjectCommand'] });
+      // It dies at the generation of its last shard with objects (the claim, then 2 PutObjects per shard with
+      // objects; empty ones are skipped): the others are committed, holding at least 4 of the 6 objects (at most 2 per
+      // shard) in wave 1.
+      const { shards } = (await new TrackingStore(s3, loc).readIndex())!.index;
+      const dying = crashingS3(2 * shards.filter((e) => e.rows > 0).length, { commands: ['PutObjectCommand'] });
       await failure(
         advance(dying, {
           tracking: loc,

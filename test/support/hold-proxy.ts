@@ -39,6 +39,8 @@ export class HoldProxy {
   private readonly held = new Map<string, Held>();
   private readonly waiters = new Map<string, Array<(h: Held) => void>>();
   private readonly agent = new http.Agent({ keepAlive: true });
+  /** Every request forwarded to the target (method and URL), in arrival order. */
+  private readonly log: Array<{ method: string; url: string }> = [];
 
   private constructor(
     private readonly server: http.Server,
@@ -72,6 +74,11 @@ export class HoldProxy {
       list.push((held) => resolve(held.request));
       this.waiters.set(name, list);
     });
+  }
+
+  /** The requests forwarded so far (they reached the target), method and URL, in arrival order. */
+  forwarded(): Array<{ method: string; url: string }> {
+    return [...this.log];
   }
 
   isHeld(name: string): boolean {
@@ -108,6 +115,7 @@ export class HoldProxy {
       const body = Buffer.concat(chunks);
       const request: ProxiedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', body: body.toString('utf8') };
       const ruleIndex = this.rules.findIndex((r) => !this.held.has(r.name) && r.match(request));
+      this.log.push({ method: request.method, url: request.url });
       const upstream = await this.forward(req, body);
       if (ruleIndex >= 0) {
         const rule = this.rules[ruleIndex]!;

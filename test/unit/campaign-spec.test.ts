@@ -290,15 +290,30 @@ describe('restore-and-copy', () => {
       expiryMargin: '12h',
       largeObjects: { concurrency: 4 },
     });
-    expect(trackingSchedule(op)).toEqual({ sweepIntervalMs: 2 * 3_600_000, firstSweepAfterMs: 5 * 3_600_000 });
+    expect(trackingSchedule(op)).toEqual({
+      sweepIntervalMs: 2 * 3_600_000,
+      firstSweepAfterMs: 5 * 3_600_000,
+      eventIntervalMs: Infinity,
+    });
     expect(trackingSchedule(rac({ tier: 'STANDARD' }))).toEqual({
       sweepIntervalMs: 30 * 60_000,
       firstSweepAfterMs: 3 * 3_600_000,
+      eventIntervalMs: Infinity,
     });
     expect(trackingSchedule(rac({ tracking: { sweepInterval: '2s', firstSweepAfter: '0' } }))).toEqual({
       sweepIntervalMs: 2000,
       firstSweepAfterMs: 0,
+      eventIntervalMs: Infinity,
     });
+    // The tier's default sweep interval is never longer than the expiry margin; an explicit one as long is allowed.
+    expect(trackingSchedule(rac({ expiryMargin: '20m' })).sweepIntervalMs).toBe(20 * 60_000);
+    expect(trackingSchedule(rac({ expiryMargin: '1h', tracking: { sweepInterval: '1h' } })).sweepIntervalMs).toBe(
+      3_600_000,
+    );
+    // Events are read between sweeps only from a queue: every 5 minutes unless the spec says.
+    const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/restores';
+    expect(trackingSchedule(rac({ tracking: { queueUrl } })).eventIntervalMs).toBe(5 * 60_000);
+    expect(trackingSchedule(rac({ tracking: { queueUrl, eventInterval: '1s' } })).eventIntervalMs).toBe(1000);
   });
 
   test('the restore and copy parts are the restore and copy operations, with the same fields', () => {
@@ -351,11 +366,17 @@ describe('restore-and-copy', () => {
     [{ waves: { size: 3 } }, 'operation.waves: unknown field(s) size'],
     [{ tracking: { sweepInterval: '500ms' } }, 'operation.tracking.sweepInterval must be between 1s and 1d'],
     [{ tracking: { firstSweepAfter: '3d' } }, 'operation.tracking.firstSweepAfter must be between 0s and 2d'],
+    [{ tracking: { eventInterval: '2d' } }, 'operation.tracking.eventInterval must be between 1s and 1d'],
     [{ tracking: { headRatePerSecond: 0 } }, 'operation.tracking.headRatePerSecond must be between 1 and 10000'],
     [{ tracking: { headConcurrency: 1000 } }, 'operation.tracking.headConcurrency must be between 1 and 256'],
     [{ tracking: { queueUrl: 'restore-events' } }, 'operation.tracking.queueUrl must be an SQS queue URL'],
     [{ expirationDays: 1, expiryMargin: '24h' }, 'operation.expiryMargin must be less than operation.expirationDays'],
+    [
+      { expiryMargin: '1h', tracking: { sweepInterval: '61m' } },
+      'operation.tracking.sweepInterval must be at most operation.expiryMargin',
+    ],
     [{ largeObjects: { concurrency: 0 } }, 'operation.largeObjects.concurrency must be between 1 and 64'],
+    [{ largeObjects: { partSize: '4MiB' } }, 'operation.largeObjects.partSize must be between 5MiB and 5GiB'],
     [{ tier: 'EXPEDITED' }, 'operation.tier'],
     [{ metadata: { contentType: 'x' } }, 'operation.metadata needs operation.metadataDirective "REPLACE"'],
   ])('%j is refused naming the field', (extra, message) => {
