@@ -246,7 +246,7 @@ describe('s3-campaigns CLI', () => {
     [
       ['list', '--phase', 'bogus'],
       's3-campaigns list: --phase must be a phase (BuildingManifest, CreatingJobs, PreparingJobs, AwaitingApproval, ' +
-        'Running, AnalyzingResults, WaitingToRetry, Reporting) or an outcome (Succeeded, CompletedWithFailures, ' +
+        'Sorting, Tracking, Running, AnalyzingResults, WaitingToRetry, Reporting) or an outcome (Succeeded, CompletedWithFailures, ' +
         'Failed, Rejected, ApprovalExpired, Cancelled, NothingToDo), got "bogus"',
     ],
     [
