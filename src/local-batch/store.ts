@@ -19,6 +19,7 @@ import readline from 'node:readline';
 
 import type { Logger } from '../logging';
 import type { JobRecord, PendingRestore, RestoreTier, TaskOutcome, TaskRef } from './types';
+import type { RestoreView } from './restores';
 
 /** Buffered outcome lines are appended at least this often (ms): bounds what a crash can lose. */
 const OUTCOME_FLUSH_INTERVAL_MS = 100;
@@ -232,17 +233,7 @@ const RESTORE_LOG_COMPACT_MIN_DONE = 100_000;
  * `tier` a tier upgrade, `done` the end of a restore. Replaying the lines in order gives the pending restores.
  */
 type RestoreLine =
-  | {
-      op: 'add';
-      id: number;
-      bucket: string;
-      key: string;
-      versionId?: string;
-      tier: RestoreTier;
-      days: number;
-      requestedAt: string;
-      dueAt: string;
-    }
+  | ({ op: 'add'; id: number } & RestoreView)
   | { op: 'tier'; id: number; tier: RestoreTier }
   | { op: 'done'; id: number };
 
