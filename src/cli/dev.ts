@@ -16,7 +16,7 @@ import { DEFAULT_TASK_QUEUE } from '../shared/task-queue';
 import type { Logger } from '../logging';
 import { isPortFree } from '../stack/process';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack, type StackEndpoints } from '../stack';
-import { projectRoot } from '../stack/tools';
+import { projectRoot, toolsVenvInstalled } from '../stack/tools';
 import { connectWorker, createWorker, installRuntimeLogging } from '../worker';
 import { parsePort, UsageError } from './flags';
 import { parseRestoreLatency, RESTORE_LATENCY_HELP } from './local-batch';
@@ -178,7 +178,11 @@ function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 async function runStack(opts: DevOptions, dir: string, log: Logger, signal: AbortSignal): Promise<number> {
   mkdirSync(dir, { recursive: true });
   const ports = await pickPorts(opts);
-  console.log('Starting the local stack (the first run installs the Temporal CLI and moto into .tools/) …');
+  console.log(
+    toolsVenvInstalled() || process.env.S3C_MOTO_PYTHON
+      ? 'Starting the local stack …'
+      : 'Starting the local stack (first run: installing the Temporal CLI and moto into .tools/, 1–3 min) …',
+  );
   const stack = await startStack({
     dir,
     ui: true,
