@@ -1,17 +1,31 @@
 /**
- * `s3-campaigns dev`: the whole local stack in the foreground — Temporal dev server with its Web UI (state kept in
- * `.local/dev/temporal.sqlite`), moto S3, the local batch engine and the campaign worker.
+ * `s3-campaigns dev`: the whole local stack in the foreground — Temporal dev server with its Web UI, moto S3, the
+ * local batch engine and the campaign worker — seeded with the demo data. Every start is fresh: moto keeps S3 in
+ * memory, so Temporal's database (`<dir>/temporal.sqlite`) and the engine's jobs are cleared too, unless
+ * `--keep-history` keeps Temporal's (and terminates the campaigns whose data is gone).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { Client, Connection } from '@temporalio/client';
-import type { Command } from 'commander';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { InvalidArgumentError, type Command } from 'commander';
 
 import { createAwsClients } from '../aws/clients';
-import { runDemo } from '../demo';
+import {
+  DEMO_DATA_BUCKET,
+  DEMO_KINDS,
+  DEMO_REPORT_BUCKET,
+  DEMO_RESTORE_LATENCY_MS,
+  DEMO_TARGET_BUCKET,
+  runDemo,
+  seedDemo,
+  type DemoKind,
+  type DemoOptions,
+} from '../demo';
+import { demoObjects } from '../demo/data';
 import { loadConfig } from '../config';
 import { createLogger } from '../logging';
+import { CAMPAIGN_WORKFLOW_TYPE } from '../shared/campaign';
 import { DEFAULT_TASK_QUEUE } from '../shared/task-queue';
 import type { Logger } from '../logging';
 import { isPortFree } from '../stack/process';
@@ -82,9 +96,20 @@ interface DevOptions {
   enginePort?: number;
   dir: string;
   smoke?: boolean;
-  demo?: boolean;
+  /** `true` (no value): the default demo. */
+  demo?: DemoKind | true;
+  /** Commander's `--no-demo-data`: false skips seeding. @default true */
+  demoData: boolean;
+  keepHistory?: boolean;
   lambda?: string[];
   restoreLatency?: number;
+}
+
+function parseDemoKind(value: string): DemoKind {
+  if (!(DEMO_KINDS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`--demo must be one of ${DEMO_KINDS.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as DemoKind;
 }
 
 export function registerDevCommand(program: Command): void {
@@ -110,13 +135,25 @@ export function registerDevCommand(program: Command): void {
     .option('--restore-latency <duration>', `engine: ${RESTORE_LATENCY_HELP}`, parseRestoreLatency)
     .option('--smoke', 'start everything, run one workflow through the worker, then stop (for scripts and CI)')
     .option(
-      '--demo',
-      'seed demo data and run a restore campaign; without a TTY it approves itself and exits when the campaign ends',
+      '--demo [kind]',
+      `run a demo campaign on the demo data: ${DEMO_KINDS.join(' (default) or ')}; restore-and-copy sets ` +
+        `--restore-latency ${DEMO_RESTORE_LATENCY_MS / 1000}s unless given; without a TTY the demo approves itself ` +
+        'and dev exits when the campaign ends',
+      parseDemoKind,
+    )
+    .option('--no-demo-data', `do not seed the demo buckets (${DEMO_DATA_BUCKET}, ${DEMO_REPORT_BUCKET}, …)`)
+    .option(
+      '--keep-history',
+      "keep Temporal's history from the last run (.local/dev/temporal.sqlite); campaigns it left open are " +
+        'terminated, as their S3 data is gone (moto keeps S3 in memory), and Schedules are paused',
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  s3-campaigns dev\n  s3-campaigns dev --demo\n  s3-campaigns dev --ui-port 8080\n  s3-campaigns dev --smoke\n' +
-        '  s3-campaigns dev --restore-latency 2m\n',
+      '\nEvery start is fresh: S3 (moto) keeps its data in memory, so Temporal and the engine start empty too,\n' +
+        'unless --keep-history. The demo data is seeded on every start; examples/local/*.json run against it.\n' +
+        '\nExamples:\n  s3-campaigns dev\n  s3-campaigns dev --demo\n  s3-campaigns dev --demo restore\n' +
+        '  s3-campaigns dev --ui-port 8080\n  s3-campaigns dev --smoke\n  s3-campaigns dev --restore-latency 2m\n' +
+        '  s3-campaigns dev --keep-history\n',
     )
     .action(async (opts: DevOptions) => {
       process.exitCode = await runDev(opts);
@@ -177,7 +214,26 @@ function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 
 async function runStack(opts: DevOptions, dir: string, log: Logger, signal: AbortSignal): Promise<number> {
   mkdirSync(dir, { recursive: true });
+  const demoKind = opts.demo === true ? DEMO_KINDS[0] : opts.demo;
+  if (demoKind && !opts.demoData) throw new UsageError('--demo runs on the demo data: leave out --no-demo-data');
   const ports = await pickPorts(opts);
+  const restoreLatency = opts.restoreLatency ?? (demoKind === 'restore-and-copy' ? DEMO_RESTORE_LATENCY_MS : 0);
+  const running = otherDevIn(dir);
+  if (running) {
+    throw new UsageError(
+      `another s3-campaigns dev (pid ${running}) runs with --dir ${dir}; stop it first, or give this one another --dir`,
+    );
+  }
+  const cleared = clearLastRun(dir, !!opts.keepHistory);
+  if (cleared.temporal || cleared.engine) {
+    console.log(
+      opts.keepHistory
+        ? "Kept Temporal's history of the last run (--keep-history); the engine's jobs start empty: S3 (moto) " +
+            'keeps its data in memory, so their objects are gone.'
+        : "Fresh start: S3 (moto) keeps its data in memory, so Temporal's history and the engine's jobs of the last " +
+            "run were cleared too (--keep-history keeps Temporal's).",
+    );
+  }
   console.log(
     toolsVenvInstalled() || process.env.S3C_MOTO_PYTHON
       ? 'Starting the local stack …'
@@ -190,7 +246,7 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
     ports,
     engineArgs: [
       ...(opts.lambda ?? []).flatMap((l) => ['--lambda', l]),
-      ...(opts.restoreLatency ? ['--restore-latency', `${opts.restoreLatency}ms`] : []),
+      ...(restoreLatency ? ['--restore-latency', `${restoreLatency}ms`] : []),
     ],
     signal,
     log,
@@ -249,6 +305,10 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
       await shutdown();
       return 0;
     }
+    if (opts.keepHistory) await unlessAborted(closeCampaignsWithoutData(endpoints), signal);
+    const inventoryDestination = opts.demoData
+      ? await unlessAborted(seedDemoData(endpoints, restoreLatency), signal)
+      : undefined;
     const stopped = new Promise<void>((resolve) => {
       signal.addEventListener('abort', () => resolve(), { once: true });
       void workerRun?.then(
@@ -263,9 +323,13 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
       );
     });
     const byWorker = () => (signal.aborted ? 0 : 1);
-    if (opts.demo) {
+    if (demoKind && inventoryDestination) {
       const interactive = isInteractive();
-      const demo = runDemoOnStack(endpoints, config.temporal.taskQueue, interactive);
+      const demo = runDemoOnStack(endpoints, config.temporal.taskQueue, interactive, {
+        kind: demoKind,
+        inventoryDestination,
+        restoreLatencyMs: restoreLatency,
+      });
       const result = await Promise.race([demo, stopped.then(() => undefined)]);
       if (!interactive || result === undefined) {
         demo.catch(() => undefined);
@@ -288,21 +352,135 @@ function isInteractive(): boolean {
   return !!process.stdin.isTTY && !process.env.CI;
 }
 
-async function runDemoOnStack(endpoints: StackEndpoints, taskQueue: string, interactive: boolean) {
-  const connection = await Connection.connect({ address: endpoints.temporalAddress });
-  const { s3 } = createAwsClients(
+function stackS3(endpoints: StackEndpoints) {
+  return createAwsClients(
     loadConfig({
       AWS_REGION: endpoints.region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       S3C_S3_ENDPOINT: endpoints.s3Endpoint,
       S3C_S3CONTROL_ENDPOINT: endpoints.engineUrl,
     }).aws,
-  );
+  ).s3;
+}
+
+async function runDemoOnStack(
+  endpoints: StackEndpoints,
+  taskQueue: string,
+  interactive: boolean,
+  demo: Pick<DemoOptions, 'kind' | 'inventoryDestination' | 'restoreLatencyMs'>,
+) {
+  const connection = await Connection.connect({ address: endpoints.temporalAddress });
+  const s3 = stackS3(endpoints);
   try {
     const client = new Client({ connection, namespace: endpoints.temporalNamespace });
-    return await runDemo({ client, s3, endpoints, taskQueue, interactive, print: (l) => console.log(l) });
+    console.log('');
+    return await runDemo({ client, s3, endpoints, taskQueue, interactive, print: (l) => console.log(l), ...demo });
   } finally {
     s3.destroy();
     await connection.close();
+  }
+}
+
+/** The pid of a live `dev` whose endpoints.json is in `dir`, if any: clearing its files would break it. */
+function otherDevIn(dir: string): number | undefined {
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(readFileSync(devEndpointsFile(dir), 'utf8')) as { pid?: unknown }).pid;
+  } catch {
+    return undefined;
+  }
+  if (typeof pid !== 'number' || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
+/** The last run's files that describe S3 state: Temporal's database (unless `keepHistory`) and the engine's jobs. */
+function clearLastRun(dir: string, keepHistory: boolean): { temporal: boolean; engine: boolean } {
+  const engineState = path.join(dir, 'engine-state');
+  const engine = existsSync(engineState);
+  rmSync(engineState, { recursive: true, force: true });
+  // SQLite's journal files go with the database: a stale -wal next to a new database would corrupt it.
+  const db = ['temporal.sqlite', 'temporal.sqlite-wal', 'temporal.sqlite-shm', 'temporal.sqlite-journal'].map((f) =>
+    path.join(dir, f),
+  );
+  const temporal = !keepHistory && db.some((f) => existsSync(f));
+  if (!keepHistory) for (const f of db) rmSync(f, { force: true });
+  return { temporal, engine };
+}
+
+/** Why `dev --keep-history` terminates the campaigns the last run left open. */
+const DATA_GONE_REASON =
+  'dev restarted with --keep-history: S3 (moto) keeps its data in memory, so the objects, manifests and jobs of ' +
+  'this campaign are gone; start it again';
+
+/**
+ * With --keep-history: campaigns the last run left open would wait for an approval forever or fail on NoSuchKey,
+ * as S3 started empty. Terminates them (children included), pauses Schedules (their next runs would find no
+ * data), and names both.
+ */
+async function closeCampaignsWithoutData(endpoints: StackEndpoints): Promise<void> {
+  const connection = await Connection.connect({ address: endpoints.temporalAddress });
+  try {
+    const client = new Client({ connection, namespace: endpoints.temporalNamespace });
+    const open: string[] = [];
+    const query = `WorkflowType = '${CAMPAIGN_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+    for await (const w of client.workflow.list({ query })) open.push(w.workflowId);
+    const terminated: string[] = [];
+    for (const id of open) {
+      try {
+        await client.workflow.getHandle(id).terminate(DATA_GONE_REASON);
+        terminated.push(id);
+      } catch (err) {
+        // A child campaign ends with its parent: gone by the time its turn comes.
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    }
+    const paused: string[] = [];
+    for await (const sched of client.schedule.list()) {
+      if (sched.state.paused) continue;
+      await client.schedule.getHandle(sched.scheduleId).pause(DATA_GONE_REASON);
+      paused.push(sched.scheduleId);
+    }
+    if (terminated.length) {
+      console.log(`Terminated ${terminated.length} campaign(s) the last run left open; their S3 data is gone:`);
+      for (const id of terminated) console.log(`  ${id}`);
+    }
+    if (paused.length) {
+      console.log(
+        `Paused ${paused.length} Schedule(s) whose data is gone (unpause: temporal schedule toggle --unpause ` +
+          `--schedule-id <id>): ${paused.join(', ')}`,
+      );
+    }
+    if (!terminated.length && !paused.length) console.log('Kept history: no campaign of the last run was left open.');
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Seeds the demo buckets; returns the inventory destination. */
+async function seedDemoData(endpoints: StackEndpoints, restoreLatencyMs: number): Promise<string> {
+  const s3 = stackS3(endpoints);
+  try {
+    const destination = await seedDemo(s3);
+    const n = demoObjects().length;
+    console.log(
+      [
+        '',
+        `Demo data: s3://${DEMO_DATA_BUCKET} (${n} objects under logs/: STANDARD, GLACIER, DEEP_ARCHIVE, already ` +
+          'restored, two of 6 MiB),',
+        `  its inventory under ${destination}, copies go to s3://${DEMO_TARGET_BUCKET}; restores take ` +
+          `${restoreLatencyMs ? `${restoreLatencyMs / 1000} s` : 'no time'} (--restore-latency).`,
+        `  The examples in examples/local/ run against it, e.g. npx s3-campaigns start examples/local/restore-and-copy.json`,
+      ].join('\n'),
+    );
+    return destination;
+  } finally {
+    s3.destroy();
   }
 }
 
