@@ -101,6 +101,7 @@ interface DevOptions {
   /** Commander's `--no-demo-data`: false skips seeding. @default true */
   demoData: boolean;
   keepHistory?: boolean;
+  waitForApproval?: boolean;
   lambda?: string[];
   restoreLatency?: number;
 }
@@ -140,6 +141,11 @@ export function registerDevCommand(program: Command): void {
         `--restore-latency ${DEMO_RESTORE_LATENCY_MS / 1000}s unless given; without a TTY the demo approves itself ` +
         'and dev exits when the campaign ends',
       parseDemoKind,
+    )
+    .option(
+      '--wait-for-approval',
+      "the demo waits for a person's approval (Web UI or `approve` from another shell) even without a terminal, " +
+        'and the stack keeps running after it',
     )
     .option('--no-demo-data', `do not seed the demo buckets (${DEMO_DATA_BUCKET}, ${DEMO_REPORT_BUCKET}, …)`)
     .option(
@@ -181,7 +187,7 @@ async function runDev(opts: DevOptions): Promise<number> {
       ? (abort.signal.reason.signal as (typeof STOP_SIGNALS)[number])
       : undefined;
   // --smoke and the non-interactive --demo have an end of their own: a signal before it means they did not finish.
-  const finishesByItself = !!opts.smoke || (!!opts.demo && !isInteractive());
+  const finishesByItself = !!opts.smoke || (!!opts.demo && !isInteractive(opts));
   try {
     const code = await runStack(opts, dir, log, abort.signal);
     const signal = stoppedBy();
@@ -309,6 +315,8 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
     const inventoryDestination = opts.demoData
       ? await unlessAborted(seedDemoData(endpoints, restoreLatency), signal)
       : undefined;
+    // Last: a script that waits for this line may use the demo data.
+    console.log('\nPress Ctrl-C to stop.');
     const stopped = new Promise<void>((resolve) => {
       signal.addEventListener('abort', () => resolve(), { once: true });
       void workerRun?.then(
@@ -324,7 +332,7 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
     });
     const byWorker = () => (signal.aborted ? 0 : 1);
     if (demoKind && inventoryDestination) {
-      const interactive = isInteractive();
+      const interactive = isInteractive(opts);
       const demo = runDemoOnStack(endpoints, config.temporal.taskQueue, interactive, {
         kind: demoKind,
         inventoryDestination,
@@ -347,9 +355,9 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
   }
 }
 
-/** The demo waits for a person's approval only at a terminal outside CI. */
-function isInteractive(): boolean {
-  return !!process.stdin.isTTY && !process.env.CI;
+/** The demo waits for a person's approval at a terminal outside CI, or anywhere with --wait-for-approval. */
+function isInteractive(opts: DevOptions): boolean {
+  return !!opts.waitForApproval || (!!process.stdin.isTTY && !process.env.CI);
 }
 
 function stackS3(endpoints: StackEndpoints) {
@@ -528,8 +536,6 @@ function printBanner(
       `From another shell, s3-campaigns commands ${howOthersFindIt(dir)}; other tools need:`,
       `  export TEMPORAL_ADDRESS=${e.temporalAddress} S3C_S3_ENDPOINT=${e.s3Endpoint} S3C_S3CONTROL_ENDPOINT=${e.engineUrl}`,
       `  export AWS_REGION=${e.region} AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
-      '',
-      'Press Ctrl-C to stop.',
     ].join('\n'),
   );
 }
