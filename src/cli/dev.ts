@@ -31,6 +31,7 @@ import type { Logger } from '../logging';
 import { isPortFree } from '../stack/process';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack, type StackEndpoints } from '../stack';
 import { projectRoot, toolsVenvInstalled } from '../stack/tools';
+import { cachedWorkflowBundle } from '../stack/workflow-bundle';
 import { connectWorker, createWorker, installRuntimeLogging } from '../worker';
 import { parsePort, UsageError } from './flags';
 import { parseRestoreLatency, RESTORE_LATENCY_HELP } from './local-batch';
@@ -245,6 +246,13 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
       ? 'Starting the local stack …'
       : 'Starting the local stack (first run: installing the Temporal CLI and moto into .tools/, 1–3 min) …',
   );
+  // Bundling the workflows is CPU work in this process: it overlaps the servers' start, and is cached across starts.
+  const workflowBundle = cachedWorkflowBundle({
+    cacheDir: path.join(dir, 'cache'),
+    workflowsPath: require.resolve('../workflows'),
+    log,
+  });
+  workflowBundle.catch(() => undefined); // awaited below; a stack that fails to start must not leave it unhandled
   const stack = await startStack({
     dir,
     ui: true,
@@ -276,6 +284,9 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
         rmSync(devEndpointsFile(dir), { force: true });
       }
     })());
+  // The demo data needs only S3: it is written while the worker starts.
+  const seeding = opts.demoData && !opts.smoke ? seedDemoData(endpoints) : undefined;
+  seeding?.catch(() => undefined); // awaited below
   try {
     const config = loadConfig({
       ...process.env,
@@ -292,7 +303,12 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
     installRuntimeLogging(log.child({ component: 'worker' }), { shutdownSignals: [] });
     const connection = await unlessAborted(connectWorker(config.temporal), signal);
     workerHandle = await unlessAborted(
-      createWorker({ config, connection, clients: createAwsClients(config.aws) }),
+      createWorker({
+        config,
+        connection,
+        clients: createAwsClients(config.aws),
+        workerOptions: { workflowBundle: await unlessAborted(workflowBundle, signal) },
+      }),
       signal,
     ).catch(async (err: unknown) => {
       await connection.close();
@@ -312,9 +328,8 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
       return 0;
     }
     if (opts.keepHistory) await unlessAborted(closeCampaignsWithoutData(endpoints), signal);
-    const inventoryDestination = opts.demoData
-      ? await unlessAborted(seedDemoData(endpoints, restoreLatency), signal)
-      : undefined;
+    const inventoryDestination = seeding ? await unlessAborted(seeding, signal) : undefined;
+    if (inventoryDestination) printDemoData(inventoryDestination, restoreLatency);
     // Last: a script that waits for this line may use the demo data.
     console.log('\nPress Ctrl-C to stop.');
     const stopped = new Promise<void>((resolve) => {
@@ -471,25 +486,26 @@ async function closeCampaignsWithoutData(endpoints: StackEndpoints): Promise<voi
 }
 
 /** Seeds the demo buckets; returns the inventory destination. */
-async function seedDemoData(endpoints: StackEndpoints, restoreLatencyMs: number): Promise<string> {
+async function seedDemoData(endpoints: StackEndpoints): Promise<string> {
   const s3 = stackS3(endpoints);
   try {
-    const destination = await seedDemo(s3);
-    const n = demoObjects().length;
-    console.log(
-      [
-        '',
-        `Demo data: s3://${DEMO_DATA_BUCKET} (${n} objects under logs/: STANDARD, GLACIER, DEEP_ARCHIVE, already ` +
-          'restored, two of 6 MiB),',
-        `  its inventory under ${destination}, copies go to s3://${DEMO_TARGET_BUCKET}; restores take ` +
-          `${restoreLatencyMs ? `${restoreLatencyMs / 1000} s` : 'no time'} (--restore-latency).`,
-        `  The examples in examples/local/ run against it, e.g. npx s3-campaigns start examples/local/restore-and-copy.json`,
-      ].join('\n'),
-    );
-    return destination;
+    return await seedDemo(s3);
   } finally {
     s3.destroy();
   }
+}
+
+function printDemoData(inventoryDestination: string, restoreLatencyMs: number): void {
+  console.log(
+    [
+      '',
+      `Demo data: s3://${DEMO_DATA_BUCKET} (${demoObjects().length} objects under logs/: STANDARD, GLACIER, ` +
+        'DEEP_ARCHIVE, already restored, two of 6 MiB),',
+      `  its inventory under ${inventoryDestination}, copies go to s3://${DEMO_TARGET_BUCKET}; restores take ` +
+        `${restoreLatencyMs ? `${restoreLatencyMs / 1000} s` : 'no time'} (--restore-latency).`,
+      `  The examples in examples/local/ run against it, e.g. npx s3-campaigns start examples/local/restore-and-copy.json`,
+    ].join('\n'),
+  );
 }
 
 async function runConnectivityCheck(endpoints: StackEndpoints, taskQueue: string) {

@@ -36,7 +36,7 @@ export const DEMO_RESTORE_LATENCY_MS = 20_000;
 /** Where the flagship demo's copies go in DEMO_TARGET_BUCKET. */
 export const DEMO_TARGET_PREFIX = 'from-archive/';
 /** Status polls while the demo follows a campaign: often enough that a wave's start and end read as they happen. */
-const POLL_MS = 1000;
+const POLL_MS = 500;
 
 function base(endpoints: StackEndpoints, inventoryDestination: string) {
   return {
