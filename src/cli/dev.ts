@@ -156,8 +156,8 @@ export function registerDevCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nEvery start is fresh: S3 (moto) keeps its data in memory, so Temporal and the engine start empty too,\n' +
-        'unless --keep-history. The demo data is seeded on every start; examples/local/*.json run against it.\n' +
+      '\nEvery start is fresh: S3 (moto) keeps its data in memory, so the engine and (unless --keep-history)\n' +
+        'Temporal start empty too. The demo data is seeded on every start; examples/local/*.json run against it.\n' +
         '\nExamples:\n  s3-campaigns dev\n  s3-campaigns dev --demo\n  s3-campaigns dev --demo restore\n' +
         '  s3-campaigns dev --ui-port 8080\n  s3-campaigns dev --smoke\n  s3-campaigns dev --restore-latency 2m\n' +
         '  s3-campaigns dev --keep-history\n',
