@@ -2,8 +2,11 @@
  * The campaign metrics' points from state changes (CampaignObserver): each fact counted once, a continued run
  * counting nothing its earlier runs counted, and label values bounded.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { CampaignObserver, type MetricPoint } from '../../src/observability/campaign-deltas';
-import { CAMPAIGN_METRICS, errorCodeLabel } from '../../src/observability/metric-names';
+import { CAMPAIGN_METRICS, CAMPAIGNS_BY_PHASE_GAUGE, errorCodeLabel } from '../../src/observability/metric-names';
 import type { CampaignJob, CampaignState, RoundAnalysis } from '../../src/shared/campaign';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -181,5 +184,59 @@ describe('CampaignObserver', () => {
       expect(def.name).not.toMatch(/_(total|seconds|bytes_total)$/);
       if (def.kind === 'histogram') expect('buckets' in def && def.buckets.length).toBeGreaterThan(3);
     }
+  });
+});
+
+/** Every series name `/metrics` serves for the campaign metrics (the exporter's suffixes applied). */
+function exportedNames(): Set<string> {
+  const names = new Set<string>([
+    CAMPAIGNS_BY_PHASE_GAUGE,
+    's3_campaigns_process_resident_memory_bytes',
+    's3_campaigns_process_heap_used_bytes',
+  ]);
+  for (const def of Object.values(CAMPAIGN_METRICS)) {
+    if (def.kind === 'counter') names.add(`${def.name}_total`);
+    else for (const s of ['bucket', 'sum', 'count']) names.add(`${def.name}_${def.unit}_${s}`);
+  }
+  return names;
+}
+
+/** The Temporal SDK metrics the dashboard uses (names as the worker's exporter prints them, seen in a real scrape). */
+const SDK_METRICS = new Set([
+  'temporal_worker_task_slots_available',
+  'temporal_activity_schedule_to_start_latency_seconds_bucket',
+  'temporal_workflow_task_schedule_to_start_latency_seconds_bucket',
+  'temporal_activity_execution_failed_total',
+  'temporal_workflow_task_execution_failed_total',
+]);
+
+describe('the metrics as documented and charted', () => {
+  const root = path.join(__dirname, '..', '..');
+  test('the README table lists every campaign metric by its exported name', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    for (const def of Object.values(CAMPAIGN_METRICS)) {
+      const exported = def.kind === 'counter' ? `${def.name}_total` : `${def.name}_${def.unit}`;
+      expect(readme).toContain(`| \`${exported}\` | ${def.kind} | ${def.labels.join(', ')} |`);
+    }
+  });
+
+  test('the Grafana dashboard queries only metrics the worker serves', () => {
+    const dashboard = JSON.parse(readFileSync(path.join(root, 'deploy', 'grafana', 's3-campaigns.json'), 'utf8')) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
+    const known = new Set([...exportedNames(), ...SDK_METRICS]);
+    const used = new Set<string>();
+    for (const p of dashboard.panels) {
+      expect(p.targets.length).toBeGreaterThan(0);
+      for (const t of p.targets) {
+        for (const m of t.expr.matchAll(/\b((?:s3_campaigns|temporal)_[a-z_]+)\b/g)) used.add(m[1]!);
+      }
+    }
+    expect([...used].filter((n) => !known.has(n))).toEqual([]);
+    // Every campaign metric is on the dashboard somewhere.
+    const uncharted = Object.values(CAMPAIGN_METRICS)
+      .map((def) => def.name)
+      .filter((name) => ![...used].some((n) => n.startsWith(name)));
+    expect(uncharted).toEqual([]);
   });
 });
