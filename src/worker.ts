@@ -29,6 +29,8 @@ export interface CreateWorkerOptions {
    * progress then, and the next worker resumes from it). @default DEFAULT_SHUTDOWN_GRACE_MS
    */
   shutdownGraceMs?: number;
+  /** Worker plugins (tracing). */
+  plugins?: WorkerOptions['plugins'];
 }
 
 /**
@@ -112,6 +114,7 @@ export async function createWorker(
       activities: createActivities(clients),
       maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
       shutdownGraceTime: opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+      ...(opts.plugins ? { plugins: opts.plugins } : {}),
       ...(opts.workerOptions?.workflowBundle ? {} : { workflowsPath: require.resolve('./workflows') }),
       ...opts.workerOptions,
     });

@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../logging';
 import { missingSearchAttributes, registerSearchAttributesCommand } from '../temporal-setup';
+import { tracingFromEnv } from '../observability/tracing';
 import { startWorkerPort } from '../observability/worker-port';
 import { durationMs, formatDuration } from '../shared/campaign-spec';
 import { freePort } from '../stack/process';
@@ -118,7 +119,12 @@ export function registerWorkerCommand(program: Command): void {
             registerSearchAttributesCommand(missing, config.temporal.namespace),
         );
       }
-      const { worker, connection, close } = await createWorker({ config, shutdownGraceMs });
+      const tracing = tracingFromEnv(env);
+      const { worker, connection, close } = await createWorker({
+        config,
+        shutdownGraceMs,
+        plugins: tracing ? [tracing.plugin] : undefined,
+      });
       const port =
         metricsPort !== undefined
           ? await startWorkerPort({
@@ -153,12 +159,16 @@ export function registerWorkerCommand(program: Command): void {
         s3: config.aws.s3Endpoint ?? 'aws',
         s3control: config.aws.s3ControlEndpoint ?? 'aws',
         ...(port ? { metrics: `${port.url}/metrics` } : {}),
+        ...(tracing ? { traces: tracing.endpoint } : {}),
       });
       try {
         await worker.run();
       } finally {
         await port?.close();
         await close();
+        await tracing
+          ?.shutdown()
+          .catch((err: Error) => log.warn('could not export the last spans', { err: err.message }));
       }
       log.info('worker stopped');
     });

@@ -7,6 +7,8 @@
  *   (the build resuming from its heartbeat, not from the first file).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
 import type { WorkflowHandle } from '@temporalio/client';
@@ -286,6 +288,91 @@ describe('graceful shutdown (SIGTERM)', () => {
         workerS3.destroy();
         await proxy.close();
         await connection.close();
+      }
+    });
+  });
+});
+
+interface OtlpSpan {
+  name: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+}
+
+/** An OTLP/HTTP (JSON) traces receiver in the test process: what a collector would get from the worker. */
+async function startOtlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; close: () => Promise<void> }> {
+  const spans: OtlpSpan[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      if (req.url === '/v1/traces' && req.headers['content-type']?.includes('json')) {
+        const doc = JSON.parse(body) as {
+          resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }>;
+        };
+        for (const r of doc.resourceSpans) for (const sc of r.scopeSpans) spans.push(...sc.spans);
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('tracing (OpenTelemetry over OTLP)', () => {
+  test('with OTEL_EXPORTER_OTLP_ENDPOINT set, a campaign is one trace: its workflow run, the activities it starts, their runs', async () => {
+    await withBucket(async (bucket, s3) => {
+      await putObjects(s3, bucket, ['t/1.txt']);
+      const receiver = await startOtlpReceiver();
+      const taskQueue = uniqueName('tq-traces');
+      const w = await startWorker(taskQueue, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_SERVICE_NAME: 's3-campaigns-test',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      });
+      const { client, connection } = await temporalClient();
+      try {
+        expect(w.output()).toContain(`"traces":"${receiver.url}/v1/traces"`);
+        const handle = await client.workflow.start('campaignWorkflow', {
+          taskQueue,
+          workflowId: uniqueName('traced'),
+          args: [
+            testSpec({ accountId: randomAccount() }, bucket, {
+              source: { type: 'keys', bucket, keys: ['t/1.txt'] },
+              approval: { required: false },
+            }),
+          ],
+        });
+        expect(((await handle.result()) as CampaignResult).outcome).toBe('Succeeded');
+        // The worker exports what it has buffered when it stops.
+        expect(await stopWorker(w)).toBe(0);
+        const byId = new Map(receiver.spans.map((sp) => [sp.spanId, sp]));
+        const run = receiver.spans.find((sp) => sp.name === 'RunWorkflow:campaignWorkflow');
+        expect(run).toBeDefined();
+        const ran = receiver.spans.filter((sp) => sp.name.startsWith('RunActivity:')).map((sp) => sp.name);
+        for (const activity of ['buildCampaignManifests', 'createBatchJob', 'describeBatchJobs', 'analyzeRound']) {
+          expect(ran).toContain(`RunActivity:${activity}`);
+        }
+        // One trace, linked: each activity's run is a child of the workflow's StartActivity, a child of the run.
+        for (const sp of receiver.spans.filter((s) => s.name.startsWith('RunActivity:'))) {
+          const start = byId.get(sp.parentSpanId ?? '');
+          expect([sp.name, start?.name.replace('StartActivity:', 'RunActivity:'), start?.parentSpanId]).toEqual([
+            sp.name,
+            sp.name,
+            run!.spanId,
+          ]);
+          expect(sp.traceId).toBe(run!.traceId);
+        }
+      } finally {
+        w.child.kill('SIGKILL');
+        await connection.close();
+        await receiver.close();
       }
     });
   });
