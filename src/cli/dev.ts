@@ -28,13 +28,16 @@ import { createLogger } from '../logging';
 import { CAMPAIGN_WORKFLOW_TYPE } from '../shared/campaign';
 import { DEFAULT_TASK_QUEUE } from '../shared/task-queue';
 import type { Logger } from '../logging';
-import { isPortFree } from '../stack/process';
+import type { ObservabilityServer } from '../observability/server';
+import { startWorkerPort } from '../observability/worker-port';
+import { freePort, isPortFree } from '../stack/process';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack, type StackEndpoints } from '../stack';
 import { projectRoot, toolsVenvInstalled } from '../stack/tools';
 import { cachedWorkflowBundle } from '../stack/workflow-bundle';
 import { connectWorker, createWorker, installRuntimeLogging } from '../worker';
 import { parsePort, UsageError } from './flags';
 import { parseRestoreLatency, RESTORE_LATENCY_HELP } from './local-batch';
+import { metricsPortFrom } from './worker';
 
 /** Ports people expect from Temporal's own CLI, and LocalStack's S3 port; busy ones fall back to a free port. */
 const DEFAULT_PORTS = { temporal: 7233, ui: 8233, s3: 4566, engine: 4567 } as const;
@@ -105,6 +108,7 @@ interface DevOptions {
   waitForApproval?: boolean;
   lambda?: string[];
   restoreLatency?: number;
+  metricsPort?: number;
 }
 
 function parseDemoKind(value: string): DemoKind {
@@ -135,6 +139,11 @@ export function registerDevCommand(program: Command): void {
     .option('--dir <dir>', 'folder for state and logs', defaultDevDir())
     .option('--lambda <arn=target...>', 'register a local Lambda handler with the engine (module path or http URL)')
     .option('--restore-latency <duration>', `engine: ${RESTORE_LATENCY_HELP}`, parseRestoreLatency)
+    .option(
+      '--metrics-port <port>',
+      "the worker's /metrics, /healthz and /readyz on this port, on 127.0.0.1 (env S3C_METRICS_PORT; default: off)",
+      parsePort('--metrics-port'),
+    )
     .option('--smoke', 'start everything, run one workflow through the worker, then stop (for scripts and CI)')
     .option(
       '--demo [kind]',
@@ -267,6 +276,7 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
   });
   const endpoints = stack.endpoints;
   let workerHandle: Awaited<ReturnType<typeof createWorker>> | undefined;
+  let workerPort: ObservabilityServer | undefined;
   let workerRun: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -277,6 +287,7 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
           // The SDK may have begun the shutdown itself (a worker error): stopping twice is an error.
           if (workerHandle.worker.getState() === 'RUNNING') workerHandle.worker.shutdown();
           await workerRun?.catch(() => undefined);
+          await workerPort?.close();
           await workerHandle.close();
         }
       } finally {
@@ -299,8 +310,13 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
       S3C_S3_ENDPOINT: endpoints.s3Endpoint,
       S3C_S3CONTROL_ENDPOINT: endpoints.engineUrl,
     });
+    const metricsPort = metricsPortFrom(opts.metricsPort, process.env);
+    const coreMetricsAddress = metricsPort !== undefined ? `127.0.0.1:${await freePort()}` : undefined;
     // dev owns the stop signals: the SDK must not shut the worker down behind its back.
-    installRuntimeLogging(log.child({ component: 'worker' }), { shutdownSignals: [] });
+    installRuntimeLogging(log.child({ component: 'worker' }), {
+      shutdownSignals: [],
+      metricsBindAddress: coreMetricsAddress,
+    });
     const connection = await unlessAborted(connectWorker(config.temporal), signal);
     workerHandle = await unlessAborted(
       createWorker({
@@ -315,6 +331,17 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
       throw err;
     });
     const handle = workerHandle;
+    if (metricsPort !== undefined) {
+      workerPort = await startWorkerPort({
+        host: '127.0.0.1',
+        port: metricsPort,
+        coreMetricsAddress,
+        worker: handle.worker,
+        connection,
+        config,
+        log,
+      });
+    }
     workerRun = handle.worker.run().finally(() => connection.close());
     writeFileSync(
       devEndpointsFile(dir),
@@ -323,6 +350,7 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
     );
     const check = await unlessAborted(runConnectivityCheck(endpoints, config.temporal.taskQueue), signal);
     printBanner(endpoints, config.temporal.taskQueue, check, dir);
+    if (workerPort) console.log(`Worker metrics: ${workerPort.url}/metrics (health: /healthz, /readyz)`);
     if (opts.smoke) {
       await shutdown();
       return 0;

@@ -51,6 +51,11 @@ function fromEnv<T>(
   }
 }
 
+/** `--metrics-port`, else `S3C_METRICS_PORT` (checked as the flag is); undefined: no metrics port. */
+export function metricsPortFrom(flag: number | undefined, env: NodeJS.ProcessEnv): number | undefined {
+  return fromEnv(flag, env.S3C_METRICS_PORT, parsePort('--metrics-port'), 'S3C_METRICS_PORT');
+}
+
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')

@@ -109,6 +109,29 @@ describe('s3-campaigns dev', () => {
   });
 });
 
+describe('dev --metrics-port', () => {
+  test("serves the worker's /metrics, /healthz and /readyz while dev runs, and closes them when it stops", () =>
+    withDevDir(async (dir, started) => {
+      const port = await freePort();
+      const dev = await startDev(dir, ['--no-demo-data', '--metrics-port', String(port)]);
+      started.push(dev);
+      await dev.waitFor('Press Ctrl-C to stop.');
+      expect(dev.output()).toContain(`Worker metrics: http://127.0.0.1:${port}/metrics`);
+      const get = async (p: string) => {
+        const res = await fetch(`http://127.0.0.1:${port}${p}`);
+        return { status: res.status, body: await res.text() };
+      };
+      expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
+      expect((await get('/readyz')).status).toBe(200);
+      // The SDK's worker metrics; the connectivity check ran a workflow through this worker.
+      const metrics = (await get('/metrics')).body;
+      expect(metrics).toMatch(/^temporal_worker_task_slots_available\{/m);
+      expect(metrics).toMatch(/^temporal_workflow_completed_total\{.*\} [1-9]/m);
+      expect(await stopDev(dev)).toBe(0);
+      expect(await canConnect('127.0.0.1', port)).toBe(false);
+    }));
+});
+
 async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
