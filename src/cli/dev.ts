@@ -109,6 +109,8 @@ interface DevOptions {
   lambda?: string[];
   restoreLatency?: number;
   metricsPort?: number;
+  /** Set by runDev: the demo runs with worker logs at warn (S3C_LOG_LEVEL was not set). */
+  quietLogs?: boolean;
 }
 
 function parseDemoKind(value: string): DemoKind {
@@ -183,6 +185,10 @@ export function registerDevCommand(program: Command): void {
  * exit 128 + the signal's number when a signal cuts them short, as they did not finish.
  */
 async function runDev(opts: DevOptions): Promise<number> {
+  // The demo prints its own progress: the worker's info lines (job created, manifests built, …) would bury it.
+  // S3C_LOG_LEVEL=info brings them back.
+  opts.quietLogs = !!opts.demo && !process.env.S3C_LOG_LEVEL;
+  if (opts.quietLogs) process.env.S3C_LOG_LEVEL = 'warn';
   const log = createLogger('dev');
   const dir = path.resolve(opts.dir);
   const abort = new AbortController();
@@ -359,6 +365,8 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
     const inventoryDestination = seeding ? await unlessAborted(seeding, signal) : undefined;
     if (inventoryDestination) printDemoData(inventoryDestination, restoreLatency);
     // Last: a script that waits for this line may use the demo data.
+    if (opts.quietLogs)
+      console.log('Worker logs: warnings and errors only during the demo (S3C_LOG_LEVEL=info for all).');
     console.log('\nPress Ctrl-C to stop.');
     const stopped = new Promise<void>((resolve) => {
       signal.addEventListener('abort', () => resolve(), { once: true });
