@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 
+import { campaignStartMetadata } from '../campaign/summary';
 import {
   approveUpdate,
   CAMPAIGN_WORKFLOW_TYPE,
@@ -104,14 +105,25 @@ export interface DemoOptions {
   print: (line: string) => void;
 }
 
+/** Seeds the demo data and starts the demo's restore campaign; returns its workflow id. */
+export async function startDemoCampaign(o: Pick<DemoOptions, 'client' | 's3' | 'endpoints' | 'taskQueue'>) {
+  const destination = await seedDemo(o.s3);
+  const spec = parseCampaignSpec(demoSpec(o.endpoints, destination));
+  const workflowId = `demo-restore-${compactTimestamp(new Date())}`;
+  await o.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+    taskQueue: o.taskQueue,
+    workflowId,
+    args: [spec],
+    ...campaignStartMetadata(spec),
+  });
+  return workflowId;
+}
+
 /** Runs the demo campaign to its end; returns its result. */
 export async function runDemo(o: DemoOptions): Promise<CampaignResult> {
   const { print } = o;
   print('Seeding the demo: s3://demo-archive (Standard, Glacier and Deep Archive objects) and an inventory report …');
-  const destination = await seedDemo(o.s3);
-  const spec = parseCampaignSpec(demoSpec(o.endpoints, destination));
-  const workflowId = `demo-restore-${compactTimestamp(new Date())}`;
-  await o.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, { taskQueue: o.taskQueue, workflowId, args: [spec] });
+  const workflowId = await startDemoCampaign(o);
   print(`Started restore campaign ${workflowId} (workflow type ${CAMPAIGN_WORKFLOW_TYPE}, task queue ${o.taskQueue}).`);
   const waiting = await waitFor(o.client, workflowId, (s) => s.phase === 'AwaitingApproval' || s.phase === 'Done');
   if (waiting.phase === 'AwaitingApproval') {
