@@ -53,6 +53,14 @@ function detailValue(v: unknown): string {
   return `\`${JSON.stringify(v).replace(/,"/g, ', "').replace(/":/g, '": ')}\``;
 }
 
+/**
+ * Text for the Web UI's markdown: its renderer takes `$…$` for math, so a literal dollar is escaped. Code spans need
+ * no escape.
+ */
+export function markdownText(text: string): string {
+  return text.replace(/\$/g, '\\$');
+}
+
 /** How many keys of a `keys` source the details list by name. */
 const DETAIL_KEYS = 5;
 
@@ -62,17 +70,17 @@ const DETAIL_KEYS = 5;
  */
 export function campaignDetails(spec: CampaignSpec): string {
   const { type, ...params } = spec.operation;
-  const lines = [`**${spec.name}**`, '', `- operation: \`${type}\``];
-  for (const [k, v] of Object.entries(params)) lines.push(`  - ${k}: ${detailValue(v)}`);
+  const lines = [`**${markdownText(spec.name)}**`, '', `- operation: \`${type}\``];
+  for (const [k, v] of Object.entries(params)) lines.push(`    - ${k}: ${detailValue(v)}`);
   lines.push(`- source: ${sourceText(spec)}`);
   if (spec.source.type === 'keys') {
     const keys = spec.source.keys;
-    for (const k of keys.slice(0, DETAIL_KEYS)) lines.push(`  - ${detailValue(k)}`);
-    if (keys.length > DETAIL_KEYS) lines.push(`  - … and ${keys.length - DETAIL_KEYS} more`);
+    for (const k of keys.slice(0, DETAIL_KEYS)) lines.push(`    - ${detailValue(k)}`);
+    if (keys.length > DETAIL_KEYS) lines.push(`    - … and ${keys.length - DETAIL_KEYS} more`);
   }
   if (spec.filter && Object.keys(spec.filter).length) {
     lines.push('- filter:');
-    for (const [k, v] of Object.entries(spec.filter)) lines.push(`  - ${k}: ${detailValue(v)}`);
+    for (const [k, v] of Object.entries(spec.filter)) lines.push(`    - ${k}: ${detailValue(v)}`);
   }
   const a = spec.approval;
   lines.push(
@@ -118,7 +126,7 @@ export function campaignStartMetadata(spec: CampaignSpec): { staticSummary: stri
 export function campaignProgressDetails(spec: CampaignSpec, st: CampaignState): string {
   const t = campaignTotals(st);
   const lines = [
-    `**${spec.name}** — ${spec.operation.type} — phase **${st.phase}**${st.outcome ? `, outcome **${st.outcome}**` : ''}`,
+    `**${markdownText(spec.name)}** — ${spec.operation.type} — phase **${st.phase}**${st.outcome ? `, outcome **${st.outcome}**` : ''}`,
     '',
     `Objects: ${t.objects} · succeeded ${t.succeeded} · failed ${t.failed}${t.notRun ? ` · not run ${t.notRun}` : ''} · jobs ${t.jobs} · round ${st.round}`,
   ];
@@ -157,15 +165,15 @@ export function campaignProgressDetails(spec: CampaignSpec, st: CampaignState): 
     lines.push(
       `- job ${j.jobId ?? '(creating)'} round ${j.round} shard ${j.shard}: ${j.status ?? 'New'} ` +
         `${j.succeededTasks ?? 0}/${j.totalTasks ?? j.manifest.rows} ok, ${j.failedTasks ?? 0} failed` +
-        (why ? ` (${why})` : ''),
+        (why ? ` (${markdownText(why)})` : ''),
     );
   }
   if (st.ignoredSignals.length) {
     lines.push('', '**Ignored signals** (newest last):', '');
-    for (const g of st.ignoredSignals.slice(-3)) lines.push(`- ${g.at} \`${g.name}\`: ${g.reason}`);
+    for (const g of st.ignoredSignals.slice(-3)) lines.push(`- ${g.at} \`${g.name}\`: ${markdownText(g.reason)}`);
   }
   if (st.outcomeReason) {
-    lines.push('', `**${st.outcome === 'Failed' ? 'Why it failed' : 'Outcome'}:** ${st.outcomeReason}`);
+    lines.push('', `**${st.outcome === 'Failed' ? 'Why it failed' : 'Outcome'}:** ${markdownText(st.outcomeReason)}`);
   }
   if (st.reportKey) {
     lines.push('', `**Report:** \`s3://${spec.report.bucket}/${st.reportKey}\``);

@@ -16,6 +16,7 @@ import { DEFAULT_TASK_QUEUE } from '../shared/task-queue';
 import type { Logger } from '../logging';
 import { isPortFree } from '../stack/process';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack, type StackEndpoints } from '../stack';
+import { checkWorkerConnectivity } from '../stack/connectivity-check';
 import { projectRoot } from '../stack/tools';
 import { connectWorker, createWorker, installRuntimeLogging } from '../worker';
 import { parsePort, UsageError } from './flags';
@@ -306,12 +307,7 @@ async function runConnectivityCheck(endpoints: StackEndpoints, taskQueue: string
   const connection = await Connection.connect({ address: endpoints.temporalAddress });
   try {
     const client = new Client({ connection, namespace: endpoints.temporalNamespace });
-    return await client.workflow.execute('connectivityCheckWorkflow', {
-      taskQueue,
-      workflowId: `connectivity-check-${Date.now()}`,
-      args: [{ accountId: LOCAL_ACCOUNT_ID }],
-      workflowExecutionTimeout: '2m',
-    });
+    return await checkWorkerConnectivity(client, taskQueue, LOCAL_ACCOUNT_ID);
   } finally {
     await connection.close();
   }

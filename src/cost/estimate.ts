@@ -682,7 +682,8 @@ export function formatCostEstimateMarkdown(e: CostEstimate): string {
     ...(e.prices.usesUnconfirmed ? [`\\* ${UNCONFIRMED_PRICE_NOTE}`] : []),
   ];
   if (after.length) out.push('', ...after.map((n) => `- ${n}`));
-  return out.join('\n');
+  // The Web UI's renderer takes `$…$` for math: every dollar is a literal one here.
+  return out.join('\n').replace(/\$/g, '\\$');
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 import type { Client } from '@temporalio/client';
 
 import { campaignStartMetadata } from '../campaign/summary';
+import { CAMPAIGN_LIST_VIEWS, savedViewLink } from '../campaign/ui-views';
 import {
   approveUpdate,
   CAMPAIGN_WORKFLOW_TYPE,
@@ -135,10 +136,13 @@ export async function runDemo(o: DemoOptions): Promise<CampaignResult> {
     print(`  bytes by storage class: ${JSON.stringify(waiting.stats?.bytesByStorageClass ?? {})}`);
     print(`  sample keys: ${(waiting.stats?.sampleKeys ?? []).slice(0, 3).join(' | ')}`);
     const ui = o.endpoints.temporalUiUrl;
-    if (ui)
+    if (ui) {
+      const ns = o.endpoints.temporalNamespace;
       print(
-        `  Web UI: ${ui}/namespaces/${o.endpoints.temporalNamespace}/workflows/${workflowId} → "Send a Signal" approve {"by": "you"}`,
+        `  Web UI: ${ui}/namespaces/${ns}/workflows/${workflowId} → More Actions → Send a Signal: approve {"by": "you"}`,
       );
+      print(`          campaigns awaiting approval: ${savedViewLink(ui, ns, CAMPAIGN_LIST_VIEWS.awaitingApproval)}`);
+    }
     print(`  CLI:    npx s3-campaigns approve ${workflowId} --note "looks right"`);
     if (o.interactive) {
       print('Waiting for your decision …');

@@ -133,7 +133,7 @@ describe('the Web UI current details', () => {
     const md = campaignProgressDetails(spec, st);
     expect(md).toContain('**Awaiting approval** until 2026-12-02T00:00:00Z: 1 job(s), 3 objects.');
     expect(md).toContain('*More Actions* → *Send a Signal*');
-    expect(md).toContain('- Batch Operations jobs: 1 job × $0.25 / job = **$0.25**');
+    expect(md).toContain('- Batch Operations jobs: 1 job × \\$0.25 / job = **\\$0.25**');
     expect(md).not.toContain('```');
   });
 
@@ -208,11 +208,11 @@ describe('operator views', () => {
     expect(details).toEqual(
       expect.arrayContaining([
         '- operation: `restore`',
-        '  - tier: `BULK`',
-        '  - expirationDays: `7`',
+        '    - tier: `BULK`',
+        '    - expirationDays: `7`',
         '- source: newest inventory report under s3://inv/x/',
         '- filter:',
-        '  - storageClasses: `["GLACIER"]`',
+        '    - storageClasses: `["GLACIER"]`',
         '- approval: required (timeout 72h); retry jobs run without approval',
         '- jobs: priority 10, at most 10,000,000 objects each, polled every 60s',
         '- reports: s3://reports/s3-campaigns/',

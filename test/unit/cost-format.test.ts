@@ -107,13 +107,15 @@ test('the markdown form (the Web UI) has the same lines as a list that wraps: to
   });
   const md = formatCostEstimateMarkdown(e).split('\n');
   expect(md[0]).toBe(
-    '**Estimated cost: $18.74** for restore: 2,000,000 objects, 3 TiB, 1 job (USD, us-east-1 list prices taken 2026-11-25)',
+    '**Estimated cost: \\$18.74** for restore: 2,000,000 objects, 3 TiB, 1 job (USD, us-east-1 list prices taken 2026-11-25)',
   );
-  expect(md).toContain('- Batch Operations objects: 2,000,000 objects × $1.00 / 1M objects = **$2.00**');
+  expect(md).toContain('- Batch Operations objects: 2,000,000 objects × \\$1.00 / 1M objects = **\\$2.00**');
   expect(md).toContain(
-    '- Restored copies at the STANDARD rate, 7 days [1]: 716.8 GB-months × $0.023 / GB-month = **$16.49**',
+    '- Restored copies at the STANDARD rate, 7 days [1]: 716.8 GB-months × \\$0.023 / GB-month = **\\$16.49**',
   );
   expect(md.some((l) => l.startsWith('- [1] the temporary copy of each GLACIER/DEEP_ARCHIVE object'))).toBe(true);
+  // Every dollar escaped: the UI's renderer reads `$…$` as math.
+  expect(md.join('\n')).not.toMatch(/(^|[^\\])\$/);
   // No preformatted block: the UI clips its long lines instead of wrapping them.
   expect(md.some((l) => l.startsWith('```') || l.startsWith('    '))).toBe(false);
 });
