@@ -70,18 +70,21 @@ const DETAIL_KEYS = 5;
  */
 export function campaignDetails(spec: CampaignSpec): string {
   const { type, ...params } = spec.operation;
-  const lines = [`**${markdownText(spec.name)}**`, '', `- operation: \`${type}\``];
-  for (const [k, v] of Object.entries(params)) lines.push(`    - ${k}: ${detailValue(v)}`);
-  lines.push(`- source: ${sourceText(spec)}`);
+  // Fields as `name value` pairs on one line each: the UI's renderer shows nested lists inline anyway.
+  const pairs = (o: object) =>
+    Object.entries(o)
+      .map(([k, v]) => `${k} ${detailValue(v)}`)
+      .join(', ');
+  const opParams = pairs(params);
+  const lines = [`**${markdownText(spec.name)}**`, '', `- operation: \`${type}\`${opParams ? ` (${opParams})` : ''}`];
+  let source = `- source: ${sourceText(spec)}`;
   if (spec.source.type === 'keys') {
     const keys = spec.source.keys;
-    for (const k of keys.slice(0, DETAIL_KEYS)) lines.push(`    - ${detailValue(k)}`);
-    if (keys.length > DETAIL_KEYS) lines.push(`    - … and ${keys.length - DETAIL_KEYS} more`);
+    source += `: ${keys.slice(0, DETAIL_KEYS).map(detailValue).join(', ')}`;
+    if (keys.length > DETAIL_KEYS) source += ` and ${keys.length - DETAIL_KEYS} more`;
   }
-  if (spec.filter && Object.keys(spec.filter).length) {
-    lines.push('- filter:');
-    for (const [k, v] of Object.entries(spec.filter)) lines.push(`    - ${k}: ${detailValue(v)}`);
-  }
+  lines.push(source);
+  if (spec.filter && Object.keys(spec.filter).length) lines.push(`- filter: ${pairs(spec.filter)}`);
   const a = spec.approval;
   lines.push(
     `- account ${spec.accountId}, ${spec.region}, role \`${spec.roleArn}\``,
@@ -177,7 +180,7 @@ export function campaignProgressDetails(spec: CampaignSpec, st: CampaignState): 
   }
   if (st.reportKey) {
     lines.push('', `**Report:** \`s3://${spec.report.bucket}/${st.reportKey}\``);
-    if (st.failedObjectsKey)
+    if (st.failedObjectsKey && t.failed + t.notRun > 0)
       lines.push('', `**Failed objects:** \`s3://${spec.report.bucket}/${st.failedObjectsKey}\``);
   }
   return lines.join('\n');

@@ -80,7 +80,14 @@ describe('the Web UI current details', () => {
       outcome,
       outcomeReason: reason,
       reportKey: 'campaigns/c1/campaign.json',
-      failedObjectsKey: outcome === 'Succeeded' ? undefined : 'campaigns/c1/failed.csv',
+      // Written for every campaign; named only when some object did not make it.
+      failedObjectsKey: 'campaigns/c1/failed.csv',
+      ...(outcome === 'Succeeded'
+        ? {
+            jobs: [{ ...done.jobs[0]!, status: 'Complete', succeededTasks: 3 }],
+            rounds: [{ ...done.rounds[0]!, succeeded: 3, neverRan: 0 }],
+          }
+        : {}),
     };
     const lines = campaignProgressDetails(spec, st).split('\n');
     expect(lines).toContain('**Report:** `s3://reports-bucket/campaigns/c1/campaign.json`');
@@ -207,12 +214,9 @@ describe('operator views', () => {
     const details = campaignDetails(spec).split('\n');
     expect(details).toEqual(
       expect.arrayContaining([
-        '- operation: `restore`',
-        '    - tier: `BULK`',
-        '    - expirationDays: `7`',
+        '- operation: `restore` (tier `BULK`, expirationDays `7`)',
         '- source: newest inventory report under s3://inv/x/',
-        '- filter:',
-        '    - storageClasses: `["GLACIER"]`',
+        '- filter: storageClasses `["GLACIER"]`',
         '- approval: required (timeout 72h); retry jobs run without approval',
         '- jobs: priority 10, at most 10,000,000 objects each, polled every 60s',
         '- reports: s3://reports/s3-campaigns/',
