@@ -7,7 +7,7 @@
  *
  * With S3C_UI_SCREENSHOTS set (`npm run ui:screenshots`), the same steps also write the README's screenshots.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import type { Browser, Page } from 'puppeteer-core';
 
@@ -16,17 +16,20 @@ import { startDemoCampaign } from '../../src/demo';
 import { statusQuery, type CampaignResult } from '../../src/shared/campaign';
 import { DEFAULT_TASK_QUEUE } from '../../src/shared/task-queue';
 import { CONNECTIVITY_CHECK_WORKFLOW_TYPE } from '../../src/stack/connectivity-check';
-import { s3Client, waitFor } from '../helpers';
+import { LOCAL_CREDENTIALS } from '../../src/aws/local-credentials';
+import { waitFor } from '../helpers';
 import {
-  addListColumns,
   chooseSignal,
   clickVisible,
   clippedElements,
+  configureListColumns,
   launchBrowser,
+  newPage,
   listRows,
   metadataFrame,
   openAndWaitForText,
   savedViews,
+  scrollToText,
   shoot,
   startDev,
   textOf,
@@ -56,7 +59,13 @@ beforeAll(async () => {
   dev = await startDev();
   connection = await Connection.connect({ address: dev.endpoints.temporalAddress });
   client = new Client({ connection, namespace: ns() });
-  s3 = s3Client(dev.endpoints.s3Endpoint);
+  // This test's own stack, not the test run's: it also runs alone, for `npm run ui:screenshots`.
+  s3 = new S3Client({
+    endpoint: dev.endpoints.s3Endpoint,
+    region: dev.endpoints.region,
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+  });
   workflowId = await startDemoCampaign({ client, s3, endpoints: dev.endpoints, taskQueue: DEFAULT_TASK_QUEUE });
   const handle = client.workflow.getHandle(workflowId);
   await waitFor(
@@ -67,7 +76,7 @@ beforeAll(async () => {
   );
   runId = (await handle.describe()).runId;
   browser = await launchBrowser();
-  page = await browser.newPage();
+  page = await newPage(browser);
 });
 
 afterAll(async () => {
@@ -93,15 +102,20 @@ test('the workflow list shows campaigns only; the "awaiting approval" view lists
   expect((await savedViews(page))[ns()]).toEqual([
     expect.objectContaining({ name: 'Campaigns awaiting approval', query: CAMPAIGN_LIST_VIEWS.awaitingApproval.query }),
   ]);
-  await addListColumns(page, ['CampaignName', 'CampaignPhase', 'CampaignOperation', 'CampaignObjects'], (p) =>
-    shoot(p, 'configure-columns'),
+  await configureListColumns(
+    page,
+    {
+      add: ['CampaignName', 'CampaignPhase', 'CampaignOperation', 'CampaignObjects'],
+      remove: ['Run ID', 'Type', 'End'],
+    },
+    (p) => shoot(p, 'configure-columns'),
   );
   await waitForText(page, 'AwaitingApproval');
   const [row] = await listRows(page);
   expect(row).toContain('demo: restore archived logs');
   expect(row).toContain('AwaitingApproval');
   expect(row).toMatch(/restore\s+34\b/);
-  await shoot(page, 'list-awaiting-approval');
+  await shoot(page, 'list-awaiting-approval', { width: 1920 });
   await clickVisible(page, '[data-testid=saved-views-button]');
   await shoot(page, 'saved-views');
   await page.keyboard.press('Escape');
@@ -125,7 +139,7 @@ test('User Metadata: the summary, the spec, and current details with the approva
   expect(text).toMatch(/Estimated cost: \$\d+\.\d\d for restore: 34 objects/);
   expect(text).toContain('Batch Operations jobs: 1 job × $0.25 / job = $0.25');
   for (const frame of [summary, details, current]) expect(await clippedElements(frame)).toEqual([]);
-  await shoot(page, 'user-metadata-awaiting-approval', { fullPage: true });
+  await shoot(page, 'user-metadata-awaiting-approval', { tall: true });
 });
 
 test('the event history says what each activity and timer is for', async () => {
@@ -134,7 +148,12 @@ test('the event history says what each activity and timer is for', async () => {
   expect(text).toContain('build manifests from newest inventory under s3://demo-reports/inventory/demo-archive/daily/');
   expect(text).toContain('create job round 0 shard 0 (34 objects)');
   expect(text).toMatch(/poll job [0-9a-f]{8}… \(/);
-  await shoot(page, 'event-history');
+  if (process.env.S3C_UI_SCREENSHOTS) {
+    await clickVisible(page, '::-p-text(Compact)');
+    await waitForText(page, 'wait for approval until');
+    await scrollToText(page, 'Event History');
+    await shoot(page, 'event-history', { tall: true });
+  }
 });
 
 test(
@@ -171,7 +190,7 @@ test(
     expect(text).toContain(`Report: s3://demo-reports/campaigns/${workflowId}/campaign.json`);
     expect(text).not.toContain('Failed objects:');
     expect(await clippedElements(current)).toEqual([]);
-    await shoot(page, 'user-metadata-done', { fullPage: true });
+    await shoot(page, 'user-metadata-done', { tall: true });
   },
   UI_TIMEOUT_MS * 4,
 );

@@ -36,6 +36,9 @@ interface InPageElement {
   tagName: string;
   clientWidth: number;
   scrollWidth: number;
+  clientHeight: number;
+  scrollHeight: number;
+  scrollTop: number;
 }
 
 /** The visible text of a page or frame. */
@@ -119,6 +122,36 @@ export async function launchBrowser(): Promise<Browser> {
     args: ['--no-sandbox', `--window-size=${VIEWPORT.width},${VIEWPORT.height}`],
     defaultViewport: VIEWPORT,
   });
+}
+
+/**
+ * A new page without CSS transitions and animations: a screenshot then shows a menu or drawer as it ends up, not
+ * half faded in.
+ */
+export async function newPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage();
+  await page.evaluateOnNewDocument(() => {
+    const doc = (globalThis as unknown as { document: { addEventListener(e: string, f: () => void): void } }).document;
+    doc.addEventListener('DOMContentLoaded', () => {
+      const d = (globalThis as unknown as { document: StyleDoc }).document;
+      const style = d.createElement('style');
+      style.textContent = '*, *::before, *::after { transition: none !important; animation: none !important; }';
+      d.head.appendChild(style);
+    });
+  });
+  return page;
+}
+interface StyleDoc {
+  createElement(tag: 'style'): { textContent: string };
+  head: { appendChild(node: unknown): void };
+}
+
+/** Scrolls the last element whose text contains `text` into view. */
+export async function scrollToText(page: Page, text: string): Promise<void> {
+  const els = await page.$$(`::-p-text(${text})`);
+  const el = els[els.length - 1];
+  if (!el) throw new Error(`nothing shows "${text}"`);
+  await el.scrollIntoView();
 }
 
 /** Opens `url` and waits until `text` shows in the page (the UI renders after its API calls return). */
@@ -210,7 +243,8 @@ export async function chooseSignal(page: Page, name: string): Promise<void> {
   await page.waitForSelector(`${modal} #signal-select, ${modal} #signal-name`, { timeout: UI_TIMEOUT_MS });
   if (await page.$(`${modal} #signal-select`)) {
     await clickVisible(page, `${modal} [data-testid=signal-select-button]`);
-    await clickVisible(page, `${modal} li[role=option] ::-p-text(${name})`);
+    // Without the mouse: the list opens with an animation, and a mouse click during it can land on the next option.
+    await clickVisible(page, `${modal} li[role=option] ::-p-text(${name})`, 'dom');
   } else {
     await clickVisible(page, `${modal} #signal-name`);
     await page.keyboard.type(name);
@@ -245,18 +279,40 @@ export async function typeInto(page: Page, selector: string, text: string): Prom
 }
 
 /**
- * Adds search attribute columns to the workflow list through its Configure Columns drawer, as a person would;
- * `whileOpen` runs before the drawer closes.
+ * Adds search attribute columns to the workflow list through its Configure Columns drawer, as a person would, and
+ * takes out `remove` (to make room in a 1400-pixel window); `whileOpen` runs before the drawer closes.
  */
-export async function addListColumns(
+export async function configureListColumns(
   page: Page,
-  names: string[],
+  cols: { add: string[]; remove?: string[] },
   whileOpen: (page: Page) => Promise<void> = async () => undefined,
 ): Promise<void> {
+  const item = (name: string, action: 'add' | 'remove') =>
+    `[data-testid="orderable-list-item-${name}-${action}-button"]`;
   await clickVisible(page, '[data-testid=workflows-summary-table-configuration-button]');
-  for (const name of names) await clickVisible(page, `[data-testid="orderable-list-item-${name}-add-button"]`);
+  for (const name of cols.remove ?? []) await clickVisible(page, item(name, 'remove'));
+  for (const name of cols.add) await clickVisible(page, item(name, 'add'));
+  // Back to the top of the drawer, where the columns in view are listed.
+  await page.evaluate(() => {
+    for (const e of (globalThis as unknown as InPage).document.querySelectorAll('*')) {
+      if (e.scrollHeight > e.clientHeight + 1 && e.scrollTop > 0) e.scrollTop = 0;
+    }
+  });
   await whileOpen(page);
-  await page.keyboard.press('Escape');
+  await clickVisible(page, '[data-testid=drawer-close-button]');
+  await waitUntilHidden(page, '[data-testid=drawer-close-button]');
+}
+
+/** Waits until no element matching `selector` is visible (a drawer or menu has closed). */
+export async function waitUntilHidden(page: Page, selector: string): Promise<void> {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  for (;;) {
+    let visible = false;
+    for (const el of await page.$$(selector)) visible ||= await el.isVisible();
+    if (!visible) return;
+    if (Date.now() > deadline) throw new Error(`${selector} is still visible after ${UI_TIMEOUT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Where `npm run ui:screenshots` writes, when it runs; undefined in the test run. */
@@ -267,14 +323,20 @@ export function screenshotDir(): string | undefined {
 }
 
 /** Saves a screenshot of the page (or of one element) when screenshots are being recorded. */
-export async function shoot(page: Page, name: string, opts: { clip?: string; fullPage?: boolean } = {}) {
+export async function shoot(page: Page, name: string, opts: { clip?: string; tall?: boolean; width?: number } = {}) {
   const dir = screenshotDir();
   if (!dir) return;
   const file = path.join(dir, `${name}.png`) as `${string}.png`;
   if (opts.clip) {
     const el = await page.waitForSelector(opts.clip, { visible: true, timeout: UI_TIMEOUT_MS });
     await el!.screenshot({ path: file });
+  } else if (opts.tall || opts.width) {
+    // The UI scrolls inside its own panes, so a full-page screenshot shows no more: a larger window does.
+    await page.setViewport({ width: opts.width ?? VIEWPORT.width, height: opts.tall ? 1600 : VIEWPORT.height });
+    await new Promise((r) => setTimeout(r, 500));
+    await page.screenshot({ path: file });
+    await page.setViewport(VIEWPORT);
   } else {
-    await page.screenshot({ path: file, fullPage: opts.fullPage ?? false });
+    await page.screenshot({ path: file });
   }
 }
