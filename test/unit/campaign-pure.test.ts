@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { classifyFailure } from '../../src/activities/rounds';
 import {
   campaignDetails,
@@ -285,5 +288,11 @@ describe('operator views', () => {
     expect(link.pathname).toBe('/namespaces/default/workflows');
     expect(link.searchParams.get('query')).toBe(CAMPAIGN_LIST_VIEWS.failed.query);
     expect(link.searchParams.get('savedQuery')).toBe('Failed campaigns');
+    // The README's links and queries are these, for the local stack.
+    const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    for (const view of Object.values(CAMPAIGN_LIST_VIEWS)) {
+      expect(readme).toContain(`(${savedViewLink('http://127.0.0.1:8233', 'default', view)})`);
+      expect(readme).toContain(`| \`${view.query}\` |`);
+    }
   });
 });
