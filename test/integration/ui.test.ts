@@ -134,11 +134,11 @@ test('User Metadata: the summary, the spec, and current details with the approva
   const details = await metadataFrame(page, 'details', 'operation: restore (tier BULK, expirationDays 7)');
   expect(await textOf(details)).toContain('filter: storageClasses ["GLACIER", "DEEP_ARCHIVE"]');
   const current = await metadataFrame(page, 'current-details', 'Awaiting approval');
+  for (const frame of [summary, details, current]) expect(await clippedElements(frame)).toEqual([]);
   const text = await textOf(current);
   expect(text).toContain('More Actions → Send a Signal');
   expect(text).toMatch(/Estimated cost: \$\d+\.\d\d for restore: 34 objects/);
   expect(text).toContain('Batch Operations jobs: 1 job × $0.25 / job = $0.25');
-  for (const frame of [summary, details, current]) expect(await clippedElements(frame)).toEqual([]);
   await shoot(page, 'user-metadata-awaiting-approval', { tall: true });
 });
 
