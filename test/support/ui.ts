@@ -327,6 +327,8 @@ export async function shoot(page: Page, name: string, opts: { clip?: string; tal
   const dir = screenshotDir();
   if (!dir) return;
   const file = path.join(dir, `${name}.png`) as `${string}.png`;
+  // Svelte's own fade-ins run in script, past the CSS that turns transitions off: let them end.
+  await new Promise((r) => setTimeout(r, 800));
   if (opts.clip) {
     const el = await page.waitForSelector(opts.clip, { visible: true, timeout: UI_TIMEOUT_MS });
     await el!.screenshot({ path: file });
