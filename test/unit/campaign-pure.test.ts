@@ -259,6 +259,21 @@ describe('operator views', () => {
     expect(long.endsWith('…')).toBe(true);
   });
 
+  test('dollars in text are escaped for the Web UI, which renders $…$ as math; code spans keep them', () => {
+    const spec = parseCampaignSpec({
+      name: 'tag $5 and $6 files',
+      accountId: '123456789012',
+      region: 'us-east-1',
+      roleArn: 'arn:aws:iam::123456789012:role/R',
+      source: { type: 'keys', bucket: 'logs', keys: ['a$b'] },
+      operation: { type: 'put-tags', tags: { a: 'b' } },
+      report: { bucket: 'reports' },
+    });
+    const details = campaignDetails(spec).split('\n');
+    expect(details[0]).toBe('**tag \\$5 and \\$6 files**');
+    expect(details).toContain('- source: 1 key(s) in s3://logs: `a$b`');
+  });
+
   test('poll summaries say what the last poll saw', () => {
     const m = { bucket: 'b', key: 'k', etag: 'e', rows: 100 };
     const job = { ordinal: 0, round: 0, shard: 0, manifest: m };
