@@ -17,7 +17,7 @@ import {
   statusQuery,
   type CampaignStatus,
 } from '../shared/campaign';
-import { campaignDetails, campaignSummary } from '../campaign/summary';
+import { campaignStartMetadata } from '../campaign/summary';
 import { formatCostEstimate } from '../cost/estimate';
 import {
   campaignIdProblem,
@@ -146,8 +146,7 @@ export async function startCampaign(client: Client, spec: CampaignSpec, taskQueu
       workflowId: id,
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       args: [spec],
-      staticSummary: campaignSummary(spec),
-      staticDetails: campaignDetails(spec),
+      ...campaignStartMetadata(spec),
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw await idTaken(client, id);

@@ -32,6 +32,7 @@ import type { ObservabilityServer } from '../observability/server';
 import { startWorkerPort } from '../observability/worker-port';
 import { freePort, isPortFree } from '../stack/process';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack, type StackEndpoints } from '../stack';
+import { checkWorkerConnectivity } from '../stack/connectivity-check';
 import { projectRoot, toolsVenvInstalled } from '../stack/tools';
 import { cachedWorkflowBundle } from '../stack/workflow-bundle';
 import { connectWorker, createWorker, installRuntimeLogging } from '../worker';
@@ -548,12 +549,7 @@ async function runConnectivityCheck(endpoints: StackEndpoints, taskQueue: string
   const connection = await Connection.connect({ address: endpoints.temporalAddress });
   try {
     const client = new Client({ connection, namespace: endpoints.temporalNamespace });
-    return await client.workflow.execute('connectivityCheckWorkflow', {
-      taskQueue,
-      workflowId: `connectivity-check-${Date.now()}`,
-      args: [{ accountId: LOCAL_ACCOUNT_ID }],
-      workflowExecutionTimeout: '2m',
-    });
+    return await checkWorkerConnectivity(client, taskQueue, LOCAL_ACCOUNT_ID);
   } finally {
     await connection.close();
   }

@@ -624,11 +624,16 @@ function bytesText(bytes: number): string {
   return `${i === 0 ? v : Number(v.toFixed(2))} ${units[i]}`;
 }
 
-/**
- * The estimate as a plain-text table for people: one row per line item, the total, then numbered assumptions and
- * notes. Pure; no colours.
- */
-export function formatCostEstimate(e: CostEstimate): string {
+/** One line item as people read it: what (with its note number), quantity, unit price and amount, as text. */
+interface CostRowText {
+  what: string;
+  quantity: string;
+  price: string;
+  amount: string;
+}
+
+/** The estimate's line items as text, and the assumptions their note numbers refer to (1-based, in order). */
+function costRows(e: CostEstimate): { rows: CostRowText[]; notes: string[] } {
   const notes: string[] = [];
   const rows = e.items.map((i) => {
     let what = i.what;
@@ -646,8 +651,48 @@ export function formatCostEstimate(e: CostEstimate): string {
       const tiny = i.amountUsd === 0 && (i.quantity ?? 0) > 0 && (i.unitPriceUsd ?? 0) > 0;
       amount = tiny ? '<$0.01' : formatUsd(i.amountUsd);
     }
-    return [what, quantity, price, amount] as const;
+    return { what, quantity, price, amount };
   });
+  return { rows, notes };
+}
+
+function costSubject(e: CostEstimate): string {
+  const what = `${e.objects.toLocaleString(EN)} object${e.objects === 1 ? '' : 's'}${e.bytes === null ? '' : `, ${bytesText(e.bytes)}`}, ${e.jobs} job${e.jobs === 1 ? '' : 's'}`;
+  return `${e.operation}: ${what} (USD, ${e.prices.region} list prices taken ${e.prices.takenOn})`;
+}
+
+const UNKNOWN_LINES_NOTE = 'Lines marked unknown depend on data the estimate does not have; the total leaves them out.';
+const UNCONFIRMED_PRICE_NOTE =
+  'price not confirmed by a primary source: check aws.amazon.com/s3/pricing before relying on it';
+
+/**
+ * The estimate as markdown for the Web UI's current details: the total first, then one list item per line item, then
+ * the numbered assumptions and notes. A list, not a table or a preformatted block: it wraps to any width, where the
+ * UI renders tables without cell padding and clips wide preformatted lines.
+ */
+export function formatCostEstimateMarkdown(e: CostEstimate): string {
+  const { rows, notes } = costRows(e);
+  const total = `${formatUsd(e.totalUsd)}${e.complete ? '' : ' + unknown'}`;
+  const out = [`**Estimated cost: ${total}** for ${costSubject(e)}`, ''];
+  for (const r of rows) out.push(`- ${r.what}: ${r.quantity} × ${r.price} = **${r.amount}**`);
+  const after = [
+    ...(e.complete ? [] : [UNKNOWN_LINES_NOTE]),
+    ...notes.map((n, i) => `[${i + 1}] ${n}`),
+    ...e.notes,
+    ...(e.prices.usesUnconfirmed ? [`\\* ${UNCONFIRMED_PRICE_NOTE}`] : []),
+  ];
+  if (after.length) out.push('', ...after.map((n) => `- ${n}`));
+  // The Web UI's renderer takes `$…$` for math: every dollar is a literal one here.
+  return out.join('\n').replace(/\$/g, '\\$');
+}
+
+/**
+ * The estimate as a plain-text table for people: one row per line item, the total, then numbered assumptions and
+ * notes. Pure; no colours.
+ */
+export function formatCostEstimate(e: CostEstimate): string {
+  const { rows: items, notes } = costRows(e);
+  const rows = items.map((r) => [r.what, r.quantity, r.price, r.amount] as const);
   const total = `${formatUsd(e.totalUsd)}${e.complete ? '' : ' + unknown'}`;
   const header = ['Item', 'Quantity', 'Unit price', 'Amount'] as const;
   const w = [0, 1, 2, 3].map((c) =>
@@ -655,19 +700,12 @@ export function formatCostEstimate(e: CostEstimate): string {
   );
   const fmt = (r: readonly string[]) =>
     `  ${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  ${r[2]!.padEnd(w[2]!)}  ${r[3]!.padStart(w[3]!)}`.trimEnd();
-  const what = `${e.objects.toLocaleString(EN)} object${e.objects === 1 ? '' : 's'}${e.bytes === null ? '' : `, ${bytesText(e.bytes)}`}, ${e.jobs} job${e.jobs === 1 ? '' : 's'}`;
-  const out = [
-    `Estimated cost of ${e.operation}: ${what} (USD, ${e.prices.region} list prices taken ${e.prices.takenOn})`,
-    fmt(header),
-    ...rows.map(fmt),
-    fmt(['Total', '', '', total]),
-  ];
-  if (!e.complete)
-    out.push('  Lines marked unknown depend on data the estimate does not have; the total leaves them out.');
+  const out = [`Estimated cost of ${costSubject(e)}`, fmt(header), ...rows.map(fmt), fmt(['Total', '', '', total])];
+  if (!e.complete) out.push(`  ${UNKNOWN_LINES_NOTE}`);
   if (notes.length) out.push('', ...notes.map((n, i) => `  [${i + 1}] ${n}`));
   if (e.notes.length) out.push('', ...e.notes.map((n) => `  - ${n}`));
   if (e.prices.usesUnconfirmed) {
-    out.push('', '  * price not confirmed by a primary source: check aws.amazon.com/s3/pricing before relying on it');
+    out.push('', `  * ${UNCONFIRMED_PRICE_NOTE}`);
   }
   return out.join('\n');
 }

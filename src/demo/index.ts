@@ -12,7 +12,8 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 
-import { campaignDetails, campaignSummary } from '../campaign/summary';
+import { campaignStartMetadata } from '../campaign/summary';
+import { CAMPAIGN_LIST_VIEWS, savedViewLink } from '../campaign/ui-views';
 import {
   approveUpdate,
   CAMPAIGN_WORKFLOW_TYPE,
@@ -22,7 +23,7 @@ import {
 } from '../shared/campaign';
 import { compactTimestamp, parseCampaignSpec, parseS3Uri, type CampaignSpecInput } from '../shared/campaign-spec';
 import type { StackEndpoints } from '../stack';
-import { DEMO_DATA_BUCKET, DEMO_REPORT_BUCKET, DEMO_TARGET_BUCKET } from './data';
+import { DEMO_DATA_BUCKET, DEMO_REPORT_BUCKET, DEMO_TARGET_BUCKET, seedDemo } from './data';
 import { narrate } from './narrate';
 
 export { DEMO_DATA_BUCKET, DEMO_INVENTORY_DESTINATION, DEMO_REPORT_BUCKET, DEMO_TARGET_BUCKET, seedDemo } from './data';
@@ -196,19 +197,33 @@ async function reportLines(s3: S3Client, result: CampaignResult, kind: DemoKind)
   return lines;
 }
 
-/** Runs a demo campaign to its end; returns its result. */
-export async function runDemo(o: DemoOptions): Promise<CampaignResult> {
-  const { print } = o;
+/**
+ * Starts a demo campaign (seeding the demo data first when `inventoryDestination` is not given) with the same UI
+ * summary and details as every campaign start; returns its workflow id. The UI test starts the demo this way.
+ */
+export async function startDemoCampaign(
+  o: Pick<DemoOptions, 'client' | 's3' | 'endpoints' | 'taskQueue' | 'kind' | 'restoreLatencyMs'> & {
+    inventoryDestination?: string;
+  },
+): Promise<string> {
   const kind = o.kind ?? 'restore-and-copy';
-  const spec = parseCampaignSpec(demoSpec(o.endpoints, o.inventoryDestination, kind, o.restoreLatencyMs));
+  const destination = o.inventoryDestination ?? (await seedDemo(o.s3));
+  const spec = parseCampaignSpec(demoSpec(o.endpoints, destination, kind, o.restoreLatencyMs));
   const workflowId = `demo-${kind}-${compactTimestamp(new Date())}`;
   await o.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
     taskQueue: o.taskQueue,
     workflowId,
     args: [spec],
-    staticSummary: campaignSummary(spec),
-    staticDetails: campaignDetails(spec),
+    ...campaignStartMetadata(spec),
   });
+  return workflowId;
+}
+
+/** Runs a demo campaign to its end; returns its result. */
+export async function runDemo(o: DemoOptions): Promise<CampaignResult> {
+  const { print } = o;
+  const kind = o.kind ?? 'restore-and-copy';
+  const workflowId = await startDemoCampaign(o);
   print(`Started ${kind} campaign ${workflowId} (workflow type ${CAMPAIGN_WORKFLOW_TYPE}, task queue ${o.taskQueue}).`);
   const handle = o.client.workflow.getHandle(workflowId);
   let last: CampaignStatus | undefined;
@@ -229,10 +244,12 @@ export async function runDemo(o: DemoOptions): Promise<CampaignResult> {
     for (const line of approvalLines(waiting, kind)) print(line);
     const ui = o.endpoints.temporalUiUrl;
     if (ui) {
+      const ns = o.endpoints.temporalNamespace;
       print(
-        `  Web UI: ${ui}/namespaces/${o.endpoints.temporalNamespace}/workflows/${workflowId} → ` +
+        `  Web UI: ${ui}/namespaces/${ns}/workflows/${workflowId} → ` +
           'More Actions → "Send a Signal" approve {"by": "you"}',
       );
+      print(`          campaigns awaiting approval: ${savedViewLink(ui, ns, CAMPAIGN_LIST_VIEWS.awaitingApproval)}`);
     }
     print(`  CLI:    npx s3-campaigns approve ${workflowId} --note "looks right"`);
     if (o.interactive) {

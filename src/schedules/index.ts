@@ -4,7 +4,7 @@
  */
 import type { Client, ScheduleDescription, ScheduleOverlapPolicy, ScheduleSpec } from '@temporalio/client';
 
-import { campaignDetails, campaignSummary } from '../campaign/summary';
+import { campaignStartMetadata } from '../campaign/summary';
 import { CAMPAIGN_WORKFLOW_TYPE } from '../shared/campaign';
 import { durationMs, formatDuration, type CampaignSpec } from '../shared/campaign-spec';
 
@@ -58,8 +58,7 @@ export async function createCampaignSchedule(client: Client, o: CreateCampaignSc
       // Each run's workflow id is this prefix plus the scheduled time, so runs are easy to find.
       workflowId: o.scheduleId,
       args: [spec],
-      staticSummary: campaignSummary(spec),
-      staticDetails: campaignDetails(spec),
+      ...campaignStartMetadata(spec),
     },
     policies: { overlap: overlapPolicy(o.overlap ?? 'skip'), pauseOnFailure: true },
     state: { paused: o.paused ?? false, note: o.note },

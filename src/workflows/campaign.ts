@@ -8,6 +8,7 @@
 import {
   ActivityCancellationType,
   ActivityFailure,
+  type ActivityInterfaceFor,
   type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
@@ -53,6 +54,7 @@ import {
 import {
   campaignIdProblem,
   durationMs,
+  formatDuration,
   incrementalStateKey,
   parseCampaignSpec,
   sizeBytes,
@@ -68,7 +70,7 @@ import { copyPartOf, restorePartOf, toJobOperation } from '../campaign/operation
 import { FailureType } from '../shared/errors';
 import { MAX_JOBS_PER_ROUND } from '../shared/limits';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
-import { campaignProgressDetails } from '../campaign/summary';
+import { buildManifestsSummary, campaignProgressDetails, oneLine, pollSummary, shortJobId } from '../campaign/summary';
 import { campaignMetrics } from './campaign-metrics';
 
 /** Building manifests streams whole inventories: long, heartbeating, resumable. Exported for the activity tests. */
@@ -285,6 +287,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       };
   const location = campaignLocation(spec, st.campaignId);
   const observeMetrics = campaignMetrics(spec.operation.type, !continuation);
+  const reportSummary = () => oneLine(`write the report to s3://${location.bucket}/${location.prefix}/`);
   /** Set when the pending decision has been carried out (jobs Ready or Cancelled). */
   let decisionApplied: DecisionResult | undefined;
 
@@ -402,13 +405,15 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     if (s.terminationDate) job.endedAt = s.terminationDate;
   };
   /** Job calls with normal retries, or `cleanupCalls` (bounded) once the campaign is ending early. */
-  type JobCalls = Pick<Activities, 'describeBatchJobs' | 'updateBatchJobStatus'>;
+  type JobCalls = Pick<ActivityInterfaceFor<Activities>, 'describeBatchJobs' | 'updateBatchJobStatus'>;
   const jobActivities: JobCalls = { describeBatchJobs, updateBatchJobStatus };
   /** Describes the jobs still running (with `all`, every created job: its counts may be older than its status). */
   const refresh = async (jobs: CampaignJob[], calls: JobCalls = jobActivities, all = false) => {
     const live = jobs.filter((j) => j.jobId && (all || !isTerminal(j.status)));
     if (live.length === 0) return;
-    const snaps = await calls.describeBatchJobs({ accountId: spec.accountId, jobIds: live.map((j) => j.jobId!) });
+    const snaps = await calls.describeBatchJobs.executeWithOptions({ summary: pollSummary(live) }, [
+      { accountId: spec.accountId, jobIds: live.map((j) => j.jobId!) },
+    ]);
     for (const s of snaps) {
       const job = live.find((j) => j.jobId === s.jobId);
       if (job) applySnapshot(job, s);
@@ -438,12 +443,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     for (const j of jobs) {
       if (!j.jobId || isTerminal(j.status)) continue;
       try {
-        const res = await calls.updateBatchJobStatus({
-          accountId: spec.accountId,
-          jobId: j.jobId,
-          status: 'Cancelled',
-          reason: reason.slice(0, 256),
-        });
+        const res = await calls.updateBatchJobStatus.executeWithOptions(
+          { summary: oneLine(`cancel job ${shortJobId(j.jobId)}: ${reason}`) },
+          [{ accountId: spec.accountId, jobId: j.jobId, status: 'Cancelled', reason: reason.slice(0, 256) }],
+        );
         await takeStatus(j, res, calls);
         if (res.changed) j.cancelledBecause = reason;
       } catch (err) {
@@ -463,7 +466,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       if (done()) return;
       if (onPoll && (await onPoll())) return;
       if (shouldContinueAsNew()) await continueNow();
-      await sleep(durationMs(spec.pollInterval));
+      await sleep(durationMs(spec.pollInterval), { summary: `next poll in ${spec.pollInterval}` });
     }
   };
 
@@ -479,30 +482,35 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     if (!inc || inc.saved || !good || createdAt === undefined) return;
     if (inc.previous && createdAt <= inc.previous.inventoryCreatedAt) return;
     const watermark = { inventoryCreatedAt: createdAt, campaignId: st.campaignId, writtenAt: nowIso() };
-    await saveWatermark({ ...watermarkLocation(inc.stateKey), watermark });
+    const at = watermarkLocation(inc.stateKey);
+    await saveWatermark.executeWithOptions({ summary: oneLine(`save watermark s3://${at.bucket}/${at.key}`) }, [
+      { ...at, watermark },
+    ]);
     inc.saved = watermark;
   };
 
   const analyze = async (calls: typeof analyzeRound) => {
     const jobs = roundJobs(st);
-    const analysis = await calls({
-      campaignId: st.campaignId,
-      round: st.round,
-      operationType: spec.operation.type,
-      retryableErrorCodes: spec.retry.retryableErrorCodes,
-      maxObjectsPerJob: spec.maxObjectsPerJob,
-      jobs: jobs.map((j) => ({
-        jobId: j.jobId,
-        manifest: j.manifest,
-        status: j.status,
-        ordinal: j.ordinal,
-        tasksRun: (j.succeededTasks ?? 0) + (j.failedTasks ?? 0),
-        failureCodes: j.failureReasons?.map((f) => f.code),
-        endedAt: j.endedAt,
-      })),
-      reports: { bucket: location.bucket, prefix: `${location.prefix}/reports` },
-      output: location,
-    });
+    const analysis = await calls.executeWithOptions({ summary: `analyze round ${st.round} (${jobs.length} job(s))` }, [
+      {
+        campaignId: st.campaignId,
+        round: st.round,
+        operationType: spec.operation.type,
+        retryableErrorCodes: spec.retry.retryableErrorCodes,
+        maxObjectsPerJob: spec.maxObjectsPerJob,
+        jobs: jobs.map((j) => ({
+          jobId: j.jobId,
+          manifest: j.manifest,
+          status: j.status,
+          ordinal: j.ordinal,
+          tasksRun: (j.succeededTasks ?? 0) + (j.failedTasks ?? 0),
+          failureCodes: j.failureReasons?.map((f) => f.code),
+          endedAt: j.endedAt,
+        })),
+        reports: { bucket: location.bucket, prefix: `${location.prefix}/reports` },
+        output: location,
+      },
+    ]);
     st.rounds = [...st.rounds.filter((r) => r.round !== st.round), analysis];
     return analysis;
   };
@@ -531,7 +539,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       // its counts only from describing it once more, so every count in the report matches the job's final state.
       if (live.length > 0 && patched('describe-after-cancel')) await refreshLive(true);
       for (let i = 0; i < CANCEL_WAIT_POLLS && live.some((j) => !isTerminal(j.status)); i++) {
-        await sleep(durationMs(spec.pollInterval));
+        await sleep(durationMs(spec.pollInterval), {
+          summary: `wait ${spec.pollInterval} for cancelled jobs to end (${i + 1}/${CANCEL_WAIT_POLLS})`,
+        });
         await refreshLive(false);
       }
       st.outcome = outcome;
@@ -541,10 +551,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         log.warn('could not analyze the round', { error: String(e) }),
       );
       if (outcome === 'Cancelled') st.outcomeReason = cancelledReason(reason, live);
-      const res = await cleanupCalls.writeCampaignReport({ spec, state: st, output: location }).catch((e: unknown) => {
-        log.error('could not write the campaign report', { error: String(e) });
-        return undefined;
-      });
+      const res = await cleanupCalls.writeCampaignReport
+        .executeWithOptions({ summary: reportSummary() }, [{ spec, state: st, output: location }])
+        .catch((e: unknown) => {
+          log.error('could not write the campaign report', { error: String(e) });
+          return undefined;
+        });
       if (res) {
         st.reportKey = res.reportKey;
         st.failedObjectsKey = res.failedObjectsKey;
@@ -598,7 +610,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   });
   /** Starts a child campaign and records its end in `run` (found again by id: the state may be replaced). */
   const startChildRun = async (run: ChildCampaignRun, input: CampaignSpecInput) => {
-    const handle = await startChild(CAMPAIGN_WORKFLOW_TYPE, { workflowId: run.workflowId, args: [input] });
+    const handle = await startChild(CAMPAIGN_WORKFLOW_TYPE, {
+      workflowId: run.workflowId,
+      args: [input],
+      staticSummary: oneLine(
+        `${input.operation.type} · ${input.name} · ${input.source.type === 'csv' ? input.source.manifest : ''}`,
+      ),
+    });
     void handle.result().then(
       (result: CampaignResult) => {
         run.result = result;
@@ -903,13 +921,18 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   // campaign's id fails here (AlreadyExists) instead of overwriting its files. Runs of earlier releases did not.
   if (!continuation && patched('claim-campaign-folder')) {
     try {
-      await claimCampaignFolder({
-        ...location,
-        campaignId: st.campaignId,
-        runId: info.firstExecutionRunId,
-        name: spec.name,
-        startedAt: st.startedAt,
-      });
+      await claimCampaignFolder.executeWithOptions(
+        { summary: oneLine(`claim the campaign folder s3://${location.bucket}/${location.prefix}/`) },
+        [
+          {
+            ...location,
+            campaignId: st.campaignId,
+            runId: info.firstExecutionRunId,
+            name: spec.name,
+            startedAt: st.startedAt,
+          },
+        ],
+      );
     } catch (err) {
       // The campaign's own failure, not "an activity failed": the reused id is what the person must change.
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
@@ -925,13 +948,17 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         case 'BuildingManifest': {
           if (spec.incremental && !st.incremental) {
             const stateKey = incrementalStateKey(spec);
-            const previous = await readWatermark(watermarkLocation(stateKey));
+            const at = watermarkLocation(stateKey);
+            const previous = await readWatermark.executeWithOptions(
+              { summary: oneLine(`read watermark s3://${at.bucket}/${at.key}`) },
+              [at],
+            );
             const since = previous ? new Date(previous.inventoryCreatedAt).toISOString() : spec.incremental.since;
             st.incremental = { stateKey, previous, modifiedAfter: since };
           }
-          const res = await buildCampaignManifests(
+          const res = await buildCampaignManifests.executeWithOptions({ summary: buildManifestsSummary(spec) }, [
             manifestBuildInput(spec, st.campaignId, st.incremental?.modifiedAfter),
-          );
+          ]);
           // A cancel can reach the build too late to stop it (it was publishing its manifests, which it finishes):
           // the campaign then ends here, as when the cancel interrupts the build, instead of creating jobs only to
           // cancel them. Earlier releases went on; their histories replay as they ran.
@@ -989,17 +1016,27 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             if (job.jobId) continue;
             // Not cancellable mid-call: a job created while we stop listening would be an orphan nobody cancels.
             const { jobId } = await CancellationScope.nonCancellable(() =>
-              createBatchJob({
-                accountId: spec.accountId,
-                roleArn: spec.roleArn,
-                priority: spec.priority,
-                operation: spec.operation,
-                manifest: job.manifest,
-                report: { bucket: location.bucket, prefix: `${location.prefix}/reports` },
-                clientRequestToken: jobToken(job.ordinal),
-                description: `${spec.name} — round ${job.round} shard ${job.shard}`.slice(0, 256),
-                tags: { 's3-campaigns:campaign': st.campaignId.slice(0, 256), 's3-campaigns:round': String(job.round) },
-              }),
+              createBatchJob.executeWithOptions(
+                {
+                  summary: `create job round ${job.round} shard ${job.shard} (${job.manifest.rows} objects)`,
+                },
+                [
+                  {
+                    accountId: spec.accountId,
+                    roleArn: spec.roleArn,
+                    priority: spec.priority,
+                    operation: spec.operation,
+                    manifest: job.manifest,
+                    report: { bucket: location.bucket, prefix: `${location.prefix}/reports` },
+                    clientRequestToken: jobToken(job.ordinal),
+                    description: `${spec.name} — round ${job.round} shard ${job.shard}`.slice(0, 256),
+                    tags: {
+                      's3-campaigns:campaign': st.campaignId.slice(0, 256),
+                      's3-campaigns:round': String(job.round),
+                    },
+                  },
+                ],
+              ),
             );
             job.jobId = jobId;
             job.createdAt = nowIso();
@@ -1044,7 +1081,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             st.approvalDeadline ??= new Date(Date.now() + durationMs(spec.approval.timeout)).toISOString();
             publish();
             const remaining = Math.max(0, Date.parse(st.approvalDeadline) - Date.now());
-            const decided = await condition(() => st.pendingDecision !== undefined, remaining);
+            const decided = await condition(() => st.pendingDecision !== undefined, remaining, {
+              summary: `wait for approval until ${st.approvalDeadline}`,
+            });
             if (!decided && !st.pendingDecision) {
               st.pendingDecision = {
                 decision: 'expired',
@@ -1059,12 +1098,17 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           for (const j of jobs) j.approval = d;
           if (d.decision === 'approved' || d.decision === 'auto-approved') {
             for (const j of jobs) {
-              const res = await updateBatchJobStatus({
-                accountId: spec.accountId,
-                jobId: j.jobId!,
-                status: 'Ready',
-                reason: `approved by ${d.by}${d.note ? `: ${d.note}` : ''}`.slice(0, 256),
-              });
+              const res = await updateBatchJobStatus.executeWithOptions(
+                { summary: oneLine(`start job ${shortJobId(j.jobId)} (${d.decision} by ${d.by})`) },
+                [
+                  {
+                    accountId: spec.accountId,
+                    jobId: j.jobId!,
+                    status: 'Ready',
+                    reason: `approved by ${d.by}${d.note ? `: ${d.note}` : ''}`.slice(0, 256),
+                  },
+                ],
+              );
               await takeStatus(j, res);
             }
             decisionApplied = { decision: d.decision, jobIds: jobs.map((j) => j.jobId!) };
@@ -1157,7 +1201,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         }
         case 'WaitingToRetry': {
           const wait = Math.max(0, Date.parse(st.retryAt ?? nowIso()) - Date.now());
-          if (wait > 0) await sleep(wait);
+          // Whole seconds: a wait of 59,987 ms reads "1m".
+          const inText = formatDuration(Math.ceil(wait / 1000) * 1000);
+          if (wait > 0) await sleep(wait, { summary: `retry round ${st.round} in ${inText}` });
           st.retryAt = undefined;
           setPhase('CreatingJobs');
           break;
@@ -1202,7 +1248,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             break;
           }
           await analyzeUnfinishedRound();
-          const res = await writeCampaignReport({ spec, state: st, output: location });
+          const res = await writeCampaignReport.executeWithOptions({ summary: reportSummary() }, [
+            { spec, state: st, output: location },
+          ]);
           st.reportKey = res.reportKey;
           st.failedObjectsKey = res.failedObjectsKey;
           await advanceWatermark();

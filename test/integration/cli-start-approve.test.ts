@@ -5,8 +5,9 @@
 
 import type { Client } from '@temporalio/client';
 
+import { campaignSummary } from '../../src/campaign/summary';
 import { statusQuery } from '../../src/shared/campaign';
-import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
+import { parseCampaignSpec, type CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { stackEndpoints, temporalClient, uniqueName, withBucket } from '../helpers';
 import {
   putObjects,
@@ -32,6 +33,8 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
+const reEscape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const env = (taskQueue: string) => ({
   TEMPORAL_ADDRESS: stackEndpoints().temporalAddress,
   TEMPORAL_TASK_QUEUE: taskQueue,
@@ -49,7 +52,7 @@ describe('start: a campaign id names one campaign, once', () => {
       const { startTime } = await withClient((client) => client.workflow.getHandle(id).describe());
       expect(again.stderr).toMatch(
         new RegExp(
-          `^s3-campaigns: campaign ${id} already exists \\(put-tags · ${spec.name}, started ` +
+          `^s3-campaigns: campaign ${id} already exists \\(${reEscape(campaignSummary(parseCampaignSpec(spec)))}, started ` +
             `${startTime.toISOString().replace(/\./g, '\\.')}, still running\\); choose another --id, ` +
             `e\\.g\\. --id ${id}-\\d{8}T\\d{6}Z, or leave --id out`,
         ),

@@ -40,8 +40,12 @@ describe('s3-campaigns CLI', () => {
           expect(started).toMatchObject({ code: 0, stdout: `${id}\n` });
           // The UI shows what the campaign is from the start.
           const described = await h.client.workflow.getHandle(id).describe();
-          expect(await described.staticSummary()).toBe(`put-tags · ${JSON.parse(readFileSync(specFile, 'utf8')).name}`);
-          expect(await described.staticDetails()).toContain(`- source: 2 key(s) in s3://${bucket}`);
+          expect(await described.staticSummary()).toBe(
+            `put-tags · ${JSON.parse(readFileSync(specFile, 'utf8')).name} · 2 objects in s3://${bucket}`,
+          );
+          expect(await described.staticDetails()).toContain(
+            `- source: 2 key(s) in s3://${bucket}: \`one.txt\`, \`two words.txt\``,
+          );
 
           let status = await cli(['status', id], env);
           for (let i = 0; i < 100 && !status.stdout.includes('AWAITING APPROVAL'); i++) {

@@ -1,5 +1,11 @@
 /** The estimate as people read it: the exact plain-text table. */
-import { estimateCost, formatCostEstimate, formatQuantity, formatUsd } from '../../src/cost/estimate';
+import {
+  estimateCost,
+  formatCostEstimate,
+  formatCostEstimateMarkdown,
+  formatQuantity,
+  formatUsd,
+} from '../../src/cost/estimate';
 import { DEFAULT_PRICE_TABLE } from '../../src/cost/price-table';
 import { OperationSchema } from '../../src/shared/campaign-spec';
 
@@ -90,4 +96,26 @@ test.each([
   [1234567.9, '$1,234,567.90'],
 ])('formatUsd(%p) = %p', (n, text) => {
   expect(formatUsd(n)).toBe(text);
+});
+
+test('the markdown form (the Web UI) has the same lines as a list that wraps: total first, then items and notes', () => {
+  const e = estimateCost({
+    operation: restore,
+    stats: { rowsSelected: 2_000_000, bytesByStorageClass: { GLACIER: 3 * 2 ** 40 } },
+    jobs: 1,
+    prices: DEFAULT_PRICE_TABLE,
+  });
+  const md = formatCostEstimateMarkdown(e).split('\n');
+  expect(md[0]).toBe(
+    '**Estimated cost: \\$18.74** for restore: 2,000,000 objects, 3 TiB, 1 job (USD, us-east-1 list prices taken 2026-11-25)',
+  );
+  expect(md).toContain('- Batch Operations objects: 2,000,000 objects × \\$1.00 / 1M objects = **\\$2.00**');
+  expect(md).toContain(
+    '- Restored copies at the STANDARD rate, 7 days [1]: 716.8 GB-months × \\$0.023 / GB-month = **\\$16.49**',
+  );
+  expect(md.some((l) => l.startsWith('- [1] the temporary copy of each GLACIER/DEEP_ARCHIVE object'))).toBe(true);
+  // Every dollar escaped: the UI's renderer reads `$…$` as math.
+  expect(md.join('\n')).not.toMatch(/(^|[^\\])\$/);
+  // No preformatted block: the UI clips its long lines instead of wrapping them.
+  expect(md.some((l) => l.startsWith('```') || l.startsWith('    '))).toBe(false);
 });
