@@ -163,7 +163,9 @@ async function withDevDir(fn: (dir: string, started: DevRun[]) => Promise<void>)
 describe('dev --demo', () => {
   test('without a terminal (the README main command in CI) it runs the restore-and-copy flagship to success and stops', () =>
     withDevDir(async (dir, started) => {
-      const dev = await startDev(dir, ['--demo', '--restore-latency', '3s'], { CI: 'true' });
+      // Long enough that the first wave (the objects readable at once, started 3 s after the approval) runs before
+      // the restores complete even on a loaded machine: the second wave then takes the restored ones.
+      const dev = await startDev(dir, ['--demo', '--restore-latency', '15s'], { CI: 'true' });
       started.push(dev);
       expect(await dev.exited).toBe(0);
       const out = dev.output();

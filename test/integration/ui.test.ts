@@ -13,6 +13,7 @@ import type { Browser, Page } from 'puppeteer-core';
 
 import { CAMPAIGN_LIST_VIEWS, savedViewLink } from '../../src/campaign/ui-views';
 import { startDemoCampaign } from '../../src/demo';
+import { demoObjects } from '../../src/demo/data';
 import { statusQuery, type CampaignResult } from '../../src/shared/campaign';
 import { DEFAULT_TASK_QUEUE } from '../../src/shared/task-queue';
 import { CONNECTIVITY_CHECK_WORKFLOW_TYPE } from '../../src/stack/connectivity-check';
@@ -40,6 +41,9 @@ import {
   type DevProcess,
 } from '../support/ui';
 
+/** The objects the restore demo selects (its filter: GLACIER and DEEP_ARCHIVE). */
+const ARCHIVED = demoObjects().filter((o) => o.storageClass === 'GLACIER' || o.storageClass === 'DEEP_ARCHIVE').length;
+
 jest.setTimeout(300_000);
 
 let dev: DevProcess;
@@ -66,7 +70,14 @@ beforeAll(async () => {
     credentials: LOCAL_CREDENTIALS,
     forcePathStyle: true,
   });
-  workflowId = await startDemoCampaign({ client, s3, endpoints: dev.endpoints, taskQueue: DEFAULT_TASK_QUEUE });
+  // The restore demo: one job awaiting approval, the shape the screenshots and assertions below describe.
+  workflowId = await startDemoCampaign({
+    client,
+    s3,
+    endpoints: dev.endpoints,
+    taskQueue: DEFAULT_TASK_QUEUE,
+    kind: 'restore',
+  });
   const handle = client.workflow.getHandle(workflowId);
   await waitFor(
     'the demo campaign to await approval',
@@ -119,7 +130,7 @@ test('the workflow list shows campaigns only; the "awaiting approval" view lists
   const [row] = await listRows(page);
   expect(row).toContain('demo: restore archived logs');
   expect(row).toContain('AwaitingApproval');
-  expect(row).toMatch(/restore\s+34\b/);
+  expect(row).toMatch(new RegExp(`restore\\s+${ARCHIVED}\\b`));
   await shoot(page, 'list-awaiting-approval', { width: 1920 });
   await clickVisible(page, '[data-testid=saved-views-button]');
   await shoot(page, 'saved-views');
@@ -139,7 +150,7 @@ test('User Metadata: the summary, the spec, and current details with the approva
   for (const frame of [summary, details, current]) expect(await clippedElements(frame)).toEqual([]);
   const text = await textOf(current);
   expect(text).toContain('More Actions → Send a Signal');
-  expect(text).toMatch(/Estimated cost: \$\d+\.\d\d for restore: 34 objects/);
+  expect(text).toMatch(new RegExp(`Estimated cost: \\$\\d+\\.\\d\\d for restore: ${ARCHIVED} objects`));
   expect(text).toContain('Batch Operations jobs: 1 job × $0.25 / job = $0.25');
   await shoot(page, 'user-metadata-awaiting-approval', { tall: true });
 });
@@ -148,7 +159,7 @@ test('the event history says what each activity and timer is for', async () => {
   await openAndWaitForText(page, tab('history'), 'wait for approval until');
   const text = await textOf(page);
   expect(text).toContain('build manifests from newest inventory under s3://demo-reports/inventory/demo-archive/daily/');
-  expect(text).toContain('create job round 0 shard 0 (34 objects)');
+  expect(text).toContain(`create job round 0 shard 0 (${ARCHIVED} objects)`);
   expect(text).toMatch(/poll job [0-9a-f]{8}… \(/);
   if (process.env.S3C_UI_SCREENSHOTS) {
     await clickVisible(page, '::-p-text(Compact)');
