@@ -399,8 +399,10 @@ export async function advanceTracking(
       let earliest: string | undefined;
       let expiringSoon = 0;
       const soon = now() + expiringWithin;
+      const guardedWaves = new Set<number>();
       for (const r of done.rows) {
         if (!guarded(r) || !isDate(r.expiresAt)) continue;
+        if (r.state === 'queued') guardedWaves.add(r.wave!);
         if (earliest === undefined || r.expiresAt < earliest) earliest = r.expiresAt;
         if (Date.parse(r.expiresAt) < soon) expiringSoon += 1;
       }
@@ -410,6 +412,7 @@ export async function advanceTracking(
         counts,
         ...(earliest ? { earliestExpiry: earliest } : {}),
         ...(expiringSoon ? { expiringSoon } : {}),
+        ...(guardedWaves.size ? { guardedWaves: [...guardedWaves].sort((a, b) => a - b) } : {}),
         applied: done.applied,
         step: input.stepId,
         stepStats: done.stats,
@@ -517,6 +520,8 @@ export async function advanceTracking(
     if (input.reRequestExpired && c.expired > 0) return false;
     if (requeue.byShard.has(s)) return false;
     if (abandoned.size > 0 && c.queued > 0) return false;
+    // A wave whose rows it guarded has ended: its earliest expiry and expiring-soon count no longer hold.
+    if (entry.guardedWaves?.some((w) => !activeWaves.has(w))) return false;
     return !(entry.earliestExpiry !== undefined && Date.parse(entry.earliestExpiry) - now() < margin);
   }
 

@@ -52,6 +52,8 @@ export interface ShardEntry {
   earliestExpiry?: string;
   /** Rows the guard protects whose copy expired within the step's `expiringWithinMs` when `gen` was written. */
   expiringSoon?: number;
+  /** The waves whose queued rows the guard protected when `gen` was written: once one ends, the shard is redone. */
+  guardedWaves?: number[];
   /** Event files already applied to `gen` that may still exist (they are deleted after the commit). */
   applied: string[];
   /** The step that wrote `gen`. */

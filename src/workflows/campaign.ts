@@ -36,6 +36,7 @@ import {
   approveUpdate,
   CAMPAIGN_WORKFLOW_TYPE,
   campaignTotals,
+  restoreAndCopyProgress,
   rejectSignal,
   rejectUpdate,
   statusQuery,
@@ -210,6 +211,7 @@ function buildStatus(spec: CampaignSpec, st: CampaignState): CampaignStatus {
     operation: spec.operation.type,
     reportUri: st.reportKey ? `s3://${spec.report.bucket}/${st.reportKey}` : undefined,
     totals: totals(st),
+    ...(st.restoreAndCopy ? { restoreAndCopyProgress: restoreAndCopyProgress(st) } : {}),
     awaitingApproval:
       st.phase === 'AwaitingApproval'
         ? {
@@ -289,6 +291,16 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const publish = () => {
     st.updatedAt = nowIso();
     const t = totals(st);
+    const progress = restoreAndCopyProgress(st);
+    // The restore-and-copy progress attributes came after that path's first builds: their campaigns replay as they ran.
+    const racAttributes =
+      progress && patched('restore-and-copy-progress-attributes')
+        ? [
+            { key: SA.restored, value: progress.restored },
+            { key: SA.copied, value: progress.copied },
+            { key: SA.expiringSoon, value: progress.expiringSoon },
+          ]
+        : [];
     upsertSearchAttributes([
       { key: SA.name, value: spec.name },
       { key: SA.operation, value: spec.operation.type },
@@ -296,6 +308,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       { key: SA.bucket, value: sourceBucket(spec) },
       { key: SA.objects, value: t.objects },
       { key: SA.failedTasks, value: t.failed },
+      ...racAttributes,
     ]);
     setCurrentDetails(campaignProgressDetails(spec, st));
   };
@@ -619,6 +632,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     rac.extensions += res.extensionsIssued;
     rac.headRequests += res.headRequests;
     rac.eventsApplied += res.eventsApplied;
+    if (res.expiringSoon !== undefined) rac.expiringSoon = res.expiringSoon;
   };
   type StepInput = Parameters<typeof trackingCalls.advanceRestoreTracking>[0];
   const trackingStep = (extra: { sweep?: boolean; wave?: StepInput['wave']; requeue?: StepInput['requeue'] }) => {
@@ -634,6 +648,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       tier: op.tier,
       headConcurrency: op.tracking.headConcurrency,
       headRatePerSecond: op.tracking.headRatePerSecond,
+      // The waves still copying: the guard keeps their objects restored until their copies have read them.
+      activeWaves: running(rac.waves).flatMap((w) => (w.waveId === undefined ? [] : [w.waveId])),
       ...(extra.wave ? { wave: extra.wave } : {}),
       ...(extra.requeue ? { requeue: extra.requeue } : {}),
     });

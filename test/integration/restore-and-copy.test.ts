@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { approveUpdate, statusQuery, type CampaignResult } from '../../src/shared/campaign';
+import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../../src/shared/search-attributes';
 import { uniqueName, withBucket } from '../helpers';
 import { startCampaign, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
 import { admin, withEngine } from '../support/engine';
@@ -122,6 +123,21 @@ test('a mixed restore-and-copy campaign: every object copied with its bytes, met
             expect(rac.large).toMatchObject({ objects: 2, copied: 2, failed: 0, bytes: 12 * MiB });
             expect(rac.counts).toMatchObject({ requested: 0, restored: 0, 'skipped-restored': 0, queued: 9 });
             expect(rac.durations?.length).toBeGreaterThan(0);
+            // Progress where an operator looks: the status query (status, --watch, --json) and the search attributes.
+            expect(status.restoreAndCopyProgress).toMatchObject({
+              objects: 9,
+              needRestore: 6,
+              requested: 6,
+              restored: 9,
+              waiting: 0,
+              copying: 0,
+              copied: 9,
+              failed: 0,
+              waves: rac.waves.length,
+              expiringSoon: 0,
+            });
+            const sa = (await handle.describe()).typedSearchAttributes;
+            expect([sa.get(SA.restored), sa.get(SA.copied), sa.get(SA.expiringSoon)]).toEqual([9, 9, 0]);
 
             // Every object in the target: same bytes, metadata and tags.
             for (const o of seeds) {

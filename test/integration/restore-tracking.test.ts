@@ -403,6 +403,11 @@ describe('restore tracking: expiry guard', () => {
       expect(rows.get(running)!.note).toMatch(/^extended .* by 5 d$/);
       expect(rows.get(ended)).toMatchObject({ state: 'queued', note: '' });
       expect(g.nextEarliestExpiry).toBe(after);
+
+      // Once wave 2 has ended too, the next step (nothing else to do) redoes the shard: nothing is guarded any more.
+      const done = await advance(s3, { tracking: loc, stepId: 'q4', expiryMarginMs: 2 * DAY, activeWaves: [] });
+      expect(done).toMatchObject({ extensionsIssued: 0, expiringSoon: 0 });
+      expect(done.nextEarliestExpiry).toBeUndefined();
     });
   });
 });
@@ -468,6 +473,8 @@ describe('restore tracking: copies that found their source not restored', () => 
       rows = await rowsByKey(s3, loc);
       expect(rows.get('flip-two')).toMatchObject({ state: 'queued', wave: 2 });
 
+      // The first step after the waves ended redoes the shards whose queued rows the guard protected while they ran.
+      await advance(s3, { tracking: loc, stepId: 'settle' });
       // Nothing left to do in any shard: a step reads and rewrites none of them (only the index: claim and result).
       const before = new Map(calls);
       const idle = await advance(s3, { tracking: loc, stepId: 'idle', sweep: true });
