@@ -285,9 +285,11 @@ function restoreAndCopyTotals(objects: number, r: RestoreAndCopyState, phase: Ca
   const sum = (runs: ChildCampaignRun[], f: (x: CampaignResult) => number) =>
     runs.reduce((n, c) => n + (c.result ? f(c.result) : 0), 0);
   const succeeded = sum(r.waves, (x) => x.succeeded) + r.large.copied;
+  // A child's objects it never ran failed the campaign, unless the child was cancelled: then they were not run.
+  const notRunFailed = (x: CampaignResult) => (x.outcome === 'Cancelled' ? 0 : (x.notRun ?? 0));
   const failed =
-    sum(r.restores, (x) => x.failed + (x.notRun ?? 0)) +
-    sum(r.waves, (x) => x.failed + (x.notRun ?? 0)) -
+    sum(r.restores, (x) => x.failed + notRunFailed(x)) +
+    sum(r.waves, (x) => x.failed + notRunFailed(x)) -
     r.waves.reduce((n, w) => n + (w.requeued ?? 0), 0) +
     r.large.failed +
     (r.counts?.failed ?? r.sorted?.counts.failed ?? 0) +

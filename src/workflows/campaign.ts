@@ -16,6 +16,7 @@ import {
   condition,
   ContinueAsNew,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -530,6 +531,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
    * retries, so cleanup never hangs and a failing step does not hide the report.
    */
   const cleanUpAndReport = async (outcome: CampaignOutcome, reason: string) => {
+    // A restore-and-copy campaign's work runs in its child campaigns; its report names every object not copied.
+    // Earlier builds wrote the ordinary report; their histories replay as they ran.
+    if (st.restoreAndCopy && patched('restore-and-copy-cancel-report')) return endRestoreAndCopyEarly(outcome, reason);
     await CancellationScope.nonCancellable(async () => {
       const live = st.jobs.filter((j) => j.jobId && !isTerminal(j.status));
       await cancelJobs(live, reason, cleanupCalls, true);
@@ -579,6 +583,46 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   };
 
   // ---- restore-and-copy --------------------------------------------------------------------------------------------
+  /**
+   * A restore-and-copy campaign cancelled or failed: cancel its running child campaigns (each cancels its job and
+   * writes its own report), wait a bounded while for them to end, then write the restore-and-copy report, which names
+   * each object not copied (`NotCopied:<outcome>`). Best effort with bounded retries, like `cleanUpAndReport`.
+   */
+  const endRestoreAndCopyEarly = async (outcome: CampaignOutcome, reason: string) => {
+    await CancellationScope.nonCancellable(async () => {
+      const rac = st.restoreAndCopy!;
+      const live = running([...rac.restores, ...rac.waves]);
+      // A cancelled campaign's children were asked already (Temporal passes the cancel on); a failing one's were not.
+      for (const run of live) {
+        await getExternalWorkflowHandle(run.workflowId)
+          .cancel()
+          .catch((e: unknown) =>
+            log.warn('could not cancel a child campaign', { child: run.workflowId, error: String(e) }),
+          );
+      }
+      await condition(() => running(live).length === 0, CANCEL_WAIT_POLLS * durationMs(spec.pollInterval));
+      st.outcome = outcome;
+      st.outcomeReason =
+        live.length > 0 ? `${reason}; child campaigns cancelled: ${live.map((r) => r.workflowId).join(', ')}` : reason;
+      st.phase = 'Reporting';
+      const res = await cleanupCalls
+        .writeRestoreAndCopyReport({ spec, state: st, output: location, endedEarly: true })
+        .catch((e: unknown) => {
+          log.error('could not write the campaign report', { error: String(e) });
+          return undefined;
+        });
+      if (res) {
+        st.reportKey = res.reportKey;
+        st.failedObjectsKey = res.failedObjectsKey;
+        // A child that ended cancelled has no result, only its report: its counts come from there.
+        for (const { workflowId, result } of res.childResults ?? []) {
+          const run = [...rac.restores, ...rac.waves].find((r) => r.workflowId === workflowId);
+          if (run && !run.result) run.result = result;
+        }
+      }
+      setPhase('Done');
+    });
+  };
   const racOperation = (): RestoreAndCopyOperation => {
     if (spec.operation.type !== 'restore-and-copy') throw new Error('not a restore-and-copy campaign');
     return spec.operation;
@@ -688,6 +732,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     type FailureRow = { bucket: string; key: string; versionId?: string; errorCode: string; message: string };
     const failures: FailureRow[] = [];
     const unrestored: FailureRow[] = [];
+    /** Copies a cancel stopped (or kept from starting): named in the report, counted as not run. */
+    const stopped: FailureRow[] = [];
     for (let i = 0; i < objects.length; i += op.largeObjects.concurrency) {
       const slice = objects.slice(i, i + op.largeObjects.concurrency);
       const results = await Promise.allSettled(
@@ -707,6 +753,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           rac.large.bytes += r.value.bytes;
           return;
         }
+        if (isCancellation(r.reason) && CancellationScope.current().consideredCancelled) {
+          stopped.push({
+            ...o,
+            errorCode: 'NotCopied:Cancelled',
+            message: 'the campaign was cancelled during the copy',
+          });
+          return;
+        }
         const cause = r.reason instanceof ActivityFailure ? r.reason.cause : r.reason;
         const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'Error';
         const message = (cause as Error).message ?? String(cause);
@@ -719,6 +773,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         failures.push({ ...o, errorCode: `CopyFailed:${type}`, message });
       });
       publish();
+    }
+    if (stopped.length > 0 && patched('restore-and-copy-cancel-report')) {
+      await CancellationScope.nonCancellable(async () => {
+        const key = `${location.prefix}/failures/large-${rac.large.batches}-cancelled.csv`;
+        await writeLargeCopyFailures({ bucket: location.bucket, key, rows: [...failures, ...stopped] });
+        rac.large.failureKeys.push(key);
+      });
+      throw new CancelledFailure('the campaign workflow was cancelled during its large-object copies');
     }
     if (unrestored.length > 0) {
       const key = `${location.prefix}/failures/large-${rac.large.batches}-unrestored.csv`;
@@ -1208,7 +1270,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         }
         case 'Reporting': {
           if (st.restoreAndCopy) {
-            const res = await writeRestoreAndCopyReport({ spec, state: st, output: location });
+            // Rejected or expired at the approval: nothing was copied, and failed.csv names each object and why.
+            const endedEarly = st.outcome === 'Rejected' || st.outcome === 'ApprovalExpired';
+            const res = await writeRestoreAndCopyReport({
+              spec,
+              state: st,
+              output: location,
+              ...(endedEarly ? { endedEarly } : {}),
+            });
             st.reportKey = res.reportKey;
             st.failedObjectsKey = res.failedObjectsKey;
             setPhase('Done');

@@ -252,3 +252,98 @@ test('a wave copy that fails InvalidObjectState goes back to waiting: a later sw
       });
     }),
   ));
+
+test('a cancelled restore-and-copy campaign cancels its running wave, and its report names every object not copied and why', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      const objects = [
+        { key: 'warm/w1.txt', storageClass: 'STANDARD' as const },
+        { key: 'warm/w2.txt', storageClass: 'STANDARD' as const },
+        { key: 'cold/g1.txt', storageClass: 'GLACIER' as const },
+        { key: 'cold/g 2.txt', storageClass: 'DEEP_ARCHIVE' as const },
+      ];
+      for (const o of objects) {
+        await s3.send(
+          new PutObjectCommand({ Bucket: source, Key: o.key, Body: `body of ${o.key}`, StorageClass: o.storageClass }),
+        );
+      }
+      // Restores that take ten minutes, and a copy job held in Preparing: the cancel finds both under way.
+      await withEngine({ restoreLatencyMs: 600_000 }, async (engine) => {
+        const rule = await admin(engine.url, 'POST', '/_local/faults', {
+          match: { operation: 'S3PutObjectCopy' },
+          preparingDelayMs: 600_000,
+        });
+        expect(rule.status).toBeLessThan(300);
+        await withCampaignWorker(
+          async (h) => {
+            const id = uniqueName('rac-cancel');
+            const handle = await startCampaign(
+              h,
+              id,
+              testSpec(h, source, {
+                source: { type: 'keys', bucket: source, keys: objects.map((o) => o.key) },
+                approval: { required: false },
+                operation: {
+                  type: 'restore-and-copy',
+                  tier: 'STANDARD',
+                  expirationDays: 1,
+                  targetBucket: target,
+                  waves: { minObjects: 100, maxWait: '1s' },
+                  tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                },
+              }),
+            );
+            const deadline = Date.now() + 60_000;
+            let wave: string | undefined;
+            while (!wave && Date.now() < deadline) {
+              const s = await handle.query(statusQuery);
+              const restoresDone = s.restoreAndCopy?.restores.every((r) => r.result) ?? false;
+              if (restoresDone) wave = s.restoreAndCopy?.waves.find((w) => !w.result && !w.error)?.workflowId;
+              if (!wave) await new Promise((r) => setTimeout(r, 500));
+            }
+            expect(wave).toBe(`${id}--wave-1`);
+            await handle.cancel();
+            await expect(handle.result()).rejects.toThrow();
+            expect((await handle.describe()).status.name).toBe('CANCELLED');
+            // The wave's child campaign was cancelled too, and wrote its own report.
+            const child = h.client.workflow.getHandle(wave!);
+            expect((await child.describe()).status.name).toBe('CANCELLED');
+
+            const status = await handle.query(statusQuery);
+            expect(status).toMatchObject({ phase: 'Done', outcome: 'Cancelled' });
+            expect(status.outcomeReason).toContain(`child campaigns cancelled: ${wave}`);
+            expect(status.totals).toMatchObject({ objects: 4, succeeded: 0, failed: 0, notRun: 4 });
+            const report = JSON.parse((await bodyOf(s3, source, `campaigns/${id}/campaign.json`)).toString()) as {
+              outcome: string;
+              totals: Record<string, number>;
+              restoreAndCopy: { waves: Array<{ outcome?: string }>; restores: Array<{ outcome?: string }> };
+            };
+            expect(report.outcome).toBe('Cancelled');
+            expect(report.totals).toMatchObject({ objects: 4, succeeded: 0, failed: 0, notRun: 4 });
+            expect(report.restoreAndCopy.waves).toMatchObject([{ outcome: 'Cancelled' }]);
+            expect(report.restoreAndCopy.restores).toMatchObject([{ outcome: 'Succeeded' }]);
+            // Each object named once, with why it was not copied.
+            const [header, ...rows] = (await bodyOf(s3, source, `campaigns/${id}/failed.csv`))
+              .toString()
+              .trim()
+              .split('\n');
+            expect(header).toMatch(/^bucket,key,/);
+            const byKey = Object.fromEntries(
+              rows.map((r) => {
+                const f = r.split(',');
+                return [decodeURIComponent(f[1]!), [f[3], f[5]]];
+              }),
+            );
+            expect(rows).toHaveLength(4);
+            expect(byKey).toEqual({
+              'warm/w1.txt': ['NotCopied:Cancelled', expect.stringMatching(/^its copy wave was stopped/)],
+              'warm/w2.txt': ['NotCopied:Cancelled', expect.stringMatching(/^its copy wave was stopped/)],
+              'cold/g1.txt': ['NotCopied:Cancelled', 'its restore was asked for (or was to be) and had not completed'],
+              'cold/g 2.txt': ['NotCopied:Cancelled', 'its restore was asked for (or was to be) and had not completed'],
+            });
+          },
+          { engineUrl: engine.url },
+        );
+      });
+    }),
+  ));
