@@ -18,7 +18,7 @@ import {
 
 import { approveUpdate, statusQuery, type CampaignResult } from '../../src/shared/campaign';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../../src/shared/search-attributes';
-import { uniqueName, withBucket } from '../helpers';
+import { s3Client, uniqueName, withBucket } from '../helpers';
 import { startCampaign, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
 import { admin, withEngine } from '../support/engine';
 
@@ -345,5 +345,75 @@ test('a cancelled restore-and-copy campaign cancels its running wave, and its re
           { engineUrl: engine.url },
         );
       });
+    }),
+  ));
+
+test('a large copy that finds its source not restored goes back to waiting: a later sweep and large copy take it, and it is not in failed.csv', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      const big = randomBytes(6 * MiB);
+      await s3.send(new PutObjectCommand({ Bucket: source, Key: 'big/flip.bin', Body: big, StorageClass: 'GLACIER' }));
+      // The worker's S3 client: the first time the large copy HEADs its source (it alone asks for checksums), the
+      // restore reads as gone, as if it had expired between the tracking step and the copy.
+      const workerS3 = s3Client();
+      let flipped = 0;
+      workerS3.middlewareStack.add(
+        (next, context) => async (args) => {
+          const res = await next(args);
+          const input = args.input as { Key?: string; ChecksumMode?: string };
+          if (context.commandName === 'HeadObjectCommand' && input.ChecksumMode === 'ENABLED' && flipped === 0) {
+            flipped += 1;
+            (res.output as { Restore?: string }).Restore = undefined;
+          }
+          return res;
+        },
+        { step: 'initialize', name: 'restoreGoneOnce' },
+      );
+      try {
+        await withEngine({ restoreLatencyMs: 2000 }, (engine) =>
+          withCampaignWorker(
+            async (h) => {
+              const id = uniqueName('rac-large-flip');
+              const handle = await startCampaign(
+                h,
+                id,
+                testSpec(h, source, {
+                  source: { type: 'keys', bucket: source, keys: ['big/flip.bin'] },
+                  approval: { required: false },
+                  operation: {
+                    type: 'restore-and-copy',
+                    tier: 'STANDARD',
+                    expirationDays: 1,
+                    targetBucket: target,
+                    largeObjectThreshold: '5MiB',
+                    waves: { minObjects: 100, maxWait: '1s' },
+                    tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                  },
+                }),
+              );
+              const result = (await handle.result()) as CampaignResult;
+              expect(flipped).toBe(1);
+              expect(result).toMatchObject({ outcome: 'Succeeded', objects: 1, succeeded: 1, failed: 0, notRun: 0 });
+              const rac = (await handle.query(statusQuery)).restoreAndCopy!;
+              expect(rac.large).toMatchObject({ copied: 1, failed: 0, requeued: 1, failureKeys: [] });
+              expect(rac.large.batches).toBeGreaterThanOrEqual(2);
+              expect(rac.requeued).toBe(1);
+              expect(rac.waves).toEqual([]);
+              // The unrestored copy was written down for the requeue step, not as a failure.
+              const unrestored = (
+                await bodyOf(s3, source, `campaigns/${id}/failures/large-1-unrestored.csv`)
+              ).toString();
+              expect(unrestored).toMatch(/^[^,]+,big\/flip\.bin,,NotRestored,/);
+              expect(await bodyOf(s3, target, 'big/flip.bin')).toEqual(big);
+              expect(
+                (await bodyOf(s3, source, `campaigns/${id}/failed.csv`)).toString().trim().split('\n'),
+              ).toHaveLength(1);
+            },
+            { engineUrl: engine.url, s3: workerS3 },
+          ),
+        );
+      } finally {
+        workerS3.destroy();
+      }
     }),
   ));
