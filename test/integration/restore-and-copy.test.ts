@@ -417,3 +417,64 @@ test('a large copy that finds its source not restored goes back to waiting: a la
       }
     }),
   ));
+
+test('a restore-and-copy campaign continues as new only between its child campaigns: none is lost, cut short or started twice', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      const objects = [
+        { key: 'cold/c1.txt', storageClass: 'GLACIER' as const },
+        { key: 'cold/c2.txt', storageClass: 'DEEP_ARCHIVE' as const },
+        { key: 'warm/w1.txt', storageClass: 'STANDARD' as const },
+        { key: 'warm/w2.txt', storageClass: 'STANDARD' as const },
+      ];
+      for (const o of objects) {
+        await s3.send(
+          new PutObjectCommand({ Bucket: source, Key: o.key, Body: `body of ${o.key}`, StorageClass: o.storageClass }),
+        );
+      }
+      await withEngine({ restoreLatencyMs: 4000 }, (engine) =>
+        withCampaignWorker(
+          async (h) => {
+            const id = uniqueName('rac-can');
+            const handle = await startCampaign(
+              h,
+              id,
+              testSpec(h, source, {
+                source: { type: 'keys', bucket: source, keys: objects.map((o) => o.key) },
+                approval: { required: false },
+                // The lowest limit: the parent is over it within a few tracking passes, children running or not.
+                historyEventLimit: 50,
+                operation: {
+                  type: 'restore-and-copy',
+                  tier: 'STANDARD',
+                  expirationDays: 1,
+                  targetBucket: target,
+                  waves: { minObjects: 100, maxWait: '1s' },
+                  tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                },
+              }),
+            );
+            const result = (await handle.result()) as CampaignResult;
+            expect(result).toMatchObject({ outcome: 'Succeeded', objects: 4, succeeded: 4, failed: 0, notRun: 0 });
+            const status = await handle.query(statusQuery);
+            expect(status.runs).toBeGreaterThan(1);
+            const rac = status.restoreAndCopy!;
+            const children = [...rac.restores, ...rac.waves];
+            // Each child ran to its end (one cut short by a parent that continued would be TERMINATED), once.
+            expect(new Set(children.map((c) => c.workflowId)).size).toBe(children.length);
+            for (const c of children) {
+              expect([c.workflowId, (await h.client.workflow.getHandle(c.workflowId).describe()).status.name]).toEqual([
+                c.workflowId,
+                'COMPLETED',
+              ]);
+            }
+            const next = `${id}--wave-${Math.max(...rac.waves.map((w) => w.waveId!)) + 1}`;
+            await expect(h.client.workflow.getHandle(next).describe()).rejects.toThrow(/not found/i);
+            expect(rac.waves.reduce((n, w) => n + (w.result?.succeeded ?? 0), 0)).toBe(4);
+            for (const o of objects) expect((await bodyOf(s3, target, o.key)).toString()).toBe(`body of ${o.key}`);
+          },
+          { engineUrl: engine.url },
+        ),
+      );
+    }),
+  ));
