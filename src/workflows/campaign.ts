@@ -117,10 +117,20 @@ const trackingCalls = proxyActivities<Activities>({
   retry: { initialInterval: '5s', maximumInterval: '2m', nonRetryableErrorTypes: [FailureType.InvalidInput] },
 });
 /** A multipart copy of up to 5 TB: heartbeats per part; a retry resumes the same upload. */
-const largeCopyCalls = proxyActivities<Activities>({
+const largeCopyOptions: ActivityOptions = {
   startToCloseTimeout: '24h',
   heartbeatTimeout: '2m',
   retry: { initialInterval: '5s', maximumInterval: '2m', maximumAttempts: 5 },
+};
+/** Builds before `large-copy-waits-for-cancel`: a cancel did not wait for the copy to abort its upload. */
+const largeCopyCallsUnwaited = proxyActivities<Activities>(largeCopyOptions);
+/**
+ * On cancellation, wait until the copy has aborted its multipart upload (it does so when the cancel reaches its next
+ * heartbeat): the campaign ends with no upload left behind, and its report after the copy's end, not before.
+ */
+const largeCopyCallsWaited = proxyActivities<Activities>({
+  ...largeCopyOptions,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 /** Large objects copied per batch: the batch's refs pass through history, so it stays small. */
 const LARGE_OBJECTS_PER_BATCH = 100;
@@ -734,6 +744,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     const unrestored: FailureRow[] = [];
     /** Copies a cancel stopped (or kept from starting): named in the report, counted as not run. */
     const stopped: FailureRow[] = [];
+    const largeCopyCalls = patched('large-copy-waits-for-cancel') ? largeCopyCallsWaited : largeCopyCallsUnwaited;
     for (let i = 0; i < objects.length; i += op.largeObjects.concurrency) {
       const slice = objects.slice(i, i + op.largeObjects.concurrency);
       const results = await Promise.allSettled(

@@ -11,6 +11,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   RestoreObjectCommand,
   type S3Client,
@@ -476,5 +477,73 @@ test('a restore-and-copy campaign continues as new only between its child campai
           { engineUrl: engine.url },
         ),
       );
+    }),
+  ));
+
+test('a cancel during a worker multipart copy stops it, aborts its upload, and the report names the object as not copied', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      const big = randomBytes(12 * MiB);
+      await s3.send(new PutObjectCommand({ Bucket: source, Key: 'big/slow.bin', Body: big, StorageClass: 'STANDARD' }));
+      // The worker's part copies take 10 s each, and its heartbeats reach Temporal at least every second (the
+      // default throttle is up to a minute): the cancel reaches the copy while its parts run.
+      const workerS3 = s3Client();
+      let partsStarted = 0;
+      workerS3.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'UploadPartCopyCommand') {
+            partsStarted += 1;
+            await new Promise((r) => setTimeout(r, 10_000));
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'slowParts' },
+      );
+      try {
+        await withEngine({}, (engine) =>
+          withCampaignWorker(
+            async (h) => {
+              const id = uniqueName('rac-cancel-large');
+              const handle = await startCampaign(
+                h,
+                id,
+                testSpec(h, source, {
+                  source: { type: 'keys', bucket: source, keys: ['big/slow.bin'] },
+                  approval: { required: false },
+                  operation: {
+                    type: 'restore-and-copy',
+                    tier: 'STANDARD',
+                    expirationDays: 1,
+                    targetBucket: target,
+                    largeObjectThreshold: '5MiB',
+                    largeObjects: { partSize: '5MiB' },
+                    waves: { minObjects: 100, maxWait: '1s' },
+                    tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                  },
+                }),
+              );
+              const deadline = Date.now() + 60_000;
+              while (partsStarted === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+              expect(partsStarted).toBeGreaterThan(0);
+              await handle.cancel();
+              await expect(handle.result()).rejects.toThrow();
+              const status = await handle.query(statusQuery);
+              expect(status).toMatchObject({ phase: 'Done', outcome: 'Cancelled' });
+              expect(status.totals).toMatchObject({ objects: 1, succeeded: 0, failed: 0, notRun: 1 });
+              const rows = (await bodyOf(s3, source, `campaigns/${id}/failed.csv`)).toString().trim().split('\n');
+              expect(rows).toHaveLength(2);
+              expect(rows[1]).toMatch(
+                /^[^,]+,big\/slow\.bin,,NotCopied:Cancelled,,the campaign was cancelled during the copy,/,
+              );
+              const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: target }));
+              expect(uploads.Uploads ?? []).toEqual([]);
+              await expect(s3.send(new HeadObjectCommand({ Bucket: target, Key: 'big/slow.bin' }))).rejects.toThrow();
+            },
+            { engineUrl: engine.url, s3: workerS3, workerOptions: { maxHeartbeatThrottleInterval: '1s' } },
+          ),
+        );
+      } finally {
+        workerS3.destroy();
+      }
     }),
   ));
