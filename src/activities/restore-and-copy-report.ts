@@ -149,6 +149,14 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
           ...rac.waves.map((c) => ({ c, stage: 'CopyFailed' })),
         ];
         const store = new TrackingStore(s3, output);
+        /** failed.csv rows by errorCode, as `campaign.json`'s `errorsByCode` (what `report` prints). */
+        const errorsByCode: Record<string, number> = {};
+        const row = (fields: string[]) => {
+          rows += 1;
+          const code = fields[3] ?? '';
+          errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
+          return csvRow(fields);
+        };
         const body = Readable.from(
           (async function* () {
             yield FAILURE_CSV_HEADER.join(',') + '\n';
@@ -168,8 +176,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
                 } else {
                   fields[3] = `${stage}:${fields[3] ?? ''}`;
                 }
-                rows += 1;
-                yield csvRow(fields);
+                yield row(fields);
               }
               Context.current().heartbeat({ rows });
             }
@@ -181,22 +188,17 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
               for (const r of await store.readShard(shard, entry.gen)) {
                 const why = input.endedEarly ? NOT_COPIED_BECAUSE[r.state] : undefined;
                 if (why) {
-                  rows += 1;
-                  yield csvRow([r.bucket, encodeManifestKey(r.key), r.versionId, notCopied, '', why, '0']);
+                  yield row([r.bucket, encodeManifestKey(r.key), r.versionId, notCopied, '', why, '0']);
                   continue;
                 }
                 if (r.state !== 'failed' && r.state !== 'expired') continue;
-                rows += 1;
                 const code = r.state === 'failed' ? 'Missing' : 'ExpiredBeforeCopy';
-                yield csvRow([r.bucket, encodeManifestKey(r.key), r.versionId, code, '', r.note, '0']);
+                yield row([r.bucket, encodeManifestKey(r.key), r.versionId, code, '', r.note, '0']);
               }
               Context.current().heartbeat({ rows });
             }
             for (const key of rac.large.failureKeys) {
-              for await (const f of csvRows(output.bucket, key)) {
-                rows += 1;
-                yield csvRow(f);
-              }
+              for await (const f of csvRows(output.bucket, key)) yield row(f);
             }
           })(),
         );
@@ -211,6 +213,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
           startedAt: state.startedAt,
           endedAt: new Date().toISOString(),
           totals: campaignTotals(state),
+          errorsByCode,
           stats: state.stats,
           restoreAndCopy: {
             sorted: rac.sorted,

@@ -17,6 +17,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
+import { formatReport } from '../../src/cli/campaign-views';
 import { approveUpdate, statusQuery, type CampaignResult } from '../../src/shared/campaign';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../../src/shared/search-attributes';
 import { s3Client, uniqueName, withBucket } from '../helpers';
@@ -323,6 +324,10 @@ test('a cancelled restore-and-copy campaign cancels its running wave, and its re
             expect(report.totals).toMatchObject({ objects: 4, succeeded: 0, failed: 0, notRun: 4 });
             expect(report.restoreAndCopy.waves).toMatchObject([{ outcome: 'Cancelled' }]);
             expect(report.restoreAndCopy.restores).toMatchObject([{ outcome: 'Succeeded' }]);
+            // `s3-campaigns report` reads it: each child campaign, and the objects by why they were not copied.
+            const text = formatReport(report as unknown as Parameters<typeof formatReport>[0], 's3://x/campaign.json');
+            expect(text).toMatch(new RegExp(`wave 1 +${wave} +Cancelled +2 +0 +0`));
+            expect(text).toMatch(/NotCopied:Cancelled +4/);
             // Each object named once, with why it was not copied.
             const [header, ...rows] = (await bodyOf(s3, source, `campaigns/${id}/failed.csv`))
               .toString()
