@@ -4,7 +4,12 @@ import { CreateJobCommand } from '@aws-sdk/client-s3-control';
 import { NativeConnection } from '@temporalio/worker';
 
 import { loadConfig } from '../../src/config';
-import { missingSearchAttributes, registerSearchAttributesCommand } from '../../src/temporal-setup';
+import {
+  checkSearchAttributes,
+  missingSearchAttributes,
+  registerSearchAttributesCommand,
+  type SearchAttributeCheck,
+} from '../../src/temporal-setup';
 import { SEARCH_ATTRIBUTES } from '../../src/stack';
 import { canConnect, freePort } from '../../src/stack/process';
 import { findTemporalCli } from '../../src/stack/tools';
@@ -45,7 +50,7 @@ describe('Temporal dev server + worker plumbing', () => {
     );
   });
 
-  test('a namespace registered before the restore-and-copy attributes: the worker refuses to start and prints the command for exactly those; after it, the check passes', async () => {
+  test('a namespace registered before the restore-and-copy attributes, one of them by hand as Int: the worker refuses to start and prints the commands for exactly those; after them, the check passes', async () => {
     // A Temporal server of its own whose namespace has only the first six campaign attributes, as one set up by an
     // earlier release.
     const registered = [
@@ -55,7 +60,10 @@ describe('Temporal dev server + worker plumbing', () => {
       'CampaignBucket',
       'CampaignObjects',
       'CampaignFailedTasks',
-    ].flatMap((n) => ['--search-attribute', `${n}=${SEARCH_ATTRIBUTES[n]}`]);
+    ]
+      .flatMap((n) => ['--search-attribute', `${n}=${SEARCH_ATTRIBUTES[n]}`])
+      // And one registered by hand under another type: as fatal to an upsert as a missing one.
+      .concat('--search-attribute', 'CampaignCopied=Int');
     const cli = await findTemporalCli();
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
@@ -80,11 +88,14 @@ describe('Temporal dev server + worker plumbing', () => {
       while (!(await canConnect('127.0.0.1', port)) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 250));
       const temporal = loadConfig({ TEMPORAL_ADDRESS: address }).temporal;
-      const missing = ['CampaignRestored', 'CampaignCopied', 'CampaignExpiringSoon'];
+      const missing = ['CampaignRestored', 'CampaignExpiringSoon'];
       // The frontend accepts connections a little before it answers: ask until it does.
-      let found: string[] | undefined;
-      while (!found && Date.now() < deadline) found = await missingSearchAttributes(temporal).catch(() => undefined);
-      expect(found).toEqual(missing);
+      let found: SearchAttributeCheck | undefined;
+      while (!found && Date.now() < deadline) found = await checkSearchAttributes(temporal).catch(() => undefined);
+      expect(found).toEqual({
+        missing,
+        mistyped: [{ name: 'CampaignCopied', registered: 'Int', expected: 'Double' }],
+      });
 
       const worker = await runCli(
         ['worker', '--temporal-address', address, '--task-queue', uniqueName('tq')],
@@ -94,17 +105,30 @@ describe('Temporal dev server + worker plumbing', () => {
       const command = registerSearchAttributesCommand(missing, 'default');
       expect(command).toBe(
         'temporal operator search-attribute create --namespace default --name CampaignRestored --type Double ' +
-          '--name CampaignCopied --type Double --name CampaignExpiringSoon --type Double',
+          '--name CampaignExpiringSoon --type Double',
       );
       expect(worker.stderr).toContain(`lacks the search attributes ${missing.join(', ')}`);
       expect(worker.stderr).toContain(command);
+      const fixTypes = [
+        'temporal operator search-attribute remove --namespace default --name CampaignCopied',
+        'temporal operator search-attribute create --namespace default --name CampaignCopied --type Double',
+      ];
+      expect(worker.stderr).toContain('has CampaignCopied as Int (campaigns write Double)');
+      for (const line of fixTypes) expect(worker.stderr).toContain(line);
 
-      // The printed command, run as printed, is all it takes.
-      const [, ...args] = command.split(' ');
-      await new Promise<void>((resolve, reject) =>
-        execFile(cli, [...args, '--address', address], (err) => (err ? reject(err) : resolve())),
-      );
-      expect(await missingSearchAttributes(temporal)).toEqual([]);
+      // The printed commands, run as printed, are all it takes.
+      for (const line of [...fixTypes, command]) {
+        const [, ...args] = line.split(' ');
+        await new Promise<void>((resolve, reject) =>
+          // remove asks for confirmation at a terminal; --yes answers it here.
+          execFile(
+            cli,
+            [...args, '--address', address, ...(args[2] === 'remove' ? ['--yes'] : [])],
+            (err, _out, stderr) => (err ? reject(new Error(`${line}: ${stderr}`)) : resolve()),
+          ),
+        );
+      }
+      expect(await checkSearchAttributes(temporal)).toEqual({ missing: [], mistyped: [] });
     } finally {
       server.kill('SIGTERM');
       await new Promise((r) => server.once('exit', r));
