@@ -753,6 +753,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             source: o,
             operation,
             ...(op.largeObjects.partSize ? { partSizeBytes: sizeBytes(op.largeObjects.partSize) } : {}),
+            // No tracking step runs during the batch: each copy guards its own source's expiry.
+            extendRestore: { marginMs: durationMs(op.expiryMargin), days: op.expirationDays, tier: op.tier },
           }),
         ),
       );
@@ -762,6 +764,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           rac.large.objects += 1;
           rac.large.copied += 1;
           rac.large.bytes += r.value.bytes;
+          if (r.value.restoreExtended) rac.extensions += 1;
           return;
         }
         if (isCancellation(r.reason) && CancellationScope.current().consideredCancelled) {
