@@ -791,7 +791,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     if (stopped.length > 0 && patched('restore-and-copy-cancel-report')) {
       await CancellationScope.nonCancellable(async () => {
         const key = `${location.prefix}/failures/large-${rac.large.batches}-cancelled.csv`;
-        await writeLargeCopyFailures({ bucket: location.bucket, key, rows: [...failures, ...stopped] });
+        // The copies that found their source not restored will not go back to waiting now: not copied either.
+        const notRestored = unrestored.map((r) => ({
+          ...r,
+          errorCode: 'NotCopied:Cancelled',
+          message: `${r.errorCode}: ${r.message}`,
+        }));
+        await writeLargeCopyFailures({ bucket: location.bucket, key, rows: [...failures, ...notRestored, ...stopped] });
         rac.large.failureKeys.push(key);
       });
       throw new CancelledFailure('the campaign workflow was cancelled during its large-object copies');
