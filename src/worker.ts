@@ -14,6 +14,7 @@ import { createActivities } from './activities';
 import { createAwsClients, type AwsClients } from './aws/clients';
 import type { Config } from './config';
 import { createLogger, type Logger } from './logging';
+import { runtimeMetricsOptions } from './observability/worker-port';
 
 export interface CreateWorkerOptions {
   config: Config;
@@ -23,7 +24,20 @@ export interface CreateWorkerOptions {
   connection?: NativeConnection;
   /** Overrides for Worker.create (tests bundle workflows once and pass `workflowBundle`). */
   workerOptions?: Partial<WorkerOptions>;
+  /**
+   * On shutdown, how long running activities may go on before they are cancelled (long ones heartbeat their
+   * progress then, and the next worker resumes from it). @default DEFAULT_SHUTDOWN_GRACE_MS
+   */
+  shutdownGraceMs?: number;
+  /** Worker plugins (tracing). */
+  plugins?: WorkerOptions['plugins'];
 }
+
+/**
+ * Below Kubernetes' default terminationGracePeriodSeconds (30 s), so that cancelled activities still have time to
+ * heartbeat and fail over before the pod is killed.
+ */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 20_000;
 
 /**
  * The longest the worker holds back an activity's heartbeats (the SDK sends the latest details at most this often).
@@ -47,7 +61,11 @@ const DROPPED_META = new Set(['taskToken', 'sdkComponent', 'isLocal', 'namespace
  */
 export function installRuntimeLogging(
   log: Logger = createLogger('worker'),
-  opts: { shutdownSignals?: NodeJS.Signals[] } = {},
+  opts: {
+    shutdownSignals?: NodeJS.Signals[];
+    /** The SDK's Prometheus exporter's loopback `host:port` (read by the worker's metrics port); none when unset. */
+    metricsBindAddress?: string;
+  } = {},
 ): void {
   const write = (entry: LogEntry) => {
     const meta: Record<string, unknown> = {};
@@ -70,6 +88,7 @@ export function installRuntimeLogging(
     Runtime.install({
       logger: new DefaultLogger(process.env.S3C_LOG_LEVEL?.toUpperCase() === 'DEBUG' ? 'DEBUG' : 'INFO', write),
       ...(opts.shutdownSignals ? { shutdownSignals: opts.shutdownSignals } : {}),
+      ...(opts.metricsBindAddress ? { telemetryOptions: runtimeMetricsOptions(opts.metricsBindAddress) } : {}),
     });
   } catch {
     // A runtime exists already (tests install a quiet one): keep it.
@@ -81,7 +100,9 @@ export async function connectWorker(temporal: Config['temporal']): Promise<Nativ
 }
 
 /** Builds a worker for the campaign task queue. The caller runs it (`worker.run()`) and shuts it down. */
-export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker: Worker; close: () => Promise<void> }> {
+export async function createWorker(
+  opts: CreateWorkerOptions,
+): Promise<{ worker: Worker; connection: NativeConnection; close: () => Promise<void> }> {
   const ownsConnection = !opts.connection;
   const connection = opts.connection ?? (await connectWorker(opts.config.temporal));
   const clients = opts.clients ?? createAwsClients(opts.config.aws);
@@ -92,11 +113,14 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
       taskQueue: opts.config.temporal.taskQueue,
       activities: createActivities(clients),
       maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
+      shutdownGraceTime: opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+      ...(opts.plugins ? { plugins: opts.plugins } : {}),
       ...(opts.workerOptions?.workflowBundle ? {} : { workflowsPath: require.resolve('./workflows') }),
       ...opts.workerOptions,
     });
     return {
       worker,
+      connection,
       close: async () => {
         if (ownsConnection) await connection.close();
       },

@@ -184,6 +184,8 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
       {
         s3: deps.s3,
         signal: ctx.cancellationSignal,
+        // A worker shutting down (or a timed-out attempt) hands the build to the next attempt, uploads and all.
+        handOver: () => !!(ctx.cancellationDetails?.workerShutdown || ctx.cancellationDetails?.timedOut),
         onProgress: (p) => ctx.heartbeat(p),
         resumeFrom: ctx.info.heartbeatDetails,
         log: createLogger('inventory', { attrs: { campaign: input.campaignId } }),

@@ -124,6 +124,8 @@ export function createRoundActivities(
   return {
     async analyzeRound(input: AnalyzeRoundInput): Promise<RoundAnalysis> {
       const retryableCodes = new Set(input.retryableErrorCodes);
+      // Every S3 read honours cancellation (a cancelled campaign, a worker shutting down), stalled bodies included.
+      const signal = Context.current().cancellationSignal;
       const base = `${input.output.prefix}`;
       const analysis: RoundAnalysis = {
         round: input.round,
@@ -144,7 +146,7 @@ export function createRoundActivities(
         keyPrefix: `${base}/manifests/round-${input.round + 1}`,
         maxRows: input.maxObjectsPerJob,
         versioned,
-        signal: Context.current().cancellationSignal,
+        signal,
       });
       try {
         try {
@@ -197,7 +199,7 @@ export function createRoundActivities(
         if (job.jobId) {
           const manifestKey = `${input.reports.prefix}/job-${job.jobId}/manifest.json`;
           const where = `s3://${input.reports.bucket}/${manifestKey}`;
-          const text = await getObjectTextIfExists(deps.s3, input.reports.bucket, manifestKey);
+          const text = await getObjectTextIfExists(deps.s3, input.reports.bucket, manifestKey, signal);
           if (text === undefined && (job.tasksRun ?? 0) > 0) {
             // Tasks ran, so S3 owes a report. Wait for it a bounded while, then say what we know: not what happened.
             unknownBecause = reportNeverComing(job, where);
@@ -230,7 +232,7 @@ export function createRoundActivities(
           const reportParts = open('report');
           let reportRows = 0;
           if (report) {
-            for await (const row of iterateReportRows(deps.s3, report)) {
+            for await (const row of iterateReportRows(deps.s3, report, signal)) {
               const verdict =
                 row.taskStatus === 'succeeded'
                   ? 'succeeded'
@@ -253,7 +255,7 @@ export function createRoundActivities(
           const manifestParts = open('manifest');
           const ordered = writer(path.join(dir, 'manifest.jsonl'));
           let rows = 0;
-          for await (const m of readManifestRows(deps.s3, job.manifest.bucket, job.manifest.key)) {
+          for await (const m of readManifestRows(deps.s3, job.manifest.bucket, job.manifest.key, signal)) {
             const id = objectId(m.bucket, m.rawKey, m.versionId);
             await manifestParts[partitionOf(id, partitions)]!.write(`${JSON.stringify([rows, id])}\n`);
             await ordered.write(`${JSON.stringify([m.bucket, m.rawKey, m.versionId ?? null, id])}\n`);

@@ -39,6 +39,12 @@ export interface BuildManifestsDeps {
   /** Cancels the build: workers stop, uploads are aborted, the promise rejects with the signal's reason. */
   signal?: AbortSignal;
   /**
+   * Whether an abort hands the build over to a later attempt (a worker shutting down, an attempt that timed out)
+   * rather than ending it: then the uploads stay, for the next attempt to resume from the last progress.
+   * @default every abort ends the build
+   */
+  handOver?: () => boolean;
+  /**
    * Called with small JSON progress after every data file and every `progressIntervalMs`; a Temporal activity
    * heartbeats it. Must not throw.
    */
@@ -64,8 +70,8 @@ function fingerprint(parts: unknown): string {
 }
 
 /** Whether a failure leaves state worth resuming (a retry may succeed) rather than being final. */
-function isFinal(err: unknown, signal: AbortSignal | undefined): boolean {
-  if (signal?.aborted) return true;
+function isFinal(err: unknown, signal: AbortSignal | undefined, handOver: (() => boolean) | undefined): boolean {
+  if (signal?.aborted) return !handOver?.();
   return err instanceof ApplicationFailure && err.nonRetryable === true;
 }
 
@@ -249,13 +255,11 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
       resumed: resume !== undefined,
     };
   } catch (err) {
-    if (isFinal(err, signal)) {
-      await sink.abort();
-      if (signal?.aborted) {
-        throw signal.reason instanceof Error
-          ? signal.reason
-          : Object.assign(new Error('cancelled'), { name: 'AbortError' });
-      }
+    if (isFinal(err, signal, deps.handOver)) await sink.abort();
+    if (signal?.aborted) {
+      throw signal.reason instanceof Error
+        ? signal.reason
+        : Object.assign(new Error('cancelled'), { name: 'AbortError' });
     }
     throw err;
   } finally {

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
+import { destroyOnAbort } from '../aws/s3-text';
 import { CsvParser } from '../csv';
 
 export interface ManifestRow {
@@ -14,9 +15,15 @@ export interface ManifestRow {
   line: number;
 }
 
-export async function* readManifestRows(s3: S3Client, bucket: string, key: string): AsyncGenerator<ManifestRow> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+export async function* readManifestRows(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  signal?: AbortSignal,
+): AsyncGenerator<ManifestRow> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
   const body = res.Body as Readable;
+  destroyOnAbort(body, signal);
   body.setEncoding('utf8');
   const parser = new CsvParser();
   const rows = function* (records: ReturnType<CsvParser['push']>) {

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 
-import { getObjectText } from '../aws/s3-text';
+import { destroyOnAbort, getObjectText } from '../aws/s3-text';
 import { CsvParser, csvRow, type CsvRecord } from '../csv';
 
 /** The only completion report format. */
@@ -187,10 +187,15 @@ export function parseReportManifest(text: string, where = 'manifest.json'): Repo
  * @throws ReportIntegrityError on an MD5 mismatch (after the file's rows were yielded); ReportParseError on a bad row;
  * S3 errors as the SDK throws them.
  */
-export async function* iterateReportRows(s3: S3Client, manifest: ReportManifest): AsyncGenerator<ReportRow> {
+export async function* iterateReportRows(
+  s3: S3Client,
+  manifest: ReportManifest,
+  signal?: AbortSignal,
+): AsyncGenerator<ReportRow> {
   for (const file of manifest.Results) {
     const where = `s3://${file.Bucket}/${file.Key}`;
-    const out = await s3.send(new GetObjectCommand({ Bucket: file.Bucket, Key: file.Key }));
+    const out = await s3.send(new GetObjectCommand({ Bucket: file.Bucket, Key: file.Key }), { abortSignal: signal });
+    if (out.Body) destroyOnAbort(out.Body as Readable, signal);
     const hash = createHash('md5');
     const parser = new CsvParser();
     const decoder = new TextDecoder('utf-8');

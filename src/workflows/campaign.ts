@@ -71,6 +71,7 @@ import { FailureType } from '../shared/errors';
 import { MAX_JOBS_PER_ROUND } from '../shared/limits';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { campaignProgressDetails } from '../campaign/summary';
+import { campaignMetrics } from './campaign-metrics';
 
 /** Building manifests streams whole inventories: long, heartbeating, resumable. Exported for the activity tests. */
 export const manifestCalls: ActivityOptions = {
@@ -296,6 +297,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         runs: 1,
       };
   const location = campaignLocation(spec, st.campaignId);
+  const observeMetrics = campaignMetrics(spec.operation.type, !continuation);
   /** Set when the pending decision has been carried out (jobs Ready or Cancelled). */
   let decisionApplied: DecisionResult | undefined;
 
@@ -322,6 +324,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       ...racAttributes,
     ]);
     setCurrentDetails(campaignProgressDetails(spec, st));
+    observeMetrics(st);
   };
   const setPhase = (phase: CampaignState['phase']) => {
     st.phase = phase;
