@@ -61,6 +61,8 @@ import {
   verifyTarget,
 } from '../large-copy/requests';
 import { bucketFromArn } from '../local-batch/failures';
+import { requestRestore, sdkTier } from '../restore-tracking/object-ops';
+import { parseRestoreHeader } from '../restore-tracking/restore-header';
 import { copyObjectInput } from '../local-batch/operations';
 import { FailureType } from '../shared/errors';
 import type {
@@ -211,6 +213,23 @@ export function createLargeCopyActivities(deps: { s3: S3Client }) {
         if (failure.nonRetryable && prior) await abortQuietly(Bucket, Key, prior.uploadId, failure.message);
         throw failure;
       }
+      // The copy's own expiry guard: no tracking step runs while a batch of large copies does.
+      let restoreExtended = false;
+      const restore = parseRestoreHeader(head.Restore);
+      const ext = input.extendRestore;
+      if (ext && restore.state === 'restored' && restore.expiresAt) {
+        const left = restore.expiresAt.getTime() - Date.now();
+        if (left < ext.marginMs) {
+          const ref = { ...source, versionId: source.versionId ?? '' };
+          const outcome = await requestRestore(s3, ref, ext.days, sdkTier(ext.tier), signal).catch((err: unknown) => {
+            if (signal.aborted) throw signal.reason;
+            log.warn('could not extend the source restore before its copy', { source: from, error: String(err) });
+            return undefined;
+          });
+          restoreExtended = outcome === 'restored' || outcome === 'started';
+          log.info('source restore extended before its copy', { source: from, expiresInMs: left, outcome });
+        }
+      }
       const sourceETag = head.ETag ?? '';
       const checksum = planChecksum(op.ChecksumAlgorithm, head);
       const result = (
@@ -222,6 +241,7 @@ export function createLargeCopyActivities(deps: { s3: S3Client }) {
         partSizeBytes: plan.partSizeBytes,
         ...fields,
         verification,
+        ...(restoreExtended ? { restoreExtended } : {}),
       });
 
       /** The parts of an upload that match the plan (size and number), or undefined when the upload is gone. */

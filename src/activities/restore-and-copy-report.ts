@@ -15,16 +15,22 @@ import { uploadStream } from '../aws/upload';
 import { CsvParser, csvRow } from '../csv';
 import { encodeManifestKey } from '../inventory/key-encoding';
 import { TrackingStore } from '../restore-tracking/store';
-import { campaignTotals, type CampaignState } from '../shared/campaign';
+import { campaignTotals, type CampaignResult, type CampaignState, type CampaignTotals } from '../shared/campaign';
 import type { CampaignSpec } from '../shared/campaign-spec';
-import { UNRESTORED_COPY_ERROR_CODES } from '../shared/restore-tracking-types';
+import { UNRESTORED_COPY_ERROR_CODES, type TrackingState } from '../shared/restore-tracking-types';
 import { CAMPAIGN_REPORT_VERSION } from './campaign-report';
-import { FAILURE_CSV_HEADER } from './rounds';
+import { FAILURE_CSV_HEADER, NOT_RUN_CODE } from './rounds';
 
 export interface WriteRestoreAndCopyReportInput {
   spec: CampaignSpec;
   state: CampaignState;
   output: { bucket: string; prefix: string };
+  /**
+   * The campaign ended before its work did (cancelled, or failed for good): every tracked object not copied is named
+   * in failed.csv as `NotCopied:<outcome>` (once: a child's `NotRun` rows of those objects are folded in), and the
+   * children that ended without a result are read from their own reports. @default false
+   */
+  endedEarly?: boolean;
 }
 
 export interface WriteRestoreAndCopyReportResult {
@@ -32,7 +38,16 @@ export interface WriteRestoreAndCopyReportResult {
   failedObjectsKey: string;
   /** Rows of failed.csv. */
   failedObjects: number;
+  /** With `endedEarly`: the results of child campaigns that ended without one (cancelled), from their reports. */
+  childResults?: Array<{ workflowId: string; result: CampaignResult }>;
 }
+
+/** What failed.csv says of an object still in the tracking set when the campaign ended early, by its state. */
+const NOT_COPIED_BECAUSE: Partial<Record<TrackingState, string>> = {
+  requested: 'its restore was asked for (or was to be) and had not completed',
+  restored: 'restored, waiting for a copy wave',
+  'skipped-restored': 'readable without a restore, waiting for a copy wave',
+};
 
 /** Where a large copy's failure rows go (already in failed.csv's columns, stage included). */
 export interface WriteLargeCopyFailuresInput {
@@ -70,6 +85,32 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
     yield* take(parser.end());
   }
 
+  /** A child campaign's result from its campaign.json, or undefined when it wrote none. */
+  async function childReport(bucket: string, prefix: string): Promise<CampaignResult | undefined> {
+    const key = `${prefix}/campaign.json`;
+    let report: { outcome: CampaignResult['outcome']; reason?: string; campaignId: string; totals: CampaignTotals };
+    try {
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      report = JSON.parse(await out.Body!.transformToString('utf8')) as typeof report;
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchKey') return undefined;
+      throw err;
+    }
+    const t = report.totals;
+    return {
+      campaignId: report.campaignId,
+      outcome: report.outcome,
+      reason: report.reason,
+      objects: t.objects,
+      succeeded: t.succeeded,
+      failed: t.failed,
+      notRun: t.notRun,
+      jobs: t.jobs,
+      report: `s3://${bucket}/${key}`,
+      failedObjects: `s3://${bucket}/${prefix}/failed.csv`,
+    };
+  }
+
   return {
     /** Writes the failures of a batch of large-object copies as failed.csv rows (without header). */
     async writeLargeCopyFailures(input: WriteLargeCopyFailuresInput): Promise<void> {
@@ -82,17 +123,40 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
     },
 
     async writeRestoreAndCopyReport(input: WriteRestoreAndCopyReportInput): Promise<WriteRestoreAndCopyReportResult> {
-      const { state, spec, output } = input;
-      const rac = state.restoreAndCopy!;
+      const { spec, output } = input;
       const failedKey = `${output.prefix}/failed.csv`;
       const reportKey = `${output.prefix}/campaign.json`;
+      const notCopied = `NotCopied:${input.state.outcome ?? 'Failed'}`;
       let rows = 0;
       try {
+        // Children that ended without a result (cancelled) wrote their report all the same, in their own folder.
+        const childResults: NonNullable<WriteRestoreAndCopyReportResult['childResults']> = [];
+        if (input.endedEarly) {
+          for (const c of [...input.state.restoreAndCopy!.restores, ...input.state.restoreAndCopy!.waves]) {
+            if (c.result) continue;
+            const result = await childReport(spec.report.bucket, `${spec.report.prefix}/${c.workflowId}`);
+            if (result) childResults.push({ workflowId: c.workflowId, result });
+          }
+        }
+        const state: CampaignState = structuredClone(input.state);
+        const rac = state.restoreAndCopy!;
+        for (const { workflowId, result } of childResults) {
+          const run = [...rac.restores, ...rac.waves].find((r) => r.workflowId === workflowId);
+          if (run) run.result = result;
+        }
         const children = [
           ...rac.restores.map((c) => ({ c, stage: 'RestoreFailed' })),
           ...rac.waves.map((c) => ({ c, stage: 'CopyFailed' })),
         ];
         const store = new TrackingStore(s3, output);
+        /** failed.csv rows by errorCode, as `campaign.json`'s `errorsByCode` (what `report` prints). */
+        const errorsByCode: Record<string, number> = {};
+        const row = (fields: string[]) => {
+          rows += 1;
+          const code = fields[3] ?? '';
+          errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
+          return csvRow(fields);
+        };
         const body = Readable.from(
           (async function* () {
             yield FAILURE_CSV_HEADER.join(',') + '\n';
@@ -103,29 +167,38 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
               const requeued = (c.requeued ?? 0) > 0 ? new Set(UNRESTORED_COPY_ERROR_CODES) : undefined;
               for await (const f of csvRows(at.bucket, at.key)) {
                 if (requeued?.has(f[3] ?? '')) continue;
-                rows += 1;
                 const fields = [...f];
-                fields[3] = `${stage}:${fields[3] ?? ''}`;
-                yield csvRow(fields);
+                if (input.endedEarly && f[3] === NOT_RUN_CODE) {
+                  // A restore never run: the object is still `requested` in the tracking set, named below.
+                  if (stage === 'RestoreFailed') continue;
+                  fields[3] = notCopied;
+                  fields[5] = `its copy wave was stopped: ${fields[5] ?? ''}`.trim();
+                } else {
+                  fields[3] = `${stage}:${fields[3] ?? ''}`;
+                }
+                yield row(fields);
               }
               Context.current().heartbeat({ rows });
             }
             const index = await store.readIndex();
             for (const [shard, entry] of (index?.index.shards ?? []).entries()) {
-              if (entry.counts.failed + entry.counts.expired === 0) continue;
+              const c = entry.counts;
+              const waiting = input.endedEarly ? c.requested + c.restored + c['skipped-restored'] : 0;
+              if (c.failed + c.expired + waiting === 0) continue;
               for (const r of await store.readShard(shard, entry.gen)) {
+                const why = input.endedEarly ? NOT_COPIED_BECAUSE[r.state] : undefined;
+                if (why) {
+                  yield row([r.bucket, encodeManifestKey(r.key), r.versionId, notCopied, '', why, '0']);
+                  continue;
+                }
                 if (r.state !== 'failed' && r.state !== 'expired') continue;
-                rows += 1;
                 const code = r.state === 'failed' ? 'Missing' : 'ExpiredBeforeCopy';
-                yield csvRow([r.bucket, encodeManifestKey(r.key), r.versionId, code, '', r.note, '0']);
+                yield row([r.bucket, encodeManifestKey(r.key), r.versionId, code, '', r.note, '0']);
               }
               Context.current().heartbeat({ rows });
             }
             for (const key of rac.large.failureKeys) {
-              for await (const f of csvRows(output.bucket, key)) {
-                rows += 1;
-                yield csvRow(f);
-              }
+              for await (const f of csvRows(output.bucket, key)) yield row(f);
             }
           })(),
         );
@@ -140,6 +213,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
           startedAt: state.startedAt,
           endedAt: new Date().toISOString(),
           totals: campaignTotals(state),
+          errorsByCode,
           stats: state.stats,
           restoreAndCopy: {
             sorted: rac.sorted,
@@ -165,7 +239,12 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
             ContentType: 'application/json',
           }),
         );
-        return { reportKey, failedObjectsKey: failedKey, failedObjects: rows };
+        return {
+          reportKey,
+          failedObjectsKey: failedKey,
+          failedObjects: rows,
+          ...(input.endedEarly ? { childResults } : {}),
+        };
       } catch (err) {
         throw toApplicationFailure(err, `writing the campaign report to s3://${output.bucket}/${output.prefix}/`);
       }

@@ -145,6 +145,7 @@ export function campaignProgressDetails(spec: CampaignSpec, st: CampaignState): 
         `large objects ${rac.large.copied}/${rac.large.objects} copied` +
         (rac.nextSweepAt && st.phase === 'Tracking' ? ` · next sweep ${rac.nextSweepAt}` : '') +
         (rac.nextEarliestExpiry ? ` · earliest expiry of a waiting copy ${rac.nextEarliestExpiry}` : '') +
+        ` · expiring soon ${rac.expiringSoon ?? 0}` +
         ` · extensions ${rac.extensions}` +
         (rac.requeued ? ` · back to waiting after a copy found them not restored ${rac.requeued}` : ''),
     );

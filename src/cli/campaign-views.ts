@@ -113,7 +113,8 @@ interface CampaignReportJson {
   /** `notRun` and `unknown` are absent in reports written before they existed. */
   totals: { objects: number; succeeded: number; failed: number; notRun?: number; unknown?: number; jobs: number };
   errorsByCode: Record<string, number>;
-  jobs: Array<{
+  /** Absent in restore-and-copy reports: their jobs belong to their child campaigns (`restoreAndCopy`). */
+  jobs?: Array<{
     ordinal: number;
     round: number;
     jobId?: string;
@@ -124,13 +125,72 @@ interface CampaignReportJson {
     approval?: { decision: string; by: string; at?: string; note?: string };
   }>;
   failedObjects: { bucket: string; key: string; count: number };
+  restoreAndCopy?: {
+    restores: ChildSummary[];
+    waves: ChildSummary[];
+    largeObjects: { objects: number; copied: number; failed: number; bytes: number; requeued?: number };
+    requeued: number;
+    extensions: number;
+    headRequests: number;
+    trackingSteps: number;
+    restoreDurations: Array<{ group: string; count: number; p50Ms: number; p95Ms: number; maxMs: number }>;
+  };
+}
+
+/** A restore-and-copy campaign's child campaign, as its report lists it. */
+interface ChildSummary {
+  workflowId: string;
+  waveId?: number;
+  objects: number;
+  outcome?: string;
+  succeeded?: number;
+  failed?: number;
+  jobs?: number;
+  error?: string;
+}
+
+/** `1.2 s`, `3.4 min`, `5.6 h`: a restore duration as people read it. */
+function duration(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+/** A restore-and-copy report's own lines: each child campaign, large copies, tracking, restore durations. */
+function restoreAndCopyLines(rac: NonNullable<CampaignReportJson['restoreAndCopy']>): string[] {
+  const child = (what: string, c: ChildSummary) => [
+    what,
+    c.workflowId,
+    c.outcome ?? (c.error ? 'ended without a result' : '—'),
+    String(c.objects),
+    String(c.succeeded ?? '—'),
+    String(c.failed ?? '—'),
+  ];
+  const l = rac.largeObjects;
+  const lines = [
+    table([
+      ['STAGE', 'CHILD CAMPAIGN', 'OUTCOME', 'OBJECTS', 'OK', 'FAILED'],
+      ...rac.restores.map((c, i) => child(`restore ${i + 1}`, c)),
+      ...rac.waves.map((c) => child(`wave ${c.waveId ?? '?'}`, c)),
+    ]),
+    '',
+    `large objects ${l.copied}/${l.objects} copied (${l.bytes} bytes), ${l.failed} failed` +
+      `; back to waiting after a copy found them not restored ${rac.requeued}` +
+      `; restore extensions ${rac.extensions}; tracking steps ${rac.trackingSteps}; HEAD requests ${rac.headRequests}`,
+  ];
+  for (const d of rac.restoreDurations) {
+    lines.push(
+      `restore duration ${d.group}: p50 ${duration(d.p50Ms)}, p95 ${duration(d.p95Ms)}, max ${duration(d.maxMs)} (${d.count} objects)`,
+    );
+  }
+  return lines;
 }
 
 /**
  * Each decision once, with its note: one approval covers every job of a round, so the jobs that share a decision
  * share a line. `approved by carol at 2026-11-25T12:00:00Z (jobs #0, #1): "cost checked"`.
  */
-function approvalLines(jobs: CampaignReportJson['jobs']): string[] {
+function approvalLines(jobs: NonNullable<CampaignReportJson['jobs']>): string[] {
   const byDecision = new Map<string, { head: string; note?: string; ordinals: number[] }>();
   for (const j of jobs) {
     const a = j.approval;
@@ -163,23 +223,29 @@ export function formatReport(r: CampaignReportJson, where: string): string {
       (r.totals.notRun ? `, not run ${r.totals.notRun}` : '') +
       `, jobs ${r.totals.jobs}`,
     '',
-    table([
-      ['#', 'ROUND', 'JOB', 'STATUS', 'TASKS', 'OK', 'FAILED', 'APPROVAL'],
-      ...r.jobs.map((j) => [
-        String(j.ordinal),
-        String(j.round),
-        j.jobId ?? '—',
-        j.status ?? '—',
-        String(j.totalTasks ?? '—'),
-        String(j.succeededTasks ?? 0),
-        String(j.failedTasks ?? 0),
-        j.approval ? `${j.approval.decision} by ${j.approval.by}` : '—',
-      ]),
-    ]),
   ];
-  const approvals = approvalLines(r.jobs);
+  if (r.restoreAndCopy) lines.push(...restoreAndCopyLines(r.restoreAndCopy));
+  const jobs = r.jobs ?? [];
+  if (jobs.length > 0 || !r.restoreAndCopy) {
+    lines.push(
+      table([
+        ['#', 'ROUND', 'JOB', 'STATUS', 'TASKS', 'OK', 'FAILED', 'APPROVAL'],
+        ...jobs.map((j) => [
+          String(j.ordinal),
+          String(j.round),
+          j.jobId ?? '—',
+          j.status ?? '—',
+          String(j.totalTasks ?? '—'),
+          String(j.succeededTasks ?? 0),
+          String(j.failedTasks ?? 0),
+          j.approval ? `${j.approval.decision} by ${j.approval.by}` : '—',
+        ]),
+      ]),
+    );
+  }
+  const approvals = approvalLines(jobs);
   if (approvals.length) lines.push('', ...approvals);
-  const codes = Object.entries(r.errorsByCode).sort((a, b) => b[1] - a[1]);
+  const codes = Object.entries(r.errorsByCode ?? {}).sort((a, b) => b[1] - a[1]);
   if (codes.length) lines.push('', table([['ERROR CODE', 'OBJECTS'], ...codes.map(([c, n]) => [c, String(n)])]));
   lines.push(
     '',

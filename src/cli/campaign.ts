@@ -250,6 +250,28 @@ export function formatStatus(s: CampaignStatus): string {
       `   jobs ${s.totals.jobs}   round ${s.round}`,
   ];
   if (s.phase === 'WaitingToRetry' && s.retryAt) lines.push(`  retry      round ${s.round} starts at ${s.retryAt}`);
+  const rac = s.restoreAndCopyProgress;
+  if (rac) {
+    const large = s.restoreAndCopy?.large;
+    lines.push(
+      `  restore    requested ${rac.requested}/${rac.needRestore}   restored ${rac.restored}/${rac.objects}   ` +
+        `waiting ${rac.waiting}   copying ${rac.copying}   copied ${rac.copied}/${rac.objects} (verified)   failed ${rac.failed}`,
+      `  waves      ${rac.waves}` +
+        (rac.currentWave
+          ? `   current wave ${rac.currentWave.waveId} (${rac.currentWave.objects} objects, ${rac.currentWave.workflowId})`
+          : '') +
+        (large?.objects ? `   large objects ${large.copied}/${large.objects} copied` : ''),
+      `  tracking   ` +
+        [
+          rac.nextSweepAt ? `next sweep ${rac.nextSweepAt}` : '',
+          `expiring soon ${rac.expiringSoon}`,
+          rac.nextEarliestExpiry ? `earliest expiry of a waiting copy ${rac.nextEarliestExpiry}` : '',
+          `extensions ${s.restoreAndCopy?.extensions ?? 0}`,
+        ]
+          .filter(Boolean)
+          .join('   '),
+    );
+  }
   if (s.stats && Object.keys(s.stats.bytesByStorageClass).length) {
     lines.push(
       `  bytes      ${Object.entries(s.stats.bytesByStorageClass)

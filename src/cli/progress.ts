@@ -2,7 +2,7 @@
  * `status --watch`'s progress line: where a campaign stands over all its rounds, the task rate measured from
  * successive polls, and when a waiting retry round starts. Pure functions of the status query's answers.
  */
-import type { CampaignStatus } from '../shared/campaign';
+import type { CampaignStatus, RestoreAndCopyProgress } from '../shared/campaign';
 
 /** Where a campaign stands, counting every round: a retry round adds to what earlier rounds did. */
 export interface CampaignProgress {
@@ -19,6 +19,16 @@ export interface CampaignProgress {
 }
 
 export function campaignProgress(s: CampaignStatus): CampaignProgress {
+  // restore-and-copy: done means copied (or failed for good); its child campaigns' rounds are their own.
+  const rac = s.restoreAndCopyProgress;
+  if (rac) {
+    return {
+      objects: rac.objects,
+      ok: rac.copied,
+      failed: rac.failed,
+      remaining: Math.max(0, rac.objects - rac.copied - rac.failed),
+    };
+  }
   const sum = <T>(items: T[], f: (item: T) => number) => items.reduce((n, item) => n + f(item), 0);
   const jobs = s.jobs.filter((j) => j.round === s.round);
   const roundTotal = sum(jobs, (j) => j.totalTasks ?? j.manifest.rows);
@@ -86,6 +96,20 @@ export function formatWait(ms: number): string {
   return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
 }
 
+/**
+ * A restore-and-copy campaign's stages after the copied count: `· requested 4/6 · restored 7/9 · wave 3 copying 4 ·
+ * next sweep in 45s · 0 expiring soon` (the restore requests while not all are in, the wave while one copies).
+ */
+export function restoreAndCopyParts(rac: RestoreAndCopyProgress, now: number): string[] {
+  const parts: string[] = [];
+  if (rac.requested < rac.needRestore) parts.push(`· requested ${rac.requested}/${rac.needRestore}`);
+  parts.push(`· restored ${rac.restored}/${rac.objects}`);
+  if (rac.currentWave) parts.push(`· wave ${rac.currentWave.waveId} copying ${rac.copying}`);
+  if (rac.nextSweepAt) parts.push(`· next sweep in ${formatWait(Date.parse(rac.nextSweepAt) - now)}`);
+  parts.push(`· ${rac.expiringSoon} expiring soon`);
+  return parts;
+}
+
 /** Colours for the terminal; identity functions when output is not a terminal. */
 export interface LineStyle {
   ok: (text: string) => string;
@@ -100,6 +124,7 @@ const BAR_WIDTH = 24;
  * One line of progress, cumulative over the rounds:
  * `Running  [#############-----------]  56% 9/16 9 ok 0 failed 3.5/s ETA 2s · retry round 1: 2/7`, or while a
  * retry round waits, `… · 7 to retry in round 1 at 2026-11-25T12:03:04Z (in 45s)`. The rate is shown while tasks run.
+ * A restore-and-copy campaign counts its copies and adds its stages ({@link restoreAndCopyParts}).
  */
 export function progressLine(s: CampaignStatus, rate: number | undefined, now: number, style = PLAIN): string {
   const p = campaignProgress(s);
@@ -119,6 +144,8 @@ export function progressLine(s: CampaignStatus, rate: number | undefined, now: n
     parts.push(`${rate.toFixed(1)}/s`);
     if (rate > 0 && p.remaining > 0) parts.push(`ETA ${formatWait((p.remaining / rate) * 1000)}`);
   }
+  const rac = s.restoreAndCopyProgress;
+  if (rac && s.phase !== 'Done') parts.push(...restoreAndCopyParts(rac, now));
   if (s.phase === 'WaitingToRetry' && p.retryRound) {
     const at = s.retryAt
       ? ` at ${s.retryAt.replace(/\.\d+Z$/, 'Z')} (in ${formatWait(Date.parse(s.retryAt) - now)})`

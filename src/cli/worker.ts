@@ -3,7 +3,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 
 import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../logging';
-import { missingSearchAttributes, registerSearchAttributesCommand } from '../temporal-setup';
+import {
+  checkSearchAttributes,
+  mistypedSearchAttributesMessage,
+  registerSearchAttributesCommand,
+} from '../temporal-setup';
 import { tracingFromEnv } from '../observability/tracing';
 import { startWorkerPort } from '../observability/worker-port';
 import { durationMs, formatDuration } from '../shared/campaign-spec';
@@ -113,17 +117,23 @@ export function registerWorkerCommand(program: Command): void {
       const coreMetricsAddress = metricsPort !== undefined ? `127.0.0.1:${await freePort()}` : undefined;
       const log = createLogger('worker');
       installRuntimeLogging(log, { shutdownSignals: [], metricsBindAddress: coreMetricsAddress });
-      const missing = await missingSearchAttributes(config.temporal).catch((err: unknown) => {
+      const { missing, mistyped } = await checkSearchAttributes(config.temporal).catch((err: unknown) => {
         // Temporal Cloud API keys may not list attributes: warn and go on rather than refuse to start.
         log.warn('could not check the campaign search attributes', { err });
-        return [];
+        return { missing: [], mistyped: [] };
       });
-      if (missing.length > 0) {
-        throw new ConfigError(
-          `namespace ${config.temporal.namespace} lacks the search attributes ${missing.join(', ')}; register them once with:\n  ` +
-            registerSearchAttributesCommand(missing, config.temporal.namespace),
-        );
-      }
+      // A workflow that upserts an attribute its namespace lacks, or has under another type, fails every workflow
+      // task until someone fixes the namespace: refuse to start instead, with the commands that fix it.
+      const problems = [
+        ...(mistyped.length > 0 ? [mistypedSearchAttributesMessage(mistyped, config.temporal.namespace)] : []),
+        ...(missing.length > 0
+          ? [
+              `namespace ${config.temporal.namespace} lacks the search attributes ${missing.join(', ')}; register them once with:\n  ` +
+                registerSearchAttributesCommand(missing, config.temporal.namespace),
+            ]
+          : []),
+      ];
+      if (problems.length > 0) throw new ConfigError(problems.join('\n'));
       const tracing = tracingFromEnv(env);
       const { worker, connection, close } = await createWorker({
         config,

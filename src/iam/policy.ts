@@ -460,12 +460,23 @@ function restoreAndCopyWorkerStatements(
     },
   ].filter((s) => s.Action.length > 0) as PolicyStatement[];
   if (op.tracking.queueUrl) {
-    statements.push({
-      Sid: 'ReadRestoreEvents',
-      Effect: 'Allow',
-      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
-      Resource: sqsQueueArn(op.tracking.queueUrl, p, spec.region),
-    });
+    statements.push(
+      {
+        // ReceiveMessage, and DeleteMessageBatch once a batch's facts are durable.
+        Sid: 'ReadRestoreEvents',
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+        Resource: sqsQueueArn(op.tracking.queueUrl, p, spec.region),
+      },
+      {
+        // A tracking step deletes the event files it applied (DeleteObjects). Without it they stay listed, and every
+        // later step reads and rewrites their shards again: the only deletes a campaign makes, so scoped to them.
+        Sid: 'DeleteAppliedRestoreEvents',
+        Effect: 'Allow',
+        Action: 's3:DeleteObject',
+        Resource: objectsArn(p, spec.report.bucket, `${spec.report.prefix}/`) + '/tracking/events/*',
+      },
+    );
   }
   return statements;
 }

@@ -281,6 +281,7 @@ export async function advanceTracking(
   const margin = input.expiryMarginMs ?? DEFAULT_EXPIRY_MARGIN_MS;
   const days = input.expirationDays ?? DEFAULT_EXPIRATION_DAYS;
   const tier: Tier | undefined = sdkTier(input.tier ?? 'Standard');
+  const expiringWithin = input.expiringWithinMs ?? 2 * margin;
   const bucket = new TokenBucket(input.headRatePerSecond ?? DEFAULT_HEAD_RATE);
   const concurrency = input.headConcurrency ?? DEFAULT_HEAD_CONCURRENCY;
   // Every request in flight listens on the signal: lift Node's warning threshold (10) above the concurrency.
@@ -346,6 +347,10 @@ export async function advanceTracking(
     wave: wave ? { bucket: wave.bucket, key: wave.key, uploadId: wave.uploadId } : undefined,
   };
   const abandoned = new Set(index.abandonedWaves);
+  // The waves whose copies may still read their sources, this step's own included: the guard protects their rows.
+  const activeWaves = new Set([...(input.activeWaves ?? []), ...(waveId !== undefined ? [waveId] : [])]);
+  const guarded = (r: TrackingRow) =>
+    isRestored(r) || (r.state === 'queued' && r.wave !== undefined && activeWaves.has(r.wave));
   const requeue = input.requeue
     ? await readRequeueRows(s3, input.requeue, index.shardCount, signal)
     : { byShard: new Map<number, Map<string, string>>(), rows: 0 };
@@ -392,16 +397,22 @@ export async function advanceTracking(
       const gen = await store.writeShard(s, entry.gen + 1, done.rows);
       const counts = countRows(done.rows);
       let earliest: string | undefined;
+      let expiringSoon = 0;
+      const soon = now() + expiringWithin;
+      const guardedWaves = new Set<number>();
       for (const r of done.rows) {
-        if (isRestored(r) && isDate(r.expiresAt) && (earliest === undefined || r.expiresAt < earliest)) {
-          earliest = r.expiresAt;
-        }
+        if (!guarded(r) || !isDate(r.expiresAt)) continue;
+        if (r.state === 'queued') guardedWaves.add(r.wave!);
+        if (earliest === undefined || r.expiresAt < earliest) earliest = r.expiresAt;
+        if (Date.parse(r.expiresAt) < soon) expiringSoon += 1;
       }
       index.shards[s] = {
         gen,
         rows: done.rows.length,
         counts,
         ...(earliest ? { earliestExpiry: earliest } : {}),
+        ...(expiringSoon ? { expiringSoon } : {}),
+        ...(guardedWaves.size ? { guardedWaves: [...guardedWaves].sort((a, b) => a - b) } : {}),
         applied: done.applied,
         step: input.stepId,
         stepStats: done.stats,
@@ -448,10 +459,12 @@ export async function advanceTracking(
       for (const [k, v] of Object.entries(e.stepStats ?? {})) stats[k as keyof ShardStepStats] += v;
     }
     let nextEarliestExpiry: string | undefined;
+    let expiringSoon = 0;
     for (const e of index.shards) {
       if (e.earliestExpiry && (nextEarliestExpiry === undefined || e.earliestExpiry < nextEarliestExpiry)) {
         nextEarliestExpiry = e.earliestExpiry;
       }
+      expiringSoon += e.expiringSoon ?? 0;
     }
     const result: AdvanceRestoreTrackingResult = {
       stepId: input.stepId,
@@ -467,6 +480,7 @@ export async function advanceTracking(
       ...(waveRef ? { wave: waveRef } : {}),
       tooLargeForWave: stats.tooLarge,
       ...(nextEarliestExpiry ? { nextEarliestExpiry } : {}),
+      expiringSoon,
       eventsApplied: stats.eventsApplied,
       eventsUnmatched: stats.eventsUnmatched,
       headRequests: stats.heads,
@@ -506,6 +520,8 @@ export async function advanceTracking(
     if (input.reRequestExpired && c.expired > 0) return false;
     if (requeue.byShard.has(s)) return false;
     if (abandoned.size > 0 && c.queued > 0) return false;
+    // A wave whose rows it guarded has ended: its earliest expiry and expiring-soon count no longer hold.
+    if (entry.guardedWaves?.some((w) => !activeWaves.has(w))) return false;
     return !(entry.earliestExpiry !== undefined && Date.parse(entry.earliestExpiry) - now() < margin);
   }
 
@@ -623,34 +639,45 @@ export async function advanceTracking(
             stats.eventsUnmatched += 1;
             continue;
           }
-          stats.eventsApplied += 1;
-          for (const i of hits) applyFact(rows[i]!, f);
+          // At-least-once delivery, and on the local stack moto's own message next to the engine's: a fact counts as
+          // applied when it changed an object's state, so each object restored by events counts once.
+          let changed = false;
+          for (const i of hits) changed = applyFact(rows[i]!, f) || changed;
+          if (changed) stats.eventsApplied += 1;
         }
       }
     }
 
-    function applyFact(r: TrackingRow, f: RestoreFact): void {
+    /** Applies one fact to a row; true when it changed the row's state. */
+    function applyFact(r: TrackingRow, f: RestoreFact): boolean {
       if (f.size !== undefined && r.size === undefined) r.size = f.size;
       if (f.storageClass && !r.storageClass) r.storageClass = f.storageClass;
       if (f.kind === 'completed') {
         // A completion whose copy has expired by now is history, not news.
-        if (f.expiresAt && Date.parse(f.expiresAt) <= nowMs) return;
+        if (f.expiresAt && Date.parse(f.expiresAt) <= nowMs) return false;
         if (r.state === 'requested' || r.state === 'expired') {
           markRestored(r, f.eventTime || nowIso, f.expiresAt || EXPIRY_UNKNOWN);
           if (!f.expiresAt) r.note = 'restored (event without an expiry date)';
-        } else if (isRestored(r) && f.expiresAt && (!isDate(r.expiresAt) || f.expiresAt > r.expiresAt)) {
-          r.expiresAt = f.expiresAt;
+          return true;
         }
-        return;
+        // The same restore told again (or by a second sender): at most it brings the expiry a first one lacked.
+        if (isRestored(r) && f.expiresAt && (!isDate(r.expiresAt) || f.expiresAt > r.expiresAt)) {
+          r.expiresAt = f.expiresAt;
+          if (r.note === 'restored (event without an expiry date)') r.note = '';
+        }
+        return false;
       }
       // `expired`: ignore one older than what the row knows (a copy restored again since).
-      if (!isRestored(r) && r.state !== 'queued') return;
-      if (isDate(r.expiresAt) && f.eventTime && Date.parse(r.expiresAt) > Date.parse(f.eventTime) + DAY_MS) return;
+      if (!isRestored(r) && r.state !== 'queued') return false;
+      if (isDate(r.expiresAt) && f.eventTime && Date.parse(r.expiresAt) > Date.parse(f.eventTime) + DAY_MS) {
+        return false;
+      }
       if (r.state === 'queued') {
         r.note = `restored copy expired ${f.eventTime || nowIso} while queued in wave ${r.wave}`;
-        return;
+        return false;
       }
       markExpired(r, `restored copy expired ${f.eventTime || nowIso} (event)`);
+      return true;
     }
 
     // b. The sweep: HEAD what is still waiting, and restored rows whose expiry no event told.
@@ -679,12 +706,17 @@ export async function advanceTracking(
       });
     }
 
-    // c. The expiry guard: restored rows about to expire before they are copied.
-    const expiring = rows.filter(
-      (r) => isRestored(r) && isDate(r.expiresAt) && Date.parse(r.expiresAt) - nowMs < margin,
-    );
+    // c. The expiry guard: restored rows about to expire before they are copied, and rows whose wave still copies.
+    const expiring = rows.filter((r) => guarded(r) && isDate(r.expiresAt) && Date.parse(r.expiresAt) - nowMs < margin);
     await paced(expiring, async (r) => {
       const h = await head(r);
+      // A queued row stays queued: its wave's copy reports what became of it (a copy that finds its source not
+      // restored sends it back to waiting), and counting it here as well would count it twice.
+      if (r.state === 'queued' && (h.missing || h.restore.state !== 'restored')) {
+        r.note = `${h.missing ? 'missing' : 'not restored any more'} (HEAD ${nowIso}) while queued in wave ${r.wave}`;
+        r.expiresAt = '';
+        return;
+      }
       if (h.missing) return markFailed(r, 'NoSuchKey (HEAD 404)');
       learn(r, h);
       if (h.restore.state !== 'restored') {

@@ -48,8 +48,12 @@ export interface ShardEntry {
   gen: number;
   rows: number;
   counts: TrackingCounts;
-  /** The earliest expiry among restored rows not yet queued (ISO); absent when none. */
+  /** The earliest expiry among the rows the expiry guard protects (ISO); absent when none. */
   earliestExpiry?: string;
+  /** Rows the guard protects whose copy expired within the step's `expiringWithinMs` when `gen` was written. */
+  expiringSoon?: number;
+  /** The waves whose queued rows the guard protected when `gen` was written: once one ends, the shard is redone. */
+  guardedWaves?: number[];
   /** Event files already applied to `gen` that may still exist (they are deleted after the commit). */
   applied: string[];
   /** The step that wrote `gen`. */

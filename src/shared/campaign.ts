@@ -229,6 +229,11 @@ export interface RestoreAndCopyState {
   /** When the last tracking step ran (each runs the expiry guard): the guard's wake-up is due only after it. */
   lastStepAt?: string;
   nextEarliestExpiry?: string;
+  /**
+   * Waiting copies (restored, or queued in a running wave) whose restored copy expires within twice `expiryMargin`,
+   * after the last step's guard (`AdvanceRestoreTrackingResult.expiringSoon`). Absent before the first step.
+   */
+  expiringSoon?: number;
   /** Restored objects left out of waves because they are large, after the last step. */
   largeWaiting: number;
   extensions: number;
@@ -280,9 +285,11 @@ function restoreAndCopyTotals(objects: number, r: RestoreAndCopyState, phase: Ca
   const sum = (runs: ChildCampaignRun[], f: (x: CampaignResult) => number) =>
     runs.reduce((n, c) => n + (c.result ? f(c.result) : 0), 0);
   const succeeded = sum(r.waves, (x) => x.succeeded) + r.large.copied;
+  // A child's objects it never ran failed the campaign, unless the child was cancelled: then they were not run.
+  const notRunFailed = (x: CampaignResult) => (x.outcome === 'Cancelled' ? 0 : (x.notRun ?? 0));
   const failed =
-    sum(r.restores, (x) => x.failed + (x.notRun ?? 0)) +
-    sum(r.waves, (x) => x.failed + (x.notRun ?? 0)) -
+    sum(r.restores, (x) => x.failed + notRunFailed(x)) +
+    sum(r.waves, (x) => x.failed + notRunFailed(x)) -
     r.waves.reduce((n, w) => n + (w.requeued ?? 0), 0) +
     r.large.failed +
     (r.counts?.failed ?? r.sorted?.counts.failed ?? 0) +
@@ -294,6 +301,69 @@ function restoreAndCopyTotals(objects: number, r: RestoreAndCopyState, phase: Ca
     unknown: 0,
     notRun: phase === 'Done' || phase === 'Reporting' ? Math.max(0, objects - succeeded - failed) : 0,
     jobs: sum([...r.restores, ...r.waves], (x) => x.jobs),
+  };
+}
+
+/**
+ * Where a restore-and-copy campaign stands, for `status`, `status --watch`, the Web UI's details and the search
+ * attributes: one definition for all of them.
+ */
+export interface RestoreAndCopyProgress {
+  /** Objects selected. */
+  objects: number;
+  /** Objects the sort found archived (a restore is needed). */
+  needRestore: number;
+  /** Of those, restores S3 accepted so far (the restore jobs that ended; RestoreAlreadyInProgress included). */
+  requested: number;
+  /** Objects known readable so far: restored, or readable without a restore (already restored, not archived). */
+  restored: number;
+  /** Restored objects waiting for a wave or a large-object copy. */
+  waiting: number;
+  /** Objects in the waves that are running. */
+  copying: number;
+  /** Copied and verified (a wave's copy task succeeded, or the worker's multipart copy verified its target). */
+  copied: number;
+  /** Objects that did not make it so far (restore or copy failed, missing, expired before copy). */
+  failed: number;
+  /** Copy waves started so far, and the newest still running (its wave id and objects). */
+  waves: number;
+  currentWave?: { waveId: number; objects: number; workflowId: string };
+  /** When the next HEAD sweep is due (ISO), while tracking. */
+  nextSweepAt?: string;
+  /** @see RestoreAndCopyState.expiringSoon */
+  expiringSoon: number;
+  /** The earliest expiry of a waiting copy (ISO), if known. */
+  nextEarliestExpiry?: string;
+}
+
+/** A restore-and-copy campaign's progress, from its state alone (pure: the workflow calls it too). */
+export function restoreAndCopyProgress(
+  st: Pick<CampaignState, 'stats' | 'rounds' | 'round' | 'jobs' | 'restoreAndCopy' | 'phase'>,
+): RestoreAndCopyProgress | undefined {
+  const r = st.restoreAndCopy;
+  if (!r) return undefined;
+  const t = campaignTotals(st);
+  const c = r.counts ?? r.sorted?.counts;
+  const running = r.waves.filter((w) => !w.result && w.error === undefined);
+  const newest = running[running.length - 1];
+  const tracking = st.phase === 'Tracking';
+  return {
+    objects: t.objects,
+    needRestore: r.sorted?.counts.requested ?? 0,
+    requested: r.restores.reduce((n, x) => n + (x.result?.succeeded ?? 0), 0),
+    restored: c ? c.restored + c['skipped-restored'] + c.queued : 0,
+    waiting: c ? c.restored + c['skipped-restored'] : 0,
+    copying: running.reduce((n, w) => n + w.manifest.rows, 0),
+    copied: t.succeeded,
+    failed: t.failed,
+    waves: r.waves.length,
+    ...(newest?.waveId !== undefined
+      ? { currentWave: { waveId: newest.waveId, objects: newest.manifest.rows, workflowId: newest.workflowId } }
+      : {}),
+    ...(tracking && r.nextSweepAt ? { nextSweepAt: r.nextSweepAt } : {}),
+    // Once tracking is over nothing waits for a copy: the last step's count, taken while waves ran, is history.
+    expiringSoon: tracking ? (r.expiringSoon ?? 0) : 0,
+    ...(r.nextEarliestExpiry ? { nextEarliestExpiry: r.nextEarliestExpiry } : {}),
   };
 }
 
@@ -330,6 +400,8 @@ export interface CampaignStatus extends CampaignState {
   reportUri?: string;
   /** Totals over all jobs. */
   totals: CampaignTotals;
+  /** restore-and-copy campaigns: where it stands (requested / restored / copied out of N, waves, sweeps, expiry). */
+  restoreAndCopyProgress?: RestoreAndCopyProgress;
   /** While awaiting approval: what the approver is deciding. */
   awaitingApproval?: {
     jobIds: string[];

@@ -31,6 +31,12 @@ export interface CopyLargeObjectInput {
   partSizeBytes?: number;
   /** UploadPartCopy requests in flight at once, 1 – 32. @default 8 */
   concurrency?: number;
+  /**
+   * A restored source whose temporary copy expires within `marginMs` (per its HEAD) gets its restore extended by
+   * `days` (RestoreObject, `tier`) before the copy starts: a batch of large copies runs for hours with no tracking
+   * step (and so no expiry guard) in between. A failed extension is logged and the copy goes on. @default no extension
+   */
+  extendRestore?: { marginMs: number; days: number; tier?: string };
 }
 
 /** What was compared between the source and the finished target; a mismatch fails with CopyVerificationFailed. */
@@ -66,6 +72,8 @@ export interface CopyLargeObjectResult {
   /** An earlier attempt had completed the upload before it failed; this one only verified the target. */
   completedEarlier: boolean;
   verification: LargeCopyVerification;
+  /** `extendRestore` extended the source's restore before the copy. */
+  restoreExtended?: boolean;
 }
 
 export interface AbortAbandonedUploadsInput {

@@ -108,6 +108,19 @@ export interface AdvanceRestoreTrackingInput {
   /** Ask again (RestoreObject) for objects in state `expired`; they become `requested`. @default false */
   reRequestExpired?: boolean;
   /**
+   * Copy waves still running (their copies may not have read their sources yet): the expiry guard protects their
+   * `queued` objects too, so that nothing expires between its wave's manifest and its copy. An object queued in a
+   * wave not listed here is left alone (its copy ended). A queued object the guard finds not restored any more stays
+   * `queued` (with a note): its copy fails as not restored and the campaign sends it back to waiting (`requeue`).
+   * @default none: only `restored` and `skipped-restored` objects are guarded
+   */
+  activeWaves?: number[];
+  /**
+   * The window of `expiringSoon`, ms: a waiting copy whose restored copy expires within it counts. @default twice
+   * `expiryMarginMs`
+   */
+  expiringWithinMs?: number;
+  /**
    * Copy failures of wave `waveId` to send back to waiting: each row of `failures` (a failed.csv: bucket, URL-encoded
    * key, versionId, errorCode, …; a header row is skipped) whose errorCode is one of `errorCodes` and whose object is
    * still `queued` in that wave becomes `requested` again (`requestedAt` now). A HEAD checks it first: a missing object
@@ -179,9 +192,21 @@ export interface AdvanceRestoreTrackingResult {
   wave?: { bucket: string; key: string; etag: string; rows: number; waveId: number; versioned?: boolean };
   /** Restored objects left out of the wave because of `maxObjectSize`. */
   tooLargeForWave: number;
-  /** The earliest expiry (ISO) among restored objects not yet queued; undefined when none. */
+  /**
+   * The earliest expiry (ISO) among the copies the guard protects (restored objects not yet queued, and those queued
+   * in an active wave); undefined when none.
+   */
   nextEarliestExpiry?: string;
-  /** Event facts applied to objects in this step. */
+  /**
+   * Of the copies the guard protects, those whose restored copy expires within `expiringWithinMs`, after this step's
+   * guard ran: each shard's count as of the step that last rewrote it (a sweep rewrites every shard with waiting
+   * objects). Absent in results of earlier releases.
+   */
+  expiringSoon?: number;
+  /**
+   * Event facts that changed an object's state in this step (made it restored, or expired): a fact told twice (SQS
+   * delivers at least once; the local stack's moto adds a message of its own) counts once.
+   */
   eventsApplied: number;
   /** Event facts naming an object that is not in the tracking set (or not of this version). */
   eventsUnmatched: number;

@@ -14,6 +14,14 @@ export const CAMPAIGN_SEARCH_ATTRIBUTES = {
   bucket: defineSearchAttributeKey('CampaignBucket', 'KEYWORD'),
   objects: defineSearchAttributeKey('CampaignObjects', 'INT'),
   failedTasks: defineSearchAttributeKey('CampaignFailedTasks', 'INT'),
+  // restore-and-copy progress. DOUBLE, not INT: SQL visibility stores at most 3 INT attributes per namespace (the
+  // dev server refuses a fourth) and two are taken above; a double holds any count exactly and compares as a number.
+  /** restore-and-copy: objects known readable so far (restored, or needing no restore). */
+  restored: defineSearchAttributeKey('CampaignRestored', 'DOUBLE'),
+  /** restore-and-copy: objects copied (and verified) so far. */
+  copied: defineSearchAttributeKey('CampaignCopied', 'DOUBLE'),
+  /** restore-and-copy: waiting copies whose restored copy expires soon (`status`'s "expiring soon"). */
+  expiringSoon: defineSearchAttributeKey('CampaignExpiringSoon', 'DOUBLE'),
 } as const;
 
 /** `temporal` CLI type names, for `--search-attribute NAME=Type`. */

@@ -17,6 +17,7 @@ import {
   condition,
   ContinueAsNew,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -37,6 +38,7 @@ import {
   approveUpdate,
   CAMPAIGN_WORKFLOW_TYPE,
   campaignTotals,
+  restoreAndCopyProgress,
   rejectSignal,
   rejectUpdate,
   statusQuery,
@@ -118,10 +120,20 @@ const trackingCalls = proxyActivities<Activities>({
   retry: { initialInterval: '5s', maximumInterval: '2m', nonRetryableErrorTypes: [FailureType.InvalidInput] },
 });
 /** A multipart copy of up to 5 TB: heartbeats per part; a retry resumes the same upload. */
-const largeCopyCalls = proxyActivities<Activities>({
+const largeCopyOptions: ActivityOptions = {
   startToCloseTimeout: '24h',
   heartbeatTimeout: '2m',
   retry: { initialInterval: '5s', maximumInterval: '2m', maximumAttempts: 5 },
+};
+/** Builds before `large-copy-waits-for-cancel`: a cancel did not wait for the copy to abort its upload. */
+const largeCopyCallsUnwaited = proxyActivities<Activities>(largeCopyOptions);
+/**
+ * On cancellation, wait until the copy has aborted its multipart upload (it does so when the cancel reaches its next
+ * heartbeat): the campaign ends with no upload left behind, and its report after the copy's end, not before.
+ */
+const largeCopyCallsWaited = proxyActivities<Activities>({
+  ...largeCopyOptions,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 /** Large objects copied per batch: the batch's refs pass through history, so it stays small. */
 const LARGE_OBJECTS_PER_BATCH = 100;
@@ -213,6 +225,7 @@ function buildStatus(spec: CampaignSpec, st: CampaignState): CampaignStatus {
     operation: spec.operation.type,
     reportUri: st.reportKey ? `s3://${spec.report.bucket}/${st.reportKey}` : undefined,
     totals: totals(st),
+    ...(st.restoreAndCopy ? { restoreAndCopyProgress: restoreAndCopyProgress(st) } : {}),
     awaitingApproval:
       st.phase === 'AwaitingApproval'
         ? {
@@ -294,6 +307,16 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const publish = () => {
     st.updatedAt = nowIso();
     const t = totals(st);
+    const progress = restoreAndCopyProgress(st);
+    // The restore-and-copy progress attributes came after that path's first builds: their campaigns replay as they ran.
+    const racAttributes =
+      progress && patched('restore-and-copy-progress-attributes')
+        ? [
+            { key: SA.restored, value: progress.restored },
+            { key: SA.copied, value: progress.copied },
+            { key: SA.expiringSoon, value: progress.expiringSoon },
+          ]
+        : [];
     upsertSearchAttributes([
       { key: SA.name, value: spec.name },
       { key: SA.operation, value: spec.operation.type },
@@ -301,6 +324,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       { key: SA.bucket, value: sourceBucket(spec) },
       { key: SA.objects, value: t.objects },
       { key: SA.failedTasks, value: t.failed },
+      ...racAttributes,
     ]);
     setCurrentDetails(campaignProgressDetails(spec, st));
     observeMetrics(st);
@@ -528,6 +552,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
    * retries, so cleanup never hangs and a failing step does not hide the report.
    */
   const cleanUpAndReport = async (outcome: CampaignOutcome, reason: string) => {
+    // A restore-and-copy campaign's work runs in its child campaigns; its report names every object not copied.
+    // Earlier builds wrote the ordinary report; their histories replay as they ran.
+    if (st.restoreAndCopy && patched('restore-and-copy-cancel-report')) return endRestoreAndCopyEarly(outcome, reason);
     await CancellationScope.nonCancellable(async () => {
       const live = st.jobs.filter((j) => j.jobId && !isTerminal(j.status));
       await cancelJobs(live, reason, cleanupCalls, true);
@@ -581,6 +608,46 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   };
 
   // ---- restore-and-copy --------------------------------------------------------------------------------------------
+  /**
+   * A restore-and-copy campaign cancelled or failed: cancel its running child campaigns (each cancels its job and
+   * writes its own report), wait a bounded while for them to end, then write the restore-and-copy report, which names
+   * each object not copied (`NotCopied:<outcome>`). Best effort with bounded retries, like `cleanUpAndReport`.
+   */
+  const endRestoreAndCopyEarly = async (outcome: CampaignOutcome, reason: string) => {
+    await CancellationScope.nonCancellable(async () => {
+      const rac = st.restoreAndCopy!;
+      const live = running([...rac.restores, ...rac.waves]);
+      // A cancelled campaign's children were asked already (Temporal passes the cancel on); a failing one's were not.
+      for (const run of live) {
+        await getExternalWorkflowHandle(run.workflowId)
+          .cancel()
+          .catch((e: unknown) =>
+            log.warn('could not cancel a child campaign', { child: run.workflowId, error: String(e) }),
+          );
+      }
+      await condition(() => running(live).length === 0, CANCEL_WAIT_POLLS * durationMs(spec.pollInterval));
+      st.outcome = outcome;
+      st.outcomeReason =
+        live.length > 0 ? `${reason}; child campaigns cancelled: ${live.map((r) => r.workflowId).join(', ')}` : reason;
+      st.phase = 'Reporting';
+      const res = await cleanupCalls
+        .writeRestoreAndCopyReport({ spec, state: st, output: location, endedEarly: true })
+        .catch((e: unknown) => {
+          log.error('could not write the campaign report', { error: String(e) });
+          return undefined;
+        });
+      if (res) {
+        st.reportKey = res.reportKey;
+        st.failedObjectsKey = res.failedObjectsKey;
+        // A child that ended cancelled has no result, only its report: its counts come from there.
+        for (const { workflowId, result } of res.childResults ?? []) {
+          const run = [...rac.restores, ...rac.waves].find((r) => r.workflowId === workflowId);
+          if (run && !run.result) run.result = result;
+        }
+      }
+      setPhase('Done');
+    });
+  };
   const racOperation = (): RestoreAndCopyOperation => {
     if (spec.operation.type !== 'restore-and-copy') throw new Error('not a restore-and-copy campaign');
     return spec.operation;
@@ -640,6 +707,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     rac.extensions += res.extensionsIssued;
     rac.headRequests += res.headRequests;
     rac.eventsApplied += res.eventsApplied;
+    if (res.expiringSoon !== undefined) rac.expiringSoon = res.expiringSoon;
   };
   type StepInput = Parameters<typeof trackingCalls.advanceRestoreTracking>[0];
   const trackingStep = (extra: { sweep?: boolean; wave?: StepInput['wave']; requeue?: StepInput['requeue'] }) => {
@@ -655,6 +723,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       tier: op.tier,
       headConcurrency: op.tracking.headConcurrency,
       headRatePerSecond: op.tracking.headRatePerSecond,
+      // The waves still copying: the guard keeps their objects restored until their copies have read them.
+      activeWaves: running(rac.waves).flatMap((w) => (w.waveId === undefined ? [] : [w.waveId])),
       ...(extra.wave ? { wave: extra.wave } : {}),
       ...(extra.requeue ? { requeue: extra.requeue } : {}),
     });
@@ -693,6 +763,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     type FailureRow = { bucket: string; key: string; versionId?: string; errorCode: string; message: string };
     const failures: FailureRow[] = [];
     const unrestored: FailureRow[] = [];
+    /** Copies a cancel stopped (or kept from starting): named in the report, counted as not run. */
+    const stopped: FailureRow[] = [];
+    const largeCopyCalls = patched('large-copy-waits-for-cancel') ? largeCopyCallsWaited : largeCopyCallsUnwaited;
     for (let i = 0; i < objects.length; i += op.largeObjects.concurrency) {
       const slice = objects.slice(i, i + op.largeObjects.concurrency);
       const results = await Promise.allSettled(
@@ -701,6 +774,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             source: o,
             operation,
             ...(op.largeObjects.partSize ? { partSizeBytes: sizeBytes(op.largeObjects.partSize) } : {}),
+            // No tracking step runs during the batch: each copy guards its own source's expiry.
+            extendRestore: { marginMs: durationMs(op.expiryMargin), days: op.expirationDays, tier: op.tier },
           }),
         ),
       );
@@ -710,6 +785,15 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           rac.large.objects += 1;
           rac.large.copied += 1;
           rac.large.bytes += r.value.bytes;
+          if (r.value.restoreExtended) rac.extensions += 1;
+          return;
+        }
+        if (isCancellation(r.reason) && CancellationScope.current().consideredCancelled) {
+          stopped.push({
+            ...o,
+            errorCode: 'NotCopied:Cancelled',
+            message: 'the campaign was cancelled during the copy',
+          });
           return;
         }
         const cause = r.reason instanceof ActivityFailure ? r.reason.cause : r.reason;
@@ -724,6 +808,20 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         failures.push({ ...o, errorCode: `CopyFailed:${type}`, message });
       });
       publish();
+    }
+    if (stopped.length > 0 && patched('restore-and-copy-cancel-report')) {
+      await CancellationScope.nonCancellable(async () => {
+        const key = `${location.prefix}/failures/large-${rac.large.batches}-cancelled.csv`;
+        // The copies that found their source not restored will not go back to waiting now: not copied either.
+        const notRestored = unrestored.map((r) => ({
+          ...r,
+          errorCode: 'NotCopied:Cancelled',
+          message: `${r.errorCode}: ${r.message}`,
+        }));
+        await writeLargeCopyFailures({ bucket: location.bucket, key, rows: [...failures, ...notRestored, ...stopped] });
+        rac.large.failureKeys.push(key);
+      });
+      throw new CancelledFailure('the campaign workflow was cancelled during its large-object copies');
     }
     if (unrestored.length > 0) {
       const key = `${location.prefix}/failures/large-${rac.large.batches}-unrestored.csv`;
@@ -1241,7 +1339,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         }
         case 'Reporting': {
           if (st.restoreAndCopy) {
-            const res = await writeRestoreAndCopyReport({ spec, state: st, output: location });
+            // Rejected or expired at the approval: nothing was copied, and failed.csv names each object and why.
+            const endedEarly = st.outcome === 'Rejected' || st.outcome === 'ApprovalExpired';
+            const res = await writeRestoreAndCopyReport({
+              spec,
+              state: st,
+              output: location,
+              ...(endedEarly ? { endedEarly } : {}),
+            });
             st.reportKey = res.reportKey;
             st.failedObjectsKey = res.failedObjectsKey;
             setPhase('Done');

@@ -367,6 +367,38 @@ describe('copyLargeObject', () => {
       expect(result.parts).toBe(3);
       expect(await sha256Of(setup, bucket, 'copies/cold.bin')).toBe(src.sha256);
     }));
+
+  test('extendRestore: a source restore expiring within the margin is extended before the copy, one outside it is not', () =>
+    withBucket(async (bucket, setup) => {
+      await putRandomObject(setup, { Bucket: bucket, Key: 'cold.bin', StorageClass: 'GLACIER' }, SIZE);
+      await setup.send(new RestoreObjectCommand({ Bucket: bucket, Key: 'cold.bin', RestoreRequest: { Days: 1 } }));
+      const expiry = async () =>
+        Date.parse(
+          /expiry-date="([^"]+)"/.exec(
+            (await setup.send(new HeadObjectCommand({ Bucket: bucket, Key: 'cold.bin' }))).Restore ?? '',
+          )?.[1] ?? '',
+        );
+      const before = await expiry();
+      const s3 = client();
+      const counts = countRequests(s3);
+      // A one-hour margin: a day left is enough, nothing is asked.
+      const calm = await attempt(s3, {
+        ...copyInput(bucket, 'cold.bin'),
+        extendRestore: { marginMs: 3600_000, days: 5 },
+      });
+      expect(calm.restoreExtended).toBeUndefined();
+      expect(counts.RestoreObject).toBeUndefined();
+      expect(await expiry()).toBe(before);
+      // A two-day margin: the day left is not enough, the restore is extended to five days before the copy.
+      const started = Date.now();
+      const urgent = await attempt(s3, {
+        ...copyInput(bucket, 'cold.bin'),
+        extendRestore: { marginMs: 2 * 86_400_000, days: 5, tier: 'STANDARD' },
+      });
+      expect(urgent).toMatchObject({ restoreExtended: true, parts: 3 });
+      expect(counts.RestoreObject).toBe(1);
+      expect(Math.abs((await expiry()) - (started + 5 * 86_400_000))).toBeLessThan(60_000);
+    }));
 });
 
 describe('abortAbandonedUploads', () => {

@@ -11,13 +11,16 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   RestoreObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 
+import { formatReport } from '../../src/cli/campaign-views';
 import { approveUpdate, statusQuery, type CampaignResult } from '../../src/shared/campaign';
-import { uniqueName, withBucket } from '../helpers';
+import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../../src/shared/search-attributes';
+import { s3Client, uniqueName, withBucket } from '../helpers';
 import { startCampaign, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
 import { admin, withEngine } from '../support/engine';
 
@@ -122,6 +125,21 @@ test('a mixed restore-and-copy campaign: every object copied with its bytes, met
             expect(rac.large).toMatchObject({ objects: 2, copied: 2, failed: 0, bytes: 12 * MiB });
             expect(rac.counts).toMatchObject({ requested: 0, restored: 0, 'skipped-restored': 0, queued: 9 });
             expect(rac.durations?.length).toBeGreaterThan(0);
+            // Progress where an operator looks: the status query (status, --watch, --json) and the search attributes.
+            expect(status.restoreAndCopyProgress).toMatchObject({
+              objects: 9,
+              needRestore: 6,
+              requested: 6,
+              restored: 9,
+              waiting: 0,
+              copying: 0,
+              copied: 9,
+              failed: 0,
+              waves: rac.waves.length,
+              expiringSoon: 0,
+            });
+            const sa = (await handle.describe()).typedSearchAttributes;
+            expect([sa.get(SA.restored), sa.get(SA.copied), sa.get(SA.expiringSoon)]).toEqual([9, 9, 0]);
 
             // Every object in the target: same bytes, metadata and tags.
             for (const o of seeds) {
@@ -234,5 +252,303 @@ test('a wave copy that fails InvalidObjectState goes back to waiting: a later sw
           { engineUrl: engine.url },
         );
       });
+    }),
+  ));
+
+test('a cancelled restore-and-copy campaign cancels its running wave, and its report names every object not copied and why', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      const objects = [
+        { key: 'warm/w1.txt', storageClass: 'STANDARD' as const },
+        { key: 'warm/w2.txt', storageClass: 'STANDARD' as const },
+        { key: 'cold/g1.txt', storageClass: 'GLACIER' as const },
+        { key: 'cold/g 2.txt', storageClass: 'DEEP_ARCHIVE' as const },
+      ];
+      for (const o of objects) {
+        await s3.send(
+          new PutObjectCommand({ Bucket: source, Key: o.key, Body: `body of ${o.key}`, StorageClass: o.storageClass }),
+        );
+      }
+      // Restores that take ten minutes, and a copy job held in Preparing: the cancel finds both under way.
+      await withEngine({ restoreLatencyMs: 600_000 }, async (engine) => {
+        const rule = await admin(engine.url, 'POST', '/_local/faults', {
+          match: { operation: 'S3PutObjectCopy' },
+          preparingDelayMs: 600_000,
+        });
+        expect(rule.status).toBeLessThan(300);
+        await withCampaignWorker(
+          async (h) => {
+            const id = uniqueName('rac-cancel');
+            const handle = await startCampaign(
+              h,
+              id,
+              testSpec(h, source, {
+                source: { type: 'keys', bucket: source, keys: objects.map((o) => o.key) },
+                approval: { required: false },
+                operation: {
+                  type: 'restore-and-copy',
+                  tier: 'STANDARD',
+                  expirationDays: 1,
+                  targetBucket: target,
+                  waves: { minObjects: 100, maxWait: '1s' },
+                  tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                },
+              }),
+            );
+            const deadline = Date.now() + 60_000;
+            let wave: string | undefined;
+            while (!wave && Date.now() < deadline) {
+              const s = await handle.query(statusQuery);
+              const restoresDone = s.restoreAndCopy?.restores.every((r) => r.result) ?? false;
+              if (restoresDone) wave = s.restoreAndCopy?.waves.find((w) => !w.result && !w.error)?.workflowId;
+              if (!wave) await new Promise((r) => setTimeout(r, 500));
+            }
+            expect(wave).toBe(`${id}--wave-1`);
+            await handle.cancel();
+            await expect(handle.result()).rejects.toThrow();
+            expect((await handle.describe()).status.name).toBe('CANCELLED');
+            // The wave's child campaign was cancelled too, and wrote its own report.
+            const child = h.client.workflow.getHandle(wave!);
+            expect((await child.describe()).status.name).toBe('CANCELLED');
+
+            const status = await handle.query(statusQuery);
+            expect(status).toMatchObject({ phase: 'Done', outcome: 'Cancelled' });
+            expect(status.outcomeReason).toContain(`child campaigns cancelled: ${wave}`);
+            expect(status.totals).toMatchObject({ objects: 4, succeeded: 0, failed: 0, notRun: 4 });
+            const report = JSON.parse((await bodyOf(s3, source, `campaigns/${id}/campaign.json`)).toString()) as {
+              outcome: string;
+              totals: Record<string, number>;
+              restoreAndCopy: { waves: Array<{ outcome?: string }>; restores: Array<{ outcome?: string }> };
+            };
+            expect(report.outcome).toBe('Cancelled');
+            expect(report.totals).toMatchObject({ objects: 4, succeeded: 0, failed: 0, notRun: 4 });
+            expect(report.restoreAndCopy.waves).toMatchObject([{ outcome: 'Cancelled' }]);
+            expect(report.restoreAndCopy.restores).toMatchObject([{ outcome: 'Succeeded' }]);
+            // `s3-campaigns report` reads it: each child campaign, and the objects by why they were not copied.
+            const text = formatReport(report as unknown as Parameters<typeof formatReport>[0], 's3://x/campaign.json');
+            expect(text).toMatch(new RegExp(`wave 1 +${wave} +Cancelled +2 +0 +0`));
+            expect(text).toMatch(/NotCopied:Cancelled +4/);
+            // Each object named once, with why it was not copied.
+            const [header, ...rows] = (await bodyOf(s3, source, `campaigns/${id}/failed.csv`))
+              .toString()
+              .trim()
+              .split('\n');
+            expect(header).toMatch(/^bucket,key,/);
+            const byKey = Object.fromEntries(
+              rows.map((r) => {
+                const f = r.split(',');
+                return [decodeURIComponent(f[1]!), [f[3], f[5]]];
+              }),
+            );
+            expect(rows).toHaveLength(4);
+            expect(byKey).toEqual({
+              'warm/w1.txt': ['NotCopied:Cancelled', expect.stringMatching(/^its copy wave was stopped/)],
+              'warm/w2.txt': ['NotCopied:Cancelled', expect.stringMatching(/^its copy wave was stopped/)],
+              'cold/g1.txt': ['NotCopied:Cancelled', 'its restore was asked for (or was to be) and had not completed'],
+              'cold/g 2.txt': ['NotCopied:Cancelled', 'its restore was asked for (or was to be) and had not completed'],
+            });
+          },
+          { engineUrl: engine.url },
+        );
+      });
+    }),
+  ));
+
+test('a large copy that finds its source not restored goes back to waiting: a later sweep and large copy take it, and it is not in failed.csv', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      const big = randomBytes(6 * MiB);
+      await s3.send(new PutObjectCommand({ Bucket: source, Key: 'big/flip.bin', Body: big, StorageClass: 'GLACIER' }));
+      // The worker's S3 client: the first time the large copy HEADs its source (it alone asks for checksums), the
+      // restore reads as gone, as if it had expired between the tracking step and the copy.
+      const workerS3 = s3Client();
+      let flipped = 0;
+      workerS3.middlewareStack.add(
+        (next, context) => async (args) => {
+          const res = await next(args);
+          const input = args.input as { Key?: string; ChecksumMode?: string };
+          if (context.commandName === 'HeadObjectCommand' && input.ChecksumMode === 'ENABLED' && flipped === 0) {
+            flipped += 1;
+            (res.output as { Restore?: string }).Restore = undefined;
+          }
+          return res;
+        },
+        { step: 'initialize', name: 'restoreGoneOnce' },
+      );
+      try {
+        await withEngine({ restoreLatencyMs: 2000 }, (engine) =>
+          withCampaignWorker(
+            async (h) => {
+              const id = uniqueName('rac-large-flip');
+              const handle = await startCampaign(
+                h,
+                id,
+                testSpec(h, source, {
+                  source: { type: 'keys', bucket: source, keys: ['big/flip.bin'] },
+                  approval: { required: false },
+                  operation: {
+                    type: 'restore-and-copy',
+                    tier: 'STANDARD',
+                    expirationDays: 1,
+                    targetBucket: target,
+                    largeObjectThreshold: '5MiB',
+                    waves: { minObjects: 100, maxWait: '1s' },
+                    tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                  },
+                }),
+              );
+              const result = (await handle.result()) as CampaignResult;
+              expect(flipped).toBe(1);
+              expect(result).toMatchObject({ outcome: 'Succeeded', objects: 1, succeeded: 1, failed: 0, notRun: 0 });
+              const rac = (await handle.query(statusQuery)).restoreAndCopy!;
+              expect(rac.large).toMatchObject({ copied: 1, failed: 0, requeued: 1, failureKeys: [] });
+              expect(rac.large.batches).toBeGreaterThanOrEqual(2);
+              expect(rac.requeued).toBe(1);
+              expect(rac.waves).toEqual([]);
+              // The unrestored copy was written down for the requeue step, not as a failure.
+              const unrestored = (
+                await bodyOf(s3, source, `campaigns/${id}/failures/large-1-unrestored.csv`)
+              ).toString();
+              expect(unrestored).toMatch(/^[^,]+,big\/flip\.bin,,NotRestored,/);
+              expect(await bodyOf(s3, target, 'big/flip.bin')).toEqual(big);
+              expect(
+                (await bodyOf(s3, source, `campaigns/${id}/failed.csv`)).toString().trim().split('\n'),
+              ).toHaveLength(1);
+            },
+            { engineUrl: engine.url, s3: workerS3 },
+          ),
+        );
+      } finally {
+        workerS3.destroy();
+      }
+    }),
+  ));
+
+test('a restore-and-copy campaign continues as new only between its child campaigns: none is lost, cut short or started twice', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      const objects = [
+        { key: 'cold/c1.txt', storageClass: 'GLACIER' as const },
+        { key: 'cold/c2.txt', storageClass: 'DEEP_ARCHIVE' as const },
+        { key: 'warm/w1.txt', storageClass: 'STANDARD' as const },
+        { key: 'warm/w2.txt', storageClass: 'STANDARD' as const },
+      ];
+      for (const o of objects) {
+        await s3.send(
+          new PutObjectCommand({ Bucket: source, Key: o.key, Body: `body of ${o.key}`, StorageClass: o.storageClass }),
+        );
+      }
+      await withEngine({ restoreLatencyMs: 4000 }, (engine) =>
+        withCampaignWorker(
+          async (h) => {
+            const id = uniqueName('rac-can');
+            const handle = await startCampaign(
+              h,
+              id,
+              testSpec(h, source, {
+                source: { type: 'keys', bucket: source, keys: objects.map((o) => o.key) },
+                approval: { required: false },
+                // The lowest limit: the parent is over it within a few tracking passes, children running or not.
+                historyEventLimit: 50,
+                operation: {
+                  type: 'restore-and-copy',
+                  tier: 'STANDARD',
+                  expirationDays: 1,
+                  targetBucket: target,
+                  waves: { minObjects: 100, maxWait: '1s' },
+                  tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                },
+              }),
+            );
+            const result = (await handle.result()) as CampaignResult;
+            expect(result).toMatchObject({ outcome: 'Succeeded', objects: 4, succeeded: 4, failed: 0, notRun: 0 });
+            const status = await handle.query(statusQuery);
+            expect(status.runs).toBeGreaterThan(1);
+            const rac = status.restoreAndCopy!;
+            const children = [...rac.restores, ...rac.waves];
+            // Each child ran to its end (one cut short by a parent that continued would be TERMINATED), once.
+            expect(new Set(children.map((c) => c.workflowId)).size).toBe(children.length);
+            for (const c of children) {
+              expect([c.workflowId, (await h.client.workflow.getHandle(c.workflowId).describe()).status.name]).toEqual([
+                c.workflowId,
+                'COMPLETED',
+              ]);
+            }
+            const next = `${id}--wave-${Math.max(...rac.waves.map((w) => w.waveId!)) + 1}`;
+            await expect(h.client.workflow.getHandle(next).describe()).rejects.toThrow(/not found/i);
+            expect(rac.waves.reduce((n, w) => n + (w.result?.succeeded ?? 0), 0)).toBe(4);
+            for (const o of objects) expect((await bodyOf(s3, target, o.key)).toString()).toBe(`body of ${o.key}`);
+          },
+          { engineUrl: engine.url },
+        ),
+      );
+    }),
+  ));
+
+test('a cancel during a worker multipart copy stops it, aborts its upload, and the report names the object as not copied', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      const big = randomBytes(12 * MiB);
+      await s3.send(new PutObjectCommand({ Bucket: source, Key: 'big/slow.bin', Body: big, StorageClass: 'STANDARD' }));
+      // The worker's part copies take 10 s each, and its heartbeats reach Temporal at least every second (the
+      // default throttle is up to a minute): the cancel reaches the copy while its parts run.
+      const workerS3 = s3Client();
+      let partsStarted = 0;
+      workerS3.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'UploadPartCopyCommand') {
+            partsStarted += 1;
+            await new Promise((r) => setTimeout(r, 10_000));
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'slowParts' },
+      );
+      try {
+        await withEngine({}, (engine) =>
+          withCampaignWorker(
+            async (h) => {
+              const id = uniqueName('rac-cancel-large');
+              const handle = await startCampaign(
+                h,
+                id,
+                testSpec(h, source, {
+                  source: { type: 'keys', bucket: source, keys: ['big/slow.bin'] },
+                  approval: { required: false },
+                  operation: {
+                    type: 'restore-and-copy',
+                    tier: 'STANDARD',
+                    expirationDays: 1,
+                    targetBucket: target,
+                    largeObjectThreshold: '5MiB',
+                    largeObjects: { partSize: '5MiB' },
+                    waves: { minObjects: 100, maxWait: '1s' },
+                    tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                  },
+                }),
+              );
+              const deadline = Date.now() + 60_000;
+              while (partsStarted === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+              expect(partsStarted).toBeGreaterThan(0);
+              await handle.cancel();
+              await expect(handle.result()).rejects.toThrow();
+              const status = await handle.query(statusQuery);
+              expect(status).toMatchObject({ phase: 'Done', outcome: 'Cancelled' });
+              expect(status.totals).toMatchObject({ objects: 1, succeeded: 0, failed: 0, notRun: 1 });
+              const rows = (await bodyOf(s3, source, `campaigns/${id}/failed.csv`)).toString().trim().split('\n');
+              expect(rows).toHaveLength(2);
+              expect(rows[1]).toMatch(
+                /^[^,]+,big\/slow\.bin,,NotCopied:Cancelled,,the campaign was cancelled during the copy,/,
+              );
+              const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: target }));
+              expect(uploads.Uploads ?? []).toEqual([]);
+              await expect(s3.send(new HeadObjectCommand({ Bucket: target, Key: 'big/slow.bin' }))).rejects.toThrow();
+            },
+            { engineUrl: engine.url, s3: workerS3, workerOptions: { maxHeartbeatThrottleInterval: '1s' } },
+          ),
+        );
+      } finally {
+        workerS3.destroy();
+      }
     }),
   ));

@@ -5,7 +5,15 @@
 import { formatStatus } from '../../src/cli/campaign';
 import { formatReport } from '../../src/cli/campaign-views';
 import { progressLine, TaskRate } from '../../src/cli/progress';
-import { campaignTotals, type CampaignState, type CampaignStatus, type RoundAnalysis } from '../../src/shared/campaign';
+import {
+  campaignTotals,
+  restoreAndCopyProgress,
+  type CampaignResult,
+  type CampaignState,
+  type CampaignStatus,
+  type RestoreAndCopyState,
+  type RoundAnalysis,
+} from '../../src/shared/campaign';
 
 const manifest = (rows: number) => ({ bucket: 'reports', key: `m${rows}.csv`, etag: 'e', rows });
 const round = (r: number, succeeded: number, retryable: number, permanent = 0): RoundAnalysis => ({
@@ -108,6 +116,93 @@ describe('status --watch: one line per poll, cumulative over the rounds', () => 
     expect(progressLine(s, undefined, now)).toBe(
       'Done             [######------------------]  25% 4/16 4 ok 0 failed 12 not run',
     );
+  });
+});
+
+describe('a restore-and-copy campaign: requested / restored / copied out of N, the wave, the next sweep, expiring soon', () => {
+  const now = Date.parse('2026-11-25T12:00:00Z');
+  const ended = (succeeded: number, failed = 0): CampaignResult => ({
+    campaignId: 'child',
+    outcome: failed ? 'CompletedWithFailures' : 'Succeeded',
+    objects: succeeded + failed,
+    succeeded,
+    failed,
+    jobs: 1,
+  });
+  /** 10 objects: 6 archived (restores asked for in one child), 4 readable; wave 1 copied 3, wave 2 copies 4. */
+  function racStatus(phase: CampaignState['phase'], over: Partial<RestoreAndCopyState> = {}): CampaignStatus {
+    const counts = { requested: 2, restored: 1, queued: 7, expired: 0, failed: 0, 'skipped-restored': 0 };
+    const rac: RestoreAndCopyState = {
+      sourceManifests: [manifest(10)],
+      sorted: {
+        objects: 10,
+        counts: { ...counts, requested: 6, restored: 0, queued: 0, 'skipped-restored': 4 },
+        restoreManifests: [manifest(6)],
+        headRequests: 10,
+      },
+      restores: [{ workflowId: 'c1--restore-1', manifest: manifest(6), startedAt: 's', result: ended(6) }],
+      waves: [
+        { workflowId: 'c1--wave-1', manifest: manifest(3), startedAt: 's', waveId: 1, result: ended(3) },
+        { workflowId: 'c1--wave-2', manifest: manifest(4), startedAt: 's', waveId: 2 },
+      ],
+      large: { batches: 0, objects: 0, copied: 0, failed: 0, bytes: 0, failureKeys: [] },
+      steps: 4,
+      consumers: 0,
+      counts,
+      nextSweepAt: '2026-11-25T12:00:45.000Z',
+      nextEarliestExpiry: '2026-11-27T00:00:00.000Z',
+      expiringSoon: 2,
+      largeWaiting: 0,
+      extensions: 1,
+      headRequests: 20,
+      eventsApplied: 0,
+      ...over,
+    };
+    const st = status({ phase, restoreAndCopy: rac, stats: { ...status({}).stats!, rowsSelected: 10 } });
+    return { ...st, operation: 'restore-and-copy', restoreAndCopyProgress: restoreAndCopyProgress(st) };
+  }
+
+  test('the watch line counts copies and shows each stage', () => {
+    expect(progressLine(racStatus('Tracking'), undefined, now)).toBe(
+      'Tracking         [#######-----------------]  30% 3/10 3 ok 0 failed · restored 8/10 · wave 2 copying 4 · next sweep in 45s · 2 expiring soon',
+    );
+    // Restore requests not all in yet: how many S3 accepted, out of those that need one.
+    const restoring = racStatus('Tracking', {
+      restores: [{ workflowId: 'c1--restore-1', manifest: manifest(6), startedAt: 's' }],
+      waves: [],
+      counts: undefined,
+      expiringSoon: undefined,
+    });
+    expect(progressLine(restoring, undefined, now)).toBe(
+      'Tracking         [------------------------]   0% 0/10 0 ok 0 failed · requested 0/6 · restored 4/10 · next sweep in 45s · 0 expiring soon',
+    );
+  });
+
+  test('status shows the stages, the current wave, the next sweep and the copies expiring soon', () => {
+    const text = formatStatus(racStatus('Tracking'));
+    expect(text).toContain(
+      '  restore    requested 6/6   restored 8/10   waiting 1   copying 4   copied 3/10 (verified)   failed 0\n' +
+        '  waves      2   current wave 2 (4 objects, c1--wave-2)\n' +
+        '  tracking   next sweep 2026-11-25T12:00:45.000Z   expiring soon 2   earliest expiry of a waiting copy 2026-11-27T00:00:00.000Z   extensions 1',
+    );
+  });
+
+  test('status --json carries the same progress', () => {
+    expect(racStatus('Tracking').restoreAndCopyProgress).toEqual({
+      objects: 10,
+      needRestore: 6,
+      requested: 6,
+      restored: 8,
+      waiting: 1,
+      copying: 4,
+      copied: 3,
+      failed: 0,
+      waves: 2,
+      currentWave: { waveId: 2, objects: 4, workflowId: 'c1--wave-2' },
+      nextSweepAt: '2026-11-25T12:00:45.000Z',
+      expiringSoon: 2,
+      nextEarliestExpiry: '2026-11-27T00:00:00.000Z',
+    });
   });
 });
 

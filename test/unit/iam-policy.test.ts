@@ -1,7 +1,11 @@
 /** The least-privilege policies of one campaign: exact actions and resources for every operation and source. */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { batchRolePolicies, iamLiteral, workerPolicy, type PolicyDocument } from '../../src/iam/policy';
 import { parseCampaignSpec, type CampaignSpec } from '../../src/shared/campaign-spec';
 
+const ROOT = path.join(__dirname, '..', '..');
 const ROLE = 'arn:aws:iam::111122223333:role/S3BatchOperationsRole';
 const MANIFESTS = 'arn:aws:s3:::ops-reports/s3-campaigns/*';
 
@@ -352,7 +356,7 @@ describe('restore-and-copy', () => {
     );
     const sids = statements(doc).map(([sid]) => sid);
     expect(sids).not.toContain('ReadLargeCopySources');
-    expect(statements(doc).at(-1)).toEqual([
+    expect(statements(doc).at(-2)).toEqual([
       'ReadRestoreEvents',
       ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
       ['arn:aws:sqs:eu-west-1:111122223333:restore-events'],
@@ -362,6 +366,57 @@ describe('restore-and-copy', () => {
       'TrackAndExtendRestores',
       ['s3:GetObject', 's3:RestoreObject'],
       [OBJECTS],
+    ]);
+  });
+
+  test('every S3 and SQS call of the tracking, large-copy and report code is allowed by the worker policy', () => {
+    const files = ['src/activities', 'src/restore-tracking', 'src/large-copy'].flatMap((dir) =>
+      readdirSync(path.join(ROOT, dir))
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => path.join(dir, f)),
+    );
+    const racFiles = files.filter((f) => /restore-tracking|large-copy|restore-and-copy-report/.test(f));
+    const commands = new Set(
+      racFiles.flatMap((f) =>
+        [...readFileSync(path.join(ROOT, f), 'utf8').matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!),
+      ),
+    );
+    /** The IAM action of each call; Object Lock calls apply only to copy fields restore-and-copy does not take. */
+    const ACTION: Record<string, string | null> = {
+      HeadObject: 's3:GetObject',
+      GetObject: 's3:GetObject',
+      GetObjectTagging: 's3:GetObjectTagging',
+      RestoreObject: 's3:RestoreObject',
+      PutObject: 's3:PutObject',
+      CreateMultipartUpload: 's3:PutObject',
+      UploadPart: 's3:PutObject',
+      UploadPartCopy: 's3:PutObject',
+      CompleteMultipartUpload: 's3:PutObject',
+      AbortMultipartUpload: 's3:AbortMultipartUpload',
+      ListParts: 's3:ListMultipartUploadParts',
+      ListMultipartUploads: 's3:ListBucketMultipartUploads',
+      ListObjectsV2: 's3:ListBucket',
+      DeleteObjects: 's3:DeleteObject',
+      ReceiveMessage: 'sqs:ReceiveMessage',
+      DeleteMessageBatch: 'sqs:DeleteMessage',
+      PutObjectRetention: null,
+      PutObjectLegalHold: null,
+    };
+    const doc = workerPolicy(
+      rac({ tracking: { queueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/restore-events' } }),
+    );
+    const allowed = new Set(statements(doc).flatMap(([, actions]) => actions));
+    expect(commands.size).toBeGreaterThan(10);
+    for (const c of commands) {
+      expect([c, c in ACTION]).toEqual([c, true]);
+      const action = ACTION[c];
+      if (action) expect([c, allowed.has(action)]).toEqual([c, true]);
+    }
+    // The one delete: applied event files, under the campaigns' tracking folders only.
+    expect(statements(doc).find(([sid]) => sid === 'DeleteAppliedRestoreEvents')).toEqual([
+      'DeleteAppliedRestoreEvents',
+      ['s3:DeleteObject'],
+      ['arn:aws:s3:::ops-reports/s3-campaigns/*/tracking/events/*'],
     ]);
   });
 
