@@ -7,7 +7,7 @@ COPY native/Cargo.toml native/Cargo.lock ./
 COPY native/src ./src
 RUN cargo build --release --locked --offline && cp target/release/libs3c_native.so /s3c-native.node
 
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -16,7 +16,7 @@ COPY src ./src
 COPY bench ./bench
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
