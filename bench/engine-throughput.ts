@@ -23,7 +23,10 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createLocalS3ControlClient, DEFAULT_TASK_CONCURRENCY, startLocalBatchEngine } from '../src/local-batch';
 import { encodeManifestKey } from '../src/local-batch/manifest-reader';
 import { createLogger } from '../src/logging';
+import { quietSdkNodeWarningOnNode20 } from '../src/node-support';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startS3 } from '../src/stack';
+
+quietSdkNodeWarningOnNode20();
 
 interface Args {
   objects: number;

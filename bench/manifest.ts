@@ -23,10 +23,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 
 import { buildManifests } from '../src/inventory';
 import { nativeScanAvailable } from '../src/inventory/native-scan';
+import { quietSdkNodeWarningOnNode20 } from '../src/node-support';
 import { peakRssMB } from './peak-rss';
 
-// The SDK's notice that it will need Node.js 22 from 2027 (see the README) would repeat in every round's output.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+quietSdkNodeWarningOnNode20();
 
 const SCHEMA = ['Bucket', 'Key', 'Size', 'LastModifiedDate', 'ETag', 'StorageClass'];
 const FILES = 8;

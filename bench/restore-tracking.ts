@@ -42,6 +42,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createRestoreTrackingActivities } from '../src/activities/restore-tracking';
 import { encodeManifestKey } from '../src/inventory/key-encoding';
 import { createLogger } from '../src/logging';
+import { quietSdkNodeWarningOnNode20 } from '../src/node-support';
 import { objectHash } from '../src/restore-tracking/shard-hash';
 import type {
   AdvanceRestoreTrackingResult,
@@ -52,7 +53,7 @@ import { freePort } from '../src/stack/process';
 import { LOCAL_CREDENTIALS, startS3 } from '../src/stack';
 import { peakRssMB } from './peak-rss';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+quietSdkNodeWarningOnNode20();
 
 const BUCKET = 'bench-tracking';
 /** List prices (reference §9 and the brief): per request. */

@@ -19,12 +19,13 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 
 import { ANALYSIS_PARTITION_ROWS, createRoundActivities } from '../src/activities/rounds';
 import { createLogger } from '../src/logging';
+import { quietSdkNodeWarningOnNode20 } from '../src/node-support';
 import { formatReportRow, REPORT_FORMAT } from '../src/reports/completion-report';
 import type { AnalyzeRoundInput, RoundAnalysis } from '../src/shared/activity-types';
 import { LOCAL_CREDENTIALS, startS3 } from '../src/stack';
 import { peakRssMB } from './peak-rss';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+quietSdkNodeWarningOnNode20();
 
 const BUCKET = 'bench-rounds';
 

@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 
 import { ConfigError } from '../config';
+import { quietSdkNodeWarningOnNode20 } from '../node-support';
 import { registerCampaignCommands, UsageError } from './campaign';
 import { registerCampaignViewCommands } from './campaign-views';
 import { registerDevCommand } from './dev';
@@ -52,6 +53,7 @@ function oneLineUsageErrors(cmd: Command, parents: string[] = []): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  quietSdkNodeWarningOnNode20();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
