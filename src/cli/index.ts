@@ -1,6 +1,9 @@
 /**
  * The `s3-campaigns` command line: one program, one file per command group. `bin/s3-campaigns.js` calls `main`.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { Command, CommanderError } from 'commander';
 
 import { ConfigError } from '../config';
@@ -14,7 +17,13 @@ import { registerIamPolicyCommand } from './iam-policy';
 import { registerLocalBatchCommand } from './local-batch';
 import { registerManifestCommand } from './manifest';
 import { registerScheduleCommands } from './schedule';
+import { projectRoot } from '../stack/tools';
 import { registerWorkerCommand } from './worker';
+
+/** The installed package's version (package.json at the project root, in a clone and in the image alike). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /**
  * Exit codes: 0 ok, 1 failure at run time, 2 bad usage or configuration, 3 an approve/reject sent but not applied
@@ -26,6 +35,7 @@ export function buildProgram(): Command {
   const program = new Command()
     .name('s3-campaigns')
     .description('Run Amazon S3 Batch Operations campaigns end to end on Temporal.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride();
   registerCampaignCommands(program);
   registerCampaignViewCommands(program);

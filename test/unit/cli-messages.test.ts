@@ -2,10 +2,14 @@
  * The CLI's messages: a bad command line in one line, `list --phase` against the real names, how an ended campaign
  * ended, and JSON syntax errors by line and column.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import fc from 'fast-check';
 
+import { buildProgram } from '../../src/cli';
 import { usageErrorLine } from '../../src/cli/flags';
 import { findJsonSyntaxError, parseJsonText } from '../../src/cli/json-syntax';
 import { endedAs, parsePhase } from '../../src/cli/phases';
@@ -150,5 +154,14 @@ describe('JSON syntax errors by line and column', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('s3-campaigns --version', () => {
+  test("prints the package's version", () => {
+    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(buildProgram().version()).toBe(pkg.version);
   });
 });
