@@ -578,18 +578,27 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         log.warn('could not analyze the round', { error: String(e) }),
       );
       if (outcome === 'Cancelled') st.outcomeReason = cancelledReason(reason, live);
-      const res = await cleanupCalls.writeCampaignReport
-        .executeWithOptions({ summary: reportSummary() }, [{ spec, state: st, output: location }])
-        .catch((e: unknown) => {
-          log.error('could not write the campaign report', { error: String(e) });
-          return undefined;
-        });
-      if (res) {
-        st.reportKey = res.reportKey;
-        st.failedObjectsKey = res.failedObjectsKey;
-      }
+      keepReport(
+        await cleanupCalls.writeCampaignReport
+          .executeWithOptions({ summary: reportSummary() }, [{ spec, state: st, output: location }])
+          .catch(reportNotWritten),
+      );
       setPhase('Done');
     });
+  };
+
+  /** A report written on the way out: its keys go into the state (and so into the result). */
+  const keepReport = <R extends { reportKey: string; failedObjectsKey?: string }>(res: R | undefined) => {
+    if (res) {
+      st.reportKey = res.reportKey;
+      st.failedObjectsKey = res.failedObjectsKey;
+    }
+    return res;
+  };
+  /** Best effort on the way out: a report that could not be written is logged, and the campaign still ends. */
+  const reportNotWritten = (e: unknown): undefined => {
+    log.error('could not write the campaign report', { error: String(e) });
+    return undefined;
   };
 
   /**
@@ -630,15 +639,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       st.outcomeReason =
         live.length > 0 ? `${reason}; child campaigns cancelled: ${live.map((r) => r.workflowId).join(', ')}` : reason;
       st.phase = 'Reporting';
-      const res = await cleanupCalls
-        .writeRestoreAndCopyReport({ spec, state: st, output: location, endedEarly: true })
-        .catch((e: unknown) => {
-          log.error('could not write the campaign report', { error: String(e) });
-          return undefined;
-        });
+      const res = keepReport(
+        await cleanupCalls
+          .writeRestoreAndCopyReport({ spec, state: st, output: location, endedEarly: true })
+          .catch(reportNotWritten),
+      );
       if (res) {
-        st.reportKey = res.reportKey;
-        st.failedObjectsKey = res.failedObjectsKey;
         // A child that ended cancelled has no result, only its report: its counts come from there.
         for (const { workflowId, result } of res.childResults ?? []) {
           const run = [...rac.restores, ...rac.waves].find((r) => r.workflowId === workflowId);
