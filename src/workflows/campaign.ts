@@ -1355,6 +1355,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             });
             st.reportKey = res.reportKey;
             st.failedObjectsKey = res.failedObjectsKey;
+            // Incremental restore-and-copy on a Schedule: the next run takes only what changed since this one's
+            // inventory. Campaigns of earlier releases never saved a watermark here.
+            if (st.incremental && patched('restore-and-copy-watermark')) await advanceWatermark();
             setPhase('Done');
             break;
           }

@@ -2,6 +2,7 @@
  * Recurring campaigns: the `schedule` commands run as subprocesses against the dev server, each run a real campaign.
  */
 
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 
 import { approveUpdate, rejectUpdate, type CampaignResult } from '../../src/shared/campaign';
@@ -18,6 +19,11 @@ import {
   writeDailyInventory,
 } from '../support/campaign';
 import { runCli as cli, withSpecFile } from '../support/cli';
+
+async function listAll(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (res.Contents ?? []).map((o) => o.Key!);
+}
 
 /** Waits until the schedule has taken `n` actions; returns the workflow id of action n (1-based). */
 async function nthRun(client: Client, scheduleId: string, n: number): Promise<string> {
@@ -193,6 +199,72 @@ describe('schedules', () => {
           const third = (await h.client.workflow.getHandle(await nthRun(h.client, id, 3)).result()) as CampaignResult;
           expect(third.outcome).toBe('NothingToDo');
           expect(third.reason).toContain('already processed');
+        } finally {
+          await h.client.schedule.getHandle(id).delete();
+        }
+      });
+    });
+  });
+
+  test('incremental restore-and-copy on a Schedule: each run restores and copies only what the last run did not', async () => {
+    await withBucket(async (bucket, s3) => {
+      // Archived and readable objects alike: the sort HEADs each one, whatever the inventory says.
+      await putObjects(s3, bucket, ['old/a.txt', 'new/c.txt'], 'GLACIER');
+      await putObjects(s3, bucket, ['old/b.txt']);
+      const inventory = (createdAt: string, rows: Array<[string, string]>) =>
+        writeDailyInventory(s3, bucket, createdAt, rows);
+      await inventory('2026-01-01T00:00:00Z', [
+        ['old/a.txt', '2025-12-30T10:00:00Z'],
+        ['old/b.txt', '2025-12-31T10:00:00Z'],
+      ]);
+      await withCampaignWorker(async (h) => {
+        const env = { TEMPORAL_ADDRESS: stackEndpoints().temporalAddress, TEMPORAL_TASK_QUEUE: h.taskQueue };
+        const id = uniqueName('sched-rac');
+        const spec = testSpec(h, bucket, {
+          source: { type: 'inventory-latest', destination: `s3://${bucket}/inv/${bucket}/daily/` },
+          approval: { required: false },
+          incremental: {},
+          operation: {
+            type: 'restore-and-copy',
+            tier: 'STANDARD',
+            expirationDays: 1,
+            targetBucket: bucket,
+            targetKeyPrefix: 'copied/',
+            waves: { minObjects: 100, maxWait: '1s' },
+            tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+          },
+        });
+        const copied = async () => (await listAll(s3, bucket, 'copied/')).map((k) => k.replace('copied/', '')).sort();
+        await withSpecFile(spec, async (file) => {
+          expect((await cli(['schedule', 'create', file, '--id', id, '--every', '24h', '--paused'], env)).code).toBe(0);
+        });
+        try {
+          await cli(['schedule', 'trigger', id], env);
+          const first = (await h.client.workflow.getHandle(await nthRun(h.client, id, 1)).result()) as CampaignResult;
+          expect(first).toMatchObject({ outcome: 'Succeeded', objects: 2, succeeded: 2, failed: 0 });
+          expect(first.watermark?.inventoryCreatedAt).toBe(Date.parse('2026-01-01T00:00:00Z'));
+          expect(await copied()).toEqual(['old/a.txt', 'old/b.txt']);
+
+          await inventory('2026-01-02T00:00:00Z', [
+            ['old/a.txt', '2025-12-30T10:00:00Z'],
+            ['old/b.txt', '2025-12-31T10:00:00Z'],
+            ['new/c.txt', '2026-01-01T12:00:00Z'],
+          ]);
+          await cli(['schedule', 'trigger', id], env);
+          const secondId = await nthRun(h.client, id, 2);
+          const second = (await h.client.workflow.getHandle(secondId).result()) as CampaignResult;
+          // Only the new archived object: restored, then copied.
+          expect(second).toMatchObject({ outcome: 'Succeeded', objects: 1, succeeded: 1, failed: 0 });
+          const report = JSON.parse(await getText(s3, bucket, second.report!.replace(`s3://${bucket}/`, ''))) as {
+            restoreAndCopy: { restores: unknown[] };
+          };
+          expect(report.restoreAndCopy.restores).toHaveLength(1);
+          expect(await copied()).toEqual(['new/c.txt', 'old/a.txt', 'old/b.txt']);
+          expect(await getText(s3, bucket, 'copied/new/c.txt')).toBe('body of new/c.txt');
+
+          await cli(['schedule', 'trigger', id], env);
+          const third = (await h.client.workflow.getHandle(await nthRun(h.client, id, 3)).result()) as CampaignResult;
+          expect(third.outcome).toBe('NothingToDo');
         } finally {
           await h.client.schedule.getHandle(id).delete();
         }
