@@ -755,11 +755,28 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     absorbStep(res);
     if (!res.wave) return;
     rac.large.batches += 1;
-    const { objects } = await trackingCalls.listWaveObjects({
-      bucket: res.wave.bucket,
-      key: res.wave.key,
-      maxRows: LARGE_OBJECTS_PER_BATCH,
-    });
+    const batch = { bucket: res.wave.bucket, key: res.wave.key, maxRows: LARGE_OBJECTS_PER_BATCH };
+    let objects: Awaited<ReturnType<typeof trackingCalls.listWaveObjects>>['objects'];
+    try {
+      ({ objects } = await trackingCalls.listWaveObjects(batch));
+    } catch (err) {
+      // Cancelled after the step queued the batch, before its copies started: the objects are no longer waiting in
+      // the tracking set, and no copy names them. Name them here, so that the report says each was not copied.
+      if (isCancellation(err) && patched('large-batch-cancelled-before-copies')) {
+        await CancellationScope.nonCancellable(async () => {
+          const queued = await trackingCalls.listWaveObjects(batch);
+          const key = `${location.prefix}/failures/large-${rac.large.batches}-cancelled.csv`;
+          const rows = queued.objects.map((o) => ({
+            ...o,
+            errorCode: 'NotCopied:Cancelled',
+            message: 'the campaign was cancelled before its copy started',
+          }));
+          await writeLargeCopyFailures({ bucket: location.bucket, key, rows });
+          rac.large.failureKeys.push(key);
+        });
+      }
+      throw err;
+    }
     // The copy job's own parameters, so that both paths copy with the same semantics.
     const operation = {
       ...toJobOperation(copyPartOf(op)).S3PutObjectCopy!,

@@ -552,3 +552,76 @@ test('a cancel during a worker multipart copy stops it, aborts its upload, and t
       }
     }),
   ));
+
+test('a cancel after a batch of large objects is queued, before its copies start: the report names them as not copied', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: source,
+          Key: 'big/queued.bin',
+          Body: randomBytes(6 * MiB),
+          StorageClass: 'STANDARD',
+        }),
+      );
+      // The worker's first read of a large batch's list waits until the test lets it go: the cancel lands there.
+      const workerS3 = s3Client();
+      let held: (() => void) | undefined;
+      let holds = 0;
+      workerS3.middlewareStack.add(
+        (next, context) => async (args) => {
+          const key = (args.input as { Key?: string }).Key ?? '';
+          if (context.commandName === 'GetObjectCommand' && key.includes('/waves/large-') && holds++ === 0) {
+            await new Promise<void>((resolve) => (held = resolve));
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'holdLargeBatchList' },
+      );
+      try {
+        await withEngine({}, (engine) =>
+          withCampaignWorker(
+            async (h) => {
+              const id = uniqueName('rac-cancel-queued');
+              const handle = await startCampaign(
+                h,
+                id,
+                testSpec(h, source, {
+                  source: { type: 'keys', bucket: source, keys: ['big/queued.bin'] },
+                  approval: { required: false },
+                  operation: {
+                    type: 'restore-and-copy',
+                    tier: 'STANDARD',
+                    expirationDays: 1,
+                    targetBucket: target,
+                    largeObjectThreshold: '5MiB',
+                    waves: { minObjects: 100, maxWait: '1s' },
+                    tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                  },
+                }),
+              );
+              const deadline = Date.now() + 60_000;
+              while (!held && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+              expect(held).toBeDefined();
+              await handle.cancel();
+              await expect(handle.result()).rejects.toThrow();
+              held!();
+              const status = await handle.query(statusQuery);
+              expect(status).toMatchObject({ phase: 'Done', outcome: 'Cancelled' });
+              expect(status.totals).toMatchObject({ objects: 1, succeeded: 0, failed: 0, notRun: 1 });
+              const rows = (await bodyOf(s3, source, `campaigns/${id}/failed.csv`)).toString().trim().split('\n');
+              expect(rows).toHaveLength(2);
+              expect(rows[1]).toMatch(
+                /^[^,]+,big\/queued\.bin,,NotCopied:Cancelled,,the campaign was cancelled before its copy started,/,
+              );
+              await expect(s3.send(new HeadObjectCommand({ Bucket: target, Key: 'big/queued.bin' }))).rejects.toThrow();
+            },
+            { engineUrl: engine.url, s3: workerS3 },
+          ),
+        );
+      } finally {
+        held?.();
+        workerS3.destroy();
+      }
+    }),
+  ));
