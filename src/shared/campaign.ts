@@ -241,6 +241,22 @@ export interface RestoreAndCopyState {
   eventsApplied: number;
 }
 
+/** A restore-and-copy campaign's state when its sort begins: its source manifests, nothing counted yet. */
+export function newRestoreAndCopyState(sourceManifests: ManifestRef[]): RestoreAndCopyState {
+  return {
+    sourceManifests,
+    restores: [],
+    waves: [],
+    large: { batches: 0, objects: 0, copied: 0, failed: 0, bytes: 0, failureKeys: [] },
+    steps: 0,
+    consumers: 0,
+    largeWaiting: 0,
+    extensions: 0,
+    headRequests: 0,
+    eventsApplied: 0,
+  };
+}
+
 /** A campaign's counts: every selected object is exactly one of succeeded, failed or not run. */
 export interface CampaignTotals {
   /** Objects selected by the first round. */

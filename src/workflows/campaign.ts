@@ -39,6 +39,7 @@ import {
   CAMPAIGN_WORKFLOW_TYPE,
   campaignTotals,
   restoreAndCopyProgress,
+  newRestoreAndCopyState,
   rejectSignal,
   rejectUpdate,
   statusQuery,
@@ -1111,18 +1112,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             break;
           }
           if (spec.operation.type === 'restore-and-copy') {
-            st.restoreAndCopy = {
-              sourceManifests: res.manifests,
-              restores: [],
-              waves: [],
-              large: { batches: 0, objects: 0, copied: 0, failed: 0, bytes: 0, failureKeys: [] },
-              steps: 0,
-              consumers: 0,
-              largeWaiting: 0,
-              extensions: 0,
-              headRequests: 0,
-              eventsApplied: 0,
-            };
+            st.restoreAndCopy = newRestoreAndCopyState(res.manifests);
             setPhase('Sorting');
             break;
           }

@@ -12,7 +12,12 @@ import {
   DEMO_TARGET_BUCKET,
 } from '../../src/demo/data';
 import { narrate } from '../../src/demo/narrate';
-import type { CampaignStatus, ChildCampaignRun, RestoreAndCopyState } from '../../src/shared/campaign';
+import {
+  newRestoreAndCopyState,
+  type CampaignStatus,
+  type ChildCampaignRun,
+  type RestoreAndCopyState,
+} from '../../src/shared/campaign';
 import { parseCampaignSpec } from '../../src/shared/campaign-spec';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../src/stack';
 
@@ -41,19 +46,7 @@ function child(id: string, rows: number, waveId?: number, succeeded?: number): C
 function status(phase: CampaignStatus['phase'], rac: Partial<RestoreAndCopyState>): CampaignStatus {
   return {
     phase,
-    restoreAndCopy: {
-      sourceManifests: [],
-      restores: [],
-      waves: [],
-      large: { batches: 0, objects: 0, copied: 0, failed: 0, bytes: 0, failureKeys: [] },
-      steps: 0,
-      consumers: 0,
-      largeWaiting: 0,
-      extensions: 0,
-      headRequests: 0,
-      eventsApplied: 0,
-      ...rac,
-    },
+    restoreAndCopy: { ...newRestoreAndCopyState([]), ...rac },
   } as unknown as CampaignStatus;
 }
 
