@@ -485,6 +485,30 @@ test('a restore-and-copy campaign continues as new only between its child campai
     }),
   ));
 
+/** A restore-and-copy campaign of one object above a 5 MiB threshold (copied by the worker), without approval. */
+function oneLargeObject(
+  h: { accountId: string },
+  source: string,
+  target: string,
+  key: string,
+  over: { largeObjects?: { partSize: string } } = {},
+) {
+  return testSpec(h, source, {
+    source: { type: 'keys', bucket: source, keys: [key] },
+    approval: { required: false },
+    operation: {
+      type: 'restore-and-copy',
+      tier: 'STANDARD',
+      expirationDays: 1,
+      targetBucket: target,
+      largeObjectThreshold: '5MiB',
+      ...over,
+      waves: { minObjects: 100, maxWait: '1s' },
+      tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+    },
+  });
+}
+
 test('a cancel during a worker multipart copy stops it, aborts its upload, and the report names the object as not copied', () =>
   withBucket((source, s3) =>
     withBucket(async (target) => {
@@ -512,20 +536,7 @@ test('a cancel during a worker multipart copy stops it, aborts its upload, and t
               const handle = await startCampaign(
                 h,
                 id,
-                testSpec(h, source, {
-                  source: { type: 'keys', bucket: source, keys: ['big/slow.bin'] },
-                  approval: { required: false },
-                  operation: {
-                    type: 'restore-and-copy',
-                    tier: 'STANDARD',
-                    expirationDays: 1,
-                    targetBucket: target,
-                    largeObjectThreshold: '5MiB',
-                    largeObjects: { partSize: '5MiB' },
-                    waves: { minObjects: 100, maxWait: '1s' },
-                    tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
-                  },
-                }),
+                oneLargeObject(h, source, target, 'big/slow.bin', { largeObjects: { partSize: '5MiB' } }),
               );
               const deadline = Date.now() + 60_000;
               while (partsStarted === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
@@ -583,23 +594,7 @@ test('a cancel after a batch of large objects is queued, before its copies start
           withCampaignWorker(
             async (h) => {
               const id = uniqueName('rac-cancel-queued');
-              const handle = await startCampaign(
-                h,
-                id,
-                testSpec(h, source, {
-                  source: { type: 'keys', bucket: source, keys: ['big/queued.bin'] },
-                  approval: { required: false },
-                  operation: {
-                    type: 'restore-and-copy',
-                    tier: 'STANDARD',
-                    expirationDays: 1,
-                    targetBucket: target,
-                    largeObjectThreshold: '5MiB',
-                    waves: { minObjects: 100, maxWait: '1s' },
-                    tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
-                  },
-                }),
-              );
+              const handle = await startCampaign(h, id, oneLargeObject(h, source, target, 'big/queued.bin'));
               const deadline = Date.now() + 60_000;
               while (!held && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
               expect(held).toBeDefined();
