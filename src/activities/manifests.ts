@@ -229,6 +229,12 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
             source.type === 'inventory' ? source.manifest : withSlash(source.destination),
           );
           break;
+        case 'bucket':
+        case 'campaign-failures':
+          throw ApplicationFailure.nonRetryable(
+            `source.type ${source.type} is not built yet`,
+            FailureType.InvalidInput,
+          );
       }
       if (input.operation && res.manifests.length > 0) {
         // The worker's price table (S3C_PRICE_TABLE overrides the shipped one): the workflow cannot read files.

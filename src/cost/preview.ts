@@ -79,6 +79,9 @@ export async function previewCampaignManifest(spec: CampaignSpec, deps: PreviewD
       versioned: csv.versioned,
     };
   }
+  if (src.type === 'bucket' || src.type === 'campaign-failures') {
+    throw new Error(`estimating a ${src.type} source is not built yet`);
+  }
   const inventory =
     src.type === 'inventory' ? src.manifest : src.destination.endsWith('/') ? src.destination : `${src.destination}/`;
   const dir = await mkdtemp(path.join(deps.tmpDir ?? os.tmpdir(), 's3c-estimate-'));

@@ -39,5 +39,9 @@ export async function describeCampaignSource(spec: CampaignSpec, s3: () => S3Cli
       const report = await loadInventoryReport(s3(), location);
       return { sourceBuckets: [report.manifest.sourceBucket], versioned: report.columns.index.has('VersionId') };
     }
+    case 'bucket':
+      return { sourceBuckets: [src.bucket], versioned: src.versions };
+    case 'campaign-failures':
+      throw new Error('reading a campaign-failures source is not built yet');
   }
 }

@@ -7,6 +7,8 @@
 import { z } from 'zod';
 
 import { InventoryFilterSchema } from '../inventory/types';
+
+import { bucketSourceProblems } from './bucket-source';
 import { CANNED_ACLS } from './s3-enums';
 
 const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/;
@@ -201,6 +203,45 @@ export const SourceSchema = z.discriminatedUnion('type', [
         .array(z.string().min(1, 'keys must not be empty strings').max(1024, 'S3 keys are at most 1024 bytes'))
         .min(1, 'source.keys needs at least one key')
         .max(10_000, 'source.keys takes at most 10,000 keys: use an inventory or a CSV manifest for more'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('bucket'),
+      /** The bucket whose objects the campaign takes: listed, no S3 Inventory needed. */
+      bucket: bucketName,
+      /** Only keys that start with this prefix (as they are, not URL-encoded). @default "" (the whole bucket) */
+      prefix: z.string().max(1024, 'source.prefix is at most 1024 characters').optional(),
+      /** Every version and delete marker (ListObjectVersions) instead of the current objects. @default false */
+      versions: z.boolean().default(false),
+      /**
+       * Who lists the bucket: `list`, the worker (in parallel, resumable); or `s3`, S3 itself (CreateJob's
+       * ManifestGenerator; real AWS only, and only the filters it can express). @default "list"
+       */
+      generator: z.enum(['list', 's3']).default('list'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('campaign-failures'),
+      /** The id (workflow id) of the campaign whose failures run again: its folder holds the failed.csv. */
+      campaignId: z.string().min(1, 'source.campaignId must not be empty'),
+      /** Only the failures with one of these error codes (as in failed.csv's errorCode column). @default every failure */
+      errorCodes: z
+        .array(z.string().min(1, 'source.errorCodes must not hold empty strings'))
+        .min(1, 'source.errorCodes needs at least one code (leave it out for every failure)')
+        .optional(),
+      /**
+       * Where that campaign wrote its folder, when it is not where this spec's `report` says:
+       * `<bucket>/<prefix>/<campaignId>/failed.csv`. @default this spec's report bucket and prefix
+       */
+      report: z
+        .object({
+          bucket: bucketName,
+          prefix: z.string().min(1, 'source.report.prefix must not be empty').optional(),
+        })
+        .strict()
+        .optional(),
     })
     .strict(),
 ]);
@@ -640,9 +681,20 @@ export const CampaignSpecSchema = z
       .default(0),
   })
   .strict()
-  .refine((s) => s.filter === undefined || s.source.type === 'inventory' || s.source.type === 'inventory-latest', {
-    message: 'filter applies to inventory sources only; a csv or keys source is taken as it is',
-    path: ['filter'],
+  .refine(
+    (s) =>
+      s.filter === undefined ||
+      s.source.type === 'inventory' ||
+      s.source.type === 'inventory-latest' ||
+      s.source.type === 'bucket',
+    {
+      message:
+        'filter applies to inventory and bucket sources only; a csv, keys or campaign-failures source is taken as it is',
+      path: ['filter'],
+    },
+  )
+  .superRefine((s, ctx) => {
+    for (const p of bucketSourceProblems(s.source, s.filter)) ctx.addIssue({ code: 'custom', ...p });
   })
   .refine((s) => s.incremental === undefined || s.source.type === 'inventory-latest', {
     message: 'incremental needs an inventory-latest source (each run reads the newest report)',
@@ -739,7 +791,8 @@ const REQUIRED_HINTS: Record<string, string> = {
   accountId: '12 digits',
   region: 'an AWS Region such as us-east-1',
   roleArn: 'an IAM role ARN, arn:aws:iam::123456789012:role/Name',
-  source: 'an object with type inventory, inventory-latest, csv or keys',
+  source: 'an object with type inventory, inventory-latest, csv, keys, bucket or campaign-failures',
+  'source.campaignId': 'the id of the campaign whose failed.csv runs again',
   operation: 'an object with a type such as restore, copy or put-tags',
   report: 'an object with the bucket for manifests and reports',
   'report.bucket': 'an S3 bucket name',

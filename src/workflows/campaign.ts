@@ -207,7 +207,9 @@ export function manifestBuildInput(
 
 function sourceBucket(spec: CampaignSpec): string {
   const s = spec.source;
-  if (s.type === 'keys') return s.bucket;
+  if (s.type === 'keys' || s.type === 'bucket') return s.bucket;
+  // The objects' bucket is in the other campaign's failed.csv, which the workflow does not read.
+  if (s.type === 'campaign-failures') return '';
   const uri = s.type === 'inventory-latest' ? s.destination : s.manifest;
   return uri.slice('s3://'.length).split('/')[0] ?? '';
 }

@@ -82,7 +82,7 @@ describe('campaign spec', () => {
     ],
     [{ ...base, operation: { type: 'teleport' } }, 'operation.type'],
     [{ ...base, approval: { timeout: 'soon' } }, 'approval.timeout must be a duration'],
-    [{ ...base, filter: { keyPrefixes: ['x/'] } }, 'filter applies to inventory sources only'],
+    [{ ...base, filter: { keyPrefixes: ['x/'] } }, 'filter applies to inventory and bucket sources only'],
     [
       { ...base, report: { bucket: 'reports-bucket', prefix: '/abs/' } },
       'report.prefix must not start or end with "/"',
@@ -213,7 +213,10 @@ describe('campaign spec', () => {
   test.each([
     ['accountId', 'accountId is required (12 digits)'],
     ['roleArn', 'roleArn is required (an IAM role ARN, arn:aws:iam::123456789012:role/Name)'],
-    ['source', 'source is required (an object with type inventory, inventory-latest, csv or keys)'],
+    [
+      'source',
+      'source is required (an object with type inventory, inventory-latest, csv, keys, bucket or campaign-failures)',
+    ],
     ['name', 'name is required (a human name, 1–100 characters)'],
   ])('a missing %s says it is required and what it holds', (field, expected) => {
     const spec: Record<string, unknown> = { ...base };
