@@ -1,6 +1,7 @@
 /**
  * Builds a campaign's first-round manifests from its source: an explicit list of keys, an existing CSV manifest
- * (validated and re-sharded into the campaign's folder), or an S3 Inventory report (through `src/inventory`).
+ * (validated and re-sharded into the campaign's folder), an S3 Inventory report (through `src/inventory`), or a
+ * listing of a bucket (through `src/listing`).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -10,6 +11,7 @@ import { estimateCost } from '../cost/estimate';
 import type { PriceTable } from '../cost/price-table';
 import { loadPriceTable } from '../cost/prices';
 import { buildManifests } from '../inventory';
+import { buildManifestsFromListing, listConcurrencyFromEnv } from '../listing';
 import { encodeManifestKey } from '../inventory/key-encoding';
 import { S3ManifestSink } from '../inventory/sink';
 import { createLogger } from '../logging';
@@ -211,6 +213,68 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
     };
   }
 
+  /**
+   * Bucket sources the worker lists (`generator: list`): the parallel lister, heartbeating durable progress and
+   * resuming from the last heartbeat, as the inventory path does.
+   */
+  async function fromBucket(
+    input: BuildCampaignManifestsInput & { source: { type: 'bucket' } },
+  ): Promise<BuildCampaignManifestsResult> {
+    const { source } = input;
+    if ((source.generator ?? 'list') !== 'list') {
+      throw ApplicationFailure.nonRetryable(
+        `source.generator ${source.generator}: S3 generates this manifest on CreateJob; the worker lists only ` +
+          'generator "list"',
+        FailureType.InvalidInput,
+      );
+    }
+    let concurrency: number;
+    try {
+      concurrency = listConcurrencyFromEnv();
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable(`the worker's ${(err as Error).message}`, FailureType.InvalidInput);
+    }
+    const ctx = Context.current();
+    const summary = await buildManifestsFromListing(
+      {
+        bucket: source.bucket,
+        prefix: source.prefix,
+        versions: source.versions,
+        filter: input.filter,
+        output: { bucket: input.output.bucket, prefix: `${input.output.prefix}/manifests/round-0` },
+        maxObjectsPerJob: input.maxObjectsPerJob,
+        maxManifests: MAX_JOBS_PER_ROUND,
+        sampleSize: SAMPLE_SIZE,
+      },
+      {
+        s3: deps.s3,
+        signal: ctx.cancellationSignal,
+        handOver: () => !!(ctx.cancellationDetails?.workerShutdown || ctx.cancellationDetails?.timedOut),
+        onProgress: (p) => ctx.heartbeat(p),
+        resumeFrom: ctx.info.heartbeatDetails,
+        concurrency,
+        log: createLogger('listing', { attrs: { campaign: input.campaignId } }),
+      },
+    );
+    const versioned = summary.fields.length === 3;
+    return {
+      manifests: summary.shards.map((s) => ({
+        bucket: input.output.bucket,
+        key: s.key,
+        etag: s.etag,
+        rows: s.rows,
+        versioned: versioned || undefined,
+      })),
+      stats: {
+        rowsScanned: summary.rowsScanned,
+        rowsSelected: summary.rowsSelected,
+        bytesByStorageClass: summary.bytesByStorageClass,
+        rowsByStorageClass: summary.rowsByStorageClass,
+        sampleKeys: summary.sampleKeys,
+      },
+    };
+  }
+
   return {
     async buildCampaignManifests(input: BuildCampaignManifestsInput): Promise<BuildCampaignManifestsResult> {
       const source = input.source;
@@ -230,6 +294,8 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
           );
           break;
         case 'bucket':
+          res = await fromBucket({ ...input, source });
+          break;
         case 'campaign-failures':
           throw ApplicationFailure.nonRetryable(
             `source.type ${source.type} is not built yet`,
