@@ -372,9 +372,12 @@ export async function buildManifestsFromListing(
         done: page.done,
         totals,
       });
+      // A shard that filled up has just sent its last part: a checkpoint now makes its rows count at once.
+      const shardEnded =
+        Math.floor((sinkRows + rows) / input.maxObjectsPerJob) > Math.floor(sinkRows / input.maxObjectsPerJob);
       sinkRows += rows;
       liveTotals = addTotals(liveTotals, totals, sampleSize);
-      if (Date.now() - lastCheckpoint >= interval) {
+      if (shardEnded || Date.now() - lastCheckpoint >= interval) {
         lastCheckpoint = Date.now();
         await checkpoint();
       }

@@ -1,0 +1,276 @@
+/**
+ * `bucket` sources listed by the worker (`generator: list`) on the real local stack: a versioned campaign end to end
+ * (prefix, filter, a delete marker skipped), the same manifests, stats and sample as an inventory of the same objects,
+ * an empty listing (the campaign ends NothingToDo as with an inventory that selects nothing), and a build whose
+ * worker dies mid-listing: the retry resumes from the heartbeat and every object lands in the manifests exactly once.
+ */
+import path from 'node:path';
+
+import {
+  DeleteObjectCommand,
+  GetObjectTaggingCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  type S3Client,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { Context } from '@temporalio/activity';
+import { bundleWorkflowCode, type ActivityInterceptorsFactory } from '@temporalio/worker';
+
+import { encodeManifestKey } from '../../src/inventory';
+import type { ListingProgress } from '../../src/listing';
+import type { BuildCampaignManifestsResult } from '../../src/shared/activity-types';
+import { CAMPAIGN_WORKFLOW_TYPE, type CampaignResult } from '../../src/shared/campaign';
+import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
+import { crashingS3, uniqueName, withBucket } from '../helpers';
+import { uploadInventory } from '../inventory-fixtures';
+import { getText, listJobs, randomAccount, testSpec, withCampaignWorker } from '../support/campaign';
+import type { campaignManifestsWorkflow } from './activity-workflows';
+
+let activityBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+beforeAll(async () => {
+  activityBundle = await bundleWorkflowCode({
+    workflowsPath: path.join(__dirname, 'activity-workflows.ts'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
+  });
+});
+
+/** Builds the manifests of campaign `workflowId` of `spec` in a worker wired as the product's. */
+function buildManifests(
+  spec: CampaignSpecInput,
+  workflowId: string,
+  worker: { s3?: S3Client; interceptors?: ActivityInterceptorsFactory[] } = {},
+): Promise<BuildCampaignManifestsResult> {
+  return withCampaignWorker(
+    (h) =>
+      h.client.workflow.execute<typeof campaignManifestsWorkflow>('campaignManifestsWorkflow', {
+        taskQueue: h.taskQueue,
+        workflowId,
+        args: [spec],
+      }),
+    {
+      s3: worker.s3,
+      workerOptions: { workflowBundle: activityBundle, interceptors: { activity: worker.interceptors ?? [] } },
+    },
+  );
+}
+
+/** Every row of the manifests, sorted (a parallel listing writes them in no fixed order). */
+async function manifestRows(s3: S3Client, res: BuildCampaignManifestsResult): Promise<string[]> {
+  const texts = await Promise.all(res.manifests.map((m) => getText(s3, m.bucket, m.key)));
+  return texts.flatMap((t) => t.split('\n').filter(Boolean)).sort();
+}
+
+async function putMany(
+  s3: S3Client,
+  bucket: string,
+  objects: Array<{ key: string; body: string; cls?: StorageClass }>,
+) {
+  const queue = [...objects];
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let o = queue.shift(); o; o = queue.shift()) {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: o.key, Body: o.body, StorageClass: o.cls }));
+      }
+    }),
+  );
+}
+
+describe('bucket source, listed by the worker', () => {
+  test('a versioned campaign: prefix, filter and skipDeleteMarkers select exactly the versions, and each is tagged', async () => {
+    await withBucket(
+      async (bucket, s3) => {
+        const put = async (Key: string, Body: string) =>
+          (await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }))).VersionId!;
+        const a1 = await put('data/a.txt', 'one');
+        const a2 = await put('data/a.txt', 'two two');
+        const odd = await put('data/b c+d,é%.txt', 'x');
+        const gone = await put('data/gone.txt', 'bye');
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'data/gone.txt' }));
+        await put('data/big.bin', 'not a .txt');
+        await put('other/x.txt', 'outside the prefix');
+        await withCampaignWorker(async (h) => {
+          const spec = testSpec(h, bucket, {
+            source: { type: 'bucket', bucket, prefix: 'data/', versions: true },
+            filter: { keySuffixes: ['.txt'], skipDeleteMarkers: true },
+            approval: { required: false },
+          });
+          const workflowId = uniqueName('wf-bucket-versions');
+          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+            taskQueue: h.taskQueue,
+            workflowId,
+            args: [spec],
+          });
+          const result = (await handle.result()) as CampaignResult;
+          expect(result).toMatchObject({ outcome: 'Succeeded', objects: 4, succeeded: 4, failed: 0, jobs: 1 });
+          const manifest = await getText(s3, bucket, `campaigns/${workflowId}/manifests/round-0/manifest-00001.csv`);
+          const row = (key: string, v: string) => `${bucket},${encodeManifestKey(key)},${v}`;
+          expect(manifest.split('\n').filter(Boolean).sort()).toEqual(
+            [
+              row('data/a.txt', a1),
+              row('data/a.txt', a2),
+              row('data/b c+d,é%.txt', odd),
+              row('data/gone.txt', gone),
+            ].sort(),
+          );
+          // The job tagged every selected version, the one under the delete marker included.
+          for (const [Key, VersionId] of [
+            ['data/a.txt', a1],
+            ['data/a.txt', a2],
+            ['data/b c+d,é%.txt', odd],
+            ['data/gone.txt', gone],
+          ] as const) {
+            const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key, VersionId }));
+            expect([Key, tags.TagSet]).toEqual([Key, [{ Key: 'done', Value: 'yes' }]]);
+          }
+          const untouched = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'other/x.txt' }));
+          expect(untouched.TagSet).toEqual([]);
+        });
+      },
+      { versioning: true },
+    );
+  });
+
+  test('an empty listing ends the campaign NothingToDo with no job, as an inventory that selects nothing does', async () => {
+    await withBucket(async (bucket, s3) => {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'elsewhere/a', Body: 'x' }));
+      await withCampaignWorker(async (h) => {
+        const spec = testSpec(h, bucket, { source: { type: 'bucket', bucket, prefix: 'nothing-here/' } });
+        const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+          taskQueue: h.taskQueue,
+          workflowId: uniqueName('wf-bucket-empty'),
+          args: [spec],
+        });
+        const result = (await handle.result()) as CampaignResult;
+        expect(result).toMatchObject({ outcome: 'NothingToDo', objects: 0, jobs: 0 });
+        expect(await listJobs(h.accountId)).toEqual([]);
+      });
+    });
+  });
+
+  test('the same rows, stats, sample and estimate as an inventory of the same objects, with the same filter', async () => {
+    await withBucket(async (bucket, s3) => {
+      const objects = Array.from({ length: 1500 }, (_, i) => ({
+        key: `${['logs', 'img', 'tmp'][i % 3]}/${i % 7 === 0 ? 'a b+c,' : ''}k${String(i).padStart(5, '0')}.dat`,
+        body: 'x'.repeat(i % 50),
+        cls: (i % 4 === 0 ? 'GLACIER' : 'STANDARD') as StorageClass,
+      }));
+      await putMany(s3, bucket, objects);
+      const inv = await uploadInventory(s3, bucket, {
+        schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
+        // Keys as the manifests encode them, so that CSV pass-through gives the same bytes (and sample hashes).
+        keyStyle: 'percent',
+        files: [objects.map((o) => ({ Bucket: bucket, Key: o.key, Size: o.body.length, StorageClass: o.cls }))],
+      });
+      const over: Partial<CampaignSpecInput> = {
+        filter: { keyPrefixes: ['logs/', 'img/'], minSize: 10, storageClasses: ['GLACIER', 'STANDARD'] },
+        maxObjectsPerJob: 300,
+      };
+      const spec = (source: CampaignSpecInput['source']) =>
+        testSpec({ accountId: randomAccount() }, bucket, { source, ...over });
+      const listed = await buildManifests(spec({ type: 'bucket', bucket }), uniqueName('bucket-same'));
+      const fromInventory = await buildManifests(
+        spec({ type: 'inventory', manifest: `s3://${bucket}/${inv.manifestKey}` }),
+        uniqueName('inventory-same'),
+      );
+      const { inventoryCreatedAt, ...inventoryStats } = fromInventory.stats;
+      expect(inventoryCreatedAt).toBeDefined();
+      // The inventory lists its own files too; the listing saw the inventory's objects as well: compare selections.
+      expect({ ...listed.stats, rowsScanned: 0 }).toEqual({ ...inventoryStats, rowsScanned: 0 });
+      expect(listed.stats.rowsSelected).toBeGreaterThan(600);
+      expect(listed.estimate).toEqual(fromInventory.estimate);
+      expect(listed.manifests.map((m) => m.rows)).toEqual(fromInventory.manifests.map((m) => m.rows));
+      expect(await manifestRows(s3, listed)).toEqual(await manifestRows(s3, fromInventory));
+    });
+  });
+
+  test('a worker that dies mid-listing: the retry resumes from its heartbeat and writes every object exactly once', async () => {
+    await withBucket(async (bucket, s3) => {
+      const keys = Array.from({ length: 3000 }, (_, i) => `p${i % 10}/${(i * 7919) % 3001}-${i}`);
+      await putMany(
+        s3,
+        bucket,
+        keys.map((key) => ({ key, body: 'x' })),
+      );
+      const spec = testSpec({ accountId: randomAccount() }, bucket, {
+        source: { type: 'bucket', bucket, prefix: 'p' },
+        maxObjectsPerJob: 100,
+      });
+      const clean = await buildManifests(spec, uniqueName('bucket-clean'));
+      expect(clean.manifests).toHaveLength(30);
+
+      // Attempt 1 dies at its 16th manifest upload: the full shards uploaded before it are durable, the rest are not.
+      const worker = crashingS3(16, { commands: ['UploadPartCommand'] });
+      const calls: Array<{ attempt: number; command: string; startAfter?: string; key?: string }> = [];
+      worker.middlewareStack.add(
+        (next, context) => async (args) => {
+          const command = String(context.commandName);
+          const input = args.input as { StartAfter?: string; Key?: string };
+          if (command === 'ListObjectsV2Command' || command === 'UploadPartCommand') {
+            calls.push({
+              attempt: Context.current().info.attempt,
+              command,
+              startAfter: input.StartAfter,
+              key: input.Key,
+            });
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordAttempts', priority: 'high' },
+      );
+      const attempts: Array<{ attempt: number; heartbeatDetails: unknown }> = [];
+      const watchAttempts: ActivityInterceptorsFactory = (ctx) => ({
+        inbound: {
+          execute: (input, next) => {
+            attempts.push({ attempt: ctx.info.attempt, heartbeatDetails: ctx.info.heartbeatDetails });
+            return next(input);
+          },
+        },
+      });
+      let resumed: BuildCampaignManifestsResult;
+      try {
+        resumed = await buildManifests(spec, uniqueName('bucket-resumed'), {
+          s3: worker,
+          interceptors: [watchAttempts],
+        });
+      } finally {
+        worker.destroy();
+      }
+
+      expect(attempts.map((a) => a.attempt)).toEqual([1, 2]);
+      const progress = attempts[1]!.heartbeatDetails as ListingProgress;
+      expect(progress.kind).toBe('listing');
+      // The second attempt went on from durable rows, not from the start: the rows in uploaded parts are those of the
+      // pages it counts as done plus those it skips at the start of a range.
+      const durableRows = progress.resume.shards.reduce((n, s) => n + s.rows, 0);
+      expect(durableRows).toBeGreaterThanOrEqual(1000);
+      const skips = progress.resume.ranges.reduce((n, r) => n + r.skip, 0);
+      expect(progress.resume.totals.rowsSelected + skips).toBe(durableRows);
+      const uploads = (attempt: number) =>
+        calls
+          .filter((c) => c.attempt === attempt && c.command === 'UploadPartCommand')
+          .map((c) => path.basename(c.key!));
+      expect(uploads(1).length).toBeGreaterThanOrEqual(16);
+      // No durable shard was written again, and no range was listed from its very start again.
+      const durableShards = progress.resume.shards.filter((s) => s.rows === 100).length;
+      expect(durableShards).toBeGreaterThanOrEqual(10);
+      for (let i = 1; i <= durableShards; i++) {
+        expect(uploads(2)).not.toContain(`manifest-${String(i).padStart(5, '0')}.csv`);
+      }
+      const lists = (attempt: number) =>
+        calls.filter((c) => c.attempt === attempt && c.command === 'ListObjectsV2Command');
+      expect(lists(1).some((c) => c.startAfter === undefined)).toBe(true);
+      expect(lists(2).length).toBeGreaterThan(0);
+      expect(lists(2).every((c) => c.startAfter !== undefined)).toBe(true);
+
+      // Every object exactly once, the same stats as the uninterrupted build, no upload left open.
+      const expected = keys.map((k) => `${bucket},${encodeManifestKey(k)}`).sort();
+      expect(await manifestRows(s3, resumed)).toEqual(expected);
+      expect(await manifestRows(s3, clean)).toEqual(expected);
+      expect(resumed.stats).toEqual(clean.stats);
+      expect(resumed.manifests.map((m) => m.rows)).toEqual(clean.manifests.map((m) => m.rows));
+      const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      expect(open.Uploads ?? []).toEqual([]);
+    });
+  });
+});
