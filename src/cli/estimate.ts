@@ -111,7 +111,8 @@ export function registerEstimateCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nInventory sources are scanned with the same filter as the campaign, into a temporary local directory that is\n' +
-        'deleted afterwards; csv manifests are read once; keys are counted. Needs read access to the inventory or CSV.\n' +
+        'deleted afterwards; bucket sources are listed as the worker lists them; csv manifests are read once; keys are\n' +
+        'counted. Needs read access to the inventory or CSV (ListBucket on a bucket source).\n' +
         '\nExamples:\n' +
         '  s3-campaigns estimate examples/restore.json\n' +
         '  s3-campaigns estimate copy.json --prices my-prices.json --json\n' +

@@ -34,7 +34,7 @@ export function registerIamPolicyCommand(program: Command): void {
     .description('print the least-privilege IAM policies of one campaign: its Batch Operations role and the worker')
     .option(
       '--source-bucket <bucket>',
-      'the bucket of the objects (repeatable); default: read from the inventory or CSV manifest',
+      'the bucket of the objects (repeatable); default: read from the inventory or CSV manifest (keys and bucket sources name it)',
       repeat,
     )
     .option('--kms-key-arn <arn>', 'a KMS key that encrypts the objects, manifests or reports (repeatable)', repeat)
@@ -55,7 +55,7 @@ export function registerIamPolicyCommand(program: Command): void {
       const opts: BatchRolePolicyOptions = { kmsKeyArns: flags.kmsKeyArn };
       if (flags.sourceBucket?.length) {
         opts.sourceBuckets = flags.sourceBucket;
-      } else if (spec.source.type !== 'keys') {
+      } else if (spec.source.type !== 'keys' && spec.source.type !== 'bucket') {
         let clients: AwsClients | undefined;
         // Found before the try: a dev stack that is gone is an error of its own, not an unreadable source.
         const { aws } = await cliAwsConfig();

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { buildManifests } from '../inventory';
+import { countListing, listConcurrencyFromEnv } from '../listing';
 import { summarizeCsvManifest } from '../manifest/csv-summary';
 import type { CampaignSpec } from '../shared/campaign-spec';
 import type { CostStats } from './estimate';
@@ -19,7 +20,7 @@ const SAMPLE_SIZE = 10;
 
 /** What the campaign's first round would act on. */
 export interface ManifestPreview extends CostStats {
-  /** What was read: the inventory report, the CSV manifest, or the spec's keys. */
+  /** What was read: the inventory report, the CSV manifest, the listed bucket, or the spec's keys. */
   source: string;
   /** Inventory rows read (the CSV's rows; the spec's keys, duplicates included). */
   rowsScanned: number;
@@ -41,12 +42,15 @@ export interface PreviewDeps {
   signal?: AbortSignal;
   /** Where the inventory build writes its throw-away manifests (a temporary directory, removed afterwards). @default os.tmpdir() */
   tmpDir?: string;
+  /** Bucket sources: list requests in flight. @default S3C_LIST_CONCURRENCY, or DEFAULT_LIST_CONCURRENCY */
+  listConcurrency?: number;
 }
 
 /**
  * Selects the campaign's objects as its manifest step would, and counts them. Inventory sources run the same
- * `buildManifests` as the campaign, into a temporary local directory that is deleted afterwards; csv sources are
- * read once; keys sources are counted (duplicates once, as the campaign does).
+ * `buildManifests` as the campaign, into a temporary local directory that is deleted afterwards; bucket sources are
+ * listed and counted as the worker lists them; csv sources are read once; keys sources are counted (duplicates once,
+ * as the campaign does).
  */
 export async function previewCampaignManifest(spec: CampaignSpec, deps: PreviewDeps = {}): Promise<ManifestPreview> {
   const src = spec.source;
@@ -79,7 +83,25 @@ export async function previewCampaignManifest(spec: CampaignSpec, deps: PreviewD
       versioned: csv.versioned,
     };
   }
-  if (src.type === 'bucket' || src.type === 'campaign-failures') {
+  if (src.type === 'bucket') {
+    // The worker's listing, counted instead of written: the same filter, stats and sample the campaign would get.
+    const counted = await countListing(
+      { bucket: src.bucket, prefix: src.prefix, versions: src.versions, filter: spec.filter, sampleSize: SAMPLE_SIZE },
+      { s3, signal: deps.signal, concurrency: deps.listConcurrency ?? listConcurrencyFromEnv() },
+    );
+    return {
+      source: `a listing of s3://${src.bucket}/${src.prefix ?? ''}${src.versions ? ' (every version)' : ''}`,
+      rowsScanned: counted.rowsScanned,
+      rowsSelected: counted.rowsSelected,
+      jobs: jobsFor(counted.rowsSelected),
+      bytesByStorageClass: counted.bytesByStorageClass,
+      rowsByStorageClass: counted.rowsByStorageClass,
+      sampleKeys: counted.sample.map(([, key]) => key),
+      sourceBuckets: [src.bucket],
+      versioned: src.versions,
+    };
+  }
+  if (src.type === 'campaign-failures') {
     throw new Error(`estimating a ${src.type} source is not built yet`);
   }
   const inventory =

@@ -139,15 +139,34 @@ function sourceResources(
   known: string[] | undefined,
 ): { sourceObjects: string[]; sourceBuckets: string[]; unscoped: boolean } {
   let buckets: string[];
-  if (spec.source.type === 'keys') buckets = [spec.source.bucket];
+  if (spec.source.type === 'keys' || spec.source.type === 'bucket') buckets = [spec.source.bucket];
   else if (known?.length) buckets = [...new Set(known)].sort();
   else buckets = ['*'];
-  const prefixes = spec.filter?.keyPrefixes?.length ? [...spec.filter.keyPrefixes] : [''];
+  const prefixes =
+    spec.source.type === 'bucket'
+      ? listedPrefixes(spec.source.prefix ?? '', spec.filter?.keyPrefixes)
+      : spec.filter?.keyPrefixes?.length
+        ? [...spec.filter.keyPrefixes]
+        : [''];
   return {
     sourceObjects: buckets.flatMap((b) => prefixes.map((prefix) => objectsArn(p, b, prefix))),
     sourceBuckets: buckets.map((b) => bucketArn(p, b)),
     unscoped: buckets[0] === '*',
   };
+}
+
+/**
+ * The key prefixes a bucket source's objects can have: its `prefix`, narrowed by the filter's key prefixes (a filter
+ * prefix outside the source prefix selects nothing).
+ */
+function listedPrefixes(sourcePrefix: string, keyPrefixes: string[] | undefined): string[] {
+  if (!keyPrefixes?.length) return [sourcePrefix];
+  const inside = keyPrefixes
+    .map((k) => (k.startsWith(sourcePrefix) ? k : sourcePrefix.startsWith(k) ? sourcePrefix : undefined))
+    .filter((k): k is string => k !== undefined);
+  // A prefix inside another one adds nothing.
+  const kept = [...new Set(inside)].filter((k) => !inside.some((o) => o !== k && k.startsWith(o)));
+  return kept.length > 0 ? kept : [sourcePrefix];
 }
 
 /** Read the objects a copy copies: the documented copy policy reads the ACL too; tags only when the copies take them. */
@@ -176,7 +195,7 @@ export function batchRolePolicies(spec: CampaignSpec, opts: BatchRolePolicyOptio
   const warnings: string[] = [];
   const op = spec.operation;
   const isKeys = spec.source.type === 'keys';
-  const versioned = isKeys ? false : (opts.versioned ?? true);
+  const versioned = isKeys ? false : spec.source.type === 'bucket' ? spec.source.versions : (opts.versioned ?? true);
   const v = (action: string) => (versioned ? [action] : []);
 
   const { sourceObjects, sourceBuckets, unscoped } = sourceResources(spec, p, opts.sourceBuckets);
@@ -312,8 +331,8 @@ function parseS3(uri: string): { bucket: string; key: string } {
 /**
  * The policy of the worker's own credentials for this campaign: create its jobs (this operation, at most this
  * priority, carrying the campaign tag), describe them, approve or cancel and re-prioritise only campaign jobs, pass
- * `spec.roleArn` to Batch Operations only, read the source (inventory or CSV manifest) and read/write the
- * campaign's folder.
+ * `spec.roleArn` to Batch Operations only, read the source (inventory or CSV manifest, or list a bucket source) and
+ * read/write the campaign's folder.
  */
 export function workerPolicy(spec: CampaignSpec, opts: WorkerPolicyOptions = {}): PolicyDocument {
   const p = partitionOf(spec);
@@ -390,6 +409,17 @@ export function workerPolicy(spec: CampaignSpec, opts: WorkerPolicyOptions = {})
         Resource: bucketArn(p, bucket),
       },
     );
+  } else if (src.type === 'bucket' && src.generator === 'list') {
+    // The worker lists the bucket itself (ListObjectsV2, or ListObjectVersions with versions), always with the
+    // source's prefix as the request's prefix: s3:prefix scopes the listing to it.
+    const prefix = src.prefix ?? '';
+    statements.push({
+      Sid: 'ListSourceBucket',
+      Effect: 'Allow',
+      Action: src.versions ? ['s3:ListBucket', 's3:ListBucketVersions'] : 's3:ListBucket',
+      Resource: bucketArn(p, src.bucket),
+      ...(prefix ? { Condition: { StringLike: { 's3:prefix': `${iamLiteral(prefix)}*` } } } : {}),
+    });
   } else if (src.type === 'csv') {
     const { bucket, key } = parseS3(src.manifest);
     statements.push({
@@ -426,7 +456,12 @@ function restoreAndCopyWorkerStatements(
   p: string,
   opts: WorkerPolicyOptions,
 ): PolicyStatement[] {
-  const versioned = spec.source.type === 'keys' ? false : (opts.versioned ?? true);
+  const versioned =
+    spec.source.type === 'keys'
+      ? false
+      : spec.source.type === 'bucket'
+        ? spec.source.versions
+        : (opts.versioned ?? true);
   const v = (action: string) => (versioned ? [action] : []);
   const { sourceObjects } = sourceResources(spec, p, opts.sourceBuckets);
   const target = objectsArn(p, op.targetBucket, op.targetKeyPrefix ?? '');

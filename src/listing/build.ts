@@ -158,6 +158,78 @@ function selector(plan: ScanPlan): (e: ListedEntry) => boolean {
   };
 }
 
+/** The inventory path's scan plan for a listing's fields; a condition on a field a listing lacks is `InvalidInput`. */
+function listingPlan(
+  source: string,
+  filter: InventoryFilter | undefined,
+  versioned: boolean,
+  sampleSize: number,
+): ScanPlan {
+  try {
+    return buildScanPlan('CSV', LISTING_COLUMNS, {
+      filter: filter ?? {},
+      versionIds: versioned ? 'include' : 'omit',
+      sampleSize,
+    });
+  } catch (err) {
+    if (err instanceof PlanError) throw invalidInventory(`listing ${source}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The sample hash of the inventory path: of the encoded key as it stands in the manifest. */
+function sampleHash(encodedKey: string): number {
+  return murmur3(Buffer.from(encodedKey, 'latin1'), 0, encodedKey.length);
+}
+
+/** What `countListing` found: the build's totals, without writing anything. */
+export interface ListingCount extends ManifestTotals {
+  /** List requests sent. */
+  listRequests: number;
+}
+
+/**
+ * Lists and filters as `buildManifestsFromListing` does, and only counts: rows scanned and selected, bytes and rows
+ * by storage class, the same sample. For `estimate`, which must write nothing.
+ */
+export async function countListing(
+  input: Omit<ListingBuildInput, 'output' | 'maxObjectsPerJob' | 'maxManifests'>,
+  deps: Pick<ListingBuildDeps, 's3' | 'signal' | 'concurrency' | 'pageSize'>,
+): Promise<ListingCount> {
+  const prefix = input.prefix ?? '';
+  const sampleSize = input.sampleSize ?? 10;
+  const source = `s3://${input.bucket}/${prefix}`;
+  const select = selector(listingPlan(source, input.filter, input.versions === true, sampleSize));
+  const stats = new ScanStats(sampleSize);
+  let listRequests = 0;
+  try {
+    await listBucket({
+      s3: deps.s3,
+      bucket: input.bucket,
+      prefix,
+      versions: input.versions,
+      concurrency: deps.concurrency,
+      pageSize: deps.pageSize,
+      signal: deps.signal,
+      onRequest: () => listRequests++,
+      onPage: async (_range, page) => {
+        for (const e of page.entries) {
+          stats.rowsScanned++;
+          if (!select(e)) continue;
+          stats.rowsSelected++;
+          stats.addClass(e.storageClass, undefined, e.size, 1);
+          const hash = sampleHash(encodeManifestKey(e.key));
+          if (stats.wantsSample(hash)) stats.offerSample(hash, e.key);
+        }
+      },
+    });
+  } catch (err) {
+    if (err instanceof ApplicationFailure || deps.signal?.aborted) throw err;
+    throw s3Failure(err, `listing ${source}`);
+  }
+  return { ...stats.toTotals(), listRequests };
+}
+
 function fingerprint(parts: unknown): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }
@@ -205,17 +277,7 @@ export async function buildManifestsFromListing(
   const versioned = input.versions === true;
   const sampleSize = input.sampleSize ?? 10;
   const source = `s3://${input.bucket}/${prefix}`;
-  let plan: ScanPlan;
-  try {
-    plan = buildScanPlan('CSV', LISTING_COLUMNS, {
-      filter: input.filter ?? {},
-      versionIds: versioned ? 'include' : 'omit',
-      sampleSize,
-    });
-  } catch (err) {
-    if (err instanceof PlanError) throw invalidInventory(`listing ${source}: ${err.message}`);
-    throw err;
-  }
+  const plan = listingPlan(source, input.filter, versioned, sampleSize);
   const select = selector(plan);
   const outPrefix = input.output.prefix.replace(/\/+$/, '');
   const id = fingerprint({
@@ -344,8 +406,7 @@ export async function buildManifestsFromListing(
         stats.rowsSelected++;
         stats.addClass(e.storageClass, undefined, e.size, 1);
         const encoded = encodeManifestKey(e.key);
-        // The inventory path's sample: the hash of the encoded key as it stands in the manifest.
-        const hash = murmur3(Buffer.from(encoded, 'latin1'), 0, encoded.length);
+        const hash = sampleHash(encoded);
         if (stats.wantsSample(hash)) stats.offerSample(hash, e.key);
         if (t.skipLeft > 0) {
           t.skipLeft--;

@@ -5,7 +5,9 @@
  */
 export {
   buildManifestsFromListing,
+  countListing,
   ListingProgressSchema,
+  type ListingCount,
   type ListingBuildDeps,
   type ListingBuildInput,
   type ListingProgress,

@@ -440,3 +440,100 @@ describe('restore-and-copy', () => {
     ]);
   });
 });
+
+describe('bucket source listed by the worker (generator list)', () => {
+  const bucketSpec = (source: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+    spec({
+      source: { type: 'bucket', bucket: 'logs', ...source },
+      operation: { type: 'put-tags', tags: { a: 'b' } },
+      ...over,
+    });
+  const listing = (doc: PolicyDocument) => doc.Statement.filter((s) => s.Sid === 'ListSourceBucket');
+
+  test.each<[string, Record<string, unknown>, unknown]>([
+    [
+      'the whole bucket: s3:ListBucket on it, unconditioned',
+      {},
+      [{ Sid: 'ListSourceBucket', Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::logs' }],
+    ],
+    [
+      'a prefix: the listing scoped to it by s3:prefix (IAM wildcards in it escaped)',
+      { prefix: '2019/*x/' },
+      [
+        {
+          Sid: 'ListSourceBucket',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: 'arn:aws:s3:::logs',
+          Condition: { StringLike: { 's3:prefix': '2019/${*}x/*' } },
+        },
+      ],
+    ],
+    [
+      'versions: ListBucketVersions too',
+      { prefix: 'a/', versions: true },
+      [
+        {
+          Sid: 'ListSourceBucket',
+          Effect: 'Allow',
+          Action: ['s3:ListBucket', 's3:ListBucketVersions'],
+          Resource: 'arn:aws:s3:::logs',
+          Condition: { StringLike: { 's3:prefix': 'a/*' } },
+        },
+      ],
+    ],
+  ])('worker: %s', (_name, source, expected) => {
+    expect(listing(workerPolicy(bucketSpec(source)))).toEqual(expected);
+  });
+
+  test('a generator s3 source is not listed by the worker: no ListSourceBucket', () => {
+    expect(listing(workerPolicy(bucketSpec({ generator: 's3' })))).toEqual([]);
+  });
+
+  test.each<[string, Record<string, unknown>, Record<string, unknown>, Array<[string, string[], string[]]>]>([
+    [
+      'the operation on bucket/prefix*, no version actions without versions, with no --source-bucket needed',
+      { prefix: '2019/' },
+      {},
+      [['PutObjectTags', ['s3:PutObjectTagging'], ['arn:aws:s3:::logs/2019/*']]],
+    ],
+    [
+      'versions: the version actions too',
+      { prefix: '2019/', versions: true },
+      {},
+      [['PutObjectTags', ['s3:PutObjectTagging', 's3:PutObjectVersionTagging'], ['arn:aws:s3:::logs/2019/*']]],
+    ],
+    [
+      'filter key prefixes narrow the source prefix; one outside it selects nothing and is left out',
+      { prefix: '2019/' },
+      { filter: { keyPrefixes: ['2019/01/', '2020/', '2019/02/x'] } },
+      [['PutObjectTags', ['s3:PutObjectTagging'], ['arn:aws:s3:::logs/2019/01/*', 'arn:aws:s3:::logs/2019/02/x*']]],
+    ],
+    [
+      'a filter key prefix above the source prefix: the source prefix',
+      { prefix: '2019/' },
+      { filter: { keyPrefixes: ['20', '2019/01/'] } },
+      [['PutObjectTags', ['s3:PutObjectTagging'], ['arn:aws:s3:::logs/2019/*']]],
+    ],
+  ])('role: %s', (_name, source, over, expected) => {
+    const { permissionsPolicy, warnings } = batchRolePolicies(bucketSpec(source, over));
+    expect(statements(permissionsPolicy)).toEqual([...COMMON, ...expected]);
+    expect(warnings).toEqual([]);
+  });
+
+  test('every list call of the lister is allowed by the worker policy', () => {
+    const dir = path.join(ROOT, 'src/listing');
+    const commands = new Set(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.ts'))
+        .flatMap((f) => [...readFileSync(path.join(dir, f), 'utf8').matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!)),
+    );
+    const ACTION: Record<string, string> = {
+      ListObjectsV2: 's3:ListBucket',
+      ListObjectVersions: 's3:ListBucketVersions',
+    };
+    expect([...commands].sort()).toEqual(['ListObjectVersions', 'ListObjectsV2']);
+    const allowed = new Set(listing(workerPolicy(bucketSpec({ versions: true }))).flatMap((s) => s.Action));
+    for (const c of commands) expect([c, allowed.has(ACTION[c]!)]).toEqual([c, true]);
+  });
+});
