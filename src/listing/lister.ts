@@ -3,11 +3,13 @@
  * over key ranges, at most `concurrency` requests at once.
  *
  * It starts with the ranges it is given (the whole prefix, or what an earlier attempt left). Whenever a page comes back
- * with more to come and fewer ranges are running or waiting than `concurrency`, the rest of that range is split
- * (see `splitPoints`) and the new ranges are listed alongside. So a bucket is split only where it has keys, by what
+ * with more to come and fewer ranges are running or waiting than `concurrency`, the rest of that range is cut in two
+ * (see `splitPoints`) and the new range is listed alongside. So a bucket is split only where it has keys, by what
  * its first pages show: with no "/" in its keys, one huge prefix or very many tiny ones alike, and a small listing
  * costs no more requests than a plain loop (an empty prefix: one).
  */
+import { setMaxListeners } from 'node:events';
+
 import {
   ListObjectsV2Command,
   ListObjectVersionsCommand,
@@ -86,6 +88,13 @@ export interface ListBucketOptions {
  * once list some hundreds of thousands of keys a second while staying far below S3's per-prefix request rates.
  */
 export const DEFAULT_LIST_CONCURRENCY = 16;
+
+/**
+ * Points per split: the rest of a range is cut in two (and again as pages come back while requests are free). A cut
+ * into as many parts as there were free requests probed more empty ranges: simulated with 30 ms per request over
+ * 100,000 keys at concurrency 16, 171 requests for 100 pages when cut in two, 284 when cut in up to five, and slower.
+ */
+const SPLIT_POINTS = 1;
 
 /** S3's largest page. */
 const MAX_PAGE = 1000;
@@ -229,6 +238,8 @@ export async function listBucket(opts: ListBucketOptions): Promise<void> {
   let nextId = queue.reduce((m, r) => Math.max(m, r.id), -1) + 1;
   const alphabet = new KeyAlphabet();
   const stop = new AbortController();
+  // Every request in flight listens to it: up to `concurrency` listeners is expected, not a leak.
+  setMaxListeners(concurrency + 10, stop.signal);
   const onOuterAbort = () => stop.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   let active = 0;
@@ -247,11 +258,10 @@ export async function listBucket(opts: ListBucketOptions): Promise<void> {
       if (page.done || !page.next) return;
       range.after = page.next.after;
       range.afterVersion = page.next.afterVersion;
-      const idle = concurrency - active - queue.length;
-      if (idle > 0) {
+      if (active + queue.length < concurrency) {
         const first = page.entries[0]?.key ?? range.after;
         const varies = sharedBytes(Buffer.from(first, 'utf8'), Buffer.from(range.after, 'utf8'));
-        const points = splitPoints(range.after, range.before, prefix, idle, alphabet.bytes(), varies - 1);
+        const points = splitPoints(range.after, range.before, prefix, SPLIT_POINTS, alphabet.bytes(), varies - 1);
         if (points.length > 0) {
           const added: ListRange[] = points.map((p, i) => ({ id: nextId++, after: p, before: points[i + 1] }));
           added[added.length - 1]!.before = range.before;
