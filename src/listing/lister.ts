@@ -125,6 +125,21 @@ function afterStart(range: ListRange, key: string): boolean {
 
 const inRange = (range: ListRange, key: string) => range.before === undefined || compareKeys(key, range.before) <= 0;
 
+/**
+ * The entries of a page (in S3's order) that belong to the range, and whether the page went past its end. Only the
+ * ends are compared when they are inside, so a page costs two key comparisons, not one per key.
+ */
+function within(range: ListRange, all: ListedEntry[]): { entries: ListedEntry[]; past: boolean } {
+  let from = 0;
+  while (from < all.length && !afterStart(range, all[from]!.key)) from++;
+  let to = all.length;
+  if (to > from && !inRange(range, all[to - 1]!.key)) {
+    to = from;
+    while (to < all.length && inRange(range, all[to]!.key)) to++;
+  }
+  return { entries: from === 0 && to === all.length ? all : all.slice(from, to), past: to < all.length };
+}
+
 async function listObjectsPage(opts: ListBucketOptions, range: ListRange, signal: AbortSignal): Promise<ListedPage> {
   const res = await opts.s3.send(
     new ListObjectsV2Command({
@@ -138,30 +153,19 @@ async function listObjectsPage(opts: ListBucketOptions, range: ListRange, signal
     { abortSignal: signal },
   );
   const decode = decoder(res.EncodingType);
-  const entries: ListedEntry[] = [];
-  let past = false;
-  for (const o of res.Contents ?? []) {
-    const key = decode(o.Key ?? '');
-    if (!afterStart(range, key)) continue;
-    if (!inRange(range, key)) {
-      past = true;
-      break;
-    }
-    entries.push({
-      key,
-      isLatest: true,
-      isDeleteMarker: false,
-      size: o.Size ?? 0,
-      lastModified: o.LastModified ? o.LastModified.getTime() : NaN,
-      storageClass: o.StorageClass ?? 'STANDARD',
-    });
-  }
-  const last = entries[entries.length - 1];
-  const done = past || !res.IsTruncated || (res.Contents ?? []).length === 0;
+  const all: ListedEntry[] = (res.Contents ?? []).map((o) => ({
+    key: decode(o.Key ?? ''),
+    isLatest: true,
+    isDeleteMarker: false,
+    size: o.Size ?? 0,
+    lastModified: o.LastModified ? o.LastModified.getTime() : NaN,
+    storageClass: o.StorageClass ?? 'STANDARD',
+  }));
+  const { entries, past } = within(range, all);
+  const done = past || !res.IsTruncated || all.length === 0;
   if (done) return { entries, done };
-  // Every key of the page was before the range's start (moto): go on after the page's last key.
-  const after = last?.key ?? decode(res.Contents![res.Contents!.length - 1]!.Key ?? '');
-  return { entries, done, next: { after } };
+  // After the page's last key, even when every key of the page was before the range's start (moto's KeyMarker).
+  return { entries, done, next: { after: all[all.length - 1]!.key } };
 }
 
 async function listVersionsPage(opts: ListBucketOptions, range: ListRange, signal: AbortSignal): Promise<ListedPage> {
@@ -205,16 +209,7 @@ async function listVersionsPage(opts: ListBucketOptions, range: ListRange, signa
       (b.lastModified || 0) - (a.lastModified || 0) ||
       (a.versionId! < b.versionId! ? -1 : a.versionId! > b.versionId! ? 1 : 0),
   );
-  const entries: ListedEntry[] = [];
-  let past = false;
-  for (const e of all) {
-    if (!afterStart(range, e.key)) continue;
-    if (!inRange(range, e.key)) {
-      past = true;
-      break;
-    }
-    entries.push(e);
-  }
+  const { entries, past } = within(range, all);
   const done = past || !res.IsTruncated;
   if (done) return { entries, done };
   if (res.NextKeyMarker === undefined) throw new Error('ListObjectVersions: a truncated page without NextKeyMarker');
@@ -253,7 +248,10 @@ export async function listBucket(opts: ListBucketOptions): Promise<void> {
       opts.onRequest?.();
       const page = await listPage(opts, range, stop.signal);
       if (stop.signal.aborted) return;
-      for (const e of page.entries) alphabet.learn(e.key, prefixBytes);
+      // A sample of the keys shows their alphabet as well as all of them do, for a sixteenth of the work.
+      for (let i = 0; i < page.entries.length; i += 16) alphabet.learn(page.entries[i]!.key, prefixBytes);
+      const last = page.entries[page.entries.length - 1];
+      if (last) alphabet.learn(last.key, prefixBytes);
       await opts.onPage(range, page);
       if (page.done || !page.next) return;
       range.after = page.next.after;

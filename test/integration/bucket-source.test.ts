@@ -10,11 +10,13 @@ import {
   DeleteObjectCommand,
   GetObjectTaggingCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { bundleWorkflowCode, type ActivityInterceptorsFactory } from '@temporalio/worker';
 
 import { encodeManifestKey } from '../../src/inventory';
@@ -22,9 +24,11 @@ import type { ListingProgress } from '../../src/listing';
 import type { BuildCampaignManifestsResult } from '../../src/shared/activity-types';
 import { CAMPAIGN_WORKFLOW_TYPE, type CampaignResult } from '../../src/shared/campaign';
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
-import { crashingS3, uniqueName, withBucket } from '../helpers';
+import { crashingS3, s3Client, stackEndpoints, uniqueName, waitFor, withBucket } from '../helpers';
 import { uploadInventory } from '../inventory-fixtures';
 import { getText, listJobs, randomAccount, testSpec, withCampaignWorker } from '../support/campaign';
+import { activityEnd, pendingActivity } from '../support/activity-history';
+import { HoldProxy } from '../support/hold-proxy';
 import type { campaignManifestsWorkflow } from './activity-workflows';
 
 let activityBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
@@ -274,6 +278,61 @@ describe('bucket source, listed by the worker', () => {
       expect(resumed.manifests.map((m) => m.rows)).toEqual(clean.manifests.map((m) => m.rows));
       const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
       expect(open.Uploads ?? []).toEqual([]);
+    });
+  });
+
+  test('a cancelled listing stops its requests and aborts its uploads', async () => {
+    await withBucket(async (bucket, s3) => {
+      const keys = Array.from({ length: 3000 }, (_, i) => `p${i % 7}/${(i * 7919) % 3001}-${i}`);
+      await putMany(
+        s3,
+        bucket,
+        keys.map((key) => ({ key, body: 'x' })),
+      );
+      const workflowId = uniqueName('bucket-cancel');
+      const folder = `campaigns/${workflowId}/`;
+      // The worker's network stalls on the first listing of a split-off range: the build cannot end until cancelled.
+      const proxy = await HoldProxy.start(stackEndpoints().s3Endpoint);
+      proxy.hold({ name: 'range', match: (r) => r.method === 'GET' && r.url.includes('start-after=') });
+      const worker = s3Client(proxy.url);
+      try {
+        await withCampaignWorker(
+          async (h) => {
+            const handle = await h.client.workflow.start<typeof campaignManifestsWorkflow>(
+              'campaignManifestsWorkflow',
+              {
+                taskQueue: h.taskQueue,
+                workflowId,
+                args: [testSpec(h, bucket, { source: { type: 'bucket', bucket, prefix: 'p' }, maxObjectsPerJob: 100 })],
+              },
+            );
+            await proxy.waitForHold('range');
+            await waitFor(
+              'a heartbeat with durable rows',
+              async () => (await pendingActivity(handle, 'buildCampaignManifests'))?.heartbeatDetails,
+              (d) => ((d as ListingProgress | undefined)?.resume.shards.length ?? 0) > 0,
+            );
+            const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: folder }));
+            expect((open.Uploads ?? []).length).toBeGreaterThan(0);
+
+            await handle.cancel();
+            const err = await handle.result().then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+            expect(err).toBeInstanceOf(WorkflowFailedError);
+            expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+            expect(await activityEnd(handle, 'buildCampaignManifests')).toBe('cancelled');
+          },
+          { s3: worker, workerOptions: { workflowBundle: activityBundle } },
+        );
+      } finally {
+        worker.destroy();
+        await proxy.close();
+      }
+      const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: folder }));
+      const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder }));
+      expect({ uploads: uploads.Uploads ?? [], objects: objects.Contents ?? [] }).toEqual({ uploads: [], objects: [] });
     });
   });
 });
