@@ -16,14 +16,18 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { bundleWorkflowCode, type ActivityInterceptorsFactory } from '@temporalio/worker';
 
+import { createManifestActivities } from '../../src/activities/manifests';
 import { encodeManifestKey } from '../../src/inventory';
 import type { ListingProgress } from '../../src/listing';
-import type { BuildCampaignManifestsResult } from '../../src/shared/activity-types';
+import type { BuildCampaignManifestsInput, BuildCampaignManifestsResult } from '../../src/shared/activity-types';
 import { CAMPAIGN_WORKFLOW_TYPE, type CampaignResult } from '../../src/shared/campaign';
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
+import { FailureType } from '../../src/shared/errors';
 import { crashingS3, s3Client, stackEndpoints, uniqueName, waitFor, withBucket } from '../helpers';
 import { uploadInventory } from '../inventory-fixtures';
 import { getText, listJobs, randomAccount, testSpec, withCampaignWorker } from '../support/campaign';
@@ -332,6 +336,36 @@ describe('bucket source, listed by the worker', () => {
       }
       const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: folder }));
       const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder }));
+      expect({ uploads: uploads.Uploads ?? [], objects: objects.Contents ?? [] }).toEqual({ uploads: [], objects: [] });
+    });
+  });
+
+  test('a listing that needs more than 100 jobs fails InvalidInput before anything is published, leaving no upload', async () => {
+    await withBucket(async (bucket, s3) => {
+      await putMany(
+        s3,
+        bucket,
+        Array.from({ length: 1010 }, (_, i) => ({ key: `k/${i}`, body: 'x' })),
+      );
+      const { buildCampaignManifests } = createManifestActivities({ s3 });
+      const input: BuildCampaignManifestsInput = {
+        campaignId: 'c1',
+        source: { type: 'bucket', bucket, prefix: 'k/', versions: false, generator: 'list' },
+        maxObjectsPerJob: 10,
+        output: { bucket, prefix: 'campaigns/c1' },
+      };
+      const err: unknown = await new MockActivityEnvironment().run(buildCampaignManifests, input).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect((err as ApplicationFailure).type).toBe(FailureType.InvalidInput);
+      expect((err as ApplicationFailure).nonRetryable).toBe(true);
+      expect((err as ApplicationFailure).message).toMatch(
+        /^the listing of s3:\/\/[^ ]+\/k\/ selects more than 1000 objects: more than 100 jobs at maxObjectsPerJob=10, .*raise maxObjectsPerJob$/,
+      );
+      const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'campaigns/' }));
+      const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'campaigns/' }));
       expect({ uploads: uploads.Uploads ?? [], objects: objects.Contents ?? [] }).toEqual({ uploads: [], objects: [] });
     });
   });
