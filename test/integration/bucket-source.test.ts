@@ -369,4 +369,88 @@ describe('bucket source, listed by the worker', () => {
       expect({ uploads: uploads.Uploads ?? [], objects: objects.Contents ?? [] }).toEqual({ uploads: [], objects: [] });
     });
   });
+
+  test('a worker shutting down hands the listing over: the next worker resumes it, every object exactly once', async () => {
+    await withBucket(async (bucket, s3) => {
+      const keys = Array.from({ length: 3000 }, (_, i) => `p${i % 7}/${(i * 7919) % 3001}-${i}`);
+      await putMany(
+        s3,
+        bucket,
+        keys.map((key) => ({ key, body: 'x' })),
+      );
+      const workflowId = uniqueName('bucket-shutdown');
+      const taskQueue = uniqueName('tq-bucket-shutdown');
+      const accountId = randomAccount();
+      // The first worker's network stalls on the first listing of a split-off range, so its build is still running
+      // when it shuts down.
+      const proxy = await HoldProxy.start(stackEndpoints().s3Endpoint);
+      proxy.hold({ name: 'range', match: (r) => r.method === 'GET' && r.url.includes('start-after=') });
+      const first = s3Client(proxy.url);
+      const lists: Array<{ worker: number; startAfter?: string }> = [];
+      const record = (client: S3Client, worker: number) =>
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            if (context.commandName === 'ListObjectsV2Command') {
+              lists.push({ worker, startAfter: (args.input as { StartAfter?: string }).StartAfter });
+            }
+            return next(args);
+          },
+          { step: 'initialize', name: 'recordLists', priority: 'high' },
+        );
+      record(first, 1);
+      const second = s3Client();
+      record(second, 2);
+      let handed: ListingProgress | undefined;
+      try {
+        await withCampaignWorker(
+          async (h) => {
+            const handle = await h.client.workflow.start<typeof campaignManifestsWorkflow>(
+              'campaignManifestsWorkflow',
+              {
+                taskQueue,
+                workflowId,
+                args: [testSpec(h, bucket, { source: { type: 'bucket', bucket, prefix: 'p' }, maxObjectsPerJob: 100 })],
+              },
+            );
+            await proxy.waitForHold('range');
+            handed = (await waitFor(
+              'a heartbeat with durable rows',
+              async () => (await pendingActivity(handle, 'buildCampaignManifests'))?.heartbeatDetails,
+              (d) => ((d as ListingProgress | undefined)?.resume.shards.length ?? 0) > 0,
+            )) as ListingProgress;
+          },
+          {
+            taskQueue,
+            accountId,
+            s3: first,
+            workerOptions: { workflowBundle: activityBundle, shutdownGraceTime: '1s' },
+          },
+        );
+        // The first worker has shut down; its build was handed over with its uploads, not aborted.
+        const open = await s3.send(
+          new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `campaigns/${workflowId}/` }),
+        );
+        expect((open.Uploads ?? []).length).toBeGreaterThan(0);
+        const res = (await withCampaignWorker((h) => h.client.workflow.getHandle(workflowId).result(), {
+          taskQueue,
+          accountId,
+          s3: second,
+          workerOptions: { workflowBundle: activityBundle },
+        })) as BuildCampaignManifestsResult;
+        expect(await manifestRows(s3, res)).toEqual(keys.map((k) => `${bucket},${encodeManifestKey(k)}`).sort());
+        expect(res.stats).toMatchObject({ rowsScanned: 3000, rowsSelected: 3000 });
+        // The second worker went on from the handed-over ranges: it never listed from the start.
+        expect(handed!.resume.ranges.length).toBeGreaterThan(0);
+        const secondLists = lists.filter((l) => l.worker === 2);
+        expect(secondLists.length).toBeGreaterThan(0);
+        expect(secondLists.every((l) => l.startAfter !== undefined)).toBe(true);
+        const left = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+        expect(left.Uploads ?? []).toEqual([]);
+      } finally {
+        first.destroy();
+        second.destroy();
+        await proxy.close();
+      }
+    });
+  });
 });
