@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { buildManifests } from '../inventory';
+import { campaignFailuresLocation, failedCsvUri, readCampaignFailures } from '../manifest/campaign-failures';
 import { summarizeCsvManifest } from '../manifest/csv-summary';
 import type { CampaignSpec } from '../shared/campaign-spec';
 import type { CostStats } from './estimate';
@@ -79,7 +80,30 @@ export async function previewCampaignManifest(spec: CampaignSpec, deps: PreviewD
       versioned: csv.versioned,
     };
   }
-  if (src.type === 'bucket' || src.type === 'campaign-failures') {
+  if (src.type === 'campaign-failures') {
+    const loc = campaignFailuresLocation(src, spec.report);
+    const sampleKeys: string[] = [];
+    const read = await readCampaignFailures(
+      s3,
+      src,
+      loc,
+      (row) => {
+        if (sampleKeys.length < SAMPLE_SIZE) sampleKeys.push(row.decodedKey);
+      },
+      { signal: deps.signal },
+    );
+    return {
+      source: failedCsvUri(loc) + (src.errorCodes ? ` (codes ${src.errorCodes.join(', ')})` : ''),
+      rowsScanned: read.rowsScanned,
+      rowsSelected: read.rowsSelected,
+      jobs: jobsFor(read.rowsSelected),
+      bytesByStorageClass: {},
+      sampleKeys,
+      sourceBuckets: read.buckets,
+      versioned: read.versioned,
+    };
+  }
+  if (src.type === 'bucket') {
     throw new Error(`estimating a ${src.type} source is not built yet`);
   }
   const inventory =

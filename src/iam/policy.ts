@@ -7,6 +7,7 @@
  * (Amazon S3 User Guide), the Service Authorization Reference for Amazon S3 (resource types, condition keys), and
  * what the worker's code calls. Where AWS documents nothing (S3ComputeObjectChecksum), the result says so.
  */
+import { campaignFailuresLocation } from '../manifest/campaign-failures';
 import type { CampaignSpec, RestoreAndCopyOperation } from '../shared/campaign-spec';
 
 /** The service principal of S3 Batch Operations. */
@@ -181,10 +182,14 @@ export function batchRolePolicies(spec: CampaignSpec, opts: BatchRolePolicyOptio
 
   const { sourceObjects, sourceBuckets, unscoped } = sourceResources(spec, p, opts.sourceBuckets);
   if (unscoped) {
-    warnings.push(
+    const unknown =
       spec.source.type === 'csv'
-        ? 'The CSV manifest’s buckets are unknown: the operation is allowed on objects in every bucket (*). Pass --source-bucket to scope it.'
-        : 'The inventory’s source bucket is unknown: the operation is allowed on objects in every bucket (*). Pass --source-bucket to scope it.',
+        ? 'The CSV manifest’s buckets are unknown'
+        : spec.source.type === 'campaign-failures'
+          ? `The buckets of campaign ${spec.source.campaignId}’s failures are unknown`
+          : 'The inventory’s source bucket is unknown';
+    warnings.push(
+      `${unknown}: the operation is allowed on objects in every bucket (*). Pass --source-bucket to scope it.`,
     );
   }
 
@@ -398,6 +403,30 @@ export function workerPolicy(spec: CampaignSpec, opts: WorkerPolicyOptions = {})
       Action: 's3:GetObject',
       Resource: `arn:${p}:s3:::${bucket}/${iamLiteral(key)}`,
     });
+  } else if (src.type === 'campaign-failures') {
+    // The other campaign's folder is inside this campaign's report prefix (ReadWriteCampaignFolder) unless the source
+    // names another report bucket or prefix: then only its two report files are read.
+    const loc = campaignFailuresLocation(src, spec.report);
+    if (loc.bucket !== spec.report.bucket || !loc.folder.startsWith(`${spec.report.prefix}/`)) {
+      statements.push(
+        {
+          Sid: 'ReadRedrivenCampaignReport',
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: ['failed.csv', 'campaign.json'].map(
+            (f) => `arn:${p}:s3:::${loc.bucket}/${iamLiteral(`${loc.folder}/${f}`)}`,
+          ),
+        },
+        {
+          // 404, not 403, when that campaign has not written its report yet, so the error can say so (a condition
+          // on s3:prefix does not apply to that check).
+          Sid: 'ListRedrivenCampaignReportBucket',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: bucketArn(p, loc.bucket),
+        },
+      );
+    }
   }
   if (spec.operation.type === 'restore-and-copy') {
     statements.push(...restoreAndCopyWorkerStatements(spec, spec.operation, p, opts));

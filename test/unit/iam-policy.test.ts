@@ -271,6 +271,26 @@ describe('workerPolicy', () => {
       { type: 'csv', manifest: 's3://lists/restores/2019.csv' },
       [['ReadCsvManifest', ['s3:GetObject'], ['arn:aws:s3:::lists/restores/2019.csv']]],
     ],
+    [
+      'campaign-failures beside this campaign: inside the campaign folder already, nothing more',
+      { type: 'campaign-failures', campaignId: 'nightly-1' },
+      [],
+    ],
+    [
+      'campaign-failures elsewhere: that campaign’s two report files, and listing for a clear 404',
+      { type: 'campaign-failures', campaignId: 'nightly-1', report: { bucket: 'old-reports', prefix: 'team/b' } },
+      [
+        [
+          'ReadRedrivenCampaignReport',
+          ['s3:GetObject'],
+          [
+            'arn:aws:s3:::old-reports/team/b/nightly-1/failed.csv',
+            'arn:aws:s3:::old-reports/team/b/nightly-1/campaign.json',
+          ],
+        ],
+        ['ListRedrivenCampaignReportBucket', ['s3:ListBucket'], ['arn:aws:s3:::old-reports']],
+      ],
+    ],
   ])('%s', (_name, source, expected) => {
     expect(statements(workerPolicy(spec({ source })))).toEqual([...COMMON_WORKER, ...expected]);
   });
