@@ -16,6 +16,7 @@ import { registerEstimateCommand } from './estimate';
 import { registerIamPolicyCommand } from './iam-policy';
 import { registerLocalBatchCommand } from './local-batch';
 import { registerManifestCommand } from './manifest';
+import { registerRedriveCommand } from './redrive';
 import { registerScheduleCommands } from './schedule';
 import { projectRoot } from '../stack/tools';
 import { registerWorkerCommand } from './worker';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCampaignCommands(program);
   registerCampaignViewCommands(program);
+  registerRedriveCommand(program);
   registerScheduleCommands(program);
   registerDevCommand(program);
   registerWorkerCommand(program);

@@ -12,8 +12,10 @@ import { describeCampaignSource } from '../../src/iam/source';
 import { statusQuery, type CampaignResult } from '../../src/shared/campaign';
 import { parseCampaignSpec, type CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { FailureType } from '../../src/shared/errors';
-import { uniqueName, withBucket } from '../helpers';
+import { CAMPAIGN_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
+import { stackEndpoints, uniqueName, withBucket } from '../helpers';
 import { applicationFailureIn } from '../support/bad-input';
+import { localAwsEnv as awsEnv, runCli as cli, withSpecFile } from '../support/cli';
 import {
   addFault,
   listJobs,
@@ -73,7 +75,19 @@ describe('campaign-failures source (redrive)', () => {
             operation: { type: 'put-tags', tags: { redriven: 'yes' } },
             approval: { required: false },
           });
-          const redrive = await startCampaign(h, uniqueName('wf-redrive'), spec);
+          // Through the CLI, as an operator would: another spec's operation over the old campaign's failures.
+          const redriveId = uniqueName('wf-redrive');
+          const env = {
+            ...awsEnv(),
+            TEMPORAL_ADDRESS: stackEndpoints().temporalAddress,
+            TEMPORAL_TASK_QUEUE: h.taskQueue,
+          };
+          const started = await withSpecFile({ ...spec, source: { type: 'keys', bucket, keys: ['ignored'] } }, (file) =>
+            cli(['redrive', firstId, '--error-code', 'NoSuchKey', '--spec', file, '--id', redriveId], env),
+          );
+          expect(started).toMatchObject({ code: 0, stdout: `${redriveId}\n` });
+          expect(started.stderr).toContain(`redriving 2 of the 4 failure(s) of ${firstId}`);
+          const redrive = h.client.workflow.getHandle(redriveId);
           const result = (await redrive.result()) as CampaignResult;
           expect(result).toMatchObject({ outcome: 'Succeeded', objects: 2, succeeded: 2, failed: 0, jobs: 1 });
           const status = await redrive.query(statusQuery);
@@ -121,7 +135,7 @@ describe('campaign-failures source (redrive)', () => {
   });
 
   test('a code no failure has, a campaign with no report, and its own id are refused, naming what is wrong', async () => {
-    await withBucket(async (bucket) => {
+    await withBucket(async (bucket, s3) => {
       await withCampaignWorker(async (h: CampaignHarness) => {
         const firstId = uniqueName('wf-first');
         const first = await startCampaign(
@@ -169,6 +183,28 @@ describe('campaign-failures source (redrive)', () => {
         ]);
         // None of the refused campaigns created a job: only the first one did.
         expect(await listJobs(h.accountId)).toHaveLength(1);
+
+        // The CLI: an unknown campaign, a campaign without failures, then the plain redrive (the old spec).
+        const env = {
+          ...awsEnv(),
+          TEMPORAL_ADDRESS: stackEndpoints().temporalAddress,
+          TEMPORAL_TASK_QUEUE: h.taskQueue,
+        };
+        const none = await cli(['redrive', 'no-such-campaign'], env);
+        expect(none.code).not.toBe(0);
+        expect(none.stderr).toContain('no-such-campaign');
+        const failedEarly = await cli(['redrive', selfId], env);
+        expect(failedEarly).toMatchObject({ code: 2 });
+        // The refused campaign wrote its report all the same: an empty failed.csv.
+        expect(failedEarly.stderr).toContain(`campaign ${selfId} has no failures to redrive (its failed.csv is empty)`);
+        await putObjects(s3, bucket, ['nope/1.txt']);
+        const plain = await cli(['redrive', firstId], env);
+        expect(plain.code).toBe(0);
+        const again = h.client.workflow.getHandle(plain.stdout.trim());
+        expect(await again.result()).toMatchObject({ outcome: 'Succeeded', objects: 1, succeeded: 1 });
+        const described = await again.describe();
+        expect(described.typedSearchAttributes.get(CAMPAIGN_SEARCH_ATTRIBUTES.name)).toMatch(/ \(redrive\)$/);
+        expect(await tagsOf(s3, bucket, 'nope/1.txt')).toEqual({ done: 'yes' });
       });
     });
   });
