@@ -249,10 +249,16 @@ describe('documented examples', () => {
   const dir = path.join(__dirname, '..', '..', 'examples');
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
-  test('there is one example per operation type', () => {
-    const types = files.map(
-      (f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { operation: { type: string } }).operation.type,
-    );
+  /** Examples of a source rather than an operation (named after the source). */
+  const SOURCE_EXAMPLES = new Set(['redrive.json']);
+
+  test('there is one example per operation type (and the source examples)', () => {
+    expect(files.filter((f) => SOURCE_EXAMPLES.has(f)).sort()).toEqual([...SOURCE_EXAMPLES].sort());
+    const types = files
+      .filter((f) => !SOURCE_EXAMPLES.has(f))
+      .map(
+        (f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { operation: { type: string } }).operation.type,
+      );
     expect(types.sort()).toEqual([
       'acl',
       'compute-checksum',
