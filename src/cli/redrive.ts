@@ -95,7 +95,10 @@ async function checkFailures(spec: CampaignSpec, id: string): Promise<void> {
     process.stderr.write(`s3-campaigns: redriving ${p.rowsSelected} of the ${p.rowsScanned} failure(s) of ${id}\n`);
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    if (err instanceof CampaignFailuresError) throw new UsageError(err.message);
+    // The spec's field is this command's flag.
+    if (err instanceof CampaignFailuresError) {
+      throw new UsageError(err.message.replace(/^source\.errorCodes: /, '--error-code: '));
+    }
     process.stderr.write(
       `s3-campaigns: warning: could not read the failures of ${id} from here (${(err as Error).message}); ` +
         'the campaign reads them itself\n',
