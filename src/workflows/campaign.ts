@@ -307,6 +307,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   /** Set when the pending decision has been carried out (jobs Ready or Cancelled). */
   let decisionApplied: DecisionResult | undefined;
 
+  /** The search-attribute values last upserted in this run, as JSON. */
+  let lastUpserted: string | undefined;
   const publish = () => {
     st.updatedAt = nowIso();
     const t = totals(st);
@@ -320,7 +322,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             { key: SA.expiringSoon, value: progress.expiringSoon },
           ]
         : [];
-    upsertSearchAttributes([
+    const attributes = [
       { key: SA.name, value: spec.name },
       { key: SA.operation, value: spec.operation.type },
       { key: SA.phase, value: st.phase === 'Done' ? (st.outcome ?? 'Done') : st.phase },
@@ -328,7 +330,15 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       { key: SA.objects, value: t.objects },
       { key: SA.failedTasks, value: t.failed },
       ...racAttributes,
-    ]);
+    ];
+    // Each upsert is a command, a history event and a billed Temporal Cloud action: send one only when a value
+    // changed (a poll that moved nothing used to upsert the same values again). Earlier releases upserted every
+    // time; their histories replay as they ran.
+    const values = JSON.stringify(attributes.map((a) => a.value));
+    if (values !== lastUpserted || !patched('search-attributes-on-change')) {
+      upsertSearchAttributes(attributes);
+      lastUpserted = values;
+    }
     setCurrentDetails(campaignProgressDetails(spec, st));
     observeMetrics(st);
   };
