@@ -694,7 +694,7 @@ export const CampaignSpecSchema = z
     },
   )
   .superRefine((s, ctx) => {
-    for (const p of bucketSourceProblems(s.source, s.filter)) ctx.addIssue({ code: 'custom', ...p });
+    for (const p of bucketSourceProblems(s.source, s.filter, s.operation.type)) ctx.addIssue({ code: 'custom', ...p });
   })
   .refine((s) => s.incremental === undefined || s.source.type === 'inventory-latest', {
     message: 'incremental needs an inventory-latest source (each run reads the newest report)',
