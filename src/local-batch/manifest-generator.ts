@@ -57,7 +57,7 @@ interface Listed {
 }
 
 /** A replication rule reduced to what decides eligibility. */
-interface RuleFilter {
+export interface RuleFilter {
   prefix: string;
   tags: Array<{ Key: string; Value: string }>;
 }
@@ -144,6 +144,23 @@ function matchesEncryption(
   });
 }
 
+/**
+ * Whether a replication rule applies to the object: some enabled rule's prefix starts its key and the object has all
+ * of that rule's tags. Without `tags`, answers `needs-tags` when only the object's tags can decide.
+ */
+export function eligibleForReplication(
+  rules: readonly RuleFilter[],
+  key: string,
+  tags?: ReadonlyArray<{ Key?: string; Value?: string }>,
+): boolean | 'needs-tags' {
+  const byPrefix = rules.filter((r) => key.startsWith(r.prefix));
+  if (byPrefix.some((r) => r.tags.length === 0)) return true;
+  if (byPrefix.length === 0) return false;
+  if (tags === undefined) return 'needs-tags';
+  const has = (t: { Key: string; Value: string }) => tags.some((x) => x.Key === t.Key && x.Value === t.Value);
+  return byPrefix.some((r) => r.tags.every(has));
+}
+
 /** Enabled rules of the bucket's replication configuration; none when it has no configuration. */
 async function replicationRules(s3: S3Client, bucket: string): Promise<RuleFilter[]> {
   try {
@@ -192,13 +209,12 @@ async function filterByHead(
 ): Promise<Listed[]> {
   const keep = await mapLimited(objects, HEAD_CONCURRENCY, async (o) => {
     if (rules) {
-      const byPrefix = rules.filter((r) => o.key.startsWith(r.prefix));
-      if (byPrefix.length === 0) return false;
-      if (byPrefix.every((r) => r.tags.length > 0)) {
+      let verdict = eligibleForReplication(rules, o.key);
+      if (verdict === 'needs-tags') {
         const tags = (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: o.key }))).TagSet ?? [];
-        const has = (t: { Key: string; Value: string }) => tags.some((x) => x.Key === t.Key && x.Value === t.Value);
-        if (!byPrefix.some((r) => r.tags.every(has))) return false;
+        verdict = eligibleForReplication(rules, o.key, tags);
       }
+      if (verdict !== true) return false;
     }
     if (!f.ObjectReplicationStatuses && !f.MatchAnyObjectEncryption) return true;
     let head: {
