@@ -5,6 +5,7 @@
  */
 import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { DescribeJobCommand } from '@aws-sdk/client-s3-control';
+import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 
 import { approveUpdate, CAMPAIGN_WORKFLOW_TYPE, rejectUpdate, type CampaignResult } from '../../src/shared/campaign';
@@ -130,6 +131,37 @@ describe('campaign with source.generator "s3"', () => {
         expect(job.Status).toBe('Cancelled');
         expect(await taggedKeys(s3, bucket)).toEqual([]);
       });
+    }));
+
+  test('cancel while S3 still generates: the job is cancelled, the report is written, nothing is tagged', () =>
+    withBucket(async (bucket, s3) => {
+      await putObjects(s3, bucket, [...SELECTED, ...OTHERS]);
+      // Job-level faults match the job's bucket; a generator job's is its source bucket. It stays Preparing.
+      const fault = await addFault({ match: { bucket }, preparingDelayMs: 120_000 });
+      try {
+        await withCampaignWorker(async (h) => {
+          const spec = testSpec(h, bucket, { source: { type: 'bucket', bucket, prefix: 'logs/', generator: 's3' } });
+          const workflowId = uniqueName('wf-s3gen-cancel');
+          const handle = await h.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+            taskQueue: h.taskQueue,
+            workflowId,
+            args: [spec],
+          });
+          const preparing = await waitForPhase(handle, 'PreparingJobs');
+          const jobId = preparing.jobs[0]!.jobId!;
+          await handle.cancel();
+          await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+          const job = (await controlClient().send(new DescribeJobCommand({ AccountId: h.accountId, JobId: jobId })))
+            .Job!;
+          expect(job.Status).toBe('Cancelled');
+          const report = JSON.parse(await getText(s3, bucket, `campaigns/${workflowId}/campaign.json`));
+          expect(report.outcome).toBe('Cancelled');
+          expect(report.jobs.map((j: { jobId: string }) => j.jobId)).toEqual([jobId]);
+          expect(await taggedKeys(s3, bucket)).toEqual([]);
+        });
+      } finally {
+        await removeFault(fault);
+      }
     }));
 
   test('no object matches: the job is cancelled and the campaign ends NothingToDo without asking', () =>
