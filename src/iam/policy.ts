@@ -168,6 +168,25 @@ function copyTargetActions(op: { cannedAcl?: string }): string[] {
 }
 
 /**
+ * A bucket source with `generator: "s3"`: the job's role lists the source bucket and S3 builds the list with its
+ * inventory machinery, which is why AWS's policies for generated manifests (Batch Replication's among them) grant
+ * `s3:PutInventoryConfiguration` on the source bucket. The generated manifest goes to the campaign's folder, which
+ * ReadCampaignManifests and WriteCompletionReports already cover.
+ */
+function generatorStatements(spec: CampaignSpec, p: string): PolicyStatement[] {
+  const src = spec.source;
+  if (src.type !== 'bucket' || src.generator !== 's3') return [];
+  return [
+    {
+      Sid: 'GenerateManifestFromSourceBucket',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket', 's3:PutInventoryConfiguration'],
+      Resource: bucketArn(p, src.bucket),
+    },
+  ];
+}
+
+/**
  * The permissions and trust policies of the role the campaign's jobs run as (`spec.roleArn`), for exactly this
  * campaign: read its manifests and write its completion reports under `<report.bucket>/<report.prefix>/`, and the
  * operation's actions on the source objects (scoped to the inventory filter's key prefixes when there are any).
@@ -280,6 +299,7 @@ export function batchRolePolicies(spec: CampaignSpec, opts: BatchRolePolicyOptio
       );
       break;
   }
+  statements.push(...generatorStatements(spec, p));
   statements.push(...kmsStatements(opts.kmsKeyArns));
 
   return {

@@ -216,7 +216,7 @@ export const SourceSchema = z.discriminatedUnion('type', [
       versions: z.boolean().default(false),
       /**
        * Who lists the bucket: `list`, the worker (in parallel, resumable); or `s3`, S3 itself (CreateJob's
-       * ManifestGenerator; real AWS only, and only the filters it can express). @default "list"
+       * ManifestGenerator, which the local engine implements too; only the filters it can express). @default "list"
        */
       generator: z.enum(['list', 's3']).default('list'),
     })
@@ -694,7 +694,7 @@ export const CampaignSpecSchema = z
     },
   )
   .superRefine((s, ctx) => {
-    for (const p of bucketSourceProblems(s.source, s.filter)) ctx.addIssue({ code: 'custom', ...p });
+    for (const p of bucketSourceProblems(s.source, s.filter, s.operation.type)) ctx.addIssue({ code: 'custom', ...p });
   })
   .refine((s) => s.incremental === undefined || s.source.type === 'inventory-latest', {
     message: 'incremental needs an inventory-latest source (each run reads the newest report)',

@@ -72,6 +72,7 @@ import { UNRESTORED_COPY_ERROR_CODES, type AdvanceRestoreTrackingResult } from '
 import { copyPartOf, restorePartOf, toJobOperation } from '../campaign/operation';
 import { FailureType } from '../shared/errors';
 import { MAX_JOBS_PER_ROUND } from '../shared/limits';
+import { generatorFilter } from '../shared/bucket-source';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { buildManifestsSummary, campaignProgressDetails, oneLine, pollSummary, shortJobId } from '../campaign/summary';
 import { campaignMetrics } from './campaign-metrics';
@@ -104,6 +105,8 @@ const { claimCampaignFolder, createBatchJob, describeBatchJobs, updateBatchJobSt
   proxyActivities<Activities>(jobCalls);
 const { analyzeRound, writeCampaignReport, writeRestoreAndCopyReport, writeLargeCopyFailures } =
   proxyActivities<Activities>(reportCalls);
+/** Reads the manifest S3 generated for a job (it scales with the bucket, like a report). */
+const { summarizeGeneratedManifest } = proxyActivities<Activities>(reportCalls);
 /** Cleanup after cancellation or failure: a few attempts each, so it can never hang the campaign. */
 const cleanupCalls = proxyActivities<Activities>({
   startToCloseTimeout: '10m',
@@ -1080,6 +1083,21 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     while (st.phase !== 'Done') {
       switch (st.phase) {
         case 'BuildingManifest': {
+          // generator "s3": S3 lists the bucket for the one job the campaign creates; its manifest is known (and the
+          // approval's count and estimate with it) once the job has left Preparing.
+          const src = spec.source;
+          if (src.type === 'bucket' && src.generator === 's3' && patched('s3-manifest-generator')) {
+            const outputPrefix = `${location.prefix}/generated-manifest`;
+            const generator = { sourceBucket: src.bucket, filter: generatorFilter(src, spec.filter), outputPrefix };
+            st.jobs.push({
+              ordinal: st.jobs.length,
+              round: 0,
+              shard: 0,
+              manifest: { bucket: location.bucket, key: `${outputPrefix}/`, etag: '', rows: 0, generator },
+            });
+            setPhase('CreatingJobs');
+            break;
+          }
           if (spec.incremental && !st.incremental) {
             const stateKey = incrementalStateKey(spec);
             const at = watermarkLocation(stateKey);
@@ -1141,7 +1159,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             const { jobId } = await CancellationScope.nonCancellable(() =>
               createBatchJob.executeWithOptions(
                 {
-                  summary: `create job round ${job.round} shard ${job.shard} (${job.manifest.rows} objects)`,
+                  summary: job.manifest.generator
+                    ? `create job round ${job.round} (S3 lists s3://${job.manifest.generator.sourceBucket})`
+                    : `create job round ${job.round} shard ${job.shard} (${job.manifest.rows} objects)`,
                 },
                 [
                   {
@@ -1184,6 +1204,21 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
               .join(' | ');
             finish('Failed', why);
             break;
+          }
+          const generated = jobs.find((j) => j.manifest.generator && !j.manifest.format);
+          if (generated) {
+            const res = await summarizeGeneratedManifest.executeWithOptions(
+              { summary: oneLine(`read the manifest S3 generated for job ${shortJobId(generated.jobId)}`) },
+              [{ accountId: spec.accountId, jobId: generated.jobId!, operation: spec.operation }],
+            );
+            st.stats = res.stats;
+            st.estimate = res.estimate;
+            generated.manifest = { ...generated.manifest, ...res.manifest, rows: res.stats.rowsSelected };
+            if (res.totalTasks === 0) {
+              await cancelJobs(jobs, 'no object matched the source and filter');
+              finish('NothingToDo', 'no object matched the source and filter');
+              break;
+            }
           }
           setPhase('AwaitingApproval');
           break;

@@ -460,3 +460,25 @@ describe('restore-and-copy', () => {
     ]);
   });
 });
+
+describe('bucket source with generator "s3" (S3 generates the manifest)', () => {
+  test('the role lists the source bucket and may put the inventory configuration S3 generates with', () => {
+    const s = spec({
+      source: { type: 'bucket', bucket: 'logs', generator: 's3' },
+      operation: { type: 'put-tags', tags: { a: 'b' } },
+    });
+    const { permissionsPolicy } = batchRolePolicies(s, { sourceBuckets: ['logs'], versioned: false });
+    expect(statements(permissionsPolicy)).toEqual([
+      ...COMMON,
+      ['PutObjectTags', ['s3:PutObjectTagging'], ['arn:aws:s3:::logs/*']],
+      ['GenerateManifestFromSourceBucket', ['s3:ListBucket', 's3:PutInventoryConfiguration'], ['arn:aws:s3:::logs']],
+    ]);
+  });
+
+  test('the worker listing (generator "list") gives the role nothing on the bucket itself', () => {
+    const s = spec({ source: { type: 'bucket', bucket: 'logs' }, operation: { type: 'put-tags', tags: { a: 'b' } } });
+    const { permissionsPolicy } = batchRolePolicies(s, { sourceBuckets: ['logs'], versioned: false });
+    expect(JSON.stringify(permissionsPolicy)).not.toContain('PutInventoryConfiguration');
+    expect(JSON.stringify(permissionsPolicy)).not.toContain('"arn:aws:s3:::logs"');
+  });
+});

@@ -442,7 +442,7 @@ describe('CreateJob: bad requests name what is wrong', () => {
       /Report\.Enabled is required/,
     ],
     ['a missing Report', { Report: null }, /^Report is required$/],
-    ['a missing Manifest', { Manifest: null }, /^Manifest is required$/],
+    ['a missing Manifest', { Manifest: null }, /^Manifest or ManifestGenerator is required$/],
     [
       'a manifest ARN without a key',
       {
@@ -484,9 +484,9 @@ describe('CreateJob: bad requests name what is wrong', () => {
       /Manifest\.Spec\.Fields\[2\] must be one of/,
     ],
     [
-      'a ManifestGenerator',
+      'a ManifestGenerator without its SourceBucket',
       { ManifestGenerator: '<ManifestGenerator><S3JobManifestGenerator/></ManifestGenerator>' },
-      /ManifestGenerator is not supported by this local engine/,
+      /ManifestGenerator\.S3JobManifestGenerator\.SourceBucket is required/,
     ],
     ['an unknown element', { Colour: '<Colour>red</Colour>' }, /the request has unknown element Colour/],
     [

@@ -11,6 +11,7 @@ import type { CreateJobSpec, JobManifest, JobOperation, JobReport, OperationName
 import { SUPPORTED_OPERATIONS } from '../types';
 import type { XmlValue } from '../xml';
 import { ApiError, badRequest, invalidRequest } from './errors';
+import { manifestGeneratorSchema } from './manifest-generator';
 import { bool, int, list, map, parseWire, struct, text, timestamp } from './wire-schema';
 
 /** Largest value of the model's `JobPriority` (a Java int). */
@@ -236,7 +237,7 @@ const createJobSchema = struct({
     'must be an IAM role ARN like arn:aws:iam::123456789012:role/BatchOperationsRole',
   ),
   Tags: jobTagSet.optional(),
-  ManifestGenerator: z.unknown().optional(),
+  ManifestGenerator: manifestGeneratorSchema.optional(),
 });
 
 /**
@@ -250,20 +251,21 @@ export function decodeCreateJob(root: string, body: XmlValue, accountId: string)
   const res = parseWire(createJobSchema, body);
   if (!res.ok) throw invalidRequest(res.message);
   const req = res.value;
-  if (req.ManifestGenerator !== undefined) {
-    throw invalidRequest(
-      'ManifestGenerator is not supported by this local engine; write a CSV manifest and pass it as Manifest',
-    );
+  if (req.ManifestGenerator !== undefined && req.Manifest !== undefined) {
+    throw invalidRequest('Manifest and ManifestGenerator cannot both be given: a job takes one or the other');
   }
-  if (req.Manifest === undefined) throw invalidRequest('Manifest is required');
-  const manifest: JobManifest = req.Manifest;
+  if (req.Manifest === undefined && req.ManifestGenerator === undefined) {
+    throw invalidRequest('Manifest or ManifestGenerator is required');
+  }
+  const manifest: JobManifest | undefined = req.Manifest;
   return {
     AccountId: accountId,
     ConfirmationRequired: req.ConfirmationRequired ?? true,
     Operation: decodeOperation(req.Operation),
     Report: req.Report,
     ClientRequestToken: req.ClientRequestToken,
-    Manifest: manifest,
+    ...(manifest !== undefined ? { Manifest: manifest } : {}),
+    ...(req.ManifestGenerator !== undefined ? { ManifestGenerator: req.ManifestGenerator } : {}),
     ...(req.Description !== undefined ? { Description: req.Description } : {}),
     Priority: req.Priority,
     RoleArn: req.RoleArn,
