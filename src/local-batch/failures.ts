@@ -27,6 +27,8 @@ export const FailureCode = {
   BucketNotAccessible: 'BucketNotAccessible',
   /** No local handler is registered for the LambdaInvoke function. */
   LambdaFunctionNotFound: 'LambdaFunctionNotFound',
+  /** S3ReplicateObject on a bucket that has no replication configuration. */
+  ReplicationNotConfigured: 'ReplicationConfigurationNotFound',
   /** The operation's parameters cannot be executed (e.g. a WRITE grant on a copy, a copy across buckets). */
   InvalidOperation: 'InvalidOperation',
 } as const;
