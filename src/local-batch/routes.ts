@@ -52,14 +52,13 @@ export function controlOperationFor(
  * The request target as a URL. An absolute-form target (a proxy request) keeps its host so that the caller can tell
  * it from an origin-form one; `proxied` says which it was.
  */
-export function requestTarget(rawUrl: string | undefined): { url: URL; proxied: boolean } {
+export function requestTarget(rawUrl: string | undefined): { url: URL; proxied: boolean; host?: string } {
   const raw = rawUrl ?? '/';
-  if (/^https?:\/\//i.test(raw)) {
-    try {
-      return { url: new URL(raw), proxied: true };
-    } catch {
-      return { url: new URL('http://local/'), proxied: true };
-    }
+  const absolute = /^https?:\/\/([^/?#]*)(.*)$/is.exec(raw);
+  if (absolute) {
+    // Not `new URL(raw)`: the SDKs' `<account>.<IPv4>` hosts (123456789012.127.0.0.1) are no valid URL host, and the
+    // engine needs only the path and query; the host is kept for messages.
+    return { url: requestTarget(absolute[2] || '/').url, proxied: true, host: absolute[1] };
   }
   try {
     return { url: new URL(raw, 'http://local'), proxied: false };

@@ -339,7 +339,7 @@ export function createRequestListener({ engine, faults, log, restores }: ServerD
   return (req, res) => {
     const reqId = requestId();
     const started = Date.now();
-    const { url, proxied } = requestTarget(req.url);
+    const { url, proxied, host } = requestTarget(req.url);
     // A proxy-style request is answered only when it is an S3 Control request, which the engine serves itself;
     // the admin API and every other target are refused: the engine never forwards and is no open proxy.
     const foreign = proxied && !url.pathname.startsWith(CONTROL_PATH_PREFIX);
@@ -366,7 +366,8 @@ export function createRequestListener({ engine, faults, log, restores }: ServerD
         err instanceof ApiError
           ? err
           : new ApiError('InternalServiceException', `Internal error (request ${reqId}); see the engine log`);
-      if (apiErr.status >= 500)
+      // NotImplemented (501) answers a request the engine understood: no failure of the engine, not logged as one.
+      if (apiErr.status >= 500 && apiErr.code !== 'NotImplemented')
         log.error('request failed', { requestId: reqId, method: req.method, path: url.pathname, err });
       else log.debug('request rejected', { requestId: reqId, code: apiErr.code, message: apiErr.message });
       send(
@@ -382,7 +383,7 @@ export function createRequestListener({ engine, faults, log, restores }: ServerD
           new ApiError(
             'AccessDenied',
             `This S3 Batch Operations engine is not a proxy: it answers S3 Control requests (${CONTROL_PATH_PREFIX}…) ` +
-              `and forwards nothing; ${url.host} is not served here (exclude it with NO_PROXY)`,
+              `and forwards nothing; ${host ?? 'that host'} is not served here (exclude it with NO_PROXY)`,
           ),
         )
       : isAdmin
