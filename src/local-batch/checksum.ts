@@ -11,7 +11,7 @@ import { Sha1, Sha256, Sha512 } from '@aws-sdk/checksums/sha';
 import { Xxh3_128, Xxh3_64, Xxh64 } from '@aws-sdk/checksums/xxh';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import { unquoteETag } from './failures';
+import { awsErrorInfo, unquoteETag } from './failures';
 import type { ChecksumAlgorithm, ChecksumOperation, TaskOutcome, TaskRef } from './types';
 
 /** The algorithm when a job names none: CRC64NVME, S3's own default checksum (our choice; AWS does not document it). */
@@ -147,21 +147,18 @@ const ARCHIVE_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
  * The part sizes of a multipart object, from HEAD `partNumber=N` (S3 and moto answer with that part's length and
  * `x-amz-mp-parts-count`); undefined for an object uploaded in one PUT.
  */
-async function partSizesOf(
-  s3: S3Client,
-  t: TaskRef,
-  versionId: string | undefined,
-  etag: string | undefined,
-): Promise<number[] | undefined> {
+async function partSizesOf(s3: S3Client, t: TaskRef, versionId: string | undefined): Promise<number[] | undefined> {
+  // No If-Match here: moto answers a part HEAD with the part's own ETag. The GetObject that follows is pinned to the
+  // object's ETag, and a stream whose length differs from the parts' sum fails the task.
   const first = await s3.send(
-    new HeadObjectCommand({ Bucket: t.bucket, Key: t.key, VersionId: versionId, PartNumber: 1, IfMatch: etag }),
+    new HeadObjectCommand({ Bucket: t.bucket, Key: t.key, VersionId: versionId, PartNumber: 1 }),
   );
   const count = first.PartsCount;
   if (count === undefined) return undefined;
   const sizes = [first.ContentLength ?? 0];
   for (let n = 2; n <= count; n++) {
     const part = await s3.send(
-      new HeadObjectCommand({ Bucket: t.bucket, Key: t.key, VersionId: versionId, PartNumber: n, IfMatch: etag }),
+      new HeadObjectCommand({ Bucket: t.bucket, Key: t.key, VersionId: versionId, PartNumber: n }),
     );
     sizes.push(part.ContentLength ?? 0);
   }
@@ -175,7 +172,26 @@ async function partSizesOf(
  */
 export async function computeObjectChecksum(s3: S3Client, op: ChecksumOperation, t: TaskRef): Promise<TaskOutcome> {
   const { algorithm, type } = checksumRequest(op);
-  const head = await s3.send(new HeadObjectCommand({ Bucket: t.bucket, Key: t.key, VersionId: t.versionId }));
+  let head;
+  try {
+    head = await s3.send(new HeadObjectCommand({ Bucket: t.bucket, Key: t.key, VersionId: t.versionId }));
+  } catch (err) {
+    // A HEAD error has no body; say what S3's GetObject would.
+    if (awsErrorInfo(err).httpStatus !== 404) throw err;
+    return t.versionId
+      ? {
+          status: 'failed',
+          httpStatus: 404,
+          errorCode: 'NoSuchVersion',
+          resultMessage: 'The specified version does not exist.',
+        }
+      : {
+          status: 'failed',
+          httpStatus: 404,
+          errorCode: 'NoSuchKey',
+          resultMessage: 'The specified key does not exist.',
+        };
+  }
   const cls = head.StorageClass ?? 'STANDARD';
   if (ARCHIVE_CLASSES.has(cls) && !/ongoing-request="false"/.test(head.Restore ?? '')) {
     return {
@@ -186,7 +202,7 @@ export async function computeObjectChecksum(s3: S3Client, op: ChecksumOperation,
     };
   }
   const versionId = t.versionId ?? head.VersionId;
-  const parts = type === 'COMPOSITE' ? await partSizesOf(s3, t, versionId, head.ETag) : undefined;
+  const parts = type === 'COMPOSITE' ? await partSizesOf(s3, t, versionId) : undefined;
   const got = await s3.send(
     new GetObjectCommand({ Bucket: t.bucket, Key: t.key, VersionId: versionId, IfMatch: head.ETag }),
   );

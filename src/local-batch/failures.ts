@@ -29,6 +29,8 @@ export const FailureCode = {
   LambdaFunctionNotFound: 'LambdaFunctionNotFound',
   /** S3ReplicateObject on a bucket that has no replication configuration. */
   ReplicationNotConfigured: 'ReplicationConfigurationNotFound',
+  /** S3ReplicateObject on moto when its model dump (which holds the rules' filters) cannot be read. */
+  ReplicationRulesUnreadable: 'ReplicationRulesUnreadable',
   /** The operation's parameters cannot be executed (e.g. a WRITE grant on a copy, a copy across buckets). */
   InvalidOperation: 'InvalidOperation',
 } as const;

@@ -188,10 +188,115 @@ export class ReplicationStatusTable {
   }
 }
 
+/** A value of moto's xmltodict form as one list: absent → [], one element → [it]. */
+const asList = <T>(v: T | T[] | undefined | null): T[] =>
+  v === undefined || v === null ? [] : Array.isArray(v) ? v : [v];
+
+type XmlTag = { Key?: string; Value?: string | null };
+type XmlFilter = { Prefix?: string | null; Tag?: XmlTag | XmlTag[]; And?: XmlFilter; Not?: XmlFilter; Or?: XmlFilter };
+
+/** moto's xmltodict form of a filter level in the SDK's shape (`And` holds `Tags`, the others one `Tag`). */
+function filterFromXml(f: XmlFilter | undefined | null, inAnd = false): RuleFilter | undefined {
+  if (!f) return undefined;
+  const tags = asList(f.Tag).map((t) => ({ Key: t.Key, Value: t.Value ?? '' }));
+  return {
+    ...(f.Prefix !== undefined ? { Prefix: f.Prefix ?? '' } : {}),
+    ...(tags.length === 1 && !inAnd ? { Tag: tags[0] } : tags.length > 0 ? { Tags: tags } : {}),
+    ...(f.And ? { And: filterFromXml(f.And, true) } : {}),
+    ...(f.Not ? { Not: filterFromXml(f.Not) } : {}),
+    ...(f.Or ? { Or: filterFromXml(f.Or) } : {}),
+  };
+}
+
+/**
+ * moto's GetBucketReplication answers every rule with `Filter: {Prefix: ""}` and `DeleteMarkerReplication:
+ * Disabled`, whatever was stored; the stored configuration (as moto parsed the PutBucketReplication XML) is only in
+ * its `/moto-api/data.json` model dump. `not-moto` when the endpoint has no such dump (real S3, another emulator).
+ */
+async function motoStoredRules(
+  s3: S3Client,
+  bucket: string,
+): Promise<{ rules: ReplicationRule[] } | { error: string } | 'not-moto'> {
+  let dump: { s3?: { FakeBucket?: Array<{ name?: string; replication?: { Rule?: unknown } | null }> } };
+  try {
+    const ep = await s3.config.endpoint?.();
+    if (!ep) return 'not-moto';
+    const base = `${ep.protocol}//${ep.hostname}${ep.port ? `:${ep.port}` : ''}`;
+    const res = await fetch(`${base}/moto-api/data.json`, { signal: AbortSignal.timeout(MOTO_DUMP_TIMEOUT_MS) });
+    if (res.status === 404) return 'not-moto';
+    if (!res.ok) return { error: `HTTP ${res.status}` };
+    dump = (await res.json()) as typeof dump;
+  } catch (err) {
+    return { error: awsErrorInfo(err).message };
+  }
+  const stored = dump.s3?.FakeBucket?.find((b) => b.name === bucket)?.replication;
+  if (!stored) return { error: `bucket ${bucket} has no stored replication configuration in the dump` };
+  return {
+    rules: asList(stored.Rule as Record<string, unknown> | Array<Record<string, unknown>>).map((r) => {
+      const rule = r as {
+        ID?: string;
+        Priority?: string | number;
+        Status?: string;
+        Prefix?: string | null;
+        Filter?: XmlFilter | null;
+        Destination?: { Bucket?: string; StorageClass?: string };
+        DeleteMarkerReplication?: { Status?: string };
+      };
+      return {
+        ID: rule.ID,
+        Priority: rule.Priority === undefined ? undefined : Number(rule.Priority),
+        Status: rule.Status as ReplicationRule['Status'],
+        ...(rule.Prefix !== undefined ? { Prefix: rule.Prefix ?? '' } : {}),
+        ...(rule.Filter !== undefined
+          ? { Filter: (filterFromXml(rule.Filter) ?? {}) as ReplicationRule['Filter'] }
+          : {}),
+        Destination: rule.Destination as ReplicationRule['Destination'],
+        DeleteMarkerReplication: rule.DeleteMarkerReplication as ReplicationRule['DeleteMarkerReplication'],
+      };
+    }),
+  };
+}
+
+/** Whether a GetBucketReplication answer has the shape moto gives every rule, whatever its real filter. */
+function looksLikeMotoAnswer(rules: readonly ReplicationRule[]): boolean {
+  return rules.every((r) => {
+    const f = r.Filter as RuleFilter | undefined;
+    return (
+      r.Prefix === undefined &&
+      f !== undefined &&
+      Object.keys(f).length === 1 &&
+      f.Prefix === '' &&
+      r.DeleteMarkerReplication?.Status !== 'Enabled'
+    );
+  });
+}
+
+/**
+ * The rules of `bucket` as stored. GetBucketReplication's answer is used when it can be trusted (real S3, or rules
+ * that are not in moto's shape); otherwise the stored configuration comes from moto's model dump.
+ * @throws JobFailure ReplicationRulesUnreadable when moto's dump fails: replicating with filters that may be wrong
+ *   would copy objects that AWS would not.
+ */
+async function storedRules(s3: S3Client, bucket: string, answer: ReplicationRule[]): Promise<ReplicationRule[]> {
+  if (!looksLikeMotoAnswer(answer)) return answer;
+  const stored = await motoStoredRules(s3, bucket);
+  if (stored === 'not-moto') return answer;
+  if ('rules' in stored) return stored.rules;
+  throw jobFailure(
+    FailureCode.ReplicationRulesUnreadable,
+    `moto answers GetBucketReplication of ${bucket} without its rules' filters, and its model dump ` +
+      `(/moto-api/data.json), the only other place that holds them, failed: ${stored.error}`,
+  );
+}
+
+/** How long the engine waits for moto's model dump before it falls back to GetBucketReplication's answer. */
+const MOTO_DUMP_TIMEOUT_MS = 5000;
+
 /**
  * Job-level check before any task runs: every bucket of the manifest has a replication configuration.
  * @returns the rules of each bucket.
- * @throws JobFailure ReplicationConfigurationNotFound (BucketNotAccessible for a missing bucket) naming the bucket.
+ * @throws JobFailure ReplicationConfigurationNotFound (BucketNotAccessible for a missing bucket, ReplicationRulesUnreadable
+ *   when moto hides the rules) naming the bucket.
  */
 export async function loadReplicationRules(
   s3: S3Client,
@@ -199,9 +304,10 @@ export async function loadReplicationRules(
 ): Promise<Map<string, ReplicationRule[]>> {
   const out = new Map<string, ReplicationRule[]>();
   for (const bucket of buckets) {
+    let answer: ReplicationRule[];
     try {
       const res = await s3.send(new GetBucketReplicationCommand({ Bucket: bucket }));
-      out.set(bucket, res.ReplicationConfiguration?.Rules ?? []);
+      answer = res.ReplicationConfiguration?.Rules ?? [];
     } catch (err) {
       const e = awsErrorInfo(err);
       const why =
@@ -215,6 +321,7 @@ export async function loadReplicationRules(
         `S3ReplicateObject needs a replication configuration on the source bucket; bucket ${bucket} ${why}`,
       );
     }
+    out.set(bucket, await storedRules(s3, bucket, answer));
   }
   return out;
 }

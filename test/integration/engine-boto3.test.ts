@@ -57,7 +57,11 @@ test('boto3 creates, describes, lists (paginated), approves, tags, reprioritises
       const [first, second, third] = seen.created;
       expect(seen.idempotent).toBe(true);
       expect(seen.suspended).toEqual(['Suspended', 'Suspended', 'Suspended']);
-      expect(seen.describe).toEqual({ Description: 'boto3 boto3-0', TotalNumberOfTasks: 2, ConfirmationRequired: true });
+      expect(seen.describe).toEqual({
+        Description: 'boto3 boto3-0',
+        TotalNumberOfTasks: 2,
+        ConfirmationRequired: true,
+      });
       // Newest first, two per page: 3 jobs → [third, second], [first].
       expect(seen.pages).toEqual([[third, second], [first]]);
       expect(seen.tags_after_put).toEqual([{ Key: 'team', Value: 'storage' }]);

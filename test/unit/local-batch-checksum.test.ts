@@ -72,7 +72,9 @@ describe('COMPOSITE', () => {
   test('is the algorithm over the concatenated part digests, with the part count', async () => {
     const p1 = createHash('sha256').update(data.subarray(0, 10)).digest();
     const p2 = createHash('sha256').update(data.subarray(10)).digest();
-    const expected = createHash('sha256').update(Buffer.concat([p1, p2])).digest('hex');
+    const expected = createHash('sha256')
+      .update(Buffer.concat([p1, p2]))
+      .digest('hex');
     const v = await checksumOfStream(chunks(data, 3), 'SHA256', 'COMPOSITE', [10, 6]);
     expect(hex(v)).toBe(expected);
     expect(v.parts).toBe(2);
