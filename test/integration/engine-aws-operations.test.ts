@@ -14,9 +14,11 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   PutBucketReplicationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -25,6 +27,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateJobCommand } from '@aws-sdk/client-s3-control';
 
+import { encodeManifestKey } from '../../src/local-batch/manifest-reader';
 import { startS3 } from '../../src/stack';
 import { s3Client, withBucket } from '../helpers';
 import {
@@ -179,7 +182,7 @@ describe('S3ReplicateObject', () => {
                 Status: 'Enabled',
                 Filter: { Prefix: 'logs/' },
                 Destination: { Bucket: `arn:aws:s3:::${d1}`, StorageClass: 'STANDARD_IA' },
-                DeleteMarkerReplication: { Status: 'Disabled' },
+                DeleteMarkerReplication: { Status: 'Enabled' },
               },
               {
                 ID: 'team-logs',
@@ -194,6 +197,14 @@ describe('S3ReplicateObject', () => {
                 Priority: 2,
                 Status: 'Enabled',
                 Filter: { Tag: { Key: 'keep', Value: 'yes' } },
+                Destination: { Bucket: `arn:aws:s3:::${d2}` },
+                DeleteMarkerReplication: { Status: 'Disabled' },
+              },
+              {
+                ID: 'gone-without-markers',
+                Priority: 3,
+                Status: 'Enabled',
+                Filter: { Prefix: 'other/gone' },
                 Destination: { Bucket: `arn:aws:s3:::${d2}` },
                 DeleteMarkerReplication: { Status: 'Disabled' },
               },
@@ -220,11 +231,27 @@ describe('S3ReplicateObject', () => {
             Metadata: { origin: 'test' },
           }),
         );
-      await put('logs/a', 'team=x');
-      await put('logs/b');
-      await put('other/c', 'keep=yes');
-      await put('other/d');
-      const manifest = await putManifest(s3, source, ['logs/a', 'logs/b', 'other/c', 'other/d']);
+      const versions: Array<[string, string]> = [];
+      for (const [key, tagging] of [['logs/a', 'team=x'], ['logs/b'], ['other/c', 'keep=yes'], ['other/d']]) {
+        versions.push([key!, (await put(key!, tagging)).VersionId!]);
+      }
+      // Delete markers, named by their version: only a rule with DeleteMarkerReplication Enabled replicates one.
+      // logs/gone was replicated before (its replica is in d1), so the replicated marker hides it there.
+      await s3.send(new PutObjectCommand({ Bucket: d1, Key: 'logs/gone', Body: 'body of logs/gone' }));
+      for (const key of ['logs/gone', 'other/gone']) {
+        await put(key);
+        versions.push([key, (await s3.send(new DeleteObjectCommand({ Bucket: source, Key: key }))).VersionId!]);
+      }
+      const manifestKey = 'manifests/versions.csv';
+      const csv = versions.map(([k, v]) => `${source},${encodeManifestKey(k)},${v}\n`).join('');
+      const written = await s3.send(new PutObjectCommand({ Bucket: source, Key: manifestKey, Body: csv }));
+      const manifest = {
+        Spec: {
+          Format: 'S3BatchOperations_CSV_20180820' as const,
+          Fields: ['Bucket' as const, 'Key' as const, 'VersionId' as const],
+        },
+        Location: { ObjectArn: `arn:aws:s3:::${source}/${manifestKey}`, ETag: written.ETag!.replace(/"/g, '') },
+      };
       const accountId = uniqueAccountId();
       await withEngine({ s3Endpoint }, async (engine, control) => {
         const { JobId } = await control.send(
@@ -234,7 +261,7 @@ describe('S3ReplicateObject', () => {
         );
         const job = await waitForJob(control, accountId, JobId!);
         expect(job.Status).toBe('Complete');
-        expect(job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 3, NumberOfTasksFailed: 1 });
+        expect(job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 4, NumberOfTasksFailed: 2 });
 
         const replica = async (Bucket: string, Key: string) => {
           const head = await s3.send(new HeadObjectCommand({ Bucket, Key }));
@@ -273,6 +300,15 @@ describe('S3ReplicateObject', () => {
           errorCode: 'InvalidRequest',
           httpStatusCode: 400,
         });
+        expect(byKey.get('logs/gone')).toMatchObject({ taskStatus: 'succeeded' });
+        expect(byKey.get('other/gone')).toMatchObject({
+          taskStatus: 'failed',
+          errorCode: 'InvalidRequest',
+          resultMessage: expect.stringContaining('DeleteMarkerReplication Enabled') as unknown,
+        });
+        const d1Versions = await s3.send(new ListObjectVersionsCommand({ Bucket: d1 }));
+        expect((d1Versions.DeleteMarkers ?? []).map((m) => m.Key)).toEqual(['logs/gone']);
+        await expect(s3.send(new HeadObjectCommand({ Bucket: d1, Key: 'logs/gone' }))).rejects.toThrow();
 
         const statuses = async (bucket: string) => {
           const res = await admin(engine.url, 'GET', `/_local/replication-status?bucket=${bucket}`);
