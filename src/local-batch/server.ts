@@ -118,13 +118,16 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
  * The query of `GET /_local/restores`: `bucket` (a bucket name), `prefix` (of the decoded key) and `limit` (0–1000
  * pending restores listed, default 0: counts only). Anything else is a 400 naming the parameter.
  */
-function restoreQuery(q: URLSearchParams): { bucket?: string; prefix?: string; limit: number } {
+function restoreQuery(
+  q: URLSearchParams,
+  endpoint = '/_local/restores',
+): { bucket?: string; prefix?: string; limit: number } {
   for (const name of new Set(q.keys())) {
     if (!['bucket', 'prefix', 'limit'].includes(name)) {
       throw new AdminError(
         400,
         'BadRequest',
-        `unknown query parameter ${name}; /_local/restores takes bucket, prefix, limit`,
+        `unknown query parameter ${name}; ${endpoint} takes bucket, prefix, limit`,
       );
     }
     if (q.getAll(name).length > 1) throw new AdminError(400, 'BadRequest', `query parameter ${name} is given twice`);
@@ -207,7 +210,7 @@ export function createRequestListener({ engine, faults, log, restores }: ServerD
     }
     if (path === '/_local/replication-status') {
       if (method !== 'GET') throw new AdminError(405, 'MethodNotAllowed', `${method} is not allowed on ${path}`);
-      const q = restoreQuery(url.searchParams);
+      const q = restoreQuery(url.searchParams, path);
       if (q.bucket === undefined) throw new AdminError(400, 'BadRequest', 'the bucket query parameter is required');
       return json(res, reqId, 200, {
         statuses: engine.replication.list(q.bucket, q.prefix, q.limit || MAX_RESTORES_LISTED),
