@@ -18,12 +18,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import type { Logger } from '../logging';
-import { ApiError, badRequest, createJobRequestHash, invalidRequest, type JobView } from './codec';
+import { ApiError, badRequest, createJobRequestHash, type JobView } from './codec';
 import type { FaultContext, FaultInjector } from './faults';
 import type { LambdaBridge } from './lambda';
 import { generateManifest } from './manifest-generator';
 import { readJobManifest } from './manifest-reader';
 import { createTaskRunner, prepareOperation, type RunnerDeps } from './operations';
+import { ReplicationStatusTable } from './replication';
 import { writeCompletionReport } from './report';
 import type { RestoreDeferral } from './restores';
 import type { OutcomeLog } from './store';
@@ -75,7 +76,7 @@ export interface EngineOptions {
   taskConcurrency: number;
   /** Jobs Active at once. */
   maxActiveJobs: number;
-  /** Local handlers for LambdaInvoke jobs; CreateJob refuses a function it has no handler for. */
+  /** Local handlers for LambdaInvoke jobs; the tasks of a function with no handler fail as AWS's do (not found). */
   lambda: LambdaBridge;
   /** Consulted before every task attempt, in Preparing (delay, injected failure) and for the completion report. */
   faults: FaultInjector;
@@ -142,14 +143,18 @@ export class BatchEngine {
   private closing = false;
   private sweepTimer: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly opts: EngineOptions) {
+  private constructor(
+    private readonly opts: EngineOptions,
+    /** Replication statuses of the objects S3ReplicateObject jobs replicated (S3 keeps them; moto does not). */
+    readonly replication: ReplicationStatusTable,
+  ) {
     this.log = opts.log;
     this.store = new JobStore(opts.stateDir, opts.log);
   }
 
   /** Loads the state directory, drops expired jobs, and resumes every job that had not ended. */
   static async open(opts: EngineOptions): Promise<BatchEngine> {
-    const engine = new BatchEngine(opts);
+    const engine = new BatchEngine(opts, await ReplicationStatusTable.open(opts.stateDir, opts.log));
     await engine.restore();
     engine.sweepTimer = setInterval(() => void engine.sweep(), SWEEP_INTERVAL_MS);
     engine.sweepTimer.unref();
@@ -165,12 +170,6 @@ export class BatchEngine {
   async createJob(spec: CreateJobSpec): Promise<string> {
     this.assertOpen();
     const op = spec.Operation;
-    if (op.type === 'LambdaInvoke' && !this.opts.lambda.has(op.FunctionArn)) {
-      throw invalidRequest(
-        `Operation.LambdaInvoke.FunctionArn ${op.FunctionArn} has no local handler. Register one with ` +
-          `"local-batch --lambda ${op.FunctionArn}=<module path or http URL>" or the engine's lambdaHandlers option`,
-      );
-    }
     const requestHash = createJobRequestHash(spec);
     const tokenKey = `${spec.AccountId}\n${spec.ClientRequestToken}`;
     const existingId = this.tokens.get(tokenKey);
@@ -467,7 +466,14 @@ export class BatchEngine {
   }
 
   private deps(r: JobRecord): RunnerDeps {
-    return { s3: this.opts.s3, lambda: this.opts.lambda, jobId: r.JobId, log: this.log, restores: this.opts.restores };
+    return {
+      s3: this.opts.s3,
+      lambda: this.opts.lambda,
+      jobId: r.JobId,
+      log: this.log,
+      restores: this.opts.restores,
+      replication: this.replication,
+    };
   }
 
   /** Report bucket missing or unreachable is a job failure, found before any task runs. */

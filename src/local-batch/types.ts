@@ -111,11 +111,34 @@ export type JobOperation =
       type: 'S3PutObjectRetention';
       Retention: { RetainUntilDate?: string; Mode?: 'COMPLIANCE' | 'GOVERNANCE' };
       BypassGovernanceRetention?: boolean;
-    };
+    }
+  | { type: 'S3ReplicateObject' }
+  | ({ type: 'S3ComputeObjectChecksum' } & ChecksumOperation);
+
+/** The algorithms of the model's `ComputeObjectChecksumAlgorithm`. */
+export const CHECKSUM_ALGORITHMS = [
+  'CRC32',
+  'CRC32C',
+  'CRC64NVME',
+  'MD5',
+  'SHA1',
+  'SHA256',
+  'SHA512',
+  'XXHASH64',
+  'XXHASH3',
+  'XXHASH128',
+] as const;
+export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+
+/** `S3ComputeObjectChecksum` parameters. Both are optional in the model; see checksum.ts for the defaults. */
+export interface ChecksumOperation {
+  ChecksumAlgorithm?: ChecksumAlgorithm;
+  ChecksumType?: 'FULL_OBJECT' | 'COMPOSITE';
+}
 
 export type OperationName = JobOperation['type'];
 
-/** Operations this engine executes. Others from the model (S3ReplicateObject, …) are refused at CreateJob. */
+/** Operations this engine executes. Others from the model (S3UpdateObjectEncryption) are refused at CreateJob. */
 export const SUPPORTED_OPERATIONS: readonly OperationName[] = [
   'LambdaInvoke',
   'S3PutObjectCopy',
@@ -125,6 +148,8 @@ export const SUPPORTED_OPERATIONS: readonly OperationName[] = [
   'S3InitiateRestoreObject',
   'S3PutObjectLegalHold',
   'S3PutObjectRetention',
+  'S3ReplicateObject',
+  'S3ComputeObjectChecksum',
 ];
 
 export type ManifestFormat = 'S3BatchOperations_CSV_20180820' | 'S3InventoryReport_CSV_20161130';

@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 import { CANNED_ACLS } from '../../shared/s3-enums';
+import { COMPOSITE_ALGORITHMS } from '../checksum';
 import type { CreateJobSpec, JobManifest, JobOperation, JobReport, OperationName, S3Tag } from '../types';
-import { SUPPORTED_OPERATIONS } from '../types';
+import { CHECKSUM_ALGORITHMS, SUPPORTED_OPERATIONS } from '../types';
 import type { XmlValue } from '../xml';
 import { ApiError, badRequest, invalidRequest } from './errors';
 import { manifestGeneratorSchema } from './manifest-generator';
@@ -23,8 +24,6 @@ const MAX_OBJECT_TAGS = 10;
 
 /** Operations of the model that this engine cannot perform, with the reason users see. */
 export const UNSUPPORTED_OPERATIONS: Record<string, string> = {
-  S3ReplicateObject: 'Batch Replication needs S3 replication, which the local S3 endpoint does not implement',
-  S3ComputeObjectChecksum: 'checksum computation jobs are not implemented by this engine',
   S3UpdateObjectEncryption: 'in-place encryption changes need KMS, which the local stack does not provide',
 };
 
@@ -145,6 +144,14 @@ const OPERATION_SCHEMAS = {
       'must have both Mode and RetainUntilDate, or neither (which removes retention)',
     ),
     BypassGovernanceRetention: bool.optional(),
+  }),
+  S3ReplicateObject: struct({}),
+  S3ComputeObjectChecksum: struct({
+    ChecksumAlgorithm: z.enum(CHECKSUM_ALGORITHMS).optional(),
+    ChecksumType: z.enum(['FULL_OBJECT', 'COMPOSITE']).optional(),
+  }).refine((op) => op.ChecksumType !== 'COMPOSITE' || COMPOSITE_ALGORITHMS.has(op.ChecksumAlgorithm ?? 'CRC64NVME'), {
+    message: `COMPOSITE is defined only for ${[...COMPOSITE_ALGORITHMS].join(', ')}; use FULL_OBJECT`,
+    path: ['ChecksumType'],
   }),
 } satisfies Record<OperationName, z.ZodType>;
 
