@@ -81,6 +81,15 @@ describe('campaign spec', () => {
       'operation.mode and operation.retainUntil go together',
     ],
     [{ ...base, operation: { type: 'teleport' } }, 'operation.type'],
+    [
+      { ...base, operation: { type: 'compute-checksum', algorithm: 'CRC64NVME', checksumType: 'COMPOSITE' } },
+      'operation.checksumType COMPOSITE is not defined for this algorithm',
+    ],
+    [
+      { ...base, operation: { type: 'compute-checksum', algorithm: 'XXHASH3', checksumType: 'COMPOSITE' } },
+      'operation.checksumType COMPOSITE is not defined for this algorithm',
+    ],
+    [{ ...base, operation: { type: 'compute-checksum', algorithm: 'BLAKE3' } }, 'operation.algorithm'],
     [{ ...base, approval: { timeout: 'soon' } }, 'approval.timeout must be a duration'],
     [{ ...base, filter: { keyPrefixes: ['x/'] } }, 'filter applies to inventory and bucket sources only'],
     [
