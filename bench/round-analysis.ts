@@ -13,11 +13,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
 
 import { ANALYSIS_PARTITION_ROWS, createRoundActivities } from '../src/activities/rounds';
+import { uploadStream } from '../src/aws/upload';
 import { createLogger } from '../src/logging';
 import { quietSdkNodeWarningOnNode20 } from '../src/node-support';
 import { formatReportRow, REPORT_FORMAT } from '../src/reports/completion-report';
@@ -54,42 +56,69 @@ function input(tasks: number, prefix: string): AnalyzeRoundInput {
   };
 }
 
+/**
+ * Writes the manifest and the job's completion report. Streamed in multipart uploads, chunk by chunk: at 10M tasks one
+ * file is over V8's longest string.
+ */
 async function seed(s3: S3Client, tasks: number): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const manifest: string[] = [];
-  const ok: string[] = [];
-  const failed: string[] = [];
-  for (let i = 0; i < tasks; i++) {
-    const key = `logs/2024/${i % 1000}/object-${i.toString(36).padStart(8, '0')}.json.gz`;
-    manifest.push(`${BUCKET},${key}\n`);
-    const r = i % 100;
-    if (r < 90) ok.push(formatReportRow({ bucket: BUCKET, key, taskStatus: 'succeeded', httpStatusCode: 200 }));
-    else if (r < 95) {
-      failed.push(
-        formatReportRow({ bucket: BUCKET, key, taskStatus: 'failed', httpStatusCode: 503, errorCode: 'SlowDown' }),
-      );
-    } else if (r < 98) {
-      failed.push(
-        formatReportRow({
+  const keyOf = (i: number) => `logs/2024/${i % 1000}/object-${i.toString(36).padStart(8, '0')}.json.gz`;
+  /** The line of task `i` in one of the files, or undefined when that file does not list it. */
+  const lines: Record<string, (i: number) => string | undefined> = {
+    'manifest.csv': (i) => `${BUCKET},${keyOf(i)}\n`,
+    'reports/ok.csv': (i) =>
+      i % 100 < 90
+        ? formatReportRow({ bucket: BUCKET, key: keyOf(i), taskStatus: 'succeeded', httpStatusCode: 200 })
+        : undefined,
+    'reports/failed.csv': (i) => {
+      const r = i % 100;
+      if (r >= 90 && r < 95) {
+        return formatReportRow({
           bucket: BUCKET,
-          key,
+          key: keyOf(i),
+          taskStatus: 'failed',
+          httpStatusCode: 503,
+          errorCode: 'SlowDown',
+        });
+      }
+      if (r >= 95 && r < 98) {
+        return formatReportRow({
+          bucket: BUCKET,
+          key: keyOf(i),
           taskStatus: 'failed',
           httpStatusCode: 404,
           errorCode: 'NoSuchKey',
           resultMessage: 'The specified key does not exist.',
-        }),
-      );
-    }
+        });
+      }
+      return undefined;
+    },
+  };
+  for (const [Key, line] of Object.entries(lines)) {
+    const chunks = (function* () {
+      let chunk = '';
+      for (let i = 0; i < tasks; i++) {
+        chunk += line(i) ?? '';
+        if (chunk.length >= 1 << 20) {
+          yield Buffer.from(chunk);
+          chunk = '';
+        }
+      }
+      if (chunk) yield Buffer.from(chunk);
+    })();
+    await uploadStream(s3, { Bucket: BUCKET, Key, ContentType: 'text/csv' }, Readable.from(chunks));
   }
-  const put = (Key: string, Body: string) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
-  await put('manifest.csv', manifest.join(''));
-  await put('reports/ok.csv', ok.join(''));
-  await put('reports/failed.csv', failed.join(''));
   const results = [
     { TaskExecutionStatus: 'succeeded', Bucket: BUCKET, Key: 'reports/ok.csv' },
     { TaskExecutionStatus: 'failed', Bucket: BUCKET, Key: 'reports/failed.csv' },
   ];
-  await put('reports/job-j1/manifest.json', JSON.stringify({ Format: REPORT_FORMAT, Results: results }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: BUCKET,
+      Key: 'reports/job-j1/manifest.json',
+      Body: JSON.stringify({ Format: REPORT_FORMAT, Results: results }),
+    }),
+  );
 }
 
 interface ChildResult {

@@ -5,6 +5,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createCampaignFolderActivities } from './campaign-folder';
 import { createCampaignReportActivities } from './campaign-report';
 import { createConnectivityActivities } from './connectivity';
+import { createGeneratedManifestActivities } from './generated-manifest';
 import { createJobActivities } from './jobs';
 import { createLargeCopyActivities } from './large-copy';
 import { createManifestActivities } from './manifests';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCampaignFolderActivities(deps),
     ...createManifestActivities(deps),
     ...createJobActivities(deps),
+    ...createGeneratedManifestActivities(deps),
     ...createRoundActivities(deps),
     ...createCampaignReportActivities(deps),
     ...createWatermarkActivities(deps),

@@ -5,8 +5,13 @@
 import {
   CreateJobCommand,
   DescribeJobCommand,
-  UpdateJobStatusCommand,
+  type JobManifestGenerator,
+  type JobManifestGeneratorFilter,
+  type ObjectEncryptionFilter,
+  type ReplicationStatus,
   type S3ControlClient,
+  type S3StorageClass,
+  UpdateJobStatusCommand,
 } from '@aws-sdk/client-s3-control';
 import { log } from '@temporalio/activity';
 
@@ -20,8 +25,48 @@ import type {
   UpdateBatchJobStatusInput,
   UpdateBatchJobStatusResult,
 } from '../shared/activity-types';
+import type { GeneratedManifestRequest } from '../shared/campaign';
 
 const TERMINAL = new Set(['Complete', 'Failed', 'Cancelled']);
+
+/**
+ * CreateJob's ManifestGenerator for a bucket source with `generator: "s3"`: S3 lists the source bucket with the
+ * mapped filter and writes the generated manifest under the campaign's folder (EnableManifestOutput), where the
+ * analysis of the round reads it back like any other manifest.
+ */
+export function manifestGenerator(outputBucket: string, g: GeneratedManifestRequest): JobManifestGenerator {
+  const f = g.filter;
+  const filter: JobManifestGeneratorFilter | undefined = f && {
+    ...(f.KeyNameConstraint ? { KeyNameConstraint: f.KeyNameConstraint } : {}),
+    ...(f.ObjectSizeGreaterThanBytes !== undefined ? { ObjectSizeGreaterThanBytes: f.ObjectSizeGreaterThanBytes } : {}),
+    ...(f.ObjectSizeLessThanBytes !== undefined ? { ObjectSizeLessThanBytes: f.ObjectSizeLessThanBytes } : {}),
+    ...(f.CreatedAfter !== undefined ? { CreatedAfter: new Date(f.CreatedAfter) } : {}),
+    ...(f.CreatedBefore !== undefined ? { CreatedBefore: new Date(f.CreatedBefore) } : {}),
+    ...(f.MatchAnyStorageClass ? { MatchAnyStorageClass: f.MatchAnyStorageClass as S3StorageClass[] } : {}),
+    ...(f.ObjectReplicationStatuses
+      ? { ObjectReplicationStatuses: f.ObjectReplicationStatuses as ReplicationStatus[] }
+      : {}),
+    ...(f.MatchAnyObjectEncryption
+      ? {
+          MatchAnyObjectEncryption: f.MatchAnyObjectEncryption.map(
+            (name) => ({ [name]: {} }) as unknown as ObjectEncryptionFilter,
+          ),
+        }
+      : {}),
+  };
+  return {
+    S3JobManifestGenerator: {
+      SourceBucket: `arn:aws:s3:::${g.sourceBucket}`,
+      EnableManifestOutput: true,
+      ManifestOutputLocation: {
+        Bucket: `arn:aws:s3:::${outputBucket}`,
+        ManifestPrefix: g.outputPrefix,
+        ManifestFormat: 'S3InventoryReport_CSV_20211130',
+      },
+      ...(filter ? { Filter: filter } : {}),
+    },
+  };
+}
 /** Statuses a job is in once it has been approved (UpdateJobStatus Ready took effect). */
 const PAST_APPROVAL = new Set(['Ready', 'Active', 'Pausing', 'Paused', 'Completing', 'Complete', 'Failing', 'Failed']);
 
@@ -61,13 +106,17 @@ export function createJobActivities(deps: { s3control: S3ControlClient }) {
             ConfirmationRequired: true,
             ClientRequestToken: input.clientRequestToken,
             Operation: toJobOperation(input.operation),
-            Manifest: {
-              Spec: {
-                Format: 'S3BatchOperations_CSV_20180820',
-                Fields: m.versioned ? ['Bucket', 'Key', 'VersionId'] : ['Bucket', 'Key'],
-              },
-              Location: { ObjectArn: `arn:aws:s3:::${m.bucket}/${m.key}`, ETag: m.etag },
-            },
+            ...(m.generator
+              ? { ManifestGenerator: manifestGenerator(m.bucket, m.generator) }
+              : {
+                  Manifest: {
+                    Spec: {
+                      Format: 'S3BatchOperations_CSV_20180820',
+                      Fields: m.versioned ? ['Bucket', 'Key', 'VersionId'] : ['Bucket', 'Key'],
+                    },
+                    Location: { ObjectArn: `arn:aws:s3:::${m.bucket}/${m.key}`, ETag: m.etag },
+                  },
+                }),
             Report: {
               Enabled: true,
               Bucket: `arn:aws:s3:::${input.report.bucket}`,
@@ -84,10 +133,14 @@ export function createJobActivities(deps: { s3control: S3ControlClient }) {
           }),
         );
         if (!res.JobId) throw new Error('CreateJob returned no JobId');
-        log.info('job created', { jobId: res.JobId, manifest: `s3://${m.bucket}/${m.key}`, rows: m.rows });
+        const what = m.generator
+          ? `the objects S3 lists in s3://${m.generator.sourceBucket}`
+          : `s3://${m.bucket}/${m.key}`;
+        log.info('job created', { jobId: res.JobId, manifest: what, rows: m.rows });
         return { jobId: res.JobId };
       } catch (err) {
-        throw toApplicationFailure(err, `creating a Batch Operations job for s3://${m.bucket}/${m.key}`);
+        const what = m.generator ? `the objects of s3://${m.generator.sourceBucket}` : `s3://${m.bucket}/${m.key}`;
+        throw toApplicationFailure(err, `creating a Batch Operations job for ${what}`);
       }
     },
 

@@ -15,6 +15,12 @@ import { buildManifestsFromListing, listConcurrencyFromEnv } from '../listing';
 import { encodeManifestKey } from '../inventory/key-encoding';
 import { S3ManifestSink } from '../inventory/sink';
 import { createLogger } from '../logging';
+import {
+  campaignFailuresLocation,
+  CampaignFailuresError,
+  failedCsvUri,
+  readCampaignFailures,
+} from '../manifest/campaign-failures';
 import { CsvManifestError, readCsvManifest, type CsvManifestRow } from '../manifest/csv-manifest';
 import type { BuildCampaignManifestsInput, BuildCampaignManifestsResult } from '../shared/activity-types';
 import type { ManifestRef, ManifestStats } from '../shared/campaign';
@@ -168,6 +174,75 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
     return { manifests, stats: { rowsScanned: rows, rowsSelected: rows, bytesByStorageClass: {}, sampleKeys: sample } };
   }
 
+  /**
+   * An earlier campaign's failures (its failed.csv, optionally only some error codes), read twice as a CSV source is:
+   * a first pass selects and checks every row and counts the jobs, a second one pinned to the first one's ETag writes
+   * the manifests.
+   */
+  async function fromCampaignFailures(input: BuildCampaignManifestsInput & { source: { type: 'campaign-failures' } }) {
+    const source = input.source;
+    // The campaign's folder is `<report.prefix>/<campaign id>`: the other campaign's is beside it unless the source
+    // says where.
+    const reportPrefix = input.output.prefix.slice(0, -(input.campaignId.length + 1));
+    const loc = campaignFailuresLocation(source, { bucket: input.output.bucket, prefix: reportPrefix });
+    if (loc.bucket === input.output.bucket && loc.folder === input.output.prefix) {
+      throw ApplicationFailure.nonRetryable(
+        `source.campaignId ${JSON.stringify(source.campaignId)} is this campaign: a campaign cannot redrive its own failures`,
+        FailureType.InvalidInput,
+      );
+    }
+    const ctx = Context.current();
+    let lastBeat = 0;
+    const read = async (pass: number, onRow: (row: CsvManifestRow) => void | Promise<void>, ifMatch?: string) => {
+      let rows = 0;
+      try {
+        return await readCampaignFailures(
+          deps.s3,
+          source,
+          loc,
+          async (row) => {
+            await onRow(row);
+            rows += 1;
+            if (Date.now() - lastBeat >= HEARTBEAT_EVERY_MS) {
+              ctx.heartbeat({ pass, rows });
+              lastBeat = Date.now();
+            }
+          },
+          { ifMatch, signal: ctx.cancellationSignal },
+        );
+      } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
+        if (err instanceof CampaignFailuresError)
+          throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidInput);
+        if ((err as { name?: string }).name === 'PreconditionFailed') {
+          throw ApplicationFailure.retryable(
+            `${failedCsvUri(loc)} changed while it was read; the retry reads it again`,
+            FailureType.Transient,
+          );
+        }
+        throw toApplicationFailure(err, `reading ${failedCsvUri(loc)}`);
+      }
+    };
+    const sample: string[] = [];
+    const checked = await read(1, (row) => {
+      if (sample.length < SAMPLE_SIZE) sample.push(row.decodedKey);
+    });
+    checkJobCount(`the failures of campaign ${source.campaignId}`, checked.rowsSelected, input.maxObjectsPerJob);
+    let manifests: ManifestRef[] = [];
+    if (checked.rowsSelected > 0) {
+      manifests = await writeManifests(input, checked.versioned, async (write) => {
+        await read(2, (row) => write(row.text), checked.etag);
+      });
+    }
+    const stats: ManifestStats = {
+      rowsScanned: checked.rowsScanned,
+      rowsSelected: checked.rowsSelected,
+      bytesByStorageClass: {},
+      sampleKeys: sample,
+    };
+    return { manifests, stats };
+  }
+
   /** Inventory sources: the streaming generator, heartbeating its progress and resuming from the last heartbeat. */
   async function fromInventory(
     input: BuildCampaignManifestsInput,
@@ -297,10 +372,8 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
           res = await fromBucket({ ...input, source });
           break;
         case 'campaign-failures':
-          throw ApplicationFailure.nonRetryable(
-            `source.type ${source.type} is not built yet`,
-            FailureType.InvalidInput,
-          );
+          res = await fromCampaignFailures({ ...input, source });
+          break;
       }
       if (input.operation && res.manifests.length > 0) {
         // The worker's price table (S3C_PRICE_TABLE overrides the shipped one): the workflow cannot read files.

@@ -20,7 +20,7 @@ import { getObjectTextIfExists } from '../aws/s3-text';
 import { uploadStream } from '../aws/upload';
 import { csvRow } from '../csv';
 import { decodeManifestKey } from '../inventory/key-encoding';
-import { readManifestRows } from '../manifest/read';
+import { readJobManifestRows } from '../manifest/read';
 import { ManifestShardWriter } from '../manifest/shard-writer';
 import {
   iterateReportRows,
@@ -255,7 +255,7 @@ export function createRoundActivities(
           const manifestParts = open('manifest');
           const ordered = writer(path.join(dir, 'manifest.jsonl'));
           let rows = 0;
-          for await (const m of readManifestRows(deps.s3, job.manifest.bucket, job.manifest.key, signal)) {
+          for await (const m of readJobManifestRows(deps.s3, job.manifest, signal)) {
             const id = objectId(m.bucket, m.rawKey, m.versionId);
             await manifestParts[partitionOf(id, partitions)]!.write(`${JSON.stringify([rows, id])}\n`);
             await ordered.write(`${JSON.stringify([m.bucket, m.rawKey, m.versionId ?? null, id])}\n`);

@@ -10,6 +10,7 @@ import { estimateCost, formatCostEstimate, formatQuantity, type CostEstimate } f
 import { PriceTableError } from '../cost/price-table';
 import { loadPriceTable, priceTablePath } from '../cost/prices';
 import { previewCampaignManifest, type ManifestPreview } from '../cost/preview';
+import { CampaignFailuresError } from '../manifest/campaign-failures';
 import { CsvManifestError } from '../manifest/csv-summary';
 import type { CampaignSpec } from '../shared/campaign-spec';
 import { FailureType } from '../shared/errors';
@@ -138,7 +139,8 @@ export function registerEstimateCommand(program: Command): void {
       try {
         preview = await previewCampaignManifest(spec, { s3: clients?.s3, signal: abort.signal });
       } catch (err) {
-        if (err instanceof CsvManifestError) throw new UsageError(`${file}: ${err.message}`);
+        if (err instanceof CsvManifestError || err instanceof CampaignFailuresError)
+          throw new UsageError(`${file}: ${err.message}`);
         if (err instanceof ApplicationFailure && err.type === FailureType.InvalidInput)
           throw new UsageError(`${file}: ${err.message}`);
         const hint = aws?.devFile

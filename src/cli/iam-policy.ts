@@ -41,9 +41,9 @@ export function registerIamPolicyCommand(program: Command): void {
     .option('--json', 'print {permissionsPolicy, trustPolicy, workerPolicy, warnings} as one JSON object')
     .addHelpText(
       'after',
-      '\nWithout --source-bucket, the source bucket is read from the inventory manifest.json (inventory sources) or the\n' +
-        'CSV manifest (csv sources) with your AWS credentials; if that fails, the policy allows every bucket (*) and a\n' +
-        'warning on stderr says so.\n' +
+      '\nWithout --source-bucket, the source bucket is read from the inventory manifest.json (inventory sources), the\n' +
+        'CSV manifest (csv sources) or the failed.csv (campaign-failures sources) with your AWS credentials; if that\n' +
+        'fails, the policy allows every bucket (*) and a warning on stderr says so.\n' +
         '\nExamples:\n' +
         '  s3-campaigns iam-policy examples/restore.json\n' +
         '  s3-campaigns iam-policy copy.json --source-bucket media --json > policies.json\n' +
@@ -64,8 +64,13 @@ export function registerIamPolicyCommand(program: Command): void {
           opts.sourceBuckets = facts.sourceBuckets;
           opts.versioned = facts.versioned;
         } catch (err) {
+          const src = spec.source;
           const what =
-            spec.source.type === 'csv' ? `the CSV manifest ${spec.source.manifest}` : 'the inventory manifest.json';
+            src.type === 'csv'
+              ? `the CSV manifest ${src.manifest}`
+              : src.type === 'campaign-failures'
+                ? `the failed.csv of campaign ${src.campaignId}`
+                : 'the inventory manifest.json';
           warnings.push(`Could not read ${what}: ${(err as Error).message}.`);
         } finally {
           clients?.s3.destroy();

@@ -16,6 +16,7 @@ import { registerEstimateCommand } from './estimate';
 import { registerIamPolicyCommand } from './iam-policy';
 import { registerLocalBatchCommand } from './local-batch';
 import { registerManifestCommand } from './manifest';
+import { registerRedriveCommand } from './redrive';
 import { registerScheduleCommands } from './schedule';
 import { projectRoot } from '../stack/tools';
 import { registerWorkerCommand } from './worker';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCampaignCommands(program);
   registerCampaignViewCommands(program);
+  registerRedriveCommand(program);
   registerScheduleCommands(program);
   registerDevCommand(program);
   registerWorkerCommand(program);
@@ -62,8 +64,20 @@ function oneLineUsageErrors(cmd: Command, parents: string[] = []): void {
   for (const sub of cmd.commands) oneLineUsageErrors(sub, path);
 }
 
+/**
+ * `s3-campaigns list | head`: a reader that closes the pipe early ends the output, quietly, as it does for other
+ * command-line tools; without this, the next write killed the process with an EPIPE stack trace.
+ */
+function endQuietlyOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   quietSdkNodeWarningOnNode20();
+  endQuietlyOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

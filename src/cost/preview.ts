@@ -11,6 +11,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 
 import { buildManifests } from '../inventory';
 import { countListing, listConcurrencyFromEnv } from '../listing';
+import { campaignFailuresLocation, failedCsvUri, readCampaignFailures } from '../manifest/campaign-failures';
 import { summarizeCsvManifest } from '../manifest/csv-summary';
 import type { CampaignSpec } from '../shared/campaign-spec';
 import type { CostStats } from './estimate';
@@ -93,7 +94,8 @@ export async function previewCampaignManifest(spec: CampaignSpec, deps: PreviewD
       source: `a listing of s3://${src.bucket}/${src.prefix ?? ''}${src.versions ? ' (every version)' : ''}`,
       rowsScanned: counted.rowsScanned,
       rowsSelected: counted.rowsSelected,
-      jobs: jobsFor(counted.rowsSelected),
+      // generator "s3": one job, whose manifest S3 generates.
+      jobs: src.generator === 's3' ? 1 : jobsFor(counted.rowsSelected),
       bytesByStorageClass: counted.bytesByStorageClass,
       rowsByStorageClass: counted.rowsByStorageClass,
       sampleKeys: counted.sample.map(([, key]) => key),
@@ -102,7 +104,27 @@ export async function previewCampaignManifest(spec: CampaignSpec, deps: PreviewD
     };
   }
   if (src.type === 'campaign-failures') {
-    throw new Error(`estimating a ${src.type} source is not built yet`);
+    const loc = campaignFailuresLocation(src, spec.report);
+    const sampleKeys: string[] = [];
+    const read = await readCampaignFailures(
+      s3,
+      src,
+      loc,
+      (row) => {
+        if (sampleKeys.length < SAMPLE_SIZE) sampleKeys.push(row.decodedKey);
+      },
+      { signal: deps.signal },
+    );
+    return {
+      source: failedCsvUri(loc) + (src.errorCodes ? ` (codes ${src.errorCodes.join(', ')})` : ''),
+      rowsScanned: read.rowsScanned,
+      rowsSelected: read.rowsSelected,
+      jobs: jobsFor(read.rowsSelected),
+      bytesByStorageClass: {},
+      sampleKeys,
+      sourceBuckets: read.buckets,
+      versioned: read.versioned,
+    };
   }
   const inventory =
     src.type === 'inventory' ? src.manifest : src.destination.endsWith('/') ? src.destination : `${src.destination}/`;

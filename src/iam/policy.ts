@@ -7,6 +7,7 @@
  * (Amazon S3 User Guide), the Service Authorization Reference for Amazon S3 (resource types, condition keys), and
  * what the worker's code calls. Where AWS documents nothing (S3ComputeObjectChecksum), the result says so.
  */
+import { campaignFailuresLocation } from '../manifest/campaign-failures';
 import type { CampaignSpec, RestoreAndCopyOperation } from '../shared/campaign-spec';
 
 /** The service principal of S3 Batch Operations. */
@@ -186,6 +187,25 @@ function copyTargetActions(op: { cannedAcl?: string }): string[] {
 }
 
 /**
+ * A bucket source with `generator: "s3"`: the job's role lists the source bucket and S3 builds the list with its
+ * inventory machinery, which is why AWS's policies for generated manifests (Batch Replication's among them) grant
+ * `s3:PutInventoryConfiguration` on the source bucket. The generated manifest goes to the campaign's folder, which
+ * ReadCampaignManifests and WriteCompletionReports already cover.
+ */
+function generatorStatements(spec: CampaignSpec, p: string): PolicyStatement[] {
+  const src = spec.source;
+  if (src.type !== 'bucket' || src.generator !== 's3') return [];
+  return [
+    {
+      Sid: 'GenerateManifestFromSourceBucket',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket', 's3:PutInventoryConfiguration'],
+      Resource: bucketArn(p, src.bucket),
+    },
+  ];
+}
+
+/**
  * The permissions and trust policies of the role the campaign's jobs run as (`spec.roleArn`), for exactly this
  * campaign: read its manifests and write its completion reports under `<report.bucket>/<report.prefix>/`, and the
  * operation's actions on the source objects (scoped to the inventory filter's key prefixes when there are any).
@@ -200,10 +220,14 @@ export function batchRolePolicies(spec: CampaignSpec, opts: BatchRolePolicyOptio
 
   const { sourceObjects, sourceBuckets, unscoped } = sourceResources(spec, p, opts.sourceBuckets);
   if (unscoped) {
-    warnings.push(
+    const unknown =
       spec.source.type === 'csv'
-        ? 'The CSV manifest’s buckets are unknown: the operation is allowed on objects in every bucket (*). Pass --source-bucket to scope it.'
-        : 'The inventory’s source bucket is unknown: the operation is allowed on objects in every bucket (*). Pass --source-bucket to scope it.',
+        ? 'The CSV manifest’s buckets are unknown'
+        : spec.source.type === 'campaign-failures'
+          ? `The buckets of campaign ${spec.source.campaignId}’s failures are unknown`
+          : 'The inventory’s source bucket is unknown';
+    warnings.push(
+      `${unknown}: the operation is allowed on objects in every bucket (*). Pass --source-bucket to scope it.`,
     );
   }
 
@@ -294,6 +318,7 @@ export function batchRolePolicies(spec: CampaignSpec, opts: BatchRolePolicyOptio
       );
       break;
   }
+  statements.push(...generatorStatements(spec, p));
   statements.push(...kmsStatements(opts.kmsKeyArns));
 
   return {
@@ -428,6 +453,30 @@ export function workerPolicy(spec: CampaignSpec, opts: WorkerPolicyOptions = {})
       Action: 's3:GetObject',
       Resource: `arn:${p}:s3:::${bucket}/${iamLiteral(key)}`,
     });
+  } else if (src.type === 'campaign-failures') {
+    // The other campaign's folder is inside this campaign's report prefix (ReadWriteCampaignFolder) unless the source
+    // names another report bucket or prefix: then only its two report files are read.
+    const loc = campaignFailuresLocation(src, spec.report);
+    if (loc.bucket !== spec.report.bucket || !loc.folder.startsWith(`${spec.report.prefix}/`)) {
+      statements.push(
+        {
+          Sid: 'ReadRedrivenCampaignReport',
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: ['failed.csv', 'campaign.json'].map(
+            (f) => `arn:${p}:s3:::${loc.bucket}/${iamLiteral(`${loc.folder}/${f}`)}`,
+          ),
+        },
+        {
+          // 404, not 403, when that campaign has not written its report yet, so the error can say so (a condition
+          // on s3:prefix does not apply to that check).
+          Sid: 'ListRedrivenCampaignReportBucket',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: bucketArn(p, loc.bucket),
+        },
+      );
+    }
   }
   if (spec.operation.type === 'restore-and-copy') {
     statements.push(...restoreAndCopyWorkerStatements(spec, spec.operation, p, opts));

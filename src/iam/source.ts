@@ -5,6 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { loadInventoryReport } from '../inventory/report';
+import { campaignFailuresLocation, readCampaignFailures } from '../manifest/campaign-failures';
 import { summarizeCsvManifest } from '../manifest/csv-summary';
 import type { CampaignSpec } from '../shared/campaign-spec';
 
@@ -41,7 +42,9 @@ export async function describeCampaignSource(spec: CampaignSpec, s3: () => S3Cli
     }
     case 'bucket':
       return { sourceBuckets: [src.bucket], versioned: src.versions };
-    case 'campaign-failures':
-      throw new Error('reading a campaign-failures source is not built yet');
+    case 'campaign-failures': {
+      const read = await readCampaignFailures(s3(), src, campaignFailuresLocation(src, spec.report), () => {});
+      return { sourceBuckets: read.buckets, versioned: read.versioned };
+    }
   }
 }

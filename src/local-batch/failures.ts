@@ -25,8 +25,10 @@ export const FailureCode = {
   ObjectLockNotEnabled: 'ObjectLockNotEnabled',
   /** A bucket the job needs (copy target, object bucket) does not exist or cannot be reached. */
   BucketNotAccessible: 'BucketNotAccessible',
-  /** No local handler is registered for the LambdaInvoke function. */
-  LambdaFunctionNotFound: 'LambdaFunctionNotFound',
+  /** S3ReplicateObject on a bucket that has no replication configuration. */
+  ReplicationNotConfigured: 'ReplicationConfigurationNotFound',
+  /** S3ReplicateObject on moto when its model dump (which holds the rules' filters) cannot be read. */
+  ReplicationRulesUnreadable: 'ReplicationRulesUnreadable',
   /** The operation's parameters cannot be executed (e.g. a WRITE grant on a copy, a copy across buckets). */
   InvalidOperation: 'InvalidOperation',
 } as const;

@@ -22,8 +22,10 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { createLogger, type Logger } from '../logging';
+import { computeObjectChecksum } from './checksum';
 import { awsErrorInfo, bucketFromArn, FailureCode, jobFailure } from './failures';
 import { type LambdaBridge, LambdaFunctionError, LambdaPayloadError } from './lambda';
+import { loadReplicationRules, replicateObject, ReplicationStatusTable } from './replication';
 import type { RestoreDeferral } from './restores';
 import type { CopyOperation, Grant, JobOperation, PendingRestore, TaskOutcome, TaskRef } from './types';
 
@@ -52,6 +54,8 @@ export interface RunnerDeps {
   lambdaRetry?: LambdaRetryOptions;
   /** Restores that take time (restores.ts). @default none: every restore goes to S3 at once */
   restores?: RestoreDeferral;
+  /** Where S3ReplicateObject records replication statuses (replication.ts). @default an in-memory table */
+  replication?: ReplicationStatusTable;
 }
 
 /** S3 cannot copy a larger object in one CopyObject call, and Batch Operations does not split copies. */
@@ -110,8 +114,10 @@ export function outcomeFromError(err: unknown): TaskOutcome {
  * Job-level checks, made before any task runs, as the service makes them.
  * - S3PutObjectCopy: the target bucket exists; all sources are in one bucket; grants are valid for objects.
  * - S3PutObjectLegalHold / S3PutObjectRetention: every bucket of the manifest has Object Lock enabled.
- * - LambdaInvoke: a local handler is registered for the function.
- * @throws JobFailure naming the bucket or function at fault.
+ * - S3ReplicateObject: every bucket of the manifest has a replication configuration.
+ * A LambdaInvoke function without a local handler is not a job failure: as on AWS, where a function that cannot be
+ * invoked fails each task, its tasks fail at run time.
+ * @throws JobFailure naming the bucket at fault.
  */
 export async function prepareOperation(op: JobOperation, tasks: readonly TaskRef[], deps: RunnerDeps): Promise<void> {
   const buckets = new Set<string>();
@@ -142,13 +148,8 @@ export async function prepareOperation(op: JobOperation, tasks: readonly TaskRef
     case 'S3PutObjectRetention':
       for (const b of buckets) await checkObjectLock(deps.s3, b, op.type);
       return;
-    case 'LambdaInvoke':
-      if (!deps.lambda.has(op.FunctionArn)) {
-        throw jobFailure(
-          FailureCode.LambdaFunctionNotFound,
-          `No local handler is registered for Lambda function ${op.FunctionArn} (start the engine with --lambda <arn>=<handler>)`,
-        );
-      }
+    case 'S3ReplicateObject':
+      await loadReplicationRules(deps.s3, buckets);
       return;
     default:
       return;
@@ -298,6 +299,25 @@ function runnerFor(op: JobOperation, deps: RunnerDeps, log: Logger): TaskRunner 
       return (t) => copyObject(s3, op, t, log);
     case 'LambdaInvoke':
       return (t) => invokeLambda(op, t, deps, log);
+    case 'S3ComputeObjectChecksum':
+      return (t) => computeObjectChecksum(s3, op, t);
+    case 'S3ReplicateObject': {
+      const statuses = deps.replication ?? ReplicationStatusTable.inMemory(log);
+      // Read once per job run (the check in Preparing already proved each bucket has a configuration).
+      const rules = new Map<string, ReturnType<typeof loadReplicationRules>>();
+      return (t) =>
+        replicateObject(t, {
+          s3,
+          statuses,
+          log,
+          outcomeFromError,
+          rules: async (bucket) => {
+            let loaded = rules.get(bucket);
+            if (!loaded) rules.set(bucket, (loaded = loadReplicationRules(s3, [bucket])));
+            return (await loaded).get(bucket) ?? [];
+          },
+        });
+    }
   }
 }
 
@@ -664,7 +684,12 @@ async function invokeLambda(
   const attempts = Math.max(1, deps.lambdaRetry?.attempts ?? 3);
   let backoff = deps.lambdaRetry?.backoffMs ?? 200;
   if (!deps.lambda.has(op.FunctionArn)) {
-    return failed('ResourceNotFoundException', 404, `No local handler is registered for ${op.FunctionArn}`);
+    // What Lambda's Invoke answers for a function that does not exist; the engine knows no other functions.
+    return failed(
+      'ResourceNotFoundException',
+      404,
+      `Function not found: ${op.FunctionArn} (no local handler is registered: start the engine with --lambda ${op.FunctionArn}=<handler>)`,
+    );
   }
   let last: TaskOutcome = failed('TemporaryFailure', 200);
   for (let attempt = 1; attempt <= attempts; attempt++) {

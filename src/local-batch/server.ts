@@ -28,6 +28,7 @@ import {
 import type { BatchEngine } from './engine';
 import { FaultRuleError, type FaultInjector } from './faults';
 import type { PendingRestores } from './restores';
+import { CONTROL_PATH_PREFIX, controlOperationFor, requestTarget } from './routes';
 import { parseXmlDocument, XmlSyntaxError } from './xml';
 
 /** Largest request body accepted (bytes). A CreateJobRequest is a few KB; 1 MiB leaves room without inviting abuse. */
@@ -117,13 +118,16 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
  * The query of `GET /_local/restores`: `bucket` (a bucket name), `prefix` (of the decoded key) and `limit` (0–1000
  * pending restores listed, default 0: counts only). Anything else is a 400 naming the parameter.
  */
-function restoreQuery(q: URLSearchParams): { bucket?: string; prefix?: string; limit: number } {
+function restoreQuery(
+  q: URLSearchParams,
+  endpoint = '/_local/restores',
+): { bucket?: string; prefix?: string; limit: number } {
   for (const name of new Set(q.keys())) {
     if (!['bucket', 'prefix', 'limit'].includes(name)) {
       throw new AdminError(
         400,
         'BadRequest',
-        `unknown query parameter ${name}; /_local/restores takes bucket, prefix, limit`,
+        `unknown query parameter ${name}; ${endpoint} takes bucket, prefix, limit`,
       );
     }
     if (q.getAll(name).length > 1) throw new AdminError(400, 'BadRequest', `query parameter ${name} is given twice`);
@@ -203,6 +207,14 @@ export function createRequestListener({ engine, faults, log, restores }: ServerD
         if (err instanceof FaultRuleError) throw new AdminError(400, 'InvalidFaultRule', err.message);
         throw err;
       }
+    }
+    if (path === '/_local/replication-status') {
+      if (method !== 'GET') throw new AdminError(405, 'MethodNotAllowed', `${method} is not allowed on ${path}`);
+      const q = restoreQuery(url.searchParams, path);
+      if (q.bucket === undefined) throw new AdminError(400, 'BadRequest', 'the bucket query parameter is required');
+      return json(res, reqId, 200, {
+        statuses: engine.replication.list(q.bucket, q.prefix, q.limit || MAX_RESTORES_LISTED),
+      });
     }
     if (path === '/_local/restores' && restores) {
       if (method !== 'GET') throw new AdminError(405, 'MethodNotAllowed', `${method} is not allowed on ${path}`);
@@ -308,16 +320,33 @@ export function createRequestListener({ engine, faults, log, restores }: ServerD
     }
   }
 
+  /**
+   * A request outside the job API: an S3 Control operation of the model that the engine does not serve is
+   * NotImplemented (501) naming it; a path that is no operation at all is NotFoundException, as before.
+   */
+  function notServed(method: string, url: URL): Promise<never> {
+    const op = controlOperationFor(method, url.pathname);
+    if (op) {
+      return Promise.reject(
+        new ApiError(
+          'NotImplemented',
+          `${op.operation} (${method} ${op.template}) is an S3 Control operation this local engine does not ` +
+            'implement; it serves the Batch Operations job API only (CreateJob, DescribeJob, ListJobs, ' +
+            'UpdateJobStatus, UpdateJobPriority, Get/Put/DeleteJobTagging)',
+        ),
+      );
+    }
+    return Promise.reject(new ApiError('NotFoundException', `No such resource: ${url.pathname}`));
+  }
+
   return (req, res) => {
     const reqId = requestId();
     const started = Date.now();
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://local');
-    } catch {
-      url = new URL('http://local/');
-    }
-    const isAdmin = url.pathname.startsWith('/_local/');
+    const { url, proxied, host } = requestTarget(req.url);
+    // A proxy-style request is answered only when it is an S3 Control request, which the engine serves itself;
+    // the admin API and every other target are refused: the engine never forwards and is no open proxy.
+    const foreign = proxied && !url.pathname.startsWith(CONTROL_PATH_PREFIX);
+    const isAdmin = !proxied && url.pathname.startsWith('/_local/');
     const fail = (err: unknown) => {
       if (err instanceof BodyTooLarge) {
         // Stop reading a body we will not use; the connection cannot be reused after an unread body.
@@ -340,7 +369,8 @@ export function createRequestListener({ engine, faults, log, restores }: ServerD
         err instanceof ApiError
           ? err
           : new ApiError('InternalServiceException', `Internal error (request ${reqId}); see the engine log`);
-      if (apiErr.status >= 500)
+      // NotImplemented (501) answers a request the engine understood: no failure of the engine, not logged as one.
+      if (apiErr.status >= 500 && apiErr.code !== 'NotImplemented')
         log.error('request failed', { requestId: reqId, method: req.method, path: url.pathname, err });
       else log.debug('request rejected', { requestId: reqId, code: apiErr.code, message: apiErr.message });
       send(
@@ -351,11 +381,19 @@ export function createRequestListener({ engine, faults, log, restores }: ServerD
         reqId,
       );
     };
-    const handle = isAdmin
-      ? admin(req, res, url, reqId)
-      : url.pathname === JOBS_PREFIX || url.pathname.startsWith(`${JOBS_PREFIX}/`)
-        ? api(req, res, url, reqId)
-        : Promise.reject(new ApiError('NotFoundException', `No such resource: ${url.pathname}`));
+    const handle = foreign
+      ? Promise.reject(
+          new ApiError(
+            'AccessDenied',
+            `This S3 Batch Operations engine is not a proxy: it answers S3 Control requests (${CONTROL_PATH_PREFIX}…) ` +
+              `and forwards nothing; ${host ?? 'that host'} is not served here (exclude it with NO_PROXY)`,
+          ),
+        )
+      : isAdmin
+        ? admin(req, res, url, reqId)
+        : url.pathname === JOBS_PREFIX || url.pathname.startsWith(`${JOBS_PREFIX}/`)
+          ? api(req, res, url, reqId)
+          : notServed(req.method ?? 'GET', url);
     handle
       .catch(fail)
       .catch((err: unknown) => log.error('could not send a response', { requestId: reqId, err }))

@@ -111,11 +111,34 @@ export type JobOperation =
       type: 'S3PutObjectRetention';
       Retention: { RetainUntilDate?: string; Mode?: 'COMPLIANCE' | 'GOVERNANCE' };
       BypassGovernanceRetention?: boolean;
-    };
+    }
+  | { type: 'S3ReplicateObject' }
+  | ({ type: 'S3ComputeObjectChecksum' } & ChecksumOperation);
+
+/** The algorithms of the model's `ComputeObjectChecksumAlgorithm`. */
+export const CHECKSUM_ALGORITHMS = [
+  'CRC32',
+  'CRC32C',
+  'CRC64NVME',
+  'MD5',
+  'SHA1',
+  'SHA256',
+  'SHA512',
+  'XXHASH64',
+  'XXHASH3',
+  'XXHASH128',
+] as const;
+export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+
+/** `S3ComputeObjectChecksum` parameters. Both are optional in the model; see checksum.ts for the defaults. */
+export interface ChecksumOperation {
+  ChecksumAlgorithm?: ChecksumAlgorithm;
+  ChecksumType?: 'FULL_OBJECT' | 'COMPOSITE';
+}
 
 export type OperationName = JobOperation['type'];
 
-/** Operations this engine executes. Others from the model (S3ReplicateObject, …) are refused at CreateJob. */
+/** Operations this engine executes. Others from the model (S3UpdateObjectEncryption) are refused at CreateJob. */
 export const SUPPORTED_OPERATIONS: readonly OperationName[] = [
   'LambdaInvoke',
   'S3PutObjectCopy',
@@ -125,6 +148,8 @@ export const SUPPORTED_OPERATIONS: readonly OperationName[] = [
   'S3InitiateRestoreObject',
   'S3PutObjectLegalHold',
   'S3PutObjectRetention',
+  'S3ReplicateObject',
+  'S3ComputeObjectChecksum',
 ];
 
 export type ManifestFormat = 'S3BatchOperations_CSV_20180820' | 'S3InventoryReport_CSV_20161130';
@@ -145,6 +170,52 @@ export interface JobReport {
   ExpectedBucketOwner?: string;
 }
 
+/** One `MatchAnyObjectEncryption` item (`ObjectEncryptionFilter`): exactly one member. */
+export type ObjectEncryptionFilter =
+  | { 'SSE-S3': Record<string, never> }
+  | { 'SSE-KMS': { KmsKeyArn?: string; BucketKeyEnabled?: boolean } }
+  | { 'DSSE-KMS': { KmsKeyArn?: string } }
+  | { 'SSE-C': Record<string, never> }
+  | { 'NOT-SSE': Record<string, never> };
+
+/** `JobManifestGeneratorFilter`: every given condition must hold. */
+export interface ManifestGeneratorFilter {
+  EligibleForReplication?: boolean;
+  CreatedAfter?: string;
+  CreatedBefore?: string;
+  ObjectReplicationStatuses?: Array<'COMPLETED' | 'FAILED' | 'REPLICA' | 'NONE'>;
+  KeyNameConstraint?: { MatchAnyPrefix?: string[]; MatchAnySuffix?: string[]; MatchAnySubstring?: string[] };
+  ObjectSizeGreaterThanBytes?: number;
+  ObjectSizeLessThanBytes?: number;
+  MatchAnyStorageClass?: string[];
+  MatchAnyObjectEncryption?: ObjectEncryptionFilter[];
+}
+
+/** `S3JobManifestGenerator`: the job lists `SourceBucket` itself instead of reading a manifest. */
+export interface ManifestGeneratorSpec {
+  /** Bucket ARN, `arn:aws:s3:::name`. */
+  SourceBucket: string;
+  EnableManifestOutput: boolean;
+  /** Accepted and echoed, not checked locally. */
+  ExpectedBucketOwner?: string;
+  ManifestOutputLocation?: {
+    /** Bucket ARN. */
+    Bucket: string;
+    ManifestFormat: 'S3InventoryReport_CSV_20211130';
+    ManifestPrefix?: string;
+    ManifestEncryption?: { 'SSE-S3'?: Record<string, never>; 'SSE-KMS'?: { KeyId: string } };
+    ExpectedManifestBucketOwner?: string;
+  };
+  Filter?: ManifestGeneratorFilter;
+}
+
+/** Where a generated manifest was written (`GeneratedManifestDescriptor`). */
+export interface GeneratedManifestDescriptor {
+  Format: 'S3InventoryReport_CSV_20211130';
+  /** `ObjectArn` names the manifest.json; `ETag` is its ETag, unquoted. */
+  Location: { ObjectArn: string; ETag: string };
+}
+
 /** A validated CreateJob request. */
 export interface CreateJobSpec {
   AccountId: string;
@@ -153,7 +224,10 @@ export interface CreateJobSpec {
   Operation: JobOperation;
   Report: JobReport;
   ClientRequestToken: string;
-  Manifest: JobManifest;
+  /** Exactly one of `Manifest` and `ManifestGenerator` is set. */
+  Manifest?: JobManifest;
+  /** The job generates its task list by listing a bucket (wire: `ManifestGenerator.S3JobManifestGenerator`). */
+  ManifestGenerator?: ManifestGeneratorSpec;
   Description?: string;
   Priority: number;
   RoleArn: string;
@@ -189,6 +263,8 @@ export interface JobRecord {
   StatusUpdateReason?: string;
   FailureReasons: FailureReason[];
   ProgressSummary?: ProgressSummary;
+  /** Set once a ManifestGenerator job has written its generated manifest (EnableManifestOutput). */
+  GeneratedManifestDescriptor?: GeneratedManifestDescriptor;
   /** Milliseconds spent in Active before the current Active period (restart-safe timer). */
   activeMsBefore: number;
   /** When the current Active period began, if Active. */

@@ -65,6 +65,23 @@ export interface CreateBatchJobInput {
   tags: Record<string, string>;
 }
 
+export interface SummarizeGeneratedManifestInput {
+  accountId: string;
+  /** A job created with a ManifestGenerator, past Preparing. */
+  jobId: string;
+  /** For the cost estimate. */
+  operation?: CampaignOperation;
+}
+
+export interface SummarizeGeneratedManifestResult {
+  /** Where the generated manifest.json is (absent when DescribeJob names none). */
+  manifest?: { bucket: string; key: string; etag: string; format: 'S3InventoryReport_CSV_20211130' };
+  /** The job's TotalNumberOfTasks. */
+  totalTasks: number;
+  stats: ManifestStats;
+  estimate?: CostEstimate;
+}
+
 export interface CreateBatchJobResult {
   jobId: string;
 }

@@ -216,7 +216,7 @@ export const SourceSchema = z.discriminatedUnion('type', [
       versions: z.boolean().default(false),
       /**
        * Who lists the bucket: `list`, the worker (in parallel, resumable); or `s3`, S3 itself (CreateJob's
-       * ManifestGenerator; real AWS only, and only the filters it can express). @default "list"
+       * ManifestGenerator, which the local engine implements too; only the filters it can express). @default "list"
        */
       generator: z.enum(['list', 's3']).default('list'),
     })
@@ -268,6 +268,9 @@ export type CampaignFilter = z.infer<typeof FilterSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // Operation
 // ---------------------------------------------------------------------------------------------------------------
+
+/** Checksum algorithms without a COMPOSITE form (S3 refuses that combination at CreateJob). */
+const FULL_OBJECT_ONLY = new Set(['CRC64NVME', 'SHA512', 'XXHASH64', 'XXHASH3', 'XXHASH128']);
 
 /** Batch Operations restores take BULK or STANDARD only. */
 const RESTORE_TIER = z.enum(['BULK', 'STANDARD']);
@@ -532,10 +535,29 @@ export const OperationSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('compute-checksum'),
-      algorithm: z.enum(['CRC32', 'CRC32C', 'CRC64NVME', 'MD5', 'SHA1', 'SHA256']),
+      /** Every algorithm of the S3 Control model. */
+      algorithm: z.enum([
+        'CRC32',
+        'CRC32C',
+        'CRC64NVME',
+        'MD5',
+        'SHA1',
+        'SHA256',
+        'SHA512',
+        'XXHASH64',
+        'XXHASH3',
+        'XXHASH128',
+      ]),
+      /** COMPOSITE: a checksum of the parts' checksums (multipart objects), as S3 computes it at upload. */
       checksumType: z.enum(['FULL_OBJECT', 'COMPOSITE']).default('FULL_OBJECT'),
     })
-    .strict(),
+    .strict()
+    .refine((o) => o.checksumType === 'FULL_OBJECT' || !FULL_OBJECT_ONLY.has(o.algorithm), {
+      message:
+        'operation.checksumType COMPOSITE is not defined for this algorithm: CRC64NVME is full-object only, and AWS ' +
+        'documents no composite form of SHA512 or the XXHASH ones (use FULL_OBJECT)',
+      path: ['checksumType'],
+    }),
 ]);
 export type CampaignOperation = z.infer<typeof OperationSchema>;
 export type OperationType = CampaignOperation['type'];
@@ -694,7 +716,7 @@ export const CampaignSpecSchema = z
     },
   )
   .superRefine((s, ctx) => {
-    for (const p of bucketSourceProblems(s.source, s.filter)) ctx.addIssue({ code: 'custom', ...p });
+    for (const p of bucketSourceProblems(s.source, s.filter, s.operation.type)) ctx.addIssue({ code: 'custom', ...p });
   })
   .refine((s) => s.incremental === undefined || s.source.type === 'inventory-latest', {
     message: 'incremental needs an inventory-latest source (each run reads the newest report)',

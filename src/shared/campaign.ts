@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 import type { CostEstimate } from '../cost/estimate';
+import type { GeneratorFilter } from './bucket-source';
 import type { CampaignSpecInput } from './campaign-spec';
 import type { RestoreDurationSummary, TrackingCounts } from './restore-tracking-types';
 
@@ -40,6 +41,22 @@ export interface ManifestRef {
   rows: number;
   /** Whether rows carry a third VersionId column (all rows or none). */
   versioned?: boolean;
+  /**
+   * A manifest S3 generates for the job (bucket source, `generator: "s3"`): the job is created with a
+   * ManifestGenerator. Until the job has left Preparing, `key` is the output prefix, `etag` empty and `rows` 0; then
+   * they name the generated `manifest.json` and its row count, and `format` is set.
+   */
+  generator?: GeneratedManifestRequest;
+  /** `S3InventoryReport_CSV_20211130` for a generated manifest (a manifest.json); absent for a CSV manifest. */
+  format?: 'S3InventoryReport_CSV_20211130';
+}
+
+/** What a job's ManifestGenerator is asked for (see `ManifestRef.generator`). */
+export interface GeneratedManifestRequest {
+  sourceBucket: string;
+  filter?: GeneratorFilter;
+  /** Under the campaign's folder, in the report bucket (`ManifestRef.bucket`). */
+  outputPrefix: string;
 }
 
 /** Statistics of the objects a campaign selected; they feed the approval decision. */

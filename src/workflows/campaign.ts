@@ -72,6 +72,7 @@ import { UNRESTORED_COPY_ERROR_CODES, type AdvanceRestoreTrackingResult } from '
 import { copyPartOf, restorePartOf, toJobOperation } from '../campaign/operation';
 import { FailureType } from '../shared/errors';
 import { MAX_JOBS_PER_ROUND } from '../shared/limits';
+import { generatorFilter } from '../shared/bucket-source';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { buildManifestsSummary, campaignProgressDetails, oneLine, pollSummary, shortJobId } from '../campaign/summary';
 import { campaignMetrics } from './campaign-metrics';
@@ -104,6 +105,8 @@ const { claimCampaignFolder, createBatchJob, describeBatchJobs, updateBatchJobSt
   proxyActivities<Activities>(jobCalls);
 const { analyzeRound, writeCampaignReport, writeRestoreAndCopyReport, writeLargeCopyFailures } =
   proxyActivities<Activities>(reportCalls);
+/** Reads the manifest S3 generated for a job (it scales with the bucket, like a report). */
+const { summarizeGeneratedManifest } = proxyActivities<Activities>(reportCalls);
 /** Cleanup after cancellation or failure: a few attempts each, so it can never hang the campaign. */
 const cleanupCalls = proxyActivities<Activities>({
   startToCloseTimeout: '10m',
@@ -307,6 +310,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   /** Set when the pending decision has been carried out (jobs Ready or Cancelled). */
   let decisionApplied: DecisionResult | undefined;
 
+  /** The search-attribute values last upserted in this run, as JSON. */
+  let lastUpserted: string | undefined;
   const publish = () => {
     st.updatedAt = nowIso();
     const t = totals(st);
@@ -320,7 +325,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             { key: SA.expiringSoon, value: progress.expiringSoon },
           ]
         : [];
-    upsertSearchAttributes([
+    const attributes = [
       { key: SA.name, value: spec.name },
       { key: SA.operation, value: spec.operation.type },
       { key: SA.phase, value: st.phase === 'Done' ? (st.outcome ?? 'Done') : st.phase },
@@ -328,7 +333,15 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       { key: SA.objects, value: t.objects },
       { key: SA.failedTasks, value: t.failed },
       ...racAttributes,
-    ]);
+    ];
+    // Each upsert is a command, a history event and a billed Temporal Cloud action: send one only when a value
+    // changed (a poll that moved nothing used to upsert the same values again). Earlier releases upserted every
+    // time; their histories replay as they ran.
+    const values = JSON.stringify(attributes.map((a) => a.value));
+    if (values !== lastUpserted || !patched('search-attributes-on-change')) {
+      upsertSearchAttributes(attributes);
+      lastUpserted = values;
+    }
     setCurrentDetails(campaignProgressDetails(spec, st));
     observeMetrics(st);
   };
@@ -1070,6 +1083,21 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     while (st.phase !== 'Done') {
       switch (st.phase) {
         case 'BuildingManifest': {
+          // generator "s3": S3 lists the bucket for the one job the campaign creates; its manifest is known (and the
+          // approval's count and estimate with it) once the job has left Preparing.
+          const src = spec.source;
+          if (src.type === 'bucket' && src.generator === 's3' && patched('s3-manifest-generator')) {
+            const outputPrefix = `${location.prefix}/generated-manifest`;
+            const generator = { sourceBucket: src.bucket, filter: generatorFilter(src, spec.filter), outputPrefix };
+            st.jobs.push({
+              ordinal: st.jobs.length,
+              round: 0,
+              shard: 0,
+              manifest: { bucket: location.bucket, key: `${outputPrefix}/`, etag: '', rows: 0, generator },
+            });
+            setPhase('CreatingJobs');
+            break;
+          }
           if (spec.incremental && !st.incremental) {
             const stateKey = incrementalStateKey(spec);
             const at = watermarkLocation(stateKey);
@@ -1131,7 +1159,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             const { jobId } = await CancellationScope.nonCancellable(() =>
               createBatchJob.executeWithOptions(
                 {
-                  summary: `create job round ${job.round} shard ${job.shard} (${job.manifest.rows} objects)`,
+                  summary: job.manifest.generator
+                    ? `create job round ${job.round} (S3 lists s3://${job.manifest.generator.sourceBucket})`
+                    : `create job round ${job.round} shard ${job.shard} (${job.manifest.rows} objects)`,
                 },
                 [
                   {
@@ -1174,6 +1204,21 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
               .join(' | ');
             finish('Failed', why);
             break;
+          }
+          const generated = jobs.find((j) => j.manifest.generator && !j.manifest.format);
+          if (generated) {
+            const res = await summarizeGeneratedManifest.executeWithOptions(
+              { summary: oneLine(`read the manifest S3 generated for job ${shortJobId(generated.jobId)}`) },
+              [{ accountId: spec.accountId, jobId: generated.jobId!, operation: spec.operation }],
+            );
+            st.stats = res.stats;
+            st.estimate = res.estimate;
+            generated.manifest = { ...generated.manifest, ...res.manifest, rows: res.stats.rowsSelected };
+            if (res.totalTasks === 0) {
+              await cancelJobs(jobs, 'no object matched the source and filter');
+              finish('NothingToDo', 'no object matched the source and filter');
+              break;
+            }
           }
           setPhase('AwaitingApproval');
           break;

@@ -816,10 +816,9 @@ describe("the engine's CreateJob", () => {
       /Operation\.S3PutObjectCopy\.TargetResource/,
     ],
     [
-      'a ManifestGenerator',
+      'a ManifestGenerator next to a Manifest',
       (i) => ({
         ...i,
-        Manifest: undefined,
         ManifestGenerator: {
           S3JobManifestGenerator: {
             SourceBucket: `arn:aws:s3:::${i.Manifest!.Location!.ObjectArn!.split(':::')[1]!.split('/')[0]}`,
@@ -829,7 +828,7 @@ describe("the engine's CreateJob", () => {
       }),
       'InvalidRequest',
       400,
-      /ManifestGenerator is not supported/,
+      /Manifest and ManifestGenerator cannot both be given/,
     ],
   ];
   const sdkRows = rowRunner(async (c: SdkCase) => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { LambdaBridge } from '../../src/local-batch/lambda';
 import { createTaskRunner, prepareOperation } from '../../src/local-batch/operations';
-import { JobFailure, type JobOperation } from '../../src/local-batch/types';
+import type { JobOperation } from '../../src/local-batch/types';
 import { s3Client, stackEndpoints, withBucket } from '../helpers';
 import { deps, putObjects, startHttpHandler, tagsOf } from '../support/data-plane';
 
@@ -165,12 +165,16 @@ describe('module handlers', () => {
     }
   });
 
-  test('an unregistered function fails the job before any task runs', async () => {
+  test('an unregistered function fails each task as Lambda reports a missing function, not the job', async () => {
     const s3 = s3Client();
     try {
-      await expect(prepareOperation(op('2.0'), [], deps(s3))).rejects.toThrow(JobFailure);
-      await expect(prepareOperation(op('2.0'), [], deps(s3))).rejects.toMatchObject({
-        failureCode: 'LambdaFunctionNotFound',
+      await expect(prepareOperation(op('2.0'), [], deps(s3))).resolves.toBeUndefined();
+      const outcome = await createTaskRunner(op('2.0'), deps(s3))({ index: 0, bucket: 'b', key: 'k', rawKey: 'k' });
+      expect(outcome).toEqual({
+        status: 'failed',
+        httpStatus: 404,
+        errorCode: 'ResourceNotFoundException',
+        resultMessage: expect.stringMatching(new RegExp(`^Function not found: ${FN} `)) as unknown,
       });
     } finally {
       s3.destroy();

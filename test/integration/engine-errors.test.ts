@@ -5,7 +5,10 @@
 import {
   CreateJobCommand,
   DescribeJobCommand,
+  GetAccessGrantsInstanceCommand,
+  GetAccessPointCommand,
   ListJobsCommand,
+  ListStorageLensConfigurationsCommand,
   PutJobTaggingCommand,
   UpdateJobPriorityCommand,
   UpdateJobStatusCommand,
@@ -151,9 +154,9 @@ const rawCases: RawCase[] = [
     message: /DELETE is not allowed on \/v20180820\/jobs/,
   },
   {
-    name: 'a path outside the API',
+    name: 'a path that is no S3 Control operation',
     method: 'GET',
-    path: '/v20180820/accesspoint',
+    path: '/v20180820/no-such-resource',
     headers: account,
     status: 404,
     code: 'NotFoundException',
@@ -247,38 +250,40 @@ const sdkCases: SdkCase[] = [
     () => control.send(new CreateJobCommand({ ...jobInput({ manifest }), Report: { Enabled: true } })),
   ],
   [
-    'an operation the engine cannot perform (S3ReplicateObject)',
+    'a COMPOSITE checksum AWS does not define (CRC64NVME is full-object only)',
     'InvalidRequest',
     400,
-    /S3ReplicateObject is not supported by this local engine/,
-    () => control.send(new CreateJobCommand(jobInput({ manifest, operation: { S3ReplicateObject: {} } }))),
-  ],
-  [
-    'S3ComputeObjectChecksum',
-    'InvalidRequest',
-    400,
-    /S3ComputeObjectChecksum is not supported by this local engine/,
-    () =>
-      control.send(
-        new CreateJobCommand(
-          jobInput({ manifest, operation: { S3ComputeObjectChecksum: { ChecksumAlgorithm: 'CRC32' } } }),
-        ),
-      ),
-  ],
-  [
-    'a LambdaInvoke function without a local handler',
-    'InvalidRequest',
-    400,
-    /arn:aws:lambda:us-east-1:123456789012:function:nope has no local handler\. Register one with "local-batch --lambda/,
+    /Operation\.S3ComputeObjectChecksum\.ChecksumType COMPOSITE is defined only for CRC32, CRC32C, SHA1, SHA256, MD5/,
     () =>
       control.send(
         new CreateJobCommand(
           jobInput({
             manifest,
-            operation: { LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:nope' } },
+            operation: { S3ComputeObjectChecksum: { ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'COMPOSITE' } },
           }),
         ),
       ),
+  ],
+  [
+    'an S3 Control operation outside the job API (access points)',
+    'NotImplemented',
+    501,
+    /^GetAccessPoint \(GET \/v20180820\/accesspoint\/\{Name\}\) is an S3 Control operation this local engine does not implement/,
+    () => control.send(new GetAccessPointCommand({ AccountId: accountId, Name: 'ap1' })),
+  ],
+  [
+    'an S3 Control operation outside the job API (Storage Lens)',
+    'NotImplemented',
+    501,
+    /^ListStorageLensConfigurations \(GET \/v20180820\/storagelens\)/,
+    () => control.send(new ListStorageLensConfigurationsCommand({ AccountId: accountId })),
+  ],
+  [
+    'an S3 Control operation outside the job API (Access Grants)',
+    'NotImplemented',
+    501,
+    /^GetAccessGrantsInstance \(GET \/v20180820\/accessgrantsinstance\)/,
+    () => control.send(new GetAccessGrantsInstanceCommand({ AccountId: accountId })),
   ],
   [
     'an unknown job id',

@@ -81,6 +81,15 @@ describe('campaign spec', () => {
       'operation.mode and operation.retainUntil go together',
     ],
     [{ ...base, operation: { type: 'teleport' } }, 'operation.type'],
+    [
+      { ...base, operation: { type: 'compute-checksum', algorithm: 'CRC64NVME', checksumType: 'COMPOSITE' } },
+      'operation.checksumType COMPOSITE is not defined for this algorithm',
+    ],
+    [
+      { ...base, operation: { type: 'compute-checksum', algorithm: 'XXHASH3', checksumType: 'COMPOSITE' } },
+      'operation.checksumType COMPOSITE is not defined for this algorithm',
+    ],
+    [{ ...base, operation: { type: 'compute-checksum', algorithm: 'BLAKE3' } }, 'operation.algorithm'],
     [{ ...base, approval: { timeout: 'soon' } }, 'approval.timeout must be a duration'],
     [{ ...base, filter: { keyPrefixes: ['x/'] } }, 'filter applies to inventory and bucket sources only'],
     [
@@ -249,10 +258,16 @@ describe('documented examples', () => {
   const dir = path.join(__dirname, '..', '..', 'examples');
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
-  test('there is one example per operation type', () => {
-    const types = files.map(
-      (f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { operation: { type: string } }).operation.type,
-    );
+  /** Examples of a source rather than an operation (named after the source). */
+  const SOURCE_EXAMPLES = new Set(['redrive.json', 'bucket.json']);
+
+  test('there is one example per operation type (and the source examples)', () => {
+    expect(files.filter((f) => SOURCE_EXAMPLES.has(f)).sort()).toEqual([...SOURCE_EXAMPLES].sort());
+    const types = files
+      .filter((f) => !SOURCE_EXAMPLES.has(f))
+      .map(
+        (f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { operation: { type: string } }).operation.type,
+      );
     expect(types.sort()).toEqual([
       'acl',
       'compute-checksum',

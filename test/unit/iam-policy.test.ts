@@ -271,6 +271,26 @@ describe('workerPolicy', () => {
       { type: 'csv', manifest: 's3://lists/restores/2019.csv' },
       [['ReadCsvManifest', ['s3:GetObject'], ['arn:aws:s3:::lists/restores/2019.csv']]],
     ],
+    [
+      'campaign-failures beside this campaign: inside the campaign folder already, nothing more',
+      { type: 'campaign-failures', campaignId: 'nightly-1' },
+      [],
+    ],
+    [
+      'campaign-failures elsewhere: that campaign’s two report files, and listing for a clear 404',
+      { type: 'campaign-failures', campaignId: 'nightly-1', report: { bucket: 'old-reports', prefix: 'team/b' } },
+      [
+        [
+          'ReadRedrivenCampaignReport',
+          ['s3:GetObject'],
+          [
+            'arn:aws:s3:::old-reports/team/b/nightly-1/failed.csv',
+            'arn:aws:s3:::old-reports/team/b/nightly-1/campaign.json',
+          ],
+        ],
+        ['ListRedrivenCampaignReportBucket', ['s3:ListBucket'], ['arn:aws:s3:::old-reports']],
+      ],
+    ],
   ])('%s', (_name, source, expected) => {
     expect(statements(workerPolicy(spec({ source })))).toEqual([...COMMON_WORKER, ...expected]);
   });
@@ -535,5 +555,27 @@ describe('bucket source listed by the worker (generator list)', () => {
     expect([...commands].sort()).toEqual(['ListObjectVersions', 'ListObjectsV2']);
     const allowed = new Set(listing(workerPolicy(bucketSpec({ versions: true }))).flatMap((s) => s.Action));
     for (const c of commands) expect([c, allowed.has(ACTION[c]!)]).toEqual([c, true]);
+  });
+});
+
+describe('bucket source with generator "s3" (S3 generates the manifest)', () => {
+  test('the role lists the source bucket and may put the inventory configuration S3 generates with', () => {
+    const s = spec({
+      source: { type: 'bucket', bucket: 'logs', generator: 's3' },
+      operation: { type: 'put-tags', tags: { a: 'b' } },
+    });
+    const { permissionsPolicy } = batchRolePolicies(s, { sourceBuckets: ['logs'], versioned: false });
+    expect(statements(permissionsPolicy)).toEqual([
+      ...COMMON,
+      ['PutObjectTags', ['s3:PutObjectTagging'], ['arn:aws:s3:::logs/*']],
+      ['GenerateManifestFromSourceBucket', ['s3:ListBucket', 's3:PutInventoryConfiguration'], ['arn:aws:s3:::logs']],
+    ]);
+  });
+
+  test('the worker listing (generator "list") gives the role nothing on the bucket itself', () => {
+    const s = spec({ source: { type: 'bucket', bucket: 'logs' }, operation: { type: 'put-tags', tags: { a: 'b' } } });
+    const { permissionsPolicy } = batchRolePolicies(s, { sourceBuckets: ['logs'], versioned: false });
+    expect(JSON.stringify(permissionsPolicy)).not.toContain('PutInventoryConfiguration');
+    expect(JSON.stringify(permissionsPolicy)).not.toContain('"arn:aws:s3:::logs"');
   });
 });

@@ -299,6 +299,17 @@ describe('CreateJob: what the SDK sends decodes to the job spec', () => {
         BypassGovernanceRetention: true,
       },
     ],
+    ['S3ReplicateObject', { S3ReplicateObject: {} }, { type: 'S3ReplicateObject' }],
+    [
+      'S3ComputeObjectChecksum',
+      { S3ComputeObjectChecksum: { ChecksumAlgorithm: 'XXHASH128', ChecksumType: 'FULL_OBJECT' } },
+      { type: 'S3ComputeObjectChecksum', ChecksumAlgorithm: 'XXHASH128', ChecksumType: 'FULL_OBJECT' },
+    ],
+    [
+      'S3ComputeObjectChecksum, COMPOSITE SHA256',
+      { S3ComputeObjectChecksum: { ChecksumAlgorithm: 'SHA256', ChecksumType: 'COMPOSITE' } },
+      { type: 'S3ComputeObjectChecksum', ChecksumAlgorithm: 'SHA256', ChecksumType: 'COMPOSITE' },
+    ],
   ];
 
   test.each(operations)('%s', async (_name, sdkOp, expected) => {
@@ -442,7 +453,7 @@ describe('CreateJob: bad requests name what is wrong', () => {
       /Report\.Enabled is required/,
     ],
     ['a missing Report', { Report: null }, /^Report is required$/],
-    ['a missing Manifest', { Manifest: null }, /^Manifest is required$/],
+    ['a missing Manifest', { Manifest: null }, /^Manifest or ManifestGenerator is required$/],
     [
       'a manifest ARN without a key',
       {
@@ -484,20 +495,22 @@ describe('CreateJob: bad requests name what is wrong', () => {
       /Manifest\.Spec\.Fields\[2\] must be one of/,
     ],
     [
-      'a ManifestGenerator',
+      'a ManifestGenerator without its SourceBucket',
       { ManifestGenerator: '<ManifestGenerator><S3JobManifestGenerator/></ManifestGenerator>' },
-      /ManifestGenerator is not supported by this local engine/,
+      /ManifestGenerator\.S3JobManifestGenerator\.SourceBucket is required/,
     ],
     ['an unknown element', { Colour: '<Colour>red</Colour>' }, /the request has unknown element Colour/],
     [
-      'S3ReplicateObject',
-      op('<S3ReplicateObject/>'),
-      /Operation S3ReplicateObject is not supported by this local engine: Batch Replication/,
+      'a COMPOSITE checksum AWS does not define (CRC64NVME)',
+      op(
+        '<S3ComputeObjectChecksum><ChecksumAlgorithm>CRC64NVME</ChecksumAlgorithm><ChecksumType>COMPOSITE</ChecksumType></S3ComputeObjectChecksum>',
+      ),
+      /Operation\.S3ComputeObjectChecksum\.ChecksumType COMPOSITE is defined only for CRC32, CRC32C, SHA1, SHA256, MD5/,
     ],
     [
-      'S3ComputeObjectChecksum',
-      op('<S3ComputeObjectChecksum><ChecksumAlgorithm>CRC32</ChecksumAlgorithm></S3ComputeObjectChecksum>'),
-      /Operation S3ComputeObjectChecksum is not supported by this local engine/,
+      'a checksum algorithm outside the model',
+      op('<S3ComputeObjectChecksum><ChecksumAlgorithm>CRC16</ChecksumAlgorithm></S3ComputeObjectChecksum>'),
+      /Operation\.S3ComputeObjectChecksum\.ChecksumAlgorithm must be one of CRC32, CRC32C, CRC64NVME/,
     ],
     [
       'S3UpdateObjectEncryption',

@@ -7,10 +7,12 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 import { CANNED_ACLS } from '../../shared/s3-enums';
+import { COMPOSITE_ALGORITHMS } from '../checksum';
 import type { CreateJobSpec, JobManifest, JobOperation, JobReport, OperationName, S3Tag } from '../types';
-import { SUPPORTED_OPERATIONS } from '../types';
+import { CHECKSUM_ALGORITHMS, SUPPORTED_OPERATIONS } from '../types';
 import type { XmlValue } from '../xml';
 import { ApiError, badRequest, invalidRequest } from './errors';
+import { manifestGeneratorSchema } from './manifest-generator';
 import { bool, int, list, map, parseWire, struct, text, timestamp } from './wire-schema';
 
 /** Largest value of the model's `JobPriority` (a Java int). */
@@ -22,8 +24,6 @@ const MAX_OBJECT_TAGS = 10;
 
 /** Operations of the model that this engine cannot perform, with the reason users see. */
 export const UNSUPPORTED_OPERATIONS: Record<string, string> = {
-  S3ReplicateObject: 'Batch Replication needs S3 replication, which the local S3 endpoint does not implement',
-  S3ComputeObjectChecksum: 'checksum computation jobs are not implemented by this engine',
   S3UpdateObjectEncryption: 'in-place encryption changes need KMS, which the local stack does not provide',
 };
 
@@ -145,6 +145,14 @@ const OPERATION_SCHEMAS = {
     ),
     BypassGovernanceRetention: bool.optional(),
   }),
+  S3ReplicateObject: struct({}),
+  S3ComputeObjectChecksum: struct({
+    ChecksumAlgorithm: z.enum(CHECKSUM_ALGORITHMS).optional(),
+    ChecksumType: z.enum(['FULL_OBJECT', 'COMPOSITE']).optional(),
+  }).refine((op) => op.ChecksumType !== 'COMPOSITE' || COMPOSITE_ALGORITHMS.has(op.ChecksumAlgorithm ?? 'CRC64NVME'), {
+    message: `COMPOSITE is defined only for ${[...COMPOSITE_ALGORITHMS].join(', ')}; use FULL_OBJECT`,
+    path: ['ChecksumType'],
+  }),
 } satisfies Record<OperationName, z.ZodType>;
 
 const isOperationName = (name: string): name is OperationName =>
@@ -236,7 +244,7 @@ const createJobSchema = struct({
     'must be an IAM role ARN like arn:aws:iam::123456789012:role/BatchOperationsRole',
   ),
   Tags: jobTagSet.optional(),
-  ManifestGenerator: z.unknown().optional(),
+  ManifestGenerator: manifestGeneratorSchema.optional(),
 });
 
 /**
@@ -250,20 +258,21 @@ export function decodeCreateJob(root: string, body: XmlValue, accountId: string)
   const res = parseWire(createJobSchema, body);
   if (!res.ok) throw invalidRequest(res.message);
   const req = res.value;
-  if (req.ManifestGenerator !== undefined) {
-    throw invalidRequest(
-      'ManifestGenerator is not supported by this local engine; write a CSV manifest and pass it as Manifest',
-    );
+  if (req.ManifestGenerator !== undefined && req.Manifest !== undefined) {
+    throw invalidRequest('Manifest and ManifestGenerator cannot both be given: a job takes one or the other');
   }
-  if (req.Manifest === undefined) throw invalidRequest('Manifest is required');
-  const manifest: JobManifest = req.Manifest;
+  if (req.Manifest === undefined && req.ManifestGenerator === undefined) {
+    throw invalidRequest('Manifest or ManifestGenerator is required');
+  }
+  const manifest: JobManifest | undefined = req.Manifest;
   return {
     AccountId: accountId,
     ConfirmationRequired: req.ConfirmationRequired ?? true,
     Operation: decodeOperation(req.Operation),
     Report: req.Report,
     ClientRequestToken: req.ClientRequestToken,
-    Manifest: manifest,
+    ...(manifest !== undefined ? { Manifest: manifest } : {}),
+    ...(req.ManifestGenerator !== undefined ? { ManifestGenerator: req.ManifestGenerator } : {}),
     ...(req.Description !== undefined ? { Description: req.Description } : {}),
     Priority: req.Priority,
     RoleArn: req.RoleArn,

@@ -11,12 +11,16 @@ export const API_ERROR_STATUS = {
   InvalidRequestException: 400,
   InvalidNextTokenException: 400,
   TooManyTagsException: 400,
+  /** A proxy-style request for a host or path that is not this engine's: it forwards nothing. */
+  AccessDenied: 403,
   NotFoundException: 404,
   MethodNotAllowed: 405,
   JobStatusException: 409,
   IdempotencyException: 409,
   TooManyRequestsException: 429,
   InternalServiceException: 500,
+  /** An S3 Control operation of the model that this engine does not serve (S3's own code for "not implemented"). */
+  NotImplemented: 501,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;

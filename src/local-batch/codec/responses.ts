@@ -6,6 +6,7 @@ import type { JobOperation, JobRecord, JobStatus, ProgressSummary, S3Tag } from 
 import type { XmlOut } from '../xml';
 import { buildXmlDocument } from '../xml';
 import type { ApiError } from './errors';
+import { encodeGeneratedManifestDescriptor, encodeManifestGenerator } from './manifest-generator';
 
 /** Model members that are maps (`<entry><key/><value/></entry>`); every other array is a `<member>` list. */
 const MAP_MEMBERS = new Set(['UserArguments', 'UserMetadata']);
@@ -72,6 +73,9 @@ export function encodeDescribeJob({ record: r, progress }: JobView): string {
       RoleArn: r.spec.RoleArn,
       SuspendedDate: r.SuspendedDate,
       SuspendedCause: r.SuspendedCause,
+      ManifestGenerator: r.spec.ManifestGenerator && encodeManifestGenerator(r.spec.ManifestGenerator),
+      GeneratedManifestDescriptor:
+        r.GeneratedManifestDescriptor && encodeGeneratedManifestDescriptor(r.GeneratedManifestDescriptor),
     },
   });
 }

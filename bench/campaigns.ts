@@ -1,0 +1,371 @@
+/**
+ * Many campaigns on one worker, on the real local stack (issue 13):
+ *
+ *   npm run bench:campaigns                                   # 1,000 campaigns, 3 objects each, pollInterval 60s
+ *   node dist/bench/campaigns.js --campaigns 200 --poll-interval 10s
+ *
+ * Starts the stack (Temporal dev server, moto, the local Batch Operations engine) and ONE worker process
+ * (`s3-campaigns worker`, as deployed), then starts `--campaigns` small put-tags campaigns at once (a `keys` source of
+ * `--objects` objects each, approval required, the default pollInterval unless given), waits until every one awaits
+ * approval, approves them all (the Update the CLI sends), and waits until every one has ended. It reports:
+ *
+ * - the worker's peak RSS (VmHWM of its process), next to the budget (1 GB for 1,000 campaigns);
+ * - the time to all-awaiting and to all-done, and how many campaigns did not end (stuck);
+ * - history events and Temporal Cloud actions per campaign, counted from every campaign's history by Temporal's
+ *   published rules (workflow start, timers, search-attribute upserts, signals, updates, activity attempts, markers
+ *   per workflow task, child workflows); queries and activity heartbeats are not in histories, and this benchmark
+ *   sends no query;
+ * - S3 Control calls by operation, counted by a proxy between the worker and the engine, and DescribeJob calls per
+ *   job-hour (the job's life from creation to its end, from the engine's ListJobs).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { paginateListJobs, type JobListDescriptor } from '@aws-sdk/client-s3-control';
+import { Client, Connection } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+
+import { campaignStartMetadata } from '../src/campaign/summary';
+import { createLocalS3ControlClient } from '../src/local-batch';
+import { quietSdkNodeWarningOnNode20 } from '../src/node-support';
+import { approveUpdate, CAMPAIGN_WORKFLOW_TYPE } from '../src/shared/campaign';
+import { parseCampaignSpec } from '../src/shared/campaign-spec';
+import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../src/shared/search-attributes';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack } from '../src/stack';
+import { projectRoot } from '../src/stack/tools';
+
+quietSdkNodeWarningOnNode20();
+
+interface Args {
+  campaigns: number;
+  objects: number;
+  pollInterval: string;
+  /** Starts and approvals in flight at once. */
+  concurrency: number;
+  /** Give up waiting after this many minutes. */
+  timeoutMinutes: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { campaigns: 1000, objects: 3, pollInterval: '60s', concurrency: 32, timeoutMinutes: 30 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const name = argv[i]?.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const raw = argv[i + 1];
+    if (!name || !(name in args) || raw === undefined) {
+      throw new Error(
+        'usage: campaigns [--campaigns N] [--objects N] [--poll-interval 60s] [--concurrency N] [--timeout-minutes N]' +
+          ` (bad: ${argv[i]} ${raw ?? ''})`,
+      );
+    }
+    if (name === 'pollInterval') args.pollInterval = raw;
+    else {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--${argv[i]?.replace(/^--/, '')} must be a positive integer`);
+      (args as unknown as Record<string, number>)[name] = n;
+    }
+  }
+  return args;
+}
+
+async function pool<T>(items: T[], width: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
+}
+
+/** The S3 Control operation of a request, from its method and path (`/v20180820/jobs/<id>/status` …). */
+function controlOperation(method: string, url: string): string {
+  const p = url.split('?')[0] ?? '';
+  if (/^\/v20180820\/jobs\/?$/.test(p)) return method === 'POST' ? 'CreateJob' : 'ListJobs';
+  if (/^\/v20180820\/jobs\/[^/]+\/status$/.test(p)) return 'UpdateJobStatus';
+  if (/^\/v20180820\/jobs\/[^/]+\/priority$/.test(p)) return 'UpdateJobPriority';
+  if (/^\/v20180820\/jobs\/[^/]+\/tagging$/.test(p))
+    return `${method === 'GET' ? 'Get' : method === 'PUT' ? 'Put' : 'Delete'}JobTagging`;
+  if (/^\/v20180820\/jobs\/[^/]+$/.test(p)) return 'DescribeJob';
+  return `${method} ${p}`;
+}
+
+/** A counting HTTP proxy in front of the engine: the worker's S3 Control endpoint. */
+async function countingProxy(target: string): Promise<{ url: string; counts: Map<string, number>; close(): void }> {
+  const t = new URL(target);
+  const counts = new Map<string, number>();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const server = http.createServer((req, res) => {
+    const op = controlOperation(req.method ?? 'GET', req.url ?? '/');
+    counts.set(op, (counts.get(op) ?? 0) + 1);
+    const up = http.request(
+      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on('error', (err) => {
+      res.writeHead(502);
+      res.end(String(err));
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    counts,
+    close: () => {
+      server.close();
+      agent.destroy();
+    },
+  };
+}
+
+/** The worker process's current and peak RSS in MB (Linux /proc), or undefined once it is gone. */
+function rssOf(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+    return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const EventType = (name: string) => `EVENT_TYPE_${name}`;
+
+/**
+ * Temporal Cloud actions of one run's history, by Temporal's published rules: the start (and each continue-as-new
+ * start), every timer, every search-attribute upsert (not those that only set TemporalChangeVersion, which patches
+ * write), signals, accepted updates, every activity attempt (ActivityTaskStarted carries the attempt), the markers of
+ * one workflow task as one action, two per child workflow.
+ */
+export function actionsOf(events: HistoryEvent[]): Record<string, number> {
+  const by: Record<string, number> = {};
+  const add = (kind: string, n = 1) => (by[kind] = (by[kind] ?? 0) + n);
+  let markersInTask = false;
+  for (const e of events) {
+    const type = String(typeof e.eventType === 'number' ? (EVENT_TYPE_NAMES[e.eventType] ?? e.eventType) : e.eventType);
+    if (type === EventType('WORKFLOW_TASK_COMPLETED')) markersInTask = false;
+    if (type === EventType('WORKFLOW_EXECUTION_STARTED')) add('workflow start');
+    else if (type === EventType('TIMER_STARTED')) add('timer');
+    else if (type === EventType('UPSERT_WORKFLOW_SEARCH_ATTRIBUTES')) {
+      const fields = Object.keys(
+        e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {},
+      );
+      if (fields.some((f) => f !== 'TemporalChangeVersion')) add('search attributes');
+    } else if (type === EventType('WORKFLOW_EXECUTION_SIGNALED')) add('signal');
+    else if (type === EventType('WORKFLOW_EXECUTION_UPDATE_ACCEPTED')) add('update');
+    else if (type === EventType('ACTIVITY_TASK_STARTED'))
+      add('activity', e.activityTaskStartedEventAttributes?.attempt ?? 1);
+    else if (type === EventType('MARKER_RECORDED')) {
+      if (!markersInTask) add('markers');
+      markersInTask = true;
+    } else if (type === EventType('START_CHILD_WORKFLOW_EXECUTION_INITIATED')) add('child workflow', 2);
+  }
+  return by;
+}
+
+/** temporal.api.enums.v1.EventType numbers → names, filled at start from the proto enum. */
+let EVENT_TYPE_NAMES: Record<number, string> = {};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : 0;
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const { temporal: proto } = await import('@temporalio/proto');
+  EVENT_TYPE_NAMES = Object.fromEntries(
+    Object.entries(proto.api.enums.v1.EventType).map(([name, n]) => [n as number, name]),
+  );
+  const dir = mkdtempSync(path.join(os.tmpdir(), 's3c-bench-campaigns-'));
+  const stack = await startStack({ dir });
+  const e = stack.endpoints;
+  const proxy = await countingProxy(e.engineUrl);
+  let worker: ChildProcess | undefined;
+  let connection: Connection | undefined;
+  const rssSamples: number[] = [];
+  let peakRss = 0;
+  let sampler: NodeJS.Timeout | undefined;
+  try {
+    const s3 = new S3Client({
+      endpoint: e.s3Endpoint,
+      region: e.region,
+      forcePathStyle: true,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const bucket = 'bench-campaigns';
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const keysOf = (c: number) => Array.from({ length: args.objects }, (_, k) => `c${c}/object-${k}.txt`);
+    const allKeys = Array.from({ length: args.campaigns }, (_, c) => keysOf(c)).flat();
+    await pool(allKeys, 32, async (key) => {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' }));
+    });
+
+    const taskQueue = 'bench-campaigns';
+    worker = spawn(process.execPath, [path.join(projectRoot(), 'bin', 's3-campaigns.js'), 'worker'], {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: e.temporalAddress,
+        TEMPORAL_NAMESPACE: e.temporalNamespace,
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        AWS_REGION: e.region,
+        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        S3C_S3_ENDPOINT: e.s3Endpoint,
+        S3C_S3CONTROL_ENDPOINT: proxy.url,
+        S3C_LOG_LEVEL: 'error',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const pid = worker.pid!;
+    sampler = setInterval(() => {
+      const r = rssOf(pid);
+      if (!r) return;
+      rssSamples.push(r.rss);
+      peakRss = Math.max(peakRss, r.peak);
+    }, 1000);
+
+    connection = await Connection.connect({ address: e.temporalAddress });
+    const client = new Client({ connection, namespace: e.temporalNamespace });
+    const count = async (where: string) =>
+      (await client.workflow.count(`TaskQueue = '${taskQueue}' AND ${where}`)).count;
+
+    const ids = Array.from({ length: args.campaigns }, (_, i) => `bench-${String(i).padStart(5, '0')}`);
+    const t0 = Date.now();
+    await pool(ids, args.concurrency, async (id, i) => {
+      const spec = parseCampaignSpec({
+        name: `bench campaign ${i}`,
+        accountId: LOCAL_ACCOUNT_ID,
+        region: e.region,
+        roleArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/BatchOperations`,
+        source: { type: 'keys', bucket, keys: keysOf(i) },
+        operation: { type: 'put-tags', tags: { bench: 'yes' } },
+        approval: { required: true, timeout: '24h' },
+        report: { bucket, prefix: 'campaigns' },
+        pollInterval: args.pollInterval,
+      });
+      await client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: id,
+        args: [spec],
+        ...campaignStartMetadata(spec),
+      });
+    });
+    const started = Date.now() - t0;
+    const deadline = t0 + args.timeoutMinutes * 60_000;
+    const waitUntil = async (what: string, done: () => Promise<boolean>) => {
+      while (!(await done())) {
+        if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${args.timeoutMinutes} min`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    };
+    await waitUntil(
+      'every campaign to await approval',
+      async () => (await count(`${SA.phase.name} = 'AwaitingApproval'`)) >= args.campaigns,
+    );
+    const allAwaiting = Date.now() - t0;
+    const rssAwaiting = Math.max(...rssSamples.slice(-3), 0);
+
+    const t1 = Date.now();
+    await pool(ids, args.concurrency, async (id) => {
+      await client.workflow.getHandle(id).executeUpdate(approveUpdate, { args: [{ by: 'bench' }] });
+    });
+    const approved = Date.now() - t1;
+    let stuck = 0;
+    try {
+      await waitUntil(
+        'every campaign to end',
+        async () => (await count(`ExecutionStatus != 'Running'`)) >= args.campaigns,
+      );
+    } catch (err) {
+      stuck = await count(`ExecutionStatus = 'Running'`);
+      process.stderr.write(`${(err as Error).message}: ${stuck} still running\n`);
+    }
+    const allDone = Date.now() - t1;
+    const succeeded = await count(`${SA.phase.name} = 'Succeeded'`);
+
+    // Histories of every campaign: events and actions.
+    const events: number[] = [];
+    const actions: number[] = [];
+    const actionsByKind: Record<string, number> = {};
+    await pool(ids, 8, async (id) => {
+      const h = await client.workflow.getHandle(id).fetchHistory();
+      const list = h.events ?? [];
+      events.push(list.length);
+      const by = actionsOf(list);
+      actions.push(Object.values(by).reduce((a, b) => a + b, 0));
+      for (const [k, n] of Object.entries(by)) actionsByKind[k] = (actionsByKind[k] ?? 0) + n;
+    });
+
+    // The jobs' lives, from the engine itself (not through the proxy: these calls are not the worker's).
+    const control = createLocalS3ControlClient({
+      endpoint: e.engineUrl,
+      region: e.region,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const jobs: JobListDescriptor[] = [];
+    for await (const page of paginateListJobs({ client: control }, { AccountId: LOCAL_ACCOUNT_ID, MaxResults: 1000 })) {
+      jobs.push(...(page.Jobs ?? []));
+    }
+    control.destroy();
+    const jobHours =
+      jobs.reduce(
+        (sum, j) => sum + ((j.TerminationDate ?? new Date()).getTime() - (j.CreationTime ?? new Date()).getTime()),
+        0,
+      ) / 3_600_000;
+
+    // The goal: 1,000 campaigns on one worker within 1 GB.
+    const budgetMB = 1024;
+    const calls = [...proxy.counts.entries()].sort((a, b) => b[1] - a[1]);
+    const describes = proxy.counts.get('DescribeJob') ?? 0;
+    const total = actions.reduce((a, b) => a + b, 0);
+    const lines = [
+      `bench:campaigns — ${args.campaigns} campaigns (keys source, ${args.objects} objects each, put-tags, approval ` +
+        `required, pollInterval ${args.pollInterval}) on ONE worker process; Node ${process.version}, ` +
+        `${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at the end`,
+      `  started ${args.campaigns} campaigns in ${secs(started)}; all awaiting approval after ${secs(allAwaiting)}`,
+      `  approvals (Updates) sent in ${secs(approved)}; all ended ${secs(allDone)} after the first approval` +
+        ` — ${succeeded} Succeeded, ${stuck} still running (stuck)`,
+      `  worker peak RSS ${peakRss.toFixed(0)} MB (VmHWM) against the goal of ${budgetMB} MB for 1,000 campaigns: ` +
+        `${(peakRss / budgetMB).toFixed(2)} of it; ${rssAwaiting.toFixed(0)} MB with all awaiting approval; ` +
+        `${(rssSamples.at(-1) ?? 0).toFixed(0)} MB at the end`,
+      `  history events per campaign: median ${median(events)}, max ${Math.max(...events)}`,
+      `  Temporal Cloud actions per campaign: median ${median(actions)}, max ${Math.max(...actions)}, mean ` +
+        `${(total / actions.length).toFixed(1)} (${Object.entries(actionsByKind)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, n]) => `${k} ${(n / actions.length).toFixed(1)}`)
+          .join(', ')}); queries and heartbeats are not in histories`,
+      `  S3 Control calls from the worker: ${calls.map(([op, n]) => `${op} ${n}`).join(', ')}; ` +
+        `per campaign ${((calls.reduce((a, [, n]) => a + n, 0) || 0) / args.campaigns).toFixed(1)}`,
+      `  DescribeJob: ${describes} calls over ${jobs.length} jobs and ${jobHours.toFixed(2)} job-hours = ` +
+        `${jobHours > 0 ? (describes / jobHours).toFixed(0) : '—'} per job-hour`,
+    ];
+    console.log(lines.join('\n'));
+  } finally {
+    if (sampler) clearInterval(sampler);
+    worker?.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    await connection?.close();
+    proxy.close();
+    await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
