@@ -51,6 +51,55 @@ function checkJobCount(what: string, objects: number, maxObjectsPerJob: number):
   );
 }
 
+/**
+ * What the streaming builds (inventory, listing) take from their activity: its cancellation, hand-over of the build
+ * (uploads and all) to the next attempt when a worker shuts down or an attempt times out, heartbeats of durable
+ * progress, and the last one to resume from.
+ */
+function resumable(ctx: Context) {
+  return {
+    signal: ctx.cancellationSignal,
+    handOver: () => !!(ctx.cancellationDetails?.workerShutdown || ctx.cancellationDetails?.timedOut),
+    onProgress: (p: unknown) => ctx.heartbeat(p),
+    resumeFrom: ctx.info.heartbeatDetails as unknown,
+  };
+}
+
+/** What a streaming build reports, as both builds name it. */
+interface StreamedBuildSummary {
+  fields: readonly string[];
+  shards: ReadonlyArray<{ key: string; etag: string; rows: number }>;
+  rowsScanned: number;
+  rowsSelected: number;
+  bytesByStorageClass: Record<string, number>;
+  rowsByStorageClass?: Record<string, number>;
+  sampleKeys: string[];
+}
+
+/** A streaming build's shards and stats as the activity's result (versioned when the manifests have 3 columns). */
+function streamedBuildResult(
+  input: BuildCampaignManifestsInput,
+  summary: StreamedBuildSummary,
+): BuildCampaignManifestsResult {
+  const versioned = summary.fields.length === 3;
+  return {
+    manifests: summary.shards.map((s) => ({
+      bucket: input.output.bucket,
+      key: s.key,
+      etag: s.etag,
+      rows: s.rows,
+      versioned: versioned || undefined,
+    })),
+    stats: {
+      rowsScanned: summary.rowsScanned,
+      rowsSelected: summary.rowsSelected,
+      bytesByStorageClass: summary.bytesByStorageClass,
+      rowsByStorageClass: summary.rowsByStorageClass,
+      sampleKeys: summary.sampleKeys,
+    },
+  };
+}
+
 export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTable }) {
   /**
    * Writes lines into the round's manifests (`manifests/round-0/manifest-NNNNN.csv`, the inventory path's sink): every
@@ -260,32 +309,13 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
       },
       {
         s3: deps.s3,
-        signal: ctx.cancellationSignal,
-        // A worker shutting down (or a timed-out attempt) hands the build to the next attempt, uploads and all.
-        handOver: () => !!(ctx.cancellationDetails?.workerShutdown || ctx.cancellationDetails?.timedOut),
-        onProgress: (p) => ctx.heartbeat(p),
-        resumeFrom: ctx.info.heartbeatDetails,
+        ...resumable(ctx),
         log: createLogger('inventory', { attrs: { campaign: input.campaignId } }),
       },
     );
-    const versioned = summary.fields.length === 3;
-    return {
-      manifests: summary.shards.map((s) => ({
-        bucket: input.output.bucket,
-        key: s.key,
-        etag: s.etag,
-        rows: s.rows,
-        versioned: versioned || undefined,
-      })),
-      stats: {
-        rowsScanned: summary.rowsScanned,
-        rowsSelected: summary.rowsSelected,
-        bytesByStorageClass: summary.bytesByStorageClass,
-        rowsByStorageClass: summary.rowsByStorageClass,
-        sampleKeys: summary.sampleKeys,
-        inventoryCreatedAt: summary.inventory.creationTimestamp,
-      },
-    };
+    const res = streamedBuildResult(input, summary);
+    res.stats.inventoryCreatedAt = summary.inventory.creationTimestamp;
+    return res;
   }
 
   /**
@@ -323,31 +353,12 @@ export function createManifestActivities(deps: { s3: S3Client; prices?: PriceTab
       },
       {
         s3: deps.s3,
-        signal: ctx.cancellationSignal,
-        handOver: () => !!(ctx.cancellationDetails?.workerShutdown || ctx.cancellationDetails?.timedOut),
-        onProgress: (p) => ctx.heartbeat(p),
-        resumeFrom: ctx.info.heartbeatDetails,
+        ...resumable(ctx),
         concurrency,
         log: createLogger('listing', { attrs: { campaign: input.campaignId } }),
       },
     );
-    const versioned = summary.fields.length === 3;
-    return {
-      manifests: summary.shards.map((s) => ({
-        bucket: input.output.bucket,
-        key: s.key,
-        etag: s.etag,
-        rows: s.rows,
-        versioned: versioned || undefined,
-      })),
-      stats: {
-        rowsScanned: summary.rowsScanned,
-        rowsSelected: summary.rowsSelected,
-        bytesByStorageClass: summary.bytesByStorageClass,
-        rowsByStorageClass: summary.rowsByStorageClass,
-        sampleKeys: summary.sampleKeys,
-      },
-    };
+    return streamedBuildResult(input, summary);
   }
 
   return {
