@@ -11,7 +11,7 @@ import { Sha1, Sha256, Sha512 } from '@aws-sdk/checksums/sha';
 import { Xxh3_128, Xxh3_64, Xxh64 } from '@aws-sdk/checksums/xxh';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import { awsErrorInfo, unquoteETag } from './failures';
+import { awsErrorInfo, missingObjectOutcome, unquoteETag } from './failures';
 import type { ChecksumAlgorithm, ChecksumOperation, TaskOutcome, TaskRef } from './types';
 
 /** The algorithm when a job names none: CRC64NVME, S3's own default checksum (our choice; AWS does not document it). */
@@ -176,21 +176,8 @@ export async function computeObjectChecksum(s3: S3Client, op: ChecksumOperation,
   try {
     head = await s3.send(new HeadObjectCommand({ Bucket: t.bucket, Key: t.key, VersionId: t.versionId }));
   } catch (err) {
-    // A HEAD error has no body; say what S3's GetObject would.
     if (awsErrorInfo(err).httpStatus !== 404) throw err;
-    return t.versionId
-      ? {
-          status: 'failed',
-          httpStatus: 404,
-          errorCode: 'NoSuchVersion',
-          resultMessage: 'The specified version does not exist.',
-        }
-      : {
-          status: 'failed',
-          httpStatus: 404,
-          errorCode: 'NoSuchKey',
-          resultMessage: 'The specified key does not exist.',
-        };
+    return missingObjectOutcome(t.versionId);
   }
   const cls = head.StorageClass ?? 'STANDARD';
   if (ARCHIVE_CLASSES.has(cls) && !/ongoing-request="false"/.test(head.Restore ?? '')) {

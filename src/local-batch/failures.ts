@@ -4,7 +4,7 @@
  * reasons follow the style seen from the service ("Reading the manifest is forbidden: 403 Forbidden") and always
  * name the object or bucket involved.
  */
-import { JobFailure } from './types';
+import { JobFailure, type TaskOutcome } from './types';
 
 export const FailureCode = {
   /** The manifest object (or an inventory data file) does not exist. */
@@ -105,4 +105,19 @@ export function unquoteETag(etag: string | undefined): string {
     .trim()
     .replace(/^W\//, '')
     .replace(/^"(.*)"$/, '$1');
+}
+
+/**
+ * The failed task of an object a HEAD did not find (a HEAD error has no body): what S3's GetObject would say,
+ * NoSuchVersion for a version, NoSuchKey otherwise.
+ */
+export function missingObjectOutcome(versionId: string | undefined): TaskOutcome {
+  return versionId
+    ? {
+        status: 'failed',
+        httpStatus: 404,
+        errorCode: 'NoSuchVersion',
+        resultMessage: 'The specified version does not exist.',
+      }
+    : { status: 'failed', httpStatus: 404, errorCode: 'NoSuchKey', resultMessage: 'The specified key does not exist.' };
 }

@@ -33,7 +33,7 @@ import {
 } from '@aws-sdk/client-s3';
 
 import type { Logger } from '../logging';
-import { awsErrorInfo, bucketFromArn, FailureCode, jobFailure } from './failures';
+import { awsErrorInfo, bucketFromArn, FailureCode, jobFailure, missingObjectOutcome } from './failures';
 import type { TaskOutcome, TaskRef } from './types';
 
 /** `x-amz-replication-status` values. */
@@ -361,21 +361,7 @@ export async function replicateObject(t: TaskRef, deps: ReplicationDeps): Promis
   } catch (err) {
     if (!isDeleteMarkerError(err)) {
       const info = awsErrorInfo(err);
-      if (info.httpStatus === 404) {
-        return t.versionId
-          ? {
-              status: 'failed',
-              httpStatus: 404,
-              errorCode: 'NoSuchVersion',
-              resultMessage: 'The specified version does not exist.',
-            }
-          : {
-              status: 'failed',
-              httpStatus: 404,
-              errorCode: 'NoSuchKey',
-              resultMessage: 'The specified key does not exist.',
-            };
-      }
+      if (info.httpStatus === 404) return missingObjectOutcome(t.versionId);
       throw err;
     }
     deleteMarker = true;
