@@ -19,25 +19,25 @@ const active = (total: number, done: number, activeSeconds: number): PollJobView
 describe('automatic poll interval', () => {
   test.each<[string, PollJobView, number]>([
     ['a job just created polls at the floor', { status: 'New', createdAt: ago(1000) }, AUTO_POLL.floorMs],
-    ['Preparing for 1 min: a quarter of its age', { status: 'Preparing', createdAt: ago(MIN) }, 15_000],
+    ['Preparing for 1 min: half its age', { status: 'Preparing', createdAt: ago(MIN) }, 30_000],
     ['Preparing for an hour: at most a minute', { status: 'Preparing', createdAt: ago(HOUR) }, MIN],
     [
       'just approved, no progress yet: the floor',
       { status: 'Ready', createdAt: ago(HOUR), approval: { at: ago(2000) } },
       AUTO_POLL.floorMs,
     ],
-    ['Active with no tasks done yet: by its age since approval', active(1000, 0, 40), 10_000],
+    ['Active with no tasks done yet: by its age since approval', active(1000, 0, 40), 20_000],
     [
       'Cancelling: watched closely',
       { status: 'Cancelling', createdAt: ago(10 * MIN), approval: { at: ago(MIN) } },
-      15_000,
+      30_000,
     ],
     // 10M tasks at 1,000/s: 1.8 h left, observed for 1 h → the cap.
     ['hours left, long observed: the cap', active(10_000_000, 3_600_000, 3600), AUTO_POLL.capMs],
-    // 1,000 of 100,000 in 10 s: 990 s left → 99 s, but only 10 s observed: trusted for 10 s.
+    // 1,000 of 100,000 in 10 s: 990 s left → 330 s, but only 10 s observed: trusted for 10 s.
     ['minutes left, barely observed: no jump to them', active(100_000, 1000, 10), 10_000],
-    // 60,000 of 100,000 in 600 s: 400 s left → a tenth is 40 s.
-    ['minutes left: a tenth of the time left', active(100_000, 60_000, 600), 40_000],
+    // 60,000 of 100,000 in 600 s: 400 s left → a third is 133 s.
+    ['minutes left: a third of the time left', active(100_000, 60_000, 600), 133_333],
     ['about to end: the floor', active(100_000, 99_990, 600), AUTO_POLL.floorMs],
     ['Paused: a minute', { status: 'Paused', createdAt: ago(HOUR) }, MIN],
   ])('%s', (_, job, expected) => {
@@ -47,14 +47,14 @@ describe('automatic poll interval', () => {
   test('jobs that need no poll (ended, awaiting approval) do not set the pace', () => {
     expect(jobPollMs({ status: 'Complete' }, NOW)).toBe(Infinity);
     expect(jobPollMs({ status: 'Suspended' }, NOW)).toBe(Infinity);
-    expect(nextPollMs([{ status: 'Suspended' }, { status: 'Preparing', createdAt: ago(2 * MIN) }], NOW)).toBe(30_000);
+    expect(nextPollMs([{ status: 'Suspended' }, { status: 'Preparing', createdAt: ago(MIN) }], NOW)).toBe(30_000);
   });
 
   test('the job that needs it soonest sets the pace of the whole poll', () => {
     const long = active(10_000_000, 3_600_000, 3600);
     const ending = active(100_000, 60_000, 600);
     expect(nextPollMs([long], NOW)).toBe(AUTO_POLL.capMs);
-    expect(nextPollMs([long, ending], NOW)).toBe(40_000);
+    expect(nextPollMs([long, ending], NOW)).toBe(133_333);
   });
 
   test('waits grow as a job ages and shrink as its end nears, within floor and cap', () => {
