@@ -1,4 +1,7 @@
+import { S3ControlClient } from '@aws-sdk/client-s3-control';
+
 import { AdaptiveRateLimiter } from '../../src/aws/rate-limiter';
+import { limitS3ControlCalls } from '../../src/aws/throttling';
 import { isThrottlingError, toApplicationFailure } from '../../src/aws/errors';
 import { FailureType } from '../../src/shared/errors';
 
@@ -75,4 +78,16 @@ describe('throttling errors', () => {
     expect(f.type).toBe(FailureType.Transient);
     expect(f.nonRetryable).toBe(false);
   });
+});
+
+test('the limiter sits between the SDK retry and the signing step, once however often it is added', () => {
+  const client = new S3ControlClient({ region: 'us-east-1' });
+  limitS3ControlCalls(client);
+  limitS3ControlCalls(client);
+  const names = client.middlewareStack.identify().map((m) => m.split(' ')[0]);
+  const at = (name: string) => names.indexOf(name);
+  expect(names.filter((n) => n === 'adaptiveRateLimit')).toHaveLength(1);
+  expect(at('retryMiddleware')).toBeLessThan(at('adaptiveRateLimit'));
+  expect(at('adaptiveRateLimit')).toBeLessThan(at('httpSigningMiddleware'));
+  client.destroy();
 });
