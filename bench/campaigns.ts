@@ -1,8 +1,9 @@
 /**
  * Many campaigns on one worker, on the real local stack (issue 13):
  *
- *   npm run bench:campaigns                                   # 1,000 campaigns, 3 objects each, pollInterval 60s
- *   node dist/bench/campaigns.js --campaigns 200 --poll-interval 10s
+ *   npm run bench:campaigns                                   # 1,000 campaigns, 3 objects each, pollInterval auto
+ *   node dist/bench/campaigns.js --campaigns 200 --poll-interval 60s
+ *   node dist/bench/campaigns.js --campaigns 200 --api-rps 10   # the engine throttles S3 Control above 10 calls/s
  *
  * Starts the stack (Temporal dev server, moto, the local Batch Operations engine) and ONE worker process
  * (`s3-campaigns worker`, as deployed), then starts `--campaigns` small put-tags campaigns at once (a `keys` source of
@@ -16,7 +17,10 @@
  *   per workflow task, child workflows); queries and activity heartbeats are not in histories, and this benchmark
  *   sends no query;
  * - S3 Control calls by operation, counted by a proxy between the worker and the engine, and DescribeJob calls per
- *   job-hour (the job's life from creation to its end, from the engine's ListJobs).
+ *   job and per job-hour (the job's life from creation to its end, from the engine's ListJobs);
+ * - with `--api-rps N`, the engine answers 429 TooManyRequestsException above N job API calls per second (its
+ *   `apiRequestsPerSecond` fault), as S3 Control throttles an account: the throttled answers the proxy saw, and how
+ *   many campaigns did not succeed (the goal: none; throttling slows the worker's limiter down, it fails nothing).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -44,6 +48,8 @@ interface Args {
   campaigns: number;
   objects: number;
   pollInterval: string;
+  /** The engine throttles its job API above this many calls per second; 0: no limit. */
+  apiRps: number;
   /** Starts and approvals in flight at once. */
   concurrency: number;
   /** Give up waiting after this many minutes. */
@@ -51,17 +57,26 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { campaigns: 1000, objects: 3, pollInterval: '60s', concurrency: 32, timeoutMinutes: 30 };
+  const args: Args = {
+    campaigns: 1000,
+    objects: 3,
+    pollInterval: 'auto',
+    apiRps: 0,
+    concurrency: 32,
+    timeoutMinutes: 30,
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i]?.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     const raw = argv[i + 1];
     if (!name || !(name in args) || raw === undefined) {
       throw new Error(
-        'usage: campaigns [--campaigns N] [--objects N] [--poll-interval 60s] [--concurrency N] [--timeout-minutes N]' +
+        'usage: campaigns [--campaigns N] [--objects N] [--poll-interval auto|60s] [--api-rps N] [--concurrency N] ' +
+          '[--timeout-minutes N]' +
           ` (bad: ${argv[i]} ${raw ?? ''})`,
       );
     }
     if (name === 'pollInterval') args.pollInterval = raw;
+    else if (name === 'apiRps' && raw === '0') args.apiRps = 0;
     else {
       const n = Number(raw);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--${argv[i]?.replace(/^--/, '')} must be a positive integer`);
@@ -96,9 +111,13 @@ function controlOperation(method: string, url: string): string {
 }
 
 /** A counting HTTP proxy in front of the engine: the worker's S3 Control endpoint. */
-async function countingProxy(target: string): Promise<{ url: string; counts: Map<string, number>; close(): void }> {
+async function countingProxy(
+  target: string,
+): Promise<{ url: string; counts: Map<string, number>; throttled: Map<string, number>; close(): void }> {
   const t = new URL(target);
   const counts = new Map<string, number>();
+  /** Answers 429 or 503 (throttling), by operation. */
+  const throttled = new Map<string, number>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const server = http.createServer((req, res) => {
     const op = controlOperation(req.method ?? 'GET', req.url ?? '/');
@@ -106,6 +125,7 @@ async function countingProxy(target: string): Promise<{ url: string; counts: Map
     const up = http.request(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent },
       (r) => {
+        if (r.statusCode === 429 || r.statusCode === 503) throttled.set(op, (throttled.get(op) ?? 0) + 1);
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       },
@@ -121,6 +141,7 @@ async function countingProxy(target: string): Promise<{ url: string; counts: Map
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
+    throttled,
     close: () => {
       server.close();
       agent.destroy();
@@ -194,6 +215,15 @@ async function main(): Promise<void> {
   const stack = await startStack({ dir });
   const e = stack.endpoints;
   const proxy = await countingProxy(e.engineUrl);
+  if (args.apiRps > 0) {
+    const res = await fetch(`${e.engineUrl}/_local/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'bench-api-rps', apiRequestsPerSecond: args.apiRps }),
+    });
+    if (!res.ok)
+      throw new Error(`the engine refused the apiRequestsPerSecond fault: ${res.status} ${await res.text()}`);
+  }
   let worker: ChildProcess | undefined;
   let connection: Connection | undefined;
   const rssSamples: number[] = [];
@@ -351,7 +381,12 @@ async function main(): Promise<void> {
       `  S3 Control calls from the worker: ${calls.map(([op, n]) => `${op} ${n}`).join(', ')}; ` +
         `per campaign ${((calls.reduce((a, [, n]) => a + n, 0) || 0) / args.campaigns).toFixed(1)}`,
       `  DescribeJob: ${describes} calls over ${jobs.length} jobs and ${jobHours.toFixed(2)} job-hours = ` +
+        `${jobs.length ? (describes / jobs.length).toFixed(2) : '—'} per job, ` +
         `${jobHours > 0 ? (describes / jobHours).toFixed(0) : '—'} per job-hour`,
+      `  throttling: ${args.apiRps > 0 ? `engine limited to ${args.apiRps} job API calls/s` : 'none (no --api-rps)'}; ` +
+        `${[...proxy.throttled.values()].reduce((a, b) => a + b, 0)} throttled answers (429/503)` +
+        `${proxy.throttled.size ? ` (${[...proxy.throttled.entries()].map(([op, n]) => `${op} ${n}`).join(', ')})` : ''}; ` +
+        `${args.campaigns - succeeded} campaign(s) did not succeed`,
     ];
     console.log(lines.join('\n'));
   } finally {

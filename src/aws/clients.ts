@@ -9,6 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config';
 import { LOCAL_CREDENTIALS } from './local-credentials';
 import { createLocalS3ControlClient } from '../local-batch/client';
+import { limitS3ControlCalls } from './throttling';
 
 export interface AwsClients {
   s3: S3Client;
@@ -32,6 +33,9 @@ export function createAwsClients(aws: Config['aws']): AwsClients {
   const s3control = aws.s3ControlEndpoint
     ? createLocalS3ControlClient({ endpoint: aws.s3ControlEndpoint, region, credentials: localCredentials() })
     : new S3ControlClient({ region });
+  // One adaptive limiter for all S3 Control calls of this process (a worker builds its clients once): throttling
+  // slows every campaign's polls down together instead of failing some of them.
+  limitS3ControlCalls(s3control);
   // moto serves SQS on the same port as S3: a local S3 endpoint is the local SQS endpoint too.
   const sqs = new SQSClient({
     region,

@@ -34,6 +34,7 @@ const BY_NAME: Record<string, FailureTypeName> = {
   SlowDown: FailureType.Transient,
   Throttling: FailureType.Transient,
   ThrottlingException: FailureType.Transient,
+  RequestLimitExceeded: FailureType.Transient,
   RequestTimeout: FailureType.Transient,
   InternalError: FailureType.Transient,
   InternalServiceException: FailureType.Transient,
@@ -42,6 +43,25 @@ const BY_NAME: Record<string, FailureTypeName> = {
   // A completion report S3 wrote that we cannot parse will not parse on a retry either.
   ReportParseError: FailureType.InvalidInput,
 };
+
+/** Names AWS uses for "too many requests, slow down" (S3 Control, S3, STS): the caller should send fewer calls. */
+const THROTTLING_NAMES = new Set([
+  'TooManyRequestsException',
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+
+/**
+ * True for an answer that asks the caller to slow down: a throttling error name, HTTP 429, or 503 (S3's SlowDown;
+ * a 503 that is an outage is also best met with fewer calls). Such errors are `Transient` in `toApplicationFailure`.
+ */
+export function isThrottlingError(err: unknown): boolean {
+  const e = (err ?? {}) as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  return (e.name !== undefined && THROTTLING_NAMES.has(e.name)) || status === 429 || status === 503;
+}
 
 function classify(err: { name?: string; $metadata?: { httpStatusCode?: number } }): FailureTypeName {
   const byName = err.name ? BY_NAME[err.name] : undefined;

@@ -5,7 +5,8 @@
  */
 import { formatCostEstimateMarkdown } from '../cost/estimate';
 import { campaignTotals, type CampaignJob, type CampaignState } from '../shared/campaign';
-import type { CampaignSpec } from '../shared/campaign-spec';
+import { AUTO_POLL_INTERVAL, formatDuration, type CampaignSpec } from '../shared/campaign-spec';
+import { AUTO_POLL } from './poll-interval';
 
 function sourceText(spec: CampaignSpec): string {
   const s = spec.source;
@@ -112,7 +113,9 @@ export function campaignDetails(spec: CampaignSpec): string {
   }
   lines.push(
     `- jobs: priority ${spec.priority}, at most ${spec.maxObjectsPerJob.toLocaleString('en-US')} objects each, ` +
-      `polled every ${spec.pollInterval}`,
+      (spec.pollInterval === AUTO_POLL_INTERVAL
+        ? `polled adaptively (every ${formatDuration(AUTO_POLL.floorMs)} to ${formatDuration(AUTO_POLL.capMs)})`
+        : `polled every ${spec.pollInterval}`),
     `- reports: s3://${spec.report.bucket}/${spec.report.prefix}/`,
   );
   if (spec.incremental) {

@@ -56,9 +56,9 @@ export function campaignProgress(s: CampaignStatus): CampaignProgress {
 }
 
 /**
- * Tasks per second from successive polls' counts over wall time. The workflow refreshes a job's counts once per
- * `pollInterval` (60 s by default), so between two polls of `status` they often do not move, and a rate from the last
- * two polls alone reads 0.0/s most of the time. This one measures from the first change it saw to the latest one, and
+ * Tasks per second from successive polls' counts over wall time. The workflow refreshes a job's counts once per poll
+ * (5 s to 10 min with `pollInterval: "auto"`, the default), so between two polls of `status` they often do not move,
+ * and a rate from the last two polls alone reads 0.0/s most of the time. This one measures from the first change it saw to the latest one, and
  * lets the rate fall once no change came for longer than the longest gap between changes so far (a stall). It knows
  * nothing until it has seen two changes; a new `key` (another round) starts it over.
  */

@@ -117,6 +117,12 @@ export const FAULT_RULE_SCHEMA = z
      * this one entry in FailureReasons (as when AWS finds a problem with the job before it could be confirmed).
      * Matched like `preparingDelayMs`.
      */
+    /**
+     * The job API (every S3 Control request: CreateJob, DescribeJob, ListJobs, UpdateJobStatus …) answers
+     * 429 TooManyRequestsException above this many requests per second, as S3 Control throttles an account: a token
+     * bucket that holds one second of requests (at least one). `match` is ignored; tasks are not affected.
+     */
+    apiRequestsPerSecond: z.number().positive().max(100_000).optional(),
     preparingFails: z
       .object({
         /** The FailureReasons entry's FailureCode. @default 'InternalError' */
@@ -169,7 +175,8 @@ function failsTasks(rule: FaultRule): boolean {
     (rule.latencyMs !== undefined ||
       rule.preparingDelayMs !== undefined ||
       rule.reportWriteFails !== undefined ||
-      rule.preparingFails !== undefined) &&
+      rule.preparingFails !== undefined ||
+      rule.apiRequestsPerSecond !== undefined) &&
     rule.errorCode === undefined &&
     rule.httpStatus === undefined &&
     rule.message === undefined &&
@@ -215,6 +222,10 @@ export class FaultInjector {
   /** Attempts seen per rule id, per object (`bucket\0key\0versionId`). In memory: a restart starts over. */
   private attempts = new Map<string, Map<string, number>>();
   private nextId = 1;
+  /** Tokens left and the time they were counted, per `apiRequestsPerSecond` rule id. */
+  private apiBuckets = new Map<string, { tokens: number; at: number }>();
+  /** Job API requests answered 429 since the engine started. */
+  private throttledRequests = 0;
 
   /** @throws FaultRuleError when a rule is invalid. */
   constructor(rules: FaultRule[] = []) {
@@ -269,6 +280,7 @@ export class FaultInjector {
     }
     this.rules = [];
     this.attempts.clear();
+    this.apiBuckets.clear();
     for (const r of parsed) {
       let id = r.id;
       while (id === undefined || (r.id === undefined && ids.has(id))) id = this.freshId();
@@ -281,6 +293,7 @@ export class FaultInjector {
   clear(): void {
     this.rules = [];
     this.attempts.clear();
+    this.apiBuckets.clear();
   }
 
   /** Removes the rule with this id; false when there is none. */
@@ -288,6 +301,7 @@ export class FaultInjector {
     const before = this.rules.length;
     this.rules = this.rules.filter((r) => r.id !== id);
     this.attempts.delete(id);
+    this.apiBuckets.delete(id);
     return this.rules.length !== before;
   }
 
@@ -325,6 +339,34 @@ export class FaultInjector {
       };
     }
     return undefined;
+  }
+
+  /**
+   * Called for each job API request: false when an `apiRequestsPerSecond` rule has no token left (the request is
+   * then answered 429 TooManyRequestsException), true to serve it. A refused request takes no token.
+   */
+  admitApiRequest(nowMs: number = Date.now()): boolean {
+    const limits = this.rules.filter((r) => r.apiRequestsPerSecond !== undefined);
+    const buckets = limits.map((r) => {
+      const perSecond = r.apiRequestsPerSecond!;
+      const capacity = Math.max(1, perSecond);
+      const b = this.apiBuckets.get(r.id) ?? { tokens: capacity, at: nowMs };
+      b.tokens = Math.min(capacity, b.tokens + (Math.max(0, nowMs - b.at) / 1000) * perSecond);
+      b.at = nowMs;
+      this.apiBuckets.set(r.id, b);
+      return b;
+    });
+    if (buckets.some((b) => b.tokens < 1)) {
+      this.throttledRequests++;
+      return false;
+    }
+    for (const b of buckets) b.tokens -= 1;
+    return true;
+  }
+
+  /** Job API requests refused by `apiRequestsPerSecond` so far. */
+  get apiThrottled(): number {
+    return this.throttledRequests;
   }
 
   /** The job-level rules that match a job (a `bucket` condition names the manifest's bucket). */

@@ -245,6 +245,9 @@ export function createRequestListener({ engine, faults, log, restores }: ServerD
     } catch {
       throw badRequest('the job id in the path is not valid percent-encoding');
     }
+    if (!faults.admitApiRequest()) {
+      throw new ApiError('TooManyRequestsException', 'Please reduce your request rate (apiRequestsPerSecond fault)');
+    }
     const sub = match[2];
     const route = `${method} ${jobId === undefined ? 'jobs' : sub ? `job/${sub}` : 'job'}`;
 

@@ -57,6 +57,11 @@ const duration = (what: string, min: number, max: number) =>
       `${what} must be between ${formatDuration(min)} and ${formatDuration(max)}`,
     );
 
+/** `pollInterval: "auto"`: the workflow adapts the wait to the jobs (src/campaign/poll-interval.ts). */
+export const AUTO_POLL_INTERVAL = 'auto';
+/** What `"auto"` meant before it adapted: histories of earlier releases replay with this fixed interval. */
+export const LEGACY_POLL_INTERVAL = '60s';
+
 /** The ranges of the spec's durations, in milliseconds (README: "Campaign spec"). */
 export const DURATION_RANGES = {
   /** Faster than once a second only fills the history; slower than hourly hides a job's end for too long. */
@@ -678,10 +683,26 @@ export const CampaignSpecSchema = z
     priority: z.number().int().min(0).max(2_147_483_647).default(10),
     /** Shard the manifest into several jobs above this many objects. @default 10000000 */
     maxObjectsPerJob: z.number().int().min(1).max(20_000_000_000).default(10_000_000),
-    /** How often to poll a running job. @default "60s" */
-    pollInterval: duration('pollInterval', DURATION_RANGES.pollInterval.min, DURATION_RANGES.pollInterval.max).default(
-      '60s',
-    ),
+    /**
+     * How often to describe the campaign's jobs: `"auto"` adapts the wait to each job (5 s while a job is preparing,
+     * just started or changing status, up to 10 min for a job that will run for hours, from its progress); a
+     * duration polls at that fixed interval, as every spec did before `"auto"` existed. @default "auto"
+     */
+    pollInterval: z
+      .string()
+      .refine(
+        (v) => v === AUTO_POLL_INTERVAL || DURATION.test(v),
+        'pollInterval must be "auto" or a duration such as "90s", "5m", "72h" or "7d"',
+      )
+      .refine(
+        (v) => {
+          if (v === AUTO_POLL_INTERVAL || !DURATION.test(v)) return true;
+          const ms = durationMs(v);
+          return ms >= DURATION_RANGES.pollInterval.min && ms <= DURATION_RANGES.pollInterval.max;
+        },
+        `pollInterval must be between ${formatDuration(DURATION_RANGES.pollInterval.min)} and ${formatDuration(DURATION_RANGES.pollInterval.max)}`,
+      )
+      .default(AUTO_POLL_INTERVAL),
     /**
      * Take only objects new or changed since the last successful run of this campaign (inventory sources; for
      * recurring campaigns on a Schedule).

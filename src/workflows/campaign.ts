@@ -55,10 +55,12 @@ import {
   type DecisionResult,
 } from '../shared/campaign';
 import {
+  AUTO_POLL_INTERVAL,
   campaignIdProblem,
   durationMs,
   formatDuration,
   incrementalStateKey,
+  LEGACY_POLL_INTERVAL,
   parseCampaignSpec,
   sizeBytes,
   SpecError,
@@ -74,6 +76,7 @@ import { FailureType } from '../shared/errors';
 import { MAX_JOBS_PER_ROUND } from '../shared/limits';
 import { generatorFilter } from '../shared/bucket-source';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
+import { cancelWaitMs, nextPollMs } from '../campaign/poll-interval';
 import { buildManifestsSummary, campaignProgressDetails, oneLine, pollSummary, shortJobId } from '../campaign/summary';
 import { campaignMetrics } from './campaign-metrics';
 
@@ -500,13 +503,25 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     st.outcomeReason = reason;
     setPhase('Reporting');
   };
+  /**
+   * `pollInterval: "auto"` adapts the wait to the jobs (src/campaign/poll-interval.ts). Earlier releases read the
+   * default as a fixed 60 s: their histories carry no `adaptive-poll-interval` marker and replay with that wait.
+   */
+  const adaptivePolls = () => spec.pollInterval === AUTO_POLL_INTERVAL && patched('adaptive-poll-interval');
+  /** The fixed interval of a spec that names one, or what `"auto"` meant before it adapted. */
+  const fixedPoll = spec.pollInterval === AUTO_POLL_INTERVAL ? LEGACY_POLL_INTERVAL : spec.pollInterval;
   const pollUntil = async (jobs: CampaignJob[], done: () => boolean, onPoll?: () => Promise<boolean>) => {
     for (;;) {
       await refresh(jobs);
       if (done()) return;
       if (onPoll && (await onPoll())) return;
       if (shouldContinueAsNew()) await continueNow();
-      await sleep(durationMs(spec.pollInterval), { summary: `next poll in ${spec.pollInterval}` });
+      if (adaptivePolls()) {
+        const ms = nextPollMs(jobs, Date.now());
+        await sleep(ms, { summary: `next poll in ${formatDuration(Math.round(ms / 1000) * 1000)} (auto)` });
+      } else {
+        await sleep(durationMs(fixedPoll), { summary: `next poll in ${fixedPoll}` });
+      }
     }
   };
 
@@ -582,8 +597,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       // its counts only from describing it once more, so every count in the report matches the job's final state.
       if (live.length > 0 && patched('describe-after-cancel')) await refreshLive(true);
       for (let i = 0; i < CANCEL_WAIT_POLLS && live.some((j) => !isTerminal(j.status)); i++) {
-        await sleep(durationMs(spec.pollInterval), {
-          summary: `wait ${spec.pollInterval} for cancelled jobs to end (${i + 1}/${CANCEL_WAIT_POLLS})`,
+        const wait = adaptivePolls() ? formatDuration(cancelWaitMs(i)) : fixedPoll;
+        await sleep(durationMs(wait), {
+          summary: `wait ${wait} for cancelled jobs to end (${i + 1}/${CANCEL_WAIT_POLLS})`,
         });
         await refreshLive(false);
       }
@@ -650,7 +666,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             log.warn('could not cancel a child campaign', { child: run.workflowId, error: String(e) }),
           );
       }
-      await condition(() => running(live).length === 0, CANCEL_WAIT_POLLS * durationMs(spec.pollInterval));
+      await condition(() => running(live).length === 0, CANCEL_WAIT_POLLS * durationMs(fixedPoll));
       st.outcome = outcome;
       st.outcomeReason =
         live.length > 0 ? `${reason}; child campaigns cancelled: ${live.map((r) => r.workflowId).join(', ')}` : reason;

@@ -221,7 +221,7 @@ describe('operator views', () => {
         '- source: newest inventory report under s3://inv/x/',
         '- filter: storageClasses `["GLACIER"]`',
         '- approval: required (timeout 72h); retry jobs run without approval',
-        '- jobs: priority 10, at most 10,000,000 objects each, polled every 60s',
+        '- jobs: priority 10, at most 10,000,000 objects each, polled adaptively (every 5s to 10m)',
         '- reports: s3://reports/s3-campaigns/',
       ]),
     );

@@ -45,7 +45,7 @@ describe('campaign spec', () => {
     expect(s.report.prefix).toBe('s3-campaigns');
     expect(s.priority).toBe(10);
     expect(s.maxObjectsPerJob).toBe(10_000_000);
-    expect(s.pollInterval).toBe('60s');
+    expect(s.pollInterval).toBe('auto');
   });
 
   test.each([
@@ -130,6 +130,7 @@ describe('campaign spec', () => {
     ['a hot loop', { pollInterval: '0' }, 'pollInterval must be between 1s and 1h'],
     ['under a second', { pollInterval: '500ms' }, 'pollInterval must be between 1s and 1h'],
     ['a poll that never comes', { pollInterval: '99999999999d' }, 'pollInterval must be between 1s and 1h'],
+    ['neither auto nor a duration', { pollInterval: 'often' }, 'pollInterval must be "auto" or a duration'],
     [
       "an approval wait past S3's 30 days",
       { approval: { timeout: '31d' } },
@@ -196,6 +197,7 @@ describe('campaign spec', () => {
   test.each([
     ['the shortest poll', { pollInterval: '1s' }],
     ['the longest poll', { pollInterval: '1h' }],
+    ['adaptive polls', { pollInterval: 'auto' }],
     ['no retry delay', { retry: { delay: '0s' } }],
     ['a role with a path', { roleArn: 'arn:aws:iam::123456789012:role/service-role/ops.team/Batch+Ops=1' }],
     ['a nested report prefix', { report: { bucket: 'reports-bucket', prefix: 'ops/s3-campaigns' } }],

@@ -168,3 +168,34 @@ describe('fault injection', () => {
     expect(new FaultInjector([{ preparingDelayMs: 10 }]).preparingFailure(ctx)).toBeUndefined();
   });
 });
+
+describe('job API throttling (apiRequestsPerSecond)', () => {
+  test('admits a second of requests, refuses the rest, and admits again as tokens come back', () => {
+    const f = new FaultInjector([{ apiRequestsPerSecond: 4 }]);
+    const admitted = (at: number, n: number) =>
+      Array.from({ length: n }, () => f.admitApiRequest(at)).filter(Boolean).length;
+    expect(admitted(0, 10)).toBe(4);
+    expect(f.apiThrottled).toBe(6);
+    expect(admitted(250, 3)).toBe(1);
+    expect(admitted(10_000, 10)).toBe(4);
+  });
+
+  test('a rate under one per second still lets one request through, then waits', () => {
+    const f = new FaultInjector([{ apiRequestsPerSecond: 0.5 }]);
+    expect([0, 100, 1000, 2100].map((t) => f.admitApiRequest(t))).toEqual([true, false, false, true]);
+  });
+
+  test('does not fail tasks, and removing the rule lifts the limit', async () => {
+    const f = new FaultInjector();
+    const id = f.add({ apiRequestsPerSecond: 1 }).id!;
+    expect(await f.beforeTask(ctx, task('any'))).toBeUndefined();
+    expect([f.admitApiRequest(0), f.admitApiRequest(0)]).toEqual([true, false]);
+    f.remove(id);
+    expect(f.admitApiRequest(0)).toBe(true);
+  });
+
+  test('no rule, no limit', () => {
+    const f = new FaultInjector();
+    expect(Array.from({ length: 1000 }, () => f.admitApiRequest(0)).every(Boolean)).toBe(true);
+  });
+});
