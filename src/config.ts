@@ -109,3 +109,85 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return parsed.data;
 }
+
+/** Which task queues a worker process serves: both (the default), or one kind only, to size each apart. */
+export type WorkerQueues = 'both' | 'light' | 'heavy';
+
+/**
+ * How a worker process is sized. Every field has a flag on `s3-campaigns worker` and a variable (README,
+ * Configuration); `workerSettingsFrom` reads the variables.
+ */
+export interface WorkerSettings {
+  /**
+   * `light`: the campaign task queue (workflows and their short activities: job calls, polls). `heavy`: the
+   * `<taskQueue>-heavy` queue (manifest builds, round analysis, reports, restore tracking, large copies). `both`: one
+   * process serves the two, each with its own activity slots. @default both
+   */
+  queues: WorkerQueues;
+  /**
+   * The memory the process may use, in MiB: the default `maxCachedWorkflows` is derived from it. @default 1024
+   */
+  memoryBudgetMiB: number;
+  /**
+   * Campaign workflows kept in memory between their tasks (the SDK's sticky cache); an evicted one is replayed from
+   * its history at its next task. @default derived from `memoryBudgetMiB` (`cachedWorkflowsFor`)
+   */
+  maxCachedWorkflows: number;
+  /** Light activities (job calls, polls) running at once. @default 100 (the SDK's default) */
+  lightActivities: number;
+  /** Heavy activities running at once: each may hold up to ~256 MiB (a manifest build). @default 2 */
+  heavyActivities: number;
+}
+
+/**
+ * Memory of a worker that serves both queues before any campaign is cached, in MiB: the process with its
+ * modules and bundle (~130), the SDK's core, and two heavy activities' working sets (a manifest build is kept within
+ * 256 MiB, mostly outside the V8 heap). Measured with bench:campaigns (README, Scale).
+ */
+export const WORKER_BASE_MIB = 480;
+/**
+ * Memory per cached campaign workflow, in MiB: each workflow evaluates the workflow bundle's modules in its own
+ * module cache (the SDK's reusable V8 context), ~2.3 MiB each with a campaign's state. Measured with
+ * bench:campaigns (README, Scale); rounded up for the margin.
+ */
+export const CACHED_WORKFLOW_MIB = 2.5;
+
+/** The sticky cache that fits `memoryBudgetMiB`: what is left after the base, per cached workflow (at least 10). */
+export function cachedWorkflowsFor(memoryBudgetMiB: number): number {
+  return Math.max(10, Math.floor((memoryBudgetMiB - WORKER_BASE_MIB) / CACHED_WORKFLOW_MIB));
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) {
+    throw new ConfigError(`${name} must be a whole number of at least 1, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/**
+ * The worker's sizing from `S3C_WORKER_QUEUES`, `S3C_WORKER_MEMORY_MIB`, `S3C_MAX_CACHED_WORKFLOWS`,
+ * `S3C_LIGHT_ACTIVITIES` and `S3C_HEAVY_ACTIVITIES`; `over` (the worker's flags) wins over each.
+ */
+export function workerSettingsFrom(
+  env: NodeJS.ProcessEnv = process.env,
+  over: Partial<WorkerSettings> = {},
+): WorkerSettings {
+  const queues = over.queues ?? (env.S3C_WORKER_QUEUES || 'both');
+  if (queues !== 'both' && queues !== 'light' && queues !== 'heavy') {
+    throw new ConfigError(`S3C_WORKER_QUEUES must be both, light or heavy, got ${JSON.stringify(queues)}`);
+  }
+  const memoryBudgetMiB =
+    over.memoryBudgetMiB ?? positiveInt('S3C_WORKER_MEMORY_MIB', env.S3C_WORKER_MEMORY_MIB) ?? 1024;
+  return {
+    queues,
+    memoryBudgetMiB,
+    maxCachedWorkflows:
+      over.maxCachedWorkflows ??
+      positiveInt('S3C_MAX_CACHED_WORKFLOWS', env.S3C_MAX_CACHED_WORKFLOWS) ??
+      cachedWorkflowsFor(memoryBudgetMiB),
+    lightActivities: over.lightActivities ?? positiveInt('S3C_LIGHT_ACTIVITIES', env.S3C_LIGHT_ACTIVITIES) ?? 100,
+    heavyActivities: over.heavyActivities ?? positiveInt('S3C_HEAVY_ACTIVITIES', env.S3C_HEAVY_ACTIVITIES) ?? 2,
+  };
+}
