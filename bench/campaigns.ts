@@ -354,6 +354,10 @@ async function main(): Promise<void> {
         `${jobHours > 0 ? (describes / jobHours).toFixed(0) : '—'} per job-hour`,
     ];
     console.log(lines.join('\n'));
+  } catch (err) {
+    // Printed before the stack stops: a client retry that outlives the connection would end the process first.
+    console.error(err);
+    throw err;
   } finally {
     if (sampler) clearInterval(sampler);
     worker?.kill('SIGTERM');
