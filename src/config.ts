@@ -133,6 +133,12 @@ export interface WorkerSettings {
    * its history at its next task. @default derived from `memoryBudgetMiB` (`cachedWorkflowsFor`)
    */
   maxCachedWorkflows: number;
+  /**
+   * The V8 heap limit of the thread the workflows run in, in MiB. The process's own heap limit (from the machine's
+   * memory, 4 GiB here) let evicted workflows pile up as garbage: 1,000 campaigns took 2.9 GB with all of them cached
+   * and 2 GB with 217. @default `memoryBudgetMiB − 400`, and at least `maxCachedWorkflows × 5`
+   */
+  workflowHeapMiB: number;
   /** Light activities (job calls, polls) running at once. @default 100 (the SDK's default) */
   lightActivities: number;
   /** Heavy activities running at once: each may hold up to ~256 MiB (a manifest build). @default 2 */
@@ -140,21 +146,25 @@ export interface WorkerSettings {
 }
 
 /**
- * Memory of a worker that serves both queues before any campaign is cached, in MiB: the process with its
- * modules and bundle (~130), the SDK's core, and two heavy activities' working sets (a manifest build is kept within
- * 256 MiB, mostly outside the V8 heap). Measured with bench:campaigns (README, Scale).
+ * Memory of a worker process outside its workflow thread, in MiB: the main thread with its modules (~130 MiB RSS
+ * idle), the SDK's core, and the activities' working sets. The workflow thread's heap gets the rest of the budget.
  */
-export const WORKER_BASE_MIB = 480;
+export const WORKER_BASE_MIB = 400;
 /**
- * Memory per cached campaign workflow, in MiB: each workflow evaluates the workflow bundle's modules in its own
- * module cache (the SDK's reusable V8 context), ~2.3 MiB each with a campaign's state. Measured with
- * bench:campaigns (README, Scale); rounded up for the margin.
+ * Workflow-thread heap per cached campaign workflow, in MiB, with V8's room to collect: each cached workflow evaluates
+ * the workflow bundle's modules in its own module cache (the SDK's reusable V8 context) and holds its state. Checked
+ * with bench:campaigns (README, Scale).
  */
-export const CACHED_WORKFLOW_MIB = 2.5;
+export const CACHED_WORKFLOW_MIB = 5;
 
-/** The sticky cache that fits `memoryBudgetMiB`: what is left after the base, per cached workflow (at least 10). */
+/** The workflow thread's V8 heap limit for a budget: what the base leaves (at least 128 MiB). */
+export function workflowHeapFor(memoryBudgetMiB: number): number {
+  return Math.max(128, memoryBudgetMiB - WORKER_BASE_MIB);
+}
+
+/** The sticky cache that fits `memoryBudgetMiB`: the workflow heap per cached workflow (at least 10). */
 export function cachedWorkflowsFor(memoryBudgetMiB: number): number {
-  return Math.max(10, Math.floor((memoryBudgetMiB - WORKER_BASE_MIB) / CACHED_WORKFLOW_MIB));
+  return Math.max(10, Math.floor(workflowHeapFor(memoryBudgetMiB) / CACHED_WORKFLOW_MIB));
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -180,13 +190,16 @@ export function workerSettingsFrom(
   }
   const memoryBudgetMiB =
     over.memoryBudgetMiB ?? positiveInt('S3C_WORKER_MEMORY_MIB', env.S3C_WORKER_MEMORY_MIB) ?? 1024;
+  const maxCachedWorkflows =
+    over.maxCachedWorkflows ??
+    positiveInt('S3C_MAX_CACHED_WORKFLOWS', env.S3C_MAX_CACHED_WORKFLOWS) ??
+    cachedWorkflowsFor(memoryBudgetMiB);
   return {
     queues,
     memoryBudgetMiB,
-    maxCachedWorkflows:
-      over.maxCachedWorkflows ??
-      positiveInt('S3C_MAX_CACHED_WORKFLOWS', env.S3C_MAX_CACHED_WORKFLOWS) ??
-      cachedWorkflowsFor(memoryBudgetMiB),
+    maxCachedWorkflows,
+    // A cache set above what the budget holds gets the heap it needs: an out-of-memory workflow thread stops the worker.
+    workflowHeapMiB: Math.max(workflowHeapFor(memoryBudgetMiB), maxCachedWorkflows * CACHED_WORKFLOW_MIB),
     lightActivities: over.lightActivities ?? positiveInt('S3C_LIGHT_ACTIVITIES', env.S3C_LIGHT_ACTIVITIES) ?? 100,
     heavyActivities: over.heavyActivities ?? positiveInt('S3C_HEAVY_ACTIVITIES', env.S3C_HEAVY_ACTIVITIES) ?? 2,
   };

@@ -1,6 +1,8 @@
 /**
  * Wiring only: config → clients → activities → Worker. `s3-campaigns worker` and `s3-campaigns dev` run this.
  */
+import v8 from 'node:v8';
+
 import {
   DefaultLogger,
   NativeConnection,
@@ -102,6 +104,20 @@ export async function connectWorker(temporal: Config['temporal']): Promise<Nativ
   return await NativeConnection.connect(temporal.connection);
 }
 
+/**
+ * Runs `create` with V8's heap limit for new isolates set to `heapMiB`: the SDK's workflow thread, started (and
+ * initialised) within `Worker.create`, gets it; the main thread keeps its own, and isolates started later get the
+ * default again. With the process's limit (from the machine's memory) V8 let evicted workflows' contexts pile up.
+ */
+async function withNewThreadHeapLimit<T>(heapMiB: number, create: () => Promise<T>): Promise<T> {
+  v8.setFlagsFromString(`--max-old-space-size=${heapMiB}`);
+  try {
+    return await create();
+  } finally {
+    v8.setFlagsFromString('--max-old-space-size=0');
+  }
+}
+
 /** One SDK worker of a campaign worker process: the queue it polls and what it runs there. */
 export interface QueueWorker {
   /** `light`: the campaign task queue (workflows, short activities); `heavy`: `<taskQueue>-heavy` (activities only). */
@@ -191,14 +207,16 @@ export async function createWorker(
       queues.push({
         kind: 'light',
         taskQueue,
-        worker: await Worker.create({
-          ...common,
-          taskQueue,
-          maxCachedWorkflows: settings.maxCachedWorkflows,
-          maxConcurrentActivityTaskExecutions: settings.lightActivities,
-          ...(opts.workerOptions?.workflowBundle ? {} : { workflowsPath: require.resolve('./workflows') }),
-          ...opts.workerOptions,
-        }),
+        worker: await withNewThreadHeapLimit(settings.workflowHeapMiB, () =>
+          Worker.create({
+            ...common,
+            taskQueue,
+            maxCachedWorkflows: settings.maxCachedWorkflows,
+            maxConcurrentActivityTaskExecutions: settings.lightActivities,
+            ...(opts.workerOptions?.workflowBundle ? {} : { workflowsPath: require.resolve('./workflows') }),
+            ...opts.workerOptions,
+          }),
+        ),
       });
     }
     if (settings.queues !== 'light') {

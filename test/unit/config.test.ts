@@ -85,6 +85,7 @@ describe('worker settings (queues, workflow cache, activity slots)', () => {
       queues: 'both',
       memoryBudgetMiB: 1024,
       maxCachedWorkflows: cachedWorkflowsFor(1024),
+      workflowHeapMiB: 1024 - 400,
       lightActivities: 100,
       heavyActivities: 2,
     });
@@ -92,8 +93,9 @@ describe('worker settings (queues, workflow cache, activity slots)', () => {
     // cache is a few hundred, and grows with the budget.
     expect(cachedWorkflowsFor(1024)).toBeGreaterThanOrEqual(100);
     expect(cachedWorkflowsFor(1024)).toBeLessThanOrEqual(300);
-    expect(cachedWorkflowsFor(2048)).toBeGreaterThan(cachedWorkflowsFor(1024) + 300);
-    expect(cachedWorkflowsFor(100)).toBe(10);
+    expect(cachedWorkflowsFor(2048)).toBeGreaterThan(cachedWorkflowsFor(1024) + 150);
+    // A tiny budget still gets a workflow heap of 128 MiB.
+    expect(cachedWorkflowsFor(100)).toBe(Math.floor(128 / 5));
   });
 
   test('variables set each, and the budget sizes the cache unless the cache is given; flags win', () => {
@@ -107,10 +109,13 @@ describe('worker settings (queues, workflow cache, activity slots)', () => {
       queues: 'heavy',
       memoryBudgetMiB: 2048,
       maxCachedWorkflows: cachedWorkflowsFor(2048),
+      workflowHeapMiB: 2048 - 400,
       lightActivities: 50,
       heavyActivities: 4,
     });
     expect(workerSettingsFrom({ ...vars, S3C_MAX_CACHED_WORKFLOWS: '30' }).maxCachedWorkflows).toBe(30);
+    // A cache above what the budget holds gets the workflow heap it needs.
+    expect(workerSettingsFrom({ S3C_MAX_CACHED_WORKFLOWS: '1000' }).workflowHeapMiB).toBeGreaterThanOrEqual(1000 * 2.3);
     expect(workerSettingsFrom(vars, { queues: 'light', heavyActivities: 1 })).toMatchObject({
       queues: 'light',
       heavyActivities: 1,
