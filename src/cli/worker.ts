@@ -12,7 +12,7 @@ import { tracingFromEnv } from '../observability/tracing';
 import { startWorkerPort } from '../observability/worker-port';
 import { durationMs, formatDuration } from '../shared/campaign-spec';
 import { freePort } from '../stack/process';
-import { createWorker, DEFAULT_SHUTDOWN_GRACE_MS, installRuntimeLogging } from '../worker';
+import { createWorker, DEFAULT_SHUTDOWN_GRACE_MS, installRuntimeLogging, startMemoryGuard } from '../worker';
 import { parsePort, parsePositiveInt } from './flags';
 
 interface WorkerFlags {
@@ -226,9 +226,11 @@ export function registerWorkerCommand(program: Command): void {
         ...(port ? { metrics: `${port.url}/metrics` } : {}),
         ...(tracing ? { traces: tracing.endpoint } : {}),
       });
+      const stopMemoryGuard = startMemoryGuard(settings.memoryBudgetMiB);
       try {
         await worker.run();
       } finally {
+        stopMemoryGuard();
         await port?.close();
         await close();
         await tracing
