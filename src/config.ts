@@ -136,7 +136,7 @@ export interface WorkerSettings {
   /**
    * The V8 heap limit of the thread the workflows run in, in MiB. The process's own heap limit (from the machine's
    * memory, 4 GiB here) let evicted workflows pile up as garbage: 1,000 campaigns took 2.9 GB with all of them cached
-   * and 2 GB with 217. @default `memoryBudgetMiB − 400`, and at least `maxCachedWorkflows × 5`
+   * and 2 GB with 217. @default `memoryBudgetMiB − 600`, and at least `maxCachedWorkflows × 5`
    */
   workflowHeapMiB: number;
   /** Light activities (job calls, polls) running at once. @default 100 (the SDK's default) */
@@ -149,7 +149,7 @@ export interface WorkerSettings {
  * Memory of a worker process outside its workflow thread, in MiB: the main thread with its modules (~130 MiB RSS
  * idle), the SDK's core, and the activities' working sets. The workflow thread's heap gets the rest of the budget.
  */
-export const WORKER_BASE_MIB = 400;
+export const WORKER_BASE_MIB = 600;
 /**
  * Workflow-thread heap per cached campaign workflow, in MiB, with V8's room to collect: each cached workflow evaluates
  * the workflow bundle's modules in its own module cache (the SDK's reusable V8 context) and holds its state. Checked

@@ -108,7 +108,7 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option(
       '--max-cached-workflows <n>',
-      'campaigns kept in memory between their tasks (env S3C_MAX_CACHED_WORKFLOWS; default from --memory-budget: 124 at 1024)',
+      'campaigns kept in memory between their tasks (env S3C_MAX_CACHED_WORKFLOWS; default from --memory-budget: 84 at 1024)',
       parsePositiveInt('--max-cached-workflows'),
     )
     .option(
