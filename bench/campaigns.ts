@@ -256,7 +256,7 @@ async function main(): Promise<void> {
         AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
         S3C_S3_ENDPOINT: e.s3Endpoint,
         S3C_S3CONTROL_ENDPOINT: proxy.url,
-        S3C_LOG_LEVEL: 'error',
+        S3C_LOG_LEVEL: process.env.S3C_BENCH_WORKER_LOG_LEVEL ?? 'error',
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -310,8 +310,19 @@ async function main(): Promise<void> {
     const rssAwaiting = Math.max(...rssSamples.slice(-3), 0);
 
     const t1 = Date.now();
+    // The server refuses an Update while the workflow's last task failed (it retries the task): count those, retry.
+    let updatesRefused = 0;
     await pool(ids, args.concurrency, async (id) => {
-      await client.workflow.getHandle(id).executeUpdate(approveUpdate, { args: [{ by: 'bench' }] });
+      for (;;) {
+        try {
+          await client.workflow.getHandle(id).executeUpdate(approveUpdate, { args: [{ by: 'bench' }] });
+          return;
+        } catch (err) {
+          if (!/Workflow Task in failed state/.test(String((err as Error & { cause?: unknown }).cause))) throw err;
+          updatesRefused++;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
     });
     const approved = Date.now() - t1;
     let stuck = 0;
@@ -331,10 +342,14 @@ async function main(): Promise<void> {
     const events: number[] = [];
     const actions: number[] = [];
     const actionsByKind: Record<string, number> = {};
+    let taskFailures = 0;
     await pool(ids, 8, async (id) => {
       const h = await client.workflow.getHandle(id).fetchHistory();
       const list = h.events ?? [];
       events.push(list.length);
+      taskFailures += list.filter(
+        (ev) => String(EVENT_TYPE_NAMES[ev.eventType as number] ?? ev.eventType) === 'EVENT_TYPE_WORKFLOW_TASK_FAILED',
+      ).length;
       const by = actionsOf(list);
       actions.push(Object.values(by).reduce((a, b) => a + b, 0));
       for (const [k, n] of Object.entries(by)) actionsByKind[k] = (actionsByKind[k] ?? 0) + n;
@@ -372,7 +387,8 @@ async function main(): Promise<void> {
       `  worker peak RSS ${peakRss.toFixed(0)} MB (VmHWM) against the goal of ${budgetMB} MB for 1,000 campaigns: ` +
         `${(peakRss / budgetMB).toFixed(2)} of it; ${rssAwaiting.toFixed(0)} MB with all awaiting approval; ` +
         `${(rssSamples.at(-1) ?? 0).toFixed(0)} MB at the end`,
-      `  history events per campaign: median ${median(events)}, max ${Math.max(...events)}`,
+      `  history events per campaign: median ${median(events)}, max ${Math.max(...events)}; workflow task ` +
+        `failures ${taskFailures} in all; approvals refused while a task had failed (then retried) ${updatesRefused}`,
       `  Temporal Cloud actions per campaign: median ${median(actions)}, max ${Math.max(...actions)}, mean ` +
         `${(total / actions.length).toFixed(1)} (${Object.entries(actionsByKind)
           .sort((a, b) => b[1] - a[1])
@@ -389,6 +405,10 @@ async function main(): Promise<void> {
         `${args.campaigns - succeeded} campaign(s) did not succeed`,
     ];
     console.log(lines.join('\n'));
+  } catch (err) {
+    // Printed before the stack stops: a client retry that outlives the connection would end the process first.
+    console.error(err);
+    throw err;
   } finally {
     if (sampler) clearInterval(sampler);
     worker?.kill('SIGTERM');

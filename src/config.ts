@@ -109,3 +109,98 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return parsed.data;
 }
+
+/** Which task queues a worker process serves: both (the default), or one kind only, to size each apart. */
+export type WorkerQueues = 'both' | 'light' | 'heavy';
+
+/**
+ * How a worker process is sized. Every field has a flag on `s3-campaigns worker` and a variable (README,
+ * Configuration); `workerSettingsFrom` reads the variables.
+ */
+export interface WorkerSettings {
+  /**
+   * `light`: the campaign task queue (workflows and their short activities: job calls, polls). `heavy`: the
+   * `<taskQueue>-heavy` queue (manifest builds, round analysis, reports, restore tracking, large copies). `both`: one
+   * process serves the two, each with its own activity slots. @default both
+   */
+  queues: WorkerQueues;
+  /**
+   * The memory the process may use, in MiB: the default `maxCachedWorkflows` is derived from it. @default 1024
+   */
+  memoryBudgetMiB: number;
+  /**
+   * Campaign workflows kept in memory between their tasks (the SDK's sticky cache); an evicted one is replayed from
+   * its history at its next task. @default derived from `memoryBudgetMiB` (`cachedWorkflowsFor`)
+   */
+  maxCachedWorkflows: number;
+  /**
+   * The V8 heap limit of the thread the workflows run in, in MiB. The process's own heap limit (from the machine's
+   * memory, 4 GiB here) let evicted workflows pile up as garbage: 1,000 campaigns took 2.9 GB with all of them cached
+   * and 2 GB with 217. @default `memoryBudgetMiB − 600`, and at least `maxCachedWorkflows × 5`
+   */
+  workflowHeapMiB: number;
+  /** Light activities (job calls, polls) running at once. @default 100 (the SDK's default) */
+  lightActivities: number;
+  /** Heavy activities running at once: each may hold up to ~256 MiB (a manifest build). @default 2 */
+  heavyActivities: number;
+}
+
+/**
+ * Memory of a worker process outside its workflow thread, in MiB: the main thread with its modules (~130 MiB RSS
+ * idle), the SDK's core, and the activities' working sets. The workflow thread's heap gets the rest of the budget.
+ */
+export const WORKER_BASE_MIB = 600;
+/**
+ * Workflow-thread heap per cached campaign workflow, in MiB, with V8's room to collect: each cached workflow evaluates
+ * the workflow bundle's modules in its own module cache (the SDK's reusable V8 context) and holds its state. Checked
+ * with bench:campaigns (README, Scale).
+ */
+export const CACHED_WORKFLOW_MIB = 5;
+
+/** The workflow thread's V8 heap limit for a budget: what the base leaves (at least 128 MiB). */
+export function workflowHeapFor(memoryBudgetMiB: number): number {
+  return Math.max(128, memoryBudgetMiB - WORKER_BASE_MIB);
+}
+
+/** The sticky cache that fits `memoryBudgetMiB`: the workflow heap per cached workflow (at least 10). */
+export function cachedWorkflowsFor(memoryBudgetMiB: number): number {
+  return Math.max(10, Math.floor(workflowHeapFor(memoryBudgetMiB) / CACHED_WORKFLOW_MIB));
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) {
+    throw new ConfigError(`${name} must be a whole number of at least 1, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/**
+ * The worker's sizing from `S3C_WORKER_QUEUES`, `S3C_WORKER_MEMORY_MIB`, `S3C_MAX_CACHED_WORKFLOWS`,
+ * `S3C_LIGHT_ACTIVITIES` and `S3C_HEAVY_ACTIVITIES`; `over` (the worker's flags) wins over each.
+ */
+export function workerSettingsFrom(
+  env: NodeJS.ProcessEnv = process.env,
+  over: Partial<WorkerSettings> = {},
+): WorkerSettings {
+  const queues = over.queues ?? (env.S3C_WORKER_QUEUES || 'both');
+  if (queues !== 'both' && queues !== 'light' && queues !== 'heavy') {
+    throw new ConfigError(`S3C_WORKER_QUEUES must be both, light or heavy, got ${JSON.stringify(queues)}`);
+  }
+  const memoryBudgetMiB =
+    over.memoryBudgetMiB ?? positiveInt('S3C_WORKER_MEMORY_MIB', env.S3C_WORKER_MEMORY_MIB) ?? 1024;
+  const maxCachedWorkflows =
+    over.maxCachedWorkflows ??
+    positiveInt('S3C_MAX_CACHED_WORKFLOWS', env.S3C_MAX_CACHED_WORKFLOWS) ??
+    cachedWorkflowsFor(memoryBudgetMiB);
+  return {
+    queues,
+    memoryBudgetMiB,
+    maxCachedWorkflows,
+    // A cache set above what the budget holds gets the heap it needs: an out-of-memory workflow thread stops the worker.
+    workflowHeapMiB: Math.max(workflowHeapFor(memoryBudgetMiB), maxCachedWorkflows * CACHED_WORKFLOW_MIB),
+    lightActivities: over.lightActivities ?? positiveInt('S3C_LIGHT_ACTIVITIES', env.S3C_LIGHT_ACTIVITIES) ?? 100,
+    heavyActivities: over.heavyActivities ?? positiveInt('S3C_HEAVY_ACTIVITIES', env.S3C_HEAVY_ACTIVITIES) ?? 2,
+  };
+}

@@ -1,6 +1,9 @@
 /**
  * Wiring only: config → clients → activities → Worker. `s3-campaigns worker` and `s3-campaigns dev` run this.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
 import {
   DefaultLogger,
   NativeConnection,
@@ -12,9 +15,10 @@ import {
 
 import { createActivities } from './activities';
 import { createAwsClients, type AwsClients } from './aws/clients';
-import type { Config } from './config';
+import { workerSettingsFrom, type Config, type WorkerSettings } from './config';
 import { createLogger, type Logger } from './logging';
 import { runtimeMetricsOptions } from './observability/worker-port';
+import { heavyTaskQueue } from './shared/task-queue';
 
 export interface CreateWorkerOptions {
   config: Config;
@@ -31,6 +35,8 @@ export interface CreateWorkerOptions {
   shutdownGraceMs?: number;
   /** Worker plugins (tracing). */
   plugins?: WorkerOptions['plugins'];
+  /** Queues, cache and slots. @default `workerSettingsFrom(process.env)` */
+  settings?: WorkerSettings;
 }
 
 /**
@@ -99,27 +105,162 @@ export async function connectWorker(temporal: Config['temporal']): Promise<Nativ
   return await NativeConnection.connect(temporal.connection);
 }
 
-/** Builds a worker for the campaign task queue. The caller runs it (`worker.run()`) and shuts it down. */
+/**
+ * Runs `create` with V8's heap limit for new isolates set to `heapMiB`: the SDK's workflow thread, started (and
+ * initialised) within `Worker.create`, gets it; the main thread keeps its own, and isolates started later get the
+ * default again. With the process's limit (from the machine's memory) V8 let evicted workflows' contexts pile up.
+ */
+async function withNewThreadHeapLimit<T>(heapMiB: number, create: () => Promise<T>): Promise<T> {
+  v8.setFlagsFromString(`--max-old-space-size=${heapMiB}`);
+  try {
+    return await create();
+  } finally {
+    v8.setFlagsFromString('--max-old-space-size=0');
+  }
+}
+
+/** How often the memory guard compares the process's RSS with its budget. */
+const MEMORY_GUARD_INTERVAL_MS = 5_000;
+/** The share of the budget above which the guard collects the main thread's garbage. */
+const MEMORY_GUARD_SHARE = 0.75;
+
+/**
+ * Keeps the main thread's garbage within the budget: its V8 heap limit comes from the machine's memory (4 GiB here)
+ * and cannot change once Node runs, so V8 let the garbage of activations and activity calls grow far past what was
+ * in use. Above 75% of `budgetMiB` of RSS, a full collection runs (at most every 5 s; tens of ms on a heap this size).
+ * Returns the function that stops it.
+ */
+export function startMemoryGuard(budgetMiB: number): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as (() => void) | undefined;
+  if (typeof gc !== 'function') return () => undefined;
+  const timer = setInterval(() => {
+    if (process.memoryUsage.rss() > budgetMiB * MEMORY_GUARD_SHARE * 2 ** 20) gc();
+  }, MEMORY_GUARD_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** One SDK worker of a campaign worker process: the queue it polls and what it runs there. */
+export interface QueueWorker {
+  /** `light`: the campaign task queue (workflows, short activities); `heavy`: `<taskQueue>-heavy` (activities only). */
+  kind: 'light' | 'heavy';
+  taskQueue: string;
+  worker: Worker;
+}
+
+/**
+ * The SDK workers of one process, run and stopped together: the light one (workflows and short activities on the
+ * campaign task queue) and the heavy one (long activities on `<taskQueue>-heavy`, with slots of their own), or one of
+ * them. A heavy activity then never holds a slot a poll of another campaign needs.
+ */
+export class CampaignWorker {
+  constructor(readonly queues: QueueWorker[]) {
+    if (queues.length === 0) throw new Error('a campaign worker serves at least one task queue');
+  }
+
+  /** RUNNING while every SDK worker runs; otherwise the state of the first that does not. */
+  getState(): ReturnType<Worker['getState']> {
+    return this.queues.map((q) => q.worker.getState()).find((s) => s !== 'RUNNING') ?? 'RUNNING';
+  }
+
+  /** Stops polling on every queue; running activities get the shutdown grace. */
+  shutdown(): void {
+    for (const q of this.queues) if (q.worker.getState() === 'RUNNING') q.worker.shutdown();
+  }
+
+  /** Runs every SDK worker until all have stopped; if one fails, the others are shut down and its error thrown. */
+  async run(): Promise<void> {
+    const results = await Promise.allSettled(
+      this.queues.map((q) =>
+        q.worker.run().catch((err: unknown) => {
+          this.shutdown();
+          throw err;
+        }),
+      ),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Runs until `promise` settles, then shuts down and waits for the workers to stop (as the SDK's `runUntil`). */
+  async runUntil<R>(promise: Promise<R>): Promise<R> {
+    const running = this.run();
+    try {
+      return await Promise.race([
+        promise,
+        running.then(() => {
+          throw new Error('the worker stopped before the awaited work ended');
+        }),
+      ]);
+    } finally {
+      this.shutdown();
+      await running;
+    }
+  }
+}
+
+/**
+ * Builds the campaign worker: by default one SDK worker on the campaign task queue (workflows and light activities)
+ * and one on `<taskQueue>-heavy` (heavy activities), sized by `settings`. The caller runs it (`worker.run()`) and
+ * shuts it down.
+ */
 export async function createWorker(
   opts: CreateWorkerOptions,
-): Promise<{ worker: Worker; connection: NativeConnection; close: () => Promise<void> }> {
+): Promise<{ worker: CampaignWorker; connection: NativeConnection; close: () => Promise<void> }> {
   const ownsConnection = !opts.connection;
   const connection = opts.connection ?? (await connectWorker(opts.config.temporal));
   const clients = opts.clients ?? createAwsClients(opts.config.aws);
+  const settings = opts.settings ?? workerSettingsFrom(process.env);
+  const taskQueue = opts.config.temporal.taskQueue;
+  // Both SDK workers register every activity: histories from before the heavy queue scheduled heavy activities on the
+  // campaign queue, and a campaign replayed from one still does.
+  const activities = createActivities(clients);
+  const common = {
+    connection,
+    namespace: opts.config.temporal.namespace,
+    activities,
+    maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
+    shutdownGraceTime: opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    ...(opts.plugins ? { plugins: opts.plugins } : {}),
+  } satisfies Partial<WorkerOptions>;
+  const queues: QueueWorker[] = [];
   try {
-    const worker = await Worker.create({
-      connection,
-      namespace: opts.config.temporal.namespace,
-      taskQueue: opts.config.temporal.taskQueue,
-      activities: createActivities(clients),
-      maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
-      shutdownGraceTime: opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
-      ...(opts.plugins ? { plugins: opts.plugins } : {}),
-      ...(opts.workerOptions?.workflowBundle ? {} : { workflowsPath: require.resolve('./workflows') }),
-      ...opts.workerOptions,
-    });
+    if (settings.queues !== 'heavy') {
+      queues.push({
+        kind: 'light',
+        taskQueue,
+        worker: await withNewThreadHeapLimit(settings.workflowHeapMiB, () =>
+          Worker.create({
+            ...common,
+            taskQueue,
+            maxCachedWorkflows: settings.maxCachedWorkflows,
+            maxConcurrentActivityTaskExecutions: settings.lightActivities,
+            ...(opts.workerOptions?.workflowBundle ? {} : { workflowsPath: require.resolve('./workflows') }),
+            ...opts.workerOptions,
+          }),
+        ),
+      });
+    }
+    if (settings.queues !== 'light') {
+      // Activities only: the workflow options (bundle, path, cache) are the light worker's.
+      const activityOptions: Partial<WorkerOptions> = { ...opts.workerOptions };
+      delete activityOptions.workflowBundle;
+      delete activityOptions.workflowsPath;
+      delete activityOptions.maxCachedWorkflows;
+      queues.push({
+        kind: 'heavy',
+        taskQueue: heavyTaskQueue(taskQueue),
+        worker: await Worker.create({
+          ...common,
+          ...activityOptions,
+          taskQueue: heavyTaskQueue(taskQueue),
+          maxConcurrentActivityTaskExecutions: settings.heavyActivities,
+        }),
+      });
+    }
     return {
-      worker,
+      worker: new CampaignWorker(queues),
       connection,
       close: async () => {
         if (ownsConnection) await connection.close();

@@ -1,7 +1,7 @@
 /** `s3-campaigns worker`: the campaign worker against a configured Temporal and AWS (real AWS by default). */
 import { InvalidArgumentError, type Command } from 'commander';
 
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, loadConfig, workerSettingsFrom, type WorkerQueues } from '../config';
 import { createLogger } from '../logging';
 import {
   checkSearchAttributes,
@@ -12,8 +12,8 @@ import { tracingFromEnv } from '../observability/tracing';
 import { startWorkerPort } from '../observability/worker-port';
 import { durationMs, formatDuration } from '../shared/campaign-spec';
 import { freePort } from '../stack/process';
-import { createWorker, DEFAULT_SHUTDOWN_GRACE_MS, installRuntimeLogging } from '../worker';
-import { parsePort } from './flags';
+import { createWorker, DEFAULT_SHUTDOWN_GRACE_MS, installRuntimeLogging, startMemoryGuard } from '../worker';
+import { parsePort, parsePositiveInt } from './flags';
 
 interface WorkerFlags {
   temporalAddress?: string;
@@ -25,6 +25,18 @@ interface WorkerFlags {
   metricsPort?: number;
   metricsHost?: string;
   shutdownGrace?: number;
+  queues?: WorkerQueues;
+  memoryBudget?: number;
+  maxCachedWorkflows?: number;
+  lightActivities?: number;
+  heavyActivities?: number;
+}
+
+function parseQueues(value: string): WorkerQueues {
+  if (value !== 'both' && value !== 'light' && value !== 'heavy') {
+    throw new InvalidArgumentError(`--queues must be both, light or heavy, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 /** A duration flag or variable (`20s`, `2m`, `1500ms`) in milliseconds; refused by name otherwise. */
@@ -84,12 +96,38 @@ export function registerWorkerCommand(program: Command): void {
       'on SIGTERM, how long running activities may go on before they are cancelled and handed over (env S3C_SHUTDOWN_GRACE; default 20s)',
       parseGrace('--shutdown-grace'),
     )
+    .option(
+      '--queues <kind>',
+      'both: the campaign task queue and <task-queue>-heavy; light: workflows and job calls only; heavy: manifest builds, analyses, reports, tracking and large copies only (env S3C_WORKER_QUEUES; default both)',
+      parseQueues,
+    )
+    .option(
+      '--memory-budget <MiB>',
+      'the memory this process may use; sizes the workflow cache (env S3C_WORKER_MEMORY_MIB; default 1024)',
+      parsePositiveInt('--memory-budget'),
+    )
+    .option(
+      '--max-cached-workflows <n>',
+      'campaigns kept in memory between their tasks (env S3C_MAX_CACHED_WORKFLOWS; default from --memory-budget: 84 at 1024)',
+      parsePositiveInt('--max-cached-workflows'),
+    )
+    .option(
+      '--light-activities <n>',
+      'job calls and polls running at once (env S3C_LIGHT_ACTIVITIES; default 100)',
+      parsePositiveInt('--light-activities'),
+    )
+    .option(
+      '--heavy-activities <n>',
+      'manifest builds, analyses, reports, tracking sweeps and large copies running at once (env S3C_HEAVY_ACTIVITIES; default 2)',
+      parsePositiveInt('--heavy-activities'),
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  AWS_PROFILE=ops s3-campaigns worker --region eu-west-1\n' +
         '  s3-campaigns worker --temporal-address 127.0.0.1:7233 --s3-endpoint http://127.0.0.1:4566 \\\n' +
         '      --s3control-endpoint http://127.0.0.1:4567\n' +
-        '  s3-campaigns worker --metrics-port 9464 --metrics-host 0.0.0.0 --shutdown-grace 30s\n',
+        '  s3-campaigns worker --metrics-port 9464 --metrics-host 0.0.0.0 --shutdown-grace 30s\n' +
+        '  s3-campaigns worker --queues heavy --heavy-activities 4 --memory-budget 2048\n',
     )
     .action(async (flags: WorkerFlags) => {
       const env = { ...process.env };
@@ -100,6 +138,13 @@ export function registerWorkerCommand(program: Command): void {
       if (flags.s3Endpoint) env.S3C_S3_ENDPOINT = flags.s3Endpoint;
       if (flags.s3controlEndpoint) env.S3C_S3CONTROL_ENDPOINT = flags.s3controlEndpoint;
       const config = loadConfig(env);
+      const settings = workerSettingsFrom(env, {
+        ...(flags.queues ? { queues: flags.queues } : {}),
+        ...(flags.memoryBudget ? { memoryBudgetMiB: flags.memoryBudget } : {}),
+        ...(flags.maxCachedWorkflows ? { maxCachedWorkflows: flags.maxCachedWorkflows } : {}),
+        ...(flags.lightActivities ? { lightActivities: flags.lightActivities } : {}),
+        ...(flags.heavyActivities ? { heavyActivities: flags.heavyActivities } : {}),
+      });
       const metricsPort = fromEnv(
         flags.metricsPort,
         env.S3C_METRICS_PORT,
@@ -138,6 +183,7 @@ export function registerWorkerCommand(program: Command): void {
       const { worker, connection, close } = await createWorker({
         config,
         shutdownGraceMs,
+        settings,
         plugins: tracing ? [tracing.plugin] : undefined,
       });
       const port =
@@ -171,14 +217,20 @@ export function registerWorkerCommand(program: Command): void {
         temporal: config.temporal.address,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
+        serves: worker.queues.map((q) => q.taskQueue),
+        maxCachedWorkflows: settings.queues === 'heavy' ? undefined : settings.maxCachedWorkflows,
+        lightActivities: settings.queues === 'heavy' ? undefined : settings.lightActivities,
+        heavyActivities: settings.queues === 'light' ? undefined : settings.heavyActivities,
         s3: config.aws.s3Endpoint ?? 'aws',
         s3control: config.aws.s3ControlEndpoint ?? 'aws',
         ...(port ? { metrics: `${port.url}/metrics` } : {}),
         ...(tracing ? { traces: tracing.endpoint } : {}),
       });
+      const stopMemoryGuard = startMemoryGuard(settings.memoryBudgetMiB);
       try {
         await worker.run();
       } finally {
+        stopMemoryGuard();
         await port?.close();
         await close();
         await tracing

@@ -5,13 +5,14 @@
 import http from 'node:http';
 import https from 'node:https';
 
-import type { NativeConnection, RuntimeOptions, Worker } from '@temporalio/worker';
+import type { NativeConnection, RuntimeOptions } from '@temporalio/worker';
 
 import { LISTED_PHASES } from '../cli/phases';
 import type { Config } from '../config';
 import type { Logger } from '../logging';
 import { CAMPAIGN_WORKFLOW_TYPE } from '../shared/campaign';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
+import type { CampaignWorker } from '../worker';
 import { CAMPAIGN_METRICS, CAMPAIGNS_BY_PHASE_GAUGE } from './metric-names';
 import { startObservabilityServer, type ObservabilityServer, type ReadinessCheck } from './server';
 
@@ -54,20 +55,31 @@ export function s3EndpointOf(aws: Config['aws']): string {
   return aws.region ? `https://s3.${aws.region}.amazonaws.com/` : 'https://s3.amazonaws.com/';
 }
 
-export function workerReadinessChecks(worker: Worker, connection: NativeConnection, config: Config): ReadinessCheck[] {
+export function workerReadinessChecks(
+  worker: CampaignWorker,
+  connection: NativeConnection,
+  config: Config,
+): ReadinessCheck[] {
   const s3 = s3EndpointOf(config.aws);
   return [
     {
       name: 'worker',
+      // Every queue the process serves must be polled: a heavy queue nobody polls stalls every manifest build.
       run: async () => {
-        const s = worker.getStatus();
-        if (s.runState !== 'RUNNING') throw new Error(`the worker is ${s.runState}`);
-        if (s.workflowPollerState !== 'POLLING' || s.activityPollerState !== 'POLLING') {
-          throw new Error(
-            `task queue ${config.temporal.taskQueue}: workflow poller ${s.workflowPollerState}, activity poller ${s.activityPollerState}`,
-          );
+        const polling: string[] = [];
+        for (const q of worker.queues) {
+          const s = q.worker.getStatus();
+          if (s.runState !== 'RUNNING')
+            throw new Error(`the ${q.kind} worker (task queue ${q.taskQueue}) is ${s.runState}`);
+          const workflows = q.kind === 'light' ? s.workflowPollerState : 'POLLING';
+          if (workflows !== 'POLLING' || s.activityPollerState !== 'POLLING') {
+            throw new Error(
+              `task queue ${q.taskQueue}: workflow poller ${s.workflowPollerState}, activity poller ${s.activityPollerState}`,
+            );
+          }
+          polling.push(`${q.taskQueue} (${q.kind})`);
         }
-        return `polling task queue ${config.temporal.taskQueue}`;
+        return `polling task queue${polling.length > 1 ? 's' : ''} ${polling.join(', ')}`;
       },
     },
     {
@@ -113,7 +125,7 @@ export interface WorkerPortOptions {
   host: string;
   port: number;
   coreMetricsAddress?: string;
-  worker: Worker;
+  worker: CampaignWorker;
   connection: NativeConnection;
   config: Config;
   log: Logger;

@@ -77,6 +77,7 @@ import { MAX_JOBS_PER_ROUND } from '../shared/limits';
 import { generatorFilter } from '../shared/bucket-source';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../shared/search-attributes';
 import { cancelWaitMs, nextPollMs } from '../campaign/poll-interval';
+import { heavyTaskQueue } from '../shared/task-queue';
 import { buildManifestsSummary, campaignProgressDetails, oneLine, pollSummary, shortJobId } from '../campaign/summary';
 import { campaignMetrics } from './campaign-metrics';
 
@@ -103,15 +104,46 @@ export const reportCalls: ActivityOptions = {
   retry: { initialInterval: '5s', maximumInterval: '2m' },
 };
 
-const { buildCampaignManifests } = proxyActivities<Activities>(manifestCalls);
+/** The patch from which heavy activities run on `<taskQueue>-heavy`; earlier histories scheduled them here. */
+const HEAVY_QUEUE_PATCH = 'heavy-task-queue';
+
+/**
+ * Heavy activities (manifest builds, round analysis, reports, restore tracking, large copies): on the campaign's heavy
+ * task queue, where they have worker slots of their own, so that hours of them never hold the slots another
+ * campaign's job calls and polls need. The queue is chosen at each call, behind `patched()`: a run replayed from a
+ * history of an earlier release schedules them on the campaign queue, as it did then.
+ */
+function heavyActivities(options: ActivityOptions): ActivityInterfaceFor<Activities> {
+  const here = proxyActivities<Activities>(options);
+  let apart: ActivityInterfaceFor<Activities> | undefined;
+  type Call = ((...args: unknown[]) => Promise<unknown>) & {
+    executeWithOptions(options: ActivityOptions, args: unknown[]): Promise<unknown>;
+  };
+  const pick = (name: string): Call => {
+    const calls = patched(HEAVY_QUEUE_PATCH)
+      ? (apart ??= proxyActivities<Activities>({ ...options, taskQueue: heavyTaskQueue(workflowInfo().taskQueue) }))
+      : here;
+    return (calls as unknown as Record<string, Call>)[name]!;
+  };
+  return new Proxy({} as ActivityInterfaceFor<Activities>, {
+    get: (_, name) => {
+      const call = (...args: unknown[]) => pick(name as string)(...args);
+      call.executeWithOptions = (opts: ActivityOptions, args: unknown[]) =>
+        pick(name as string).executeWithOptions(opts, args);
+      return call;
+    },
+  });
+}
+
+const { buildCampaignManifests } = heavyActivities(manifestCalls);
 const { claimCampaignFolder, createBatchJob, describeBatchJobs, updateBatchJobStatus, readWatermark, saveWatermark } =
   proxyActivities<Activities>(jobCalls);
 const { analyzeRound, writeCampaignReport, writeRestoreAndCopyReport, writeLargeCopyFailures } =
-  proxyActivities<Activities>(reportCalls);
+  heavyActivities(reportCalls);
 /** Reads the manifest S3 generated for a job (it scales with the bucket, like a report). */
-const { summarizeGeneratedManifest } = proxyActivities<Activities>(reportCalls);
+const { summarizeGeneratedManifest } = heavyActivities(reportCalls);
 /** Cleanup after cancellation or failure: a few attempts each, so it can never hang the campaign. */
-const cleanupCalls = proxyActivities<Activities>({
+const cleanupCalls = heavyActivities({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '2m',
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },
@@ -121,7 +153,7 @@ const cleanupCalls = proxyActivities<Activities>({
  * Restore tracking steps read and rewrite the whole tracking set (HEAD sweeps of a million objects take an hour at
  * the default rate): long, heartbeating, resumable from their checkpoints.
  */
-const trackingCalls = proxyActivities<Activities>({
+const trackingCalls = heavyActivities({
   startToCloseTimeout: '12h',
   heartbeatTimeout: '2m',
   retry: { initialInterval: '5s', maximumInterval: '2m', nonRetryableErrorTypes: [FailureType.InvalidInput] },
@@ -133,12 +165,12 @@ const largeCopyOptions: ActivityOptions = {
   retry: { initialInterval: '5s', maximumInterval: '2m', maximumAttempts: 5 },
 };
 /** Builds before `large-copy-waits-for-cancel`: a cancel did not wait for the copy to abort its upload. */
-const largeCopyCallsUnwaited = proxyActivities<Activities>(largeCopyOptions);
+const largeCopyCallsUnwaited = heavyActivities(largeCopyOptions);
 /**
  * On cancellation, wait until the copy has aborted its multipart upload (it does so when the cancel reaches its next
  * heartbeat): the campaign ends with no upload left behind, and its report after the copy's end, not before.
  */
-const largeCopyCallsWaited = proxyActivities<Activities>({
+const largeCopyCallsWaited = heavyActivities({
   ...largeCopyOptions,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });

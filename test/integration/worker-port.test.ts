@@ -109,6 +109,8 @@ describe('the worker port: /metrics, /healthz, /readyz', () => {
           ['s3', true],
         ]);
         expect(ready.checks[0]!.detail).toContain(taskQueue);
+        // Both queues the worker serves are polled: the campaign queue and its heavy queue.
+        expect(ready.checks[0]!.detail).toContain(`${taskQueue}-heavy (heavy)`);
         expect((await get(w, '/nope')).status).toBe(404);
         expect((await get(w, '/metrics', 'POST')).status).toBe(405);
 

@@ -9,7 +9,7 @@ import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 
 import { createAwsClients } from '../../src/aws/clients';
 import { writeInventoryReport } from '../../src/demo/inventory-writer';
-import { loadConfig } from '../../src/config';
+import { loadConfig, workerSettingsFrom, type WorkerSettings } from '../../src/config';
 import {
   CAMPAIGN_WORKFLOW_TYPE,
   statusQuery,
@@ -61,6 +61,8 @@ export interface CampaignWorkerOptions extends Partial<Pick<CampaignHarness, 'ta
   workerOptions?: Partial<WorkerOptions>;
   /** The engine its S3 Control calls go to (one started with Lambda handlers, say). @default the run's engine */
   engineUrl?: string;
+  /** Queues, cache and slots over `workerSettingsFrom(process.env)`. @default the worker's defaults */
+  settings?: Partial<WorkerSettings>;
 }
 
 /**
@@ -81,6 +83,7 @@ export async function withCampaignWorker<T>(
     config,
     connection,
     clients: on.s3 ? { ...clients, s3: on.s3 } : clients,
+    settings: workerSettingsFrom(process.env, on.settings),
     workerOptions: { workflowBundle: await workflowBundle(), ...on.workerOptions },
   });
   const { client, connection: clientConnection } = await temporalClient();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ConfigError, loadConfig } from '../../src/config';
+import { cachedWorkflowsFor, ConfigError, loadConfig, workerSettingsFrom } from '../../src/config';
 
 /** An env with no user profile file in the way. */
 function env(vars: Record<string, string>): NodeJS.ProcessEnv {
@@ -76,5 +76,60 @@ describe('config', () => {
   ])('bad %o → ConfigError naming the variable', (vars, message) => {
     expect(() => loadConfig(env(vars))).toThrow(ConfigError);
     expect(() => loadConfig(env(vars))).toThrow(message);
+  });
+});
+
+describe('worker settings (queues, workflow cache, activity slots)', () => {
+  test('defaults: both queues, a cache sized for 1 GiB, 100 light and 2 heavy slots', () => {
+    expect(workerSettingsFrom({})).toEqual({
+      queues: 'both',
+      memoryBudgetMiB: 1024,
+      maxCachedWorkflows: cachedWorkflowsFor(1024),
+      workflowHeapMiB: 1024 - 600,
+      lightActivities: 100,
+      heavyActivities: 2,
+    });
+    // The SDK's own default on this machine's heap cached every one of 1,000 campaigns (2.9 GB); the budget's
+    // cache is under a hundred, and grows with the budget.
+    expect(cachedWorkflowsFor(1024)).toBeGreaterThanOrEqual(50);
+    expect(cachedWorkflowsFor(1024)).toBeLessThanOrEqual(300);
+    expect(cachedWorkflowsFor(2048)).toBeGreaterThan(cachedWorkflowsFor(1024) + 150);
+    // A tiny budget still gets a workflow heap of 128 MiB.
+    expect(cachedWorkflowsFor(100)).toBe(Math.floor(128 / 5));
+  });
+
+  test('variables set each, and the budget sizes the cache unless the cache is given; flags win', () => {
+    const vars = {
+      S3C_WORKER_QUEUES: 'heavy',
+      S3C_WORKER_MEMORY_MIB: '2048',
+      S3C_LIGHT_ACTIVITIES: '50',
+      S3C_HEAVY_ACTIVITIES: '4',
+    };
+    expect(workerSettingsFrom(vars)).toEqual({
+      queues: 'heavy',
+      memoryBudgetMiB: 2048,
+      maxCachedWorkflows: cachedWorkflowsFor(2048),
+      workflowHeapMiB: 2048 - 600,
+      lightActivities: 50,
+      heavyActivities: 4,
+    });
+    expect(workerSettingsFrom({ ...vars, S3C_MAX_CACHED_WORKFLOWS: '30' }).maxCachedWorkflows).toBe(30);
+    // A cache above what the budget holds gets the workflow heap it needs.
+    expect(workerSettingsFrom({ S3C_MAX_CACHED_WORKFLOWS: '1000' }).workflowHeapMiB).toBeGreaterThanOrEqual(1000 * 2.3);
+    expect(workerSettingsFrom(vars, { queues: 'light', heavyActivities: 1 })).toMatchObject({
+      queues: 'light',
+      heavyActivities: 1,
+    });
+  });
+
+  test.each([
+    ['S3C_WORKER_QUEUES', 'all'],
+    ['S3C_WORKER_MEMORY_MIB', '1GB'],
+    ['S3C_MAX_CACHED_WORKFLOWS', '0'],
+    ['S3C_LIGHT_ACTIVITIES', '-1'],
+    ['S3C_HEAVY_ACTIVITIES', '2.5'],
+  ])('%s=%s is refused by name', (name, value) => {
+    expect(() => workerSettingsFrom({ [name]: value })).toThrow(ConfigError);
+    expect(() => workerSettingsFrom({ [name]: value })).toThrow(name);
   });
 });

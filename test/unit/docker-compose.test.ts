@@ -75,7 +75,14 @@ describe('docker-compose.yml', () => {
     const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)![1]);
     expect(seconds(worker.stop_grace_period!)).toBeGreaterThan(seconds(String(worker.environment!.S3C_SHUTDOWN_GRACE)));
     const scrape = readFileSync(path.join(root, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8');
-    expect(scrape).toContain(`worker:${port}`);
+    // Every replica of `--scale worker=N`, by the service's DNS name.
+    expect(scrape).toMatch(new RegExp(`dns_sd_configs:\\s+- names: \\[worker\\]\\s+type: A\\s+port: ${port}`));
+  });
+
+  test('the worker scales (`docker compose up --scale worker=3`): no fixed host port, no container name', () => {
+    const worker = services.worker as Service & { container_name?: string };
+    expect(worker.container_name).toBeUndefined();
+    for (const p of worker.ports ?? []) expect(p).toMatch(/^127\.0\.0\.1::\d+$/);
   });
 
   test.each(Object.entries(services))('%s: image pinned or built from this repo', (_name, svc) => {
@@ -90,7 +97,7 @@ describe('docker-compose.yml', () => {
   test('every published port binds 127.0.0.1 only', () => {
     const ports = Object.values(services).flatMap((s) => s.ports ?? []);
     expect(ports.length).toBeGreaterThan(0);
-    for (const p of ports) expect(p).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    for (const p of ports) expect(p).toMatch(/^127\.0\.0\.1:\d*:\d+$/);
   });
 
   test('depends_on names services that exist', () => {
