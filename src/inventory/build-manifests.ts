@@ -32,9 +32,12 @@ import {
 /** Live progress between checkpoints: often enough for a heartbeat timeout of 10 s or more. */
 const DEFAULT_PROGRESS_INTERVAL_MS = 2_000;
 
-/** What `buildManifests` is given besides its input. */
-export interface BuildManifestsDeps {
-  /** Reads S3 inventories and writes S3 manifests; built and owned by the caller. */
+/**
+ * What a streaming manifest build (an inventory scan, a bucket listing) is given besides its input: one shape for both,
+ * so that the campaign's activity wires cancellation, hand-over and heartbeats the same way for each.
+ */
+export interface ResumableBuildDeps<Progress> {
+  /** Reads the source and writes S3 manifests; built and owned by the caller. */
   s3: S3Client;
   /** Cancels the build: workers stop, uploads are aborted, the promise rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -45,19 +48,23 @@ export interface BuildManifestsDeps {
    */
   handOver?: () => boolean;
   /**
-   * Called with small JSON progress after every data file and every `progressIntervalMs`; a Temporal activity
+   * Called with small JSON progress after every checkpoint and every `progressIntervalMs`; a Temporal activity
    * heartbeats it. Must not throw.
    */
-  onProgress?: (progress: ManifestProgress) => void;
+  onProgress?: (progress: Progress) => void;
   /**
    * Progress from an earlier attempt of the same build (the activity's last heartbeat details): the build goes on from
    * there. Progress that does not validate or belongs to another build is ignored, and the build starts over.
    */
   resumeFrom?: unknown;
-  /** @default createLogger('inventory') */
+  /** @default a logger named after the build */
   log?: Logger;
   /** Milliseconds between live progress reports. @default 2000 */
   progressIntervalMs?: number;
+}
+
+/** What `buildManifests` is given besides its input. */
+export interface BuildManifestsDeps extends ResumableBuildDeps<ManifestProgress> {
   /**
    * Bytes of manifest rows a worker may send ahead of the file being written before it spills further rows to a
    * temporary file. Tests lower it to exercise spilling. @default 4 MiB

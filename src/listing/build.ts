@@ -11,10 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 
-import type { S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 
+import type { ResumableBuildDeps } from '../inventory/build-manifests';
 import { invalidInventory, s3Failure } from '../inventory/errors';
 import type { InventoryColumns, InventoryField } from '../inventory/fields';
 import { encodeManifestKey } from '../inventory/key-encoding';
@@ -28,7 +28,7 @@ import {
   type ManifestShard,
   type ManifestTotals,
 } from '../inventory/types';
-import { createLogger, type Logger } from '../logging';
+import { createLogger } from '../logging';
 import { listBucket, type ListedEntry, type ListedPage, type ListRange } from './lister';
 
 /** Checkpoint and progress report at most this often (ms): well inside any heartbeat timeout of 10 s or more. */
@@ -71,26 +71,12 @@ export interface ListingBuildInput {
   sampleSize?: number;
 }
 
-/** What `buildManifestsFromListing` is given besides its input. */
-export interface ListingBuildDeps {
-  /** Lists the source and writes the manifests; built and owned by the caller. */
-  s3: S3Client;
-  /** Cancels the build. */
-  signal?: AbortSignal;
-  /** Whether an abort hands the build to a later attempt (uploads kept) rather than ending it. @default never */
-  handOver?: () => boolean;
-  /** Small JSON progress after every checkpoint (a Temporal activity heartbeats it). Must not throw. */
-  onProgress?: (progress: ListingProgress) => void;
-  /** The last progress of an earlier attempt: the build goes on from there. Anything else is ignored. */
-  resumeFrom?: unknown;
+/** What `buildManifestsFromListing` is given besides its input (the shape every streaming build takes, and more). */
+export interface ListingBuildDeps extends ResumableBuildDeps<ListingProgress> {
   /** List requests in flight at most. @default DEFAULT_LIST_CONCURRENCY */
   concurrency?: number;
   /** Keys per list request. @default 1000 */
   pageSize?: number;
-  /** Milliseconds between checkpoints. @default 2000 */
-  progressIntervalMs?: number;
-  /** @default createLogger('listing') */
-  log?: Logger;
 }
 
 const RangeStateSchema = z.object({
