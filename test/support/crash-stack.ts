@@ -139,6 +139,10 @@ export async function startCrashStack(opts: { faults: FaultRule[]; engineArgs?: 
             s3Proxy.url,
             '--s3control-endpoint',
             engineProxy.url,
+            // The suite holds every campaign at its crash point at once, several of them inside heavy activities
+            // (manifest builds, analyses): the default 2 heavy slots would queue the rest behind them.
+            '--heavy-activities',
+            '16',
           ],
           logDir: path.join(dir, 'logs'),
           env: {
