@@ -12,23 +12,13 @@ import { Xxh3_128, Xxh3_64, Xxh64 } from '@aws-sdk/checksums/xxh';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { awsErrorInfo, missingObjectOutcome, unquoteETag } from './failures';
+import { COMPOSITE_ALGORITHMS } from '../shared/s3-enums';
 import type { ChecksumAlgorithm, ChecksumOperation, TaskOutcome, TaskRef } from './types';
 
 /** The algorithm when a job names none: CRC64NVME, S3's own default checksum (our choice; AWS does not document it). */
 export const DEFAULT_CHECKSUM_ALGORITHM: ChecksumAlgorithm = 'CRC64NVME';
 
-/**
- * Algorithms for which AWS documents a COMPOSITE checksum ("Checking object integrity": CRC64NVME is full-object
- * only). For SHA512 and the XXHASH family the documentation defines no composite form, so the engine refuses it
- * rather than invent one.
- */
-export const COMPOSITE_ALGORITHMS: ReadonlySet<ChecksumAlgorithm> = new Set([
-  'CRC32',
-  'CRC32C',
-  'SHA1',
-  'SHA256',
-  'MD5',
-]);
+export { COMPOSITE_ALGORITHMS };
 
 /** The incremental interface every implementation here follows (Smithy's `Checksum`). */
 interface Hasher {

@@ -115,20 +115,9 @@ export type JobOperation =
   | { type: 'S3ReplicateObject' }
   | ({ type: 'S3ComputeObjectChecksum' } & ChecksumOperation);
 
-/** The algorithms of the model's `ComputeObjectChecksumAlgorithm`. */
-export const CHECKSUM_ALGORITHMS = [
-  'CRC32',
-  'CRC32C',
-  'CRC64NVME',
-  'MD5',
-  'SHA1',
-  'SHA256',
-  'SHA512',
-  'XXHASH64',
-  'XXHASH3',
-  'XXHASH128',
-] as const;
-export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+import type { ChecksumAlgorithm } from '../shared/s3-enums';
+
+export { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../shared/s3-enums';
 
 /** `S3ComputeObjectChecksum` parameters. Both are optional in the model; see checksum.ts for the defaults. */
 export interface ChecksumOperation {

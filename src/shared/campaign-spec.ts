@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { InventoryFilterSchema } from '../inventory/types';
 
 import { bucketSourceProblems } from './bucket-source';
-import { CANNED_ACLS } from './s3-enums';
+import { CANNED_ACLS, CHECKSUM_ALGORITHMS, COMPOSITE_ALGORITHMS } from './s3-enums';
 
 const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -273,9 +273,6 @@ export type CampaignFilter = z.infer<typeof FilterSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // Operation
 // ---------------------------------------------------------------------------------------------------------------
-
-/** Checksum algorithms without a COMPOSITE form (S3 refuses that combination at CreateJob). */
-const FULL_OBJECT_ONLY = new Set(['CRC64NVME', 'SHA512', 'XXHASH64', 'XXHASH3', 'XXHASH128']);
 
 /** Batch Operations restores take BULK or STANDARD only. */
 const RESTORE_TIER = z.enum(['BULK', 'STANDARD']);
@@ -541,23 +538,12 @@ export const OperationSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('compute-checksum'),
       /** Every algorithm of the S3 Control model. */
-      algorithm: z.enum([
-        'CRC32',
-        'CRC32C',
-        'CRC64NVME',
-        'MD5',
-        'SHA1',
-        'SHA256',
-        'SHA512',
-        'XXHASH64',
-        'XXHASH3',
-        'XXHASH128',
-      ]),
+      algorithm: z.enum(CHECKSUM_ALGORITHMS),
       /** COMPOSITE: a checksum of the parts' checksums (multipart objects), as S3 computes it at upload. */
       checksumType: z.enum(['FULL_OBJECT', 'COMPOSITE']).default('FULL_OBJECT'),
     })
     .strict()
-    .refine((o) => o.checksumType === 'FULL_OBJECT' || !FULL_OBJECT_ONLY.has(o.algorithm), {
+    .refine((o) => o.checksumType === 'FULL_OBJECT' || COMPOSITE_ALGORITHMS.has(o.algorithm), {
       message:
         'operation.checksumType COMPOSITE is not defined for this algorithm: CRC64NVME is full-object only, and AWS ' +
         'documents no composite form of SHA512 or the XXHASH ones (use FULL_OBJECT)',

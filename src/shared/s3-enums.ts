@@ -51,3 +51,31 @@ export const INVENTORY_FILTER_VALUES = {
     'NONE',
   ],
 } as const;
+
+/** The algorithms of S3 Control's `ComputeObjectChecksumAlgorithm` (S3ComputeObjectChecksum). */
+export const CHECKSUM_ALGORITHMS = [
+  'CRC32',
+  'CRC32C',
+  'CRC64NVME',
+  'MD5',
+  'SHA1',
+  'SHA256',
+  'SHA512',
+  'XXHASH64',
+  'XXHASH3',
+  'XXHASH128',
+] as const;
+export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+
+/**
+ * Algorithms for which AWS documents a COMPOSITE checksum ("Checking object integrity": CRC64NVME is full-object
+ * only). For SHA512 and the XXHASH family the documentation defines no composite form: the spec and the local engine
+ * both refuse it rather than invent one.
+ */
+export const COMPOSITE_ALGORITHMS: ReadonlySet<ChecksumAlgorithm> = new Set([
+  'CRC32',
+  'CRC32C',
+  'SHA1',
+  'SHA256',
+  'MD5',
+]);
