@@ -57,8 +57,8 @@ export function createAwsClients(aws: Config['aws'], timeouts: ClientTimeouts = 
   const s3control = aws.s3ControlEndpoint
     ? createLocalS3ControlClient({ endpoint: aws.s3ControlEndpoint, region, credentials: localCredentials() })
     : new S3ControlClient({ region });
-  // One adaptive limiter for all S3 Control calls of this process (a worker builds its clients once): throttling
-  // slows every campaign's polls down together instead of failing some of them.
+  // One adaptive limiter per account for the S3 Control calls of this process (a worker builds its clients once):
+  // throttling slows every campaign's polls in that account down together instead of failing some of them.
   limitS3ControlCalls(s3control);
   // moto serves SQS on the same port as S3: a local S3 endpoint is the local SQS endpoint too.
   const sqs = new SQSClient({
