@@ -604,7 +604,7 @@ async function profile(inv: Inventory, outDir: string): Promise<StageSeconds> {
   mkdirSync(outDir, { recursive: true });
   const sinkPath = path.join(outDir, 'profile-out.csv');
   const inflated = (file: string) =>
-    createReadStream(file, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }));
+    createReadStream(file, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 256 << 10 }));
   for (const file of inv.files) {
     let s = now();
     const hash = createHash('md5');
