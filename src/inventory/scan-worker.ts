@@ -33,8 +33,8 @@ export interface FileJob {
 }
 
 /**
- * Main thread → worker: scan a file, or the main thread is done with `bytes` of rows (and hands back their buffer,
- * when it was sent whole).
+ * Main thread → worker: scan a file (after the ones handed over before it), or the main thread is done with `bytes`
+ * of rows (and hands back their buffer, when it was sent whole).
  */
 export type ToWorker = { type: 'scan'; job: FileJob } | { type: 'ack'; bytes: number; buffer?: ArrayBuffer };
 
@@ -237,9 +237,27 @@ async function scan(job: FileJob): Promise<void> {
   }
 }
 
+/** Files handed over and not yet started: the pool queues the next one here, so scans follow each other at once. */
+const queued: FileJob[] = [];
+let scanning = false;
+
+function next(): void {
+  if (scanning) return;
+  const job = queued.shift();
+  if (!job) return;
+  scanning = true;
+  void scan(job).finally(() => {
+    scanning = false;
+    next();
+  });
+}
+
 parentPort?.on('message', (msg: ToWorker) => {
   if (msg.type === 'ack') {
     inFlight -= msg.bytes;
     if (msg.buffer) returnOutputBuffer(msg.buffer);
-  } else void scan(msg.job);
+  } else {
+    queued.push(msg.job);
+    next();
+  }
 });
