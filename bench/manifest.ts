@@ -495,6 +495,8 @@ async function prepareParquet(root: string, shape: Shape, csv: Inventory): Promi
 
 interface ChildResult {
   seconds: number;
+  /** CPU time of the build, every thread of the process (workers, zlib's thread pool) included. */
+  cpuSeconds: number;
   rowsScanned: number;
   rowsSelected: number;
   maxRssMB: number;
@@ -530,13 +532,16 @@ function runOurs(manifest: string, outDir: string): ChildResult {
 async function child(manifest: string, outDir: string): Promise<void> {
   const s3 = new S3Client({ region: 'us-east-1' });
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   const summary = await buildManifests(
     { inventory: manifest, output: outDir, filter: { storageClasses: SELECTED } },
     { s3 },
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const used = process.cpuUsage(cpu);
   const result: ChildResult = {
     seconds,
+    cpuSeconds: (used.user + used.system) / 1e6,
     rowsScanned: summary.rowsScanned,
     rowsSelected: summary.rowsSelected,
     maxRssMB: peakRssMB(),
@@ -612,9 +617,9 @@ async function profile(inv: Inventory, outDir: string): Promise<StageSeconds> {
     hash.digest();
     t.md5In += now() - s;
     s = now();
-    for await (const _c of inflated(file)) {
-      // inflate only
-    }
+    let inflatedBytes = 0;
+    for await (const c of inflated(file)) inflatedBytes += (c as Buffer).length;
+    if (inflatedBytes === 0) throw new Error(`${file} inflates to nothing`);
     t.inflate += now() - s;
     for (const native of [true, false]) {
       const out = createWriteStream(sinkPath);
@@ -668,7 +673,7 @@ interface ShapeResult {
 }
 
 function fmtRows(n: number): string {
-  return n >= 1e6 ? `${+(n / 1e6).toFixed(2)}M` : `${+(n / 1e3).toFixed(0)}k`;
+  return n >= 1e6 ? `${+(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${+(n / 1e3).toFixed(0)}k` : String(n);
 }
 
 function printTable(results: ShapeResult[]): void {
@@ -679,13 +684,15 @@ function printTable(results: ShapeResult[]): void {
     'files',
     'gzip MB',
     'ours s',
+    'ours CPU s',
     'DuckDB s',
     'ratio',
     'peak RSS MB',
     'selected',
   ];
   const lines = results.map((r) => {
-    const best = Math.min(...r.ours.map((o) => o.seconds));
+    const fastest = r.ours.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const best = fastest.seconds;
     const duckBest = Math.min(...r.theirs.map((o) => o.seconds));
     return [
       r.shape.name,
@@ -694,6 +701,7 @@ function printTable(results: ShapeResult[]): void {
       String(r.shape.files),
       (r.inv.bytes / 1e6).toFixed(0),
       best.toFixed(2),
+      fastest.cpuSeconds.toFixed(2),
       duckBest.toFixed(2),
       `${(duckBest / best).toFixed(2)}×`,
       Math.max(...r.ours.map((o) => o.maxRssMB)).toFixed(0),
@@ -716,12 +724,12 @@ function printTable(results: ShapeResult[]): void {
     'MD5 out',
     'write',
     'sum',
-    'ours × 2 cores',
+    'build CPU',
   ];
   const plines = profiled.map((r) => {
     const p = r.profile!;
     const per = (x: number) => `${((x / r.inv.rows) * 1e6).toFixed(3)}`;
-    const best = Math.min(...r.ours.map((o) => o.seconds));
+    const fastest = r.ours.reduce((a, b) => (b.seconds < a.seconds ? b : a));
     return [
       r.shape.name,
       per(p.md5In),
@@ -732,7 +740,7 @@ function printTable(results: ShapeResult[]): void {
       per(p.md5Out),
       per(p.write),
       per(p.md5In + p.inflate + p.scanNative + p.md5Out + p.write),
-      per(best * 2),
+      per(fastest.cpuSeconds),
     ];
   });
   const pw = phead.map((h, i) => Math.max(h.length, ...plines.map((l) => l[i]!.length)));
@@ -769,6 +777,11 @@ async function main(): Promise<void> {
       const root = path.join(os.tmpdir(), `s3c-bench-manifest-${shape.name}-${shape.rows}x${shape.files}`);
       const csv = await prepareCsv(root, shape);
       for (const format of args.formats) {
+        if (format === 'parquet' && shape.keys === 'encoded') {
+          // Parquet inventories hold raw keys, which both sides would have to URL-encode alike; DuckDB's COPY does not.
+          console.log(`${shape.name}: no Parquet comparison (raw keys that need encoding; see the comment here)`);
+          continue;
+        }
         const inv = format === 'csv' ? csv : await prepareParquet(root, shape, csv);
         const ours: ChildResult[] = [];
         const theirs: { seconds: number; rows: number }[] = [];
