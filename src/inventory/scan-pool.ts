@@ -90,8 +90,11 @@ export const PARQUET_WORKER_HEAP_MB = 96;
 /** The worker entry: compiled JS next to this file, or, under ts-jest, the TypeScript source transpiled above. */
 function startWorker(format: ScanPlan['format']): Worker {
   const resourceLimits = format === 'Parquet' ? { maxOldGenerationSizeMb: PARQUET_WORKER_HEAP_MB } : undefined;
+  // The environment of the code that starts the pool (Node's default is the process's own, which a test runner's
+  // sandboxed process.env, e.g. Jest's, does not reach): workers then honour S3C_NATIVE as their caller sees it.
+  const env = process.env;
   const js = path.join(__dirname, 'scan-worker.js');
-  if (!__filename.endsWith('.ts')) return new Worker(js, { resourceLimits });
+  if (!__filename.endsWith('.ts')) return new Worker(js, { resourceLimits, env });
   const bootstrap = `
     const { workerData } = require('worker_threads');
     require.extensions['.ts'] = (m, filename) => {
@@ -104,6 +107,7 @@ function startWorker(format: ScanPlan['format']): Worker {
   return new Worker(bootstrap, {
     eval: true,
     resourceLimits,
+    env,
     workerData: { sources: sourcesForTsWorkers(), entry: path.join(__dirname, 'scan-worker.ts') },
   });
 }
