@@ -51,9 +51,10 @@ export type FromWorker =
 /** Read size for data files: big reads keep syscall and stream overhead negligible. */
 const READ_BYTES = 1 << 20;
 /**
- * Gunzip output chunk. zlib allocates a fresh buffer per chunk, garbage until the worker's next GC: at 1 MiB that
- * garbage was ~30 MB of peak RSS on `bench:manifest --shapes files-32` (224 → 194 MB), for no speed (the parser's
- * per-chunk cost is small at 256 KiB too; 64 KiB was slower).
+ * node:zlib's gunzip output chunk (used without the native addon). zlib allocates a fresh buffer per chunk, garbage
+ * until the worker's next GC: at 1 MiB that garbage was ~30 MB of peak RSS on `bench:manifest --shapes files-32`
+ * (224 → 194 MB); 256 KiB costs ~5% more CPU (more thread-pool round trips; baseline shape, 2.05–2.16 against
+ * 1.95–2.01 CPU-seconds), 64 KiB was clearly slower.
  */
 const GUNZIP_CHUNK_BYTES = 256 << 10;
 
