@@ -112,6 +112,7 @@ async function md5OfFile(path: string): Promise<string> {
 
 /** Inflated bytes per call of the native inflater, into one buffer reused for the whole file. */
 const NATIVE_GUNZIP_CHUNK_BYTES = 1 << 20;
+let nativeBuffers: { input: Buffer; out: Buffer } | undefined;
 
 /**
  * Reads, hashes, inflates and scans a CSV data file on this thread alone, with the native inflater: each 1 MiB read
@@ -124,8 +125,12 @@ async function scanCsvNative(
 ): Promise<{ stats: ScanStats; md5: string }> {
   const hash = createHash('md5');
   const scanner = new CsvScanner(job.plan, sender.emit);
-  const input = Buffer.allocUnsafeSlow(READ_BYTES);
-  const out = Buffer.allocUnsafeSlow(NATIVE_GUNZIP_CHUNK_BYTES);
+  // One pair per worker, reused file after file (a worker scans one file at a time): no fresh pages per file.
+  nativeBuffers ??= {
+    input: Buffer.allocUnsafeSlow(READ_BYTES),
+    out: Buffer.allocUnsafeSlow(NATIVE_GUNZIP_CHUNK_BYTES),
+  };
+  const { input, out } = nativeBuffers;
   const fh = await fsp.open(job.path, 'r');
   try {
     for (;;) {
