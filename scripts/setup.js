@@ -128,7 +128,7 @@ function findCargo() {
 }
 
 /**
- * The native scanner makes CSV inventory scans faster (about 1.25× end to end: npm run bench:manifest); without it they run in
+ * The native scanner makes CSV inventory scans faster (about 1.7× end to end: npm run bench:manifest); without it they run in
  * JavaScript with the same results. S3C_NATIVE=off skips it; S3C_NATIVE=on makes a missing cargo an error.
  */
 function buildNative() {
@@ -139,7 +139,7 @@ function buildNative() {
   // Without the scanner, scans run in JavaScript: say so, and fail only when it was asked for (S3C_NATIVE=on).
   const without = (why) => {
     fs.rmSync(dest, { force: true });
-    const msg = `${why}: inventory CSV scans run in JavaScript (about 1.25× slower end to end, npm run bench:manifest)`;
+    const msg = `${why}: inventory CSV scans run in JavaScript (about 1.7× slower end to end, npm run bench:manifest)`;
     if (mode === 'on') {
       process.stderr.write(`[setup] S3C_NATIVE=on, but ${msg}\n`);
       process.exit(1);

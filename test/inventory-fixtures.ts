@@ -47,6 +47,8 @@ export interface InventorySpec {
   /** Path prefix inside the destination (`<dest-prefix>`). @default 'inventory' */
   prefix?: string;
   keyStyle?: KeyStyle;
+  /** Compress a CSV data file's text differently (its MD5 is taken from the result). @default gzipSync */
+  gzip?: (index: number, text: Buffer) => Buffer;
   /** Replace a data file's bytes after its MD5 went into the manifest (corruption tests). */
   corrupt?: (index: number, bytes: Buffer) => Buffer;
   /** Leave data files out (missing-file tests). */
@@ -140,7 +142,7 @@ export async function buildInventory(spec: InventorySpec): Promise<WrittenInvent
       const text = spec.rawCsv
         ? spec.rawCsv[i]!
         : spec.files[i]!.map((r) => csvLine(spec.schema, r, spec.keyStyle)).join('');
-      bytes = gzipSync(Buffer.from(text, 'utf-8'));
+      bytes = (spec.gzip ?? ((_i, t) => gzipSync(t)))(i, Buffer.from(text, 'utf-8'));
       ext = format === 'ORC' ? 'orc' : 'csv.gz';
     }
     const key = `${base}/data/${String(i).padStart(4, '0')}-file.${ext}`;

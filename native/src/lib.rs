@@ -11,16 +11,24 @@
 //!   [4] rows scanned, [5] rows selected, [6] rows written. `totals` holds the running (bytes, rows) per class
 //!   index; selected rows are added to them. `out`, `state` and `totals` must not overlap each other or `chunk`.
 //!
+//! - `gunzipCreate()` → handle: an inflater for one gzip file (every member of it), with Node's own zlib.
+//! - `gunzip(handle, input: Uint8Array, out: Uint8Array, state: Float64Array(4))` → stop code (0 the input is used
+//!   up, 1 the output is full). `state` in: [0] position in `input`, [1] end of the data in `input`, [2] position
+//!   in `out`; out: [0] position, [2] output position, [3] 1 when the last member has ended. A zlib error throws an
+//!   Error whose `code` is Node's (`Z_DATA_ERROR`, …).
+//!
 //! The dozen Node-API functions used are declared by hand from `js_native_api.h` (stable C ABI since Node-API 1)
 //! rather than generated: the addon then builds in seconds with a single dependency. Entry points catch panics,
 //! so a bug here becomes a JavaScript exception, never a crashed worker.
 
+mod gunzip;
 mod scan;
 
 use std::ffi::{c_char, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
+use gunzip::Gunzip;
 use scan::{Config, Scanner};
 
 #[allow(non_camel_case_types)]
@@ -102,6 +110,16 @@ const MAGIC: u64 = 0x7333_635f_7363_616e; // "s3c_scan"
 struct Handle {
     magic: u64,
     scanner: Scanner,
+}
+
+static GUNZIP_TAG: TypeTag = TypeTag { lower: 0x7333_635f_677a_6970, upper: 0x51e3_0c9a_77d2_4b16 };
+
+/// Tells our inflaters apart from any other external value.
+const GUNZIP_MAGIC: u64 = 0x7333_635f_677a_6970; // "s3c_gzip"
+
+struct GunzipHandle {
+    magic: u64,
+    gunzip: Gunzip,
 }
 
 /// A JavaScript exception to throw: code, message, and whether it is a TypeError.
@@ -300,6 +318,77 @@ unsafe extern "C" fn scan(env: napi_env, info: napi_callback_info) -> napi_value
     })
 }
 
+unsafe extern "C" fn finalize_gunzip(_env: napi_env, data: *mut c_void, _hint: *mut c_void) {
+    if !data.is_null() {
+        drop(Box::from_raw(data as *mut GunzipHandle));
+    }
+}
+
+unsafe extern "C" fn gunzip_create(env: napi_env, _info: napi_callback_info) -> napi_value {
+    guard(env, || {
+        let gunzip = Gunzip::new().map_err(|e| Thrown(e.code, e.message, false))?;
+        let raw = Box::into_raw(Box::new(GunzipHandle { magic: GUNZIP_MAGIC, gunzip }));
+        let mut v = ptr::null_mut();
+        if napi_create_external(env, raw as *mut c_void, finalize_gunzip, ptr::null_mut(), &mut v) != NAPI_OK {
+            drop(Box::from_raw(raw));
+            return Err(Thrown("ERR_S3C_NATIVE", "could not create an inflater".into(), false));
+        }
+        if napi_type_tag_object(env, v, &GUNZIP_TAG) != NAPI_OK {
+            return Err(Thrown("ERR_S3C_NATIVE", "could not tag the inflater handle".into(), false));
+        }
+        Ok(v)
+    })
+}
+
+unsafe fn gunzip_handle<'a>(env: napi_env, value: napi_value) -> Result<&'a mut GunzipHandle, Thrown> {
+    let mut tagged = false;
+    if napi_check_object_type_tag(env, value, &GUNZIP_TAG, &mut tagged) != NAPI_OK || !tagged {
+        return Err(type_error("the handle is not a native inflater"));
+    }
+    let mut data: *mut c_void = ptr::null_mut();
+    if napi_get_value_external(env, value, &mut data) != NAPI_OK || data.is_null() {
+        return Err(type_error("the handle is not a native inflater"));
+    }
+    let h = &mut *(data as *mut GunzipHandle);
+    if h.magic != GUNZIP_MAGIC {
+        return Err(type_error("the handle is not a native inflater"));
+    }
+    Ok(h)
+}
+
+unsafe extern "C" fn gunzip(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, || {
+        let [h, input, out, state] = args::<4>(env, info)?;
+        let h = gunzip_handle(env, h)?;
+        let input = typed::<u8>(env, input, UINT8_ARRAY, "input")?;
+        let out = typed::<u8>(env, out, UINT8_ARRAY, "out")?;
+        let state = typed::<f64>(env, state, FLOAT64_ARRAY, "state")?;
+        disjoint(&[(input.bytes(), "input"), (out.bytes(), "out"), (state.bytes(), "state")])?;
+        let (input, out, state) = (input.shared(), out.exclusive(), state.exclusive());
+        if state.len() < 4 {
+            return Err(type_error("state must hold 4 numbers"));
+        }
+        let index = |v: f64, max: usize, what: &str| -> Result<usize, Thrown> {
+            if v >= 0.0 && v <= max as f64 && v.fract() == 0.0 {
+                Ok(v as usize)
+            } else {
+                Err(Thrown("ERR_OUT_OF_RANGE", format!("{what} {v} is out of range (0..{max})"), false))
+            }
+        };
+        let end = index(state[1], input.len(), "end")?;
+        let mut pos = index(state[0], end, "position")?;
+        let mut out_pos = index(state[2], out.len(), "output position")?;
+        let result = h.gunzip.run(&input[..end], &mut pos, out, &mut out_pos);
+        state[0] = pos as f64;
+        state[2] = out_pos as f64;
+        state[3] = if h.gunzip.ended { 1.0 } else { 0.0 };
+        let stop = result.map_err(|e| Thrown(e.code, e.message, false))?;
+        let mut v = ptr::null_mut();
+        napi_create_uint32(env, stop as u32, &mut v);
+        Ok(v)
+    })
+}
+
 unsafe fn export(env: napi_env, exports: napi_value, name: &str, cb: napi_callback) {
     let cname = CString::new(name).unwrap_or_default();
     let mut f = ptr::null_mut();
@@ -314,5 +403,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
     export(env, exports, "create", create);
     export(env, exports, "addClass", add_class);
     export(env, exports, "scan", scan);
+    export(env, exports, "gunzipCreate", gunzip_create);
+    export(env, exports, "gunzip", gunzip);
     exports
 }

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 import { S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
@@ -348,6 +349,57 @@ describe('buildManifests (local)', () => {
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(message);
     expect(existsSync(path.join(dir, 'out')) ? readdirSync(path.join(dir, 'out')) : []).toEqual([]);
+  });
+
+  // The native inflater (scan workers, with the addon) and node:zlib's stream (S3C_NATIVE=off) must agree on every
+  // gzip file, good or bad; the MD5s match here, so what a file holds is the inflater's business alone.
+  const twoMembers = (_i: number, t: Buffer) => Buffer.concat([gzipSync(t.subarray(0, 5)), gzipSync(t.subarray(5))]);
+  describe.each(['auto', 'off'])('with S3C_NATIVE=%s', (native) => {
+    let saved: string | undefined;
+    beforeEach(() => {
+      saved = process.env.S3C_NATIVE;
+      process.env.S3C_NATIVE = native;
+    });
+    afterEach(() => {
+      if (saved === undefined) delete process.env.S3C_NATIVE;
+      else process.env.S3C_NATIVE = saved;
+    });
+
+    test('a data file of several gzip members gives the rows of every member', async () => {
+      const inventory = await writeInventoryDir(path.join(dir, 'inv'), {
+        schema: ['Bucket', 'Key'],
+        files: [
+          [
+            { Bucket: 'b', Key: 'k1' },
+            { Bucket: 'b', Key: 'k2' },
+          ],
+          [{ Bucket: 'b', Key: 'k3' }],
+        ],
+        gzip: twoMembers,
+      });
+      await build({ inventory });
+      expect(manifests()[0]!.text).toBe('b,k1\nb,k2\nb,k3\n');
+    });
+
+    test.each([
+      ['cut short', (_i: number, t: Buffer) => gzipSync(t).subarray(0, 20), /is malformed: unexpected end of file/],
+      [
+        'followed by garbage',
+        (_i: number, t: Buffer) => Buffer.concat([gzipSync(t), Buffer.from('xyz')]),
+        /is malformed: incorrect header check/,
+      ],
+      ['not gzip', (_i: number, t: Buffer) => t, /is malformed: incorrect header check/],
+    ])('a gzip file %s (its MD5 right) is malformed, permanently', async (_name, gzip, message) => {
+      const inventory = await writeInventoryDir(path.join(dir, 'inv'), {
+        schema: ['Bucket', 'Key'],
+        files: [[{ Bucket: 'b', Key: 'k1' }], [{ Bucket: 'b', Key: 'k2' }]],
+        gzip: (i, t) => (i === 1 ? gzip(i, t) : gzipSync(t)),
+      });
+      const err = await failure(build({ inventory }));
+      expect(err).toMatchObject({ type: FailureType.InvalidInput, nonRetryable: true });
+      expect(err.message).toMatch(/0001-file\.csv\.gz is malformed/);
+      expect(err.message).toMatch(message);
+    });
   });
 
   test('a bad S3C_NATIVE is a clear, permanent error before anything is written', async () => {

@@ -17,7 +17,39 @@ const SCHEMAS: InventoryField[][] = [
   ['Bucket', 'Key', 'VersionId', 'IsLatest', 'IsDeleteMarker', 'Size', 'LastModifiedDate', 'StorageClass'],
   ['Bucket', 'Key', 'Size', 'LastModifiedDate', 'ETag', 'StorageClass', 'EncryptionStatus'],
   ['Bucket', 'Key'],
+  // An "all versions" inventory with every optional field (reference §7's canonical order).
+  [
+    'Bucket',
+    'Key',
+    'VersionId',
+    'IsLatest',
+    'IsDeleteMarker',
+    'Size',
+    'LastModifiedDate',
+    'ETag',
+    'StorageClass',
+    'IsMultipartUploaded',
+    'ReplicationStatus',
+    'EncryptionStatus',
+    'ObjectLockRetainUntilDate',
+    'ObjectLockMode',
+    'ObjectLockLegalHoldStatus',
+    'IntelligentTieringAccessTier',
+    'BucketKeyStatus',
+    'ChecksumAlgorithm',
+    'ObjectAccessControlList',
+    'ObjectOwner',
+  ],
 ];
+
+/** A base64 ObjectAccessControlList, as S3 writes it. */
+const ACL = Buffer.from(
+  JSON.stringify({
+    version: '2022-11-10',
+    status: 'AVAILABLE',
+    grants: [{ type: 'CanonicalUser', permission: 'READ' }],
+  }),
+).toString('base64');
 
 /** A value of each field, as S3 would write it or slightly off (which the scanners must agree on too). */
 const VALUES: Partial<Record<InventoryField, string[]>> = {
@@ -38,6 +70,16 @@ const VALUES: Partial<Record<InventoryField, string[]>> = {
   ETag: ['d41d8cd98f00b204e9800998ecf8427e', ''],
   StorageClass: ['STANDARD', 'GLACIER', 'DEEP_ARCHIVE', 'glacier', 'GLACIER_IR', '', 'NEW_CLASS'],
   EncryptionStatus: ['SSE-S3', 'NOT-SSE', 'sse-kms', ''],
+  IsMultipartUploaded: ['true', 'false'],
+  ReplicationStatus: ['COMPLETED', 'FAILED', 'replica', ''],
+  ObjectLockRetainUntilDate: ['', '2030-01-01T00:00:00.000Z'],
+  ObjectLockMode: ['', 'GOVERNANCE', 'COMPLIANCE'],
+  ObjectLockLegalHoldStatus: ['OFF', 'ON', ''],
+  IntelligentTieringAccessTier: ['', 'FREQUENT', 'ARCHIVE_INSTANT_ACCESS'],
+  BucketKeyStatus: ['ENABLED', 'DISABLED'],
+  ChecksumAlgorithm: ['', 'CRC64NVME'],
+  ObjectAccessControlList: [ACL, ''],
+  ObjectOwner: ['79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be', 'UNAVAILABLE'],
 };
 
 const KEY_PARTS = [
@@ -61,7 +103,22 @@ const KEY_PARTS = [
   '.csv',
 ];
 
-const key = fc.array(fc.constantFrom(...KEY_PARTS), { minLength: 0, maxLength: 6 }).map((p) => p.join(''));
+/** Keys of a few parts, or long ones (200–1,000 bytes, as deep prefixes and generated names make them). */
+const key = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.array(fc.constantFrom(...KEY_PARTS), { minLength: 0, maxLength: 6 }).map((p) => p.join('')),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.array(fc.constantFrom(...KEY_PARTS), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 200, max: 1000 }),
+      )
+      .map(([p, len]) => `${'deep/prefix-0f3a9c1b/'.repeat(50)}${p.join('')}`.slice(-len)),
+  },
+);
 
 /** One line: usually S3's shape, sometimes another shape the general parser handles (or rejects). */
 function line(values: string[], shape: number): string {
@@ -92,6 +149,10 @@ const filter: fc.Arbitrary<InventoryFilter> = fc.record(
     modifiedBefore: fc.constantFrom('2024-06-30T23:59:59.999Z', '2024-03-01T12:00:00Z'),
     latestOnly: fc.boolean(),
     skipDeleteMarkers: fc.boolean(),
+    replicationStatuses: fc.subarray(['COMPLETED', 'REPLICA', 'NONE'], { minLength: 1 }),
+    objectLockModes: fc.subarray(['GOVERNANCE', 'NONE'], { minLength: 1 }),
+    objectLockLegalHoldStatuses: fc.subarray(['ON', 'OFF'], { minLength: 1 }),
+    intelligentTieringAccessTiers: fc.subarray(['FREQUENT', 'NONE'], { minLength: 1 }),
     keyPrefixes: fc.subarray(['logs/', 'a', 'é', '%20', 'a b'], { minLength: 1 }),
     keySuffixes: fc.subarray(['.gz', '/', 'a', '.csv'], { minLength: 1 }),
   },
@@ -206,6 +267,55 @@ describe('native row scanner', () => {
     // cuts go to JavaScript. An addon that stopped before every row would still pass the equality above.
     expect(native.nativeRows).toBeGreaterThan(59_000);
     expect(js.nativeRows).toBe(0);
+  });
+
+  /** S3's key encoding in CSV inventories: URL-encoded, `/` kept, spaces as `+`. */
+  const s3Encoded = (raw: string) => encodeURIComponent(raw).replace(/%2F/g, '/').replace(/%20/g, '+');
+  const RAW = ['Fotos ', 'été', 'naïve café', '日本語のファイル', 'Отчёт', '😀', 'a,b', 'c+d', '100%', 'Q&A (final)'];
+  // The key shapes of `npm run bench:manifest` (bench/manifest.ts): the addon must keep reading them itself.
+  test.each([
+    ['short keys (10–20 bytes)', false, (i: number) => `k/${(i * 2654435761).toString(16)}`.slice(0, 10 + (i % 11))],
+    [
+      'long keys (200–1,000 bytes)',
+      false,
+      (i: number) => `${`archive-${i.toString(16)}/`.repeat(100)}`.slice(0, 200 + ((i * 37) % 801)),
+    ],
+    [
+      'URL-encoded UTF-8 keys',
+      false,
+      (i: number) => s3Encoded(`photos/${RAW[i % RAW.length]!}/${RAW[(i * 7) % RAW.length]!} ${i}.jpg`),
+    ],
+    ['every column of a versioned inventory', true, (i: number) => `logs/2023/07/${i % 28}/event-${i}.json.gz`],
+  ])('handles the bulk of a file with %s itself, and agrees with JavaScript', (_what, allColumns, keyOf) => {
+    const schema: InventoryField[] = allColumns
+      ? SCHEMAS[3]!
+      : ['Bucket', 'Key', 'Size', 'LastModifiedDate', 'ETag', 'StorageClass'];
+    const classes = ['STANDARD', 'GLACIER', 'DEEP_ARCHIVE', 'INTELLIGENT_TIERING'];
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const values = schema.map((f) =>
+        f === 'Key'
+          ? keyOf(i)
+          : f === 'StorageClass'
+            ? classes[i % classes.length]!
+            : f === 'VersionId'
+              ? i % 10 === 0
+                ? ''
+                : `3HL4kqtJlcpXroDTDmJ+rmSpXd${i}`
+              : f === 'Size'
+                ? String(i * 1013)
+                : (VALUES[f]?.[i % 2] ?? 'x'),
+      );
+      lines.push(line(values, 0));
+    }
+    const bytes = Buffer.from(lines.join(''), 'utf-8');
+    const f: InventoryFilter = { storageClasses: ['GLACIER', 'DEEP_ARCHIVE'] };
+    const js = scan(schema, f, bytes, 1 << 18, 10, false);
+    const native = scan(schema, f, bytes, 1 << 18, 10, true);
+    expect(native.outcome).toEqual(js.outcome);
+    expect((js.outcome.totals as { rowsSelected: number }).rowsSelected).toBe(10_000);
+    // Only sample candidates and rows cut by a chunk boundary go to JavaScript.
+    expect(native.nativeRows).toBeGreaterThan(19_800);
   });
 
   test('adds sizes in the same order as JavaScript, so totals match even past 2^53 bytes', () => {
