@@ -111,6 +111,7 @@ export async function connectWorker(temporal: Config['temporal']): Promise<Nativ
  * default again. With the process's limit (from the machine's memory) V8 let evicted workflows' contexts pile up.
  */
 async function withNewThreadHeapLimit<T>(heapMiB: number, create: () => Promise<T>): Promise<T> {
+  for (const flag of MODULE_BODY_OPTIMIZATION_FILTERS) v8.setFlagsFromString(flag);
   v8.setFlagsFromString(`--max-old-space-size=${heapMiB}`);
   try {
     return await create();
@@ -118,6 +119,17 @@ async function withNewThreadHeapLimit<T>(heapMiB: number, create: () => Promise<
     v8.setFlagsFromString('--max-old-space-size=0');
   }
 }
+
+/**
+ * V8 flags that keep the workflow bundle's module bodies out of the optimising compilers. webpack names each module's
+ * function by its path (`./node_modules/zod/v4/classic/schemas.cjs`, `./dist/src/workflows/campaign.js`), and with the
+ * reusable V8 context the SDK evaluates every module of the bundle again for each workflow it creates (each has its
+ * own module cache), so these run-once functions turn hot and TurboFan compiled them: zod's schema module alone took
+ * 19.5 s of a compiler thread and ~400 MB of compiler memory (V8's zones, outside its heap) at once, which was the
+ * peak of 1,000 campaigns on one worker (README, Scale). Interpreted, a module body costs the same as before the
+ * compile. V8 flags are process-wide: no function of the main thread is named `./…`.
+ */
+export const MODULE_BODY_OPTIMIZATION_FILTERS = ['--turbo-filter=-./*', '--maglev-filter=-./*'];
 
 /** How often the memory guard compares the process's RSS with its budget. */
 const MEMORY_GUARD_INTERVAL_MS = 5_000;
