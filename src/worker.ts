@@ -11,11 +11,19 @@ import {
   Worker,
   type LogEntry,
   type WorkerOptions,
+  type WorkerTuner,
 } from '@temporalio/worker';
 
 import { createActivities } from './activities';
 import { createAwsClients, type AwsClients } from './aws/clients';
-import { workerSettingsFrom, type Config, type WorkerSettings } from './config';
+import {
+  HEAVY_ACTIVITY_MIB,
+  HEAVY_GUARANTEED_SLOTS,
+  workerSettingsFrom,
+  type Config,
+  type WorkerSettings,
+} from './config';
+import { memoryAwareSlotSupplier } from './heavy-slots';
 import { createLogger, type Logger } from './logging';
 import { runtimeMetricsOptions } from './observability/worker-port';
 import { heavyTaskQueue } from './shared/task-queue';
@@ -153,6 +161,24 @@ export function startMemoryGuard(budgetMiB: number): () => void {
   return () => clearInterval(timer);
 }
 
+/**
+ * The heavy worker's slots: activity slots by memory (src/heavy-slots.ts); the other kinds are the SDK's defaults,
+ * which a tuner must name (this worker runs no workflows).
+ */
+function heavyTuner(settings: WorkerSettings): WorkerTuner {
+  return {
+    activityTaskSlotSupplier: memoryAwareSlotSupplier({
+      guaranteed: HEAVY_GUARANTEED_SLOTS,
+      max: settings.heavyActivities,
+      budgetMiB: settings.memoryBudgetMiB,
+      perActivityMiB: HEAVY_ACTIVITY_MIB,
+    }),
+    workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 2 },
+    localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 100 },
+    nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+  };
+}
+
 /** One SDK worker of a campaign worker process: the queue it polls and what it runs there. */
 export interface QueueWorker {
   /** `light`: the campaign task queue (workflows, short activities); `heavy`: `<taskQueue>-heavy` (activities only). */
@@ -267,7 +293,9 @@ export async function createWorker(
           ...common,
           ...activityOptions,
           taskQueue: heavyTaskQueue(taskQueue),
-          maxConcurrentActivityTaskExecutions: settings.heavyActivities,
+          ...(settings.heavyAdmission === 'memory'
+            ? { tuner: heavyTuner(settings) }
+            : { maxConcurrentActivityTaskExecutions: settings.heavyActivities }),
         }),
       });
     }
