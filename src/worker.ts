@@ -26,7 +26,7 @@ import {
 import { memoryAwareSlotSupplier } from './heavy-slots';
 import { createLogger, type Logger } from './logging';
 import { runtimeMetricsOptions } from './observability/worker-port';
-import { heavyTaskQueue } from './shared/task-queue';
+import { HEAVY_TASK_QUEUE_SUFFIX, heavyTaskQueue } from './shared/task-queue';
 
 export interface CreateWorkerOptions {
   config: Config;
@@ -85,9 +85,13 @@ export function installRuntimeLogging(
     const meta: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(entry.meta ?? {})) if (!DROPPED_META.has(k)) meta[k] = v;
     if (typeof meta.workflowId === 'string') meta.campaign = meta.workflowId;
-    // webpack's bundle report is a page of build output: useful only when debugging.
-    const bundleReport = entry.message.startsWith('asset workflow-bundle');
-    const level = bundleReport
+    // webpack's bundle report is a page of build output: useful only when debugging. The heavy task queue's worker
+    // has no workflows by design, and the SDK warns about it at every start: not a warning here.
+    const quiet =
+      entry.message.startsWith('asset workflow-bundle') ||
+      (entry.message.startsWith('No workflows registered') &&
+        String(meta.taskQueue ?? '').endsWith(HEAVY_TASK_QUEUE_SUFFIX));
+    const level = quiet
       ? 'debug'
       : entry.level === 'ERROR'
         ? 'error'

@@ -74,6 +74,8 @@ interface StreamedBuildSummary {
   bytesByStorageClass: Record<string, number>;
   rowsByStorageClass?: Record<string, number>;
   sampleKeys: string[];
+  /** Listing builds: list requests sent (earlier attempts' included). */
+  listRequests?: number;
 }
 
 /** A streaming build's shards and stats as the activity's result (versioned when the manifests have 3 columns). */
@@ -96,6 +98,7 @@ function streamedBuildResult(
       bytesByStorageClass: summary.bytesByStorageClass,
       rowsByStorageClass: summary.rowsByStorageClass,
       sampleKeys: summary.sampleKeys,
+      ...(summary.listRequests !== undefined ? { listRequests: summary.listRequests } : {}),
     },
   };
 }

@@ -80,6 +80,10 @@ export function readLines(file: string): AsyncIterableIterator<string> {
   const lines = rl[Symbol.asyncIterator]();
   const close = () => {
     rl.close();
+    // Closed before its file was opened, the stream may still fail to open it (a folder removed meanwhile, as an
+    // analysis does right after closing its readers): nobody reads it any more, and with no listener that error
+    // would be an uncaught exception that ends the worker process.
+    input.on('error', () => undefined);
     input.destroy();
   };
   return {

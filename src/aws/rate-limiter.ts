@@ -1,5 +1,6 @@
 /**
- * An adaptive (AIMD) rate limiter for the S3 Control calls of one worker: every call waits for its turn at the
+ * An adaptive (AIMD) rate limiter for the S3 Control calls of one account in one worker (src/aws/throttling.ts
+ * keeps one per account): every call waits for its turn at the
  * current rate; a throttling answer halves the rate, and each call that goes through raises it again slowly (about
  * +1 call/s for every second of calls without throttling). So 1,000 campaigns polling one account slow down
  * together when S3 Control says "too many", instead of each retrying on its own and failing.

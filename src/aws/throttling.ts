@@ -1,6 +1,8 @@
 /**
- * Puts every S3 Control call of a client through one `AdaptiveRateLimiter`, and retries throttled calls at the
- * limiter's (now lower) pace instead of failing them: throttling slows the worker's pollers down, it fails nothing.
+ * Puts every S3 Control call of a client through an `AdaptiveRateLimiter` of its account, and retries throttled calls
+ * at the limiter's (now lower) pace instead of failing them: throttling slows the worker's pollers down, it fails
+ * nothing. S3 Control's rates are per account, so each account has a limiter of its own: a worker serving several
+ * accounts does not slow one down because another is throttled.
  */
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
 import type { FinalizeRequestMiddleware, MetadataBearer } from '@smithy/types';
@@ -16,18 +18,46 @@ export const THROTTLED_ATTEMPTS = 10;
 
 const MIDDLEWARE_NAME = 'adaptiveRateLimit';
 
+/** One limiter per account, made on first use; every call of an account waits on that account's limiter. */
+export class AccountRateLimiters {
+  private readonly byAccount = new Map<string, AdaptiveRateLimiter>();
+
+  constructor(private readonly make: () => AdaptiveRateLimiter = () => new AdaptiveRateLimiter()) {}
+
+  /** The limiter of `accountId` (calls without one, which S3 Control does not have, share the `""` limiter). */
+  for(accountId: string): AdaptiveRateLimiter {
+    let limiter = this.byAccount.get(accountId);
+    if (!limiter) {
+      limiter = this.make();
+      this.byAccount.set(accountId, limiter);
+    }
+    return limiter;
+  }
+
+  /** The accounts seen so far. */
+  accounts(): string[] {
+    return [...this.byAccount.keys()];
+  }
+}
+
 /**
- * Adds the limiter to the client's middleware stack, between the SDK's retry and signing steps: every HTTP attempt
- * (the SDK's own retries of 5xx too) waits for its turn and is signed only then, so a long wait never sends a stale
- * signature. Idempotent: a client gets one limiter. Returns the limiter (for its stats).
+ * Adds the limiters to the client's middleware stack, between the SDK's retry and signing steps: every HTTP attempt
+ * (the SDK's own retries of 5xx too) waits for its turn at its account's rate and is signed only then, so a long
+ * wait never sends a stale signature. Idempotent: a client gets one set of limiters. Given one `AdaptiveRateLimiter`,
+ * every account shares it (tests). Returns what it uses (for stats).
  */
-export function limitS3ControlCalls(
+export function limitS3ControlCalls<L extends AccountRateLimiters | AdaptiveRateLimiter = AccountRateLimiters>(
   client: S3ControlClient,
-  limiter: AdaptiveRateLimiter = new AdaptiveRateLimiter(),
-): AdaptiveRateLimiter {
+  limiters: L = new AccountRateLimiters() as L,
+): L {
+  const pick =
+    limiters instanceof AdaptiveRateLimiter
+      ? () => limiters
+      : (accountId: string) => (limiters as AccountRateLimiters).for(accountId);
   const stack = client.middlewareStack;
   stack.remove(MIDDLEWARE_NAME);
   const limit: FinalizeRequestMiddleware<object, MetadataBearer> = (next) => async (args) => {
+    const limiter = pick((args.input as { AccountId?: string }).AccountId ?? '');
     for (let attempt = 1; ; attempt++) {
       await limiter.acquire();
       try {
@@ -47,5 +77,5 @@ export function limitS3ControlCalls(
     toMiddleware: 'httpSigningMiddleware',
     override: true,
   });
-  return limiter;
+  return limiters;
 }

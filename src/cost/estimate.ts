@@ -33,6 +33,8 @@ export interface CostStats {
   bytesByStorageClass: Record<string, number>;
   /** Objects by storage class, when known (inventory sources). Restore requests are priced per class with it. */
   rowsByStorageClass?: Record<string, number>;
+  /** `bucket` sources the worker lists: the list requests of the listing (ListObjectsV2 / ListObjectVersions pages). */
+  listRequests?: number;
 }
 
 /** What `estimateCost` is given. */
@@ -470,6 +472,18 @@ const PUT_LIKE: Record<string, string> = {
   retention: 'PutObjectRetention requests',
 };
 
+/** A `bucket` source's listing: LIST requests are billed at the PUT rate of S3 Standard. */
+function listingItem(input: EstimateCostInput, requests: number): CostLineItem {
+  return line(
+    'LIST requests (listing the source bucket)',
+    requests,
+    'request',
+    1000,
+    input.prices.requests.putPer1000.STANDARD,
+    'the pages of one listing of the selected prefix (about one per 1,000 objects, more where the listing is split for speed); billed at the PUT rate',
+  );
+}
+
 function putLikeItems(input: EstimateCostInput, v: Volume): CostLineItem[] {
   const what = PUT_LIKE[input.operation.type]!;
   const assumption =
@@ -513,6 +527,7 @@ export function estimateCost(input: EstimateCostInput): CostEstimate {
   const notes: string[] = [];
   const op = input.operation;
   const items = op.type === 'restore-and-copy' ? [] : batchFees(input, v.objects);
+  if (input.stats.listRequests !== undefined) items.push(listingItem(input, input.stats.listRequests));
   switch (op.type) {
     case 'restore-and-copy':
       items.push(...restoreAndCopyItems(input, op, v, notes));

@@ -98,6 +98,8 @@ export async function previewCampaignManifest(spec: CampaignSpec, deps: PreviewD
       jobs: src.generator === 's3' ? 1 : jobsFor(counted.rowsSelected),
       bytesByStorageClass: counted.bytesByStorageClass,
       rowsByStorageClass: counted.rowsByStorageClass,
+      // generator "s3": S3 lists the bucket itself, for the job's fees.
+      ...(src.generator === 's3' ? {} : { listRequests: counted.listRequests }),
       sampleKeys: counted.sample.map(([, key]) => key),
       sourceBuckets: [src.bucket],
       versioned: src.versions,

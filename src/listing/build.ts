@@ -93,7 +93,7 @@ export const ListingProgressSchema = z.object({
   kind: z.literal('listing'),
   /** Identifies the build (bucket, prefix, versions, filter, output, sharding); another build's is ignored. */
   fingerprint: z.string(),
-  /** List requests this attempt has sent. */
+  /** List requests sent so far: this attempt's and the earlier attempts' (up to their last heartbeat). */
   listRequests: z.number(),
   /** Entries listed so far (this attempt's and the durable ones before it). */
   rowsScanned: z.number(),
@@ -119,7 +119,7 @@ export interface ListingSummary {
   bytesByStorageClass: Record<string, number>;
   rowsByStorageClass: Record<string, number>;
   sampleKeys: string[];
-  /** List requests this attempt sent. */
+  /** List requests sent: this attempt's and the earlier attempts' (up to their last heartbeat), for the estimate. */
   listRequests: number;
   /** True when this attempt went on from `resumeFrom`. */
   resumed: boolean;
@@ -276,10 +276,14 @@ export async function buildManifestsFromListing(
   });
 
   let resume: ListingProgress['resume'] | undefined;
+  /** Requests of earlier attempts: paid for even when their rows are not kept. */
+  let priorRequests = 0;
   if (deps.resumeFrom !== undefined && deps.resumeFrom !== null) {
     const prior = ListingProgressSchema.safeParse(deps.resumeFrom);
-    if (prior.success && prior.data.fingerprint === id) resume = prior.data.resume;
-    else log.warn('ignoring progress of another manifest build; starting over', { source });
+    if (prior.success && prior.data.fingerprint === id) {
+      resume = prior.data.resume;
+      priorRequests = prior.data.listRequests;
+    } else log.warn('ignoring progress of another manifest build; starting over', { source });
   }
   const makeSink = (shards: ListingProgress['resume']['shards'] | undefined) =>
     new S3ManifestSink(s3, input.output.bucket, outPrefix, input.maxObjectsPerJob, shards, log, signal);
@@ -312,7 +316,7 @@ export async function buildManifestsFromListing(
   let sinkRows = (resume?.shards ?? []).reduce((n, s) => n + s.rows, 0);
   const written: WrittenPage[] = [];
   const maxRows = input.maxManifests === undefined ? Infinity : input.maxManifests * input.maxObjectsPerJob;
-  let listRequests = 0;
+  let listRequests = priorRequests;
   let progress: ListingProgress | undefined;
   const report = () => {
     if (!progress) return;

@@ -73,6 +73,8 @@ export interface ManifestStats {
   sampleKeys: string[];
   /** Inventory sources: when the report's scan started (epoch ms). */
   inventoryCreatedAt?: number;
+  /** `bucket` sources listed by the worker: the list requests the listing sent (billed like PUTs). */
+  listRequests?: number;
 }
 
 /** Where an incremental campaign's previous successful run left off. */

@@ -1,7 +1,12 @@
 /**
- * Horizontal (issue 13): two worker processes on one task queue share the campaigns; one is killed (SIGKILL) while it
- * waits for the answer to a campaign's approval (UpdateJobStatus reached the engine, its answer is held), and the
- * other finishes every campaign: every object once, one job per campaign, nothing left running.
+ * Horizontal (issue 13): worker processes on one task queue share the campaigns, and a worker killed mid-campaign
+ * (SIGKILL) leaves its work to the others with no duplicate job. Three workers: the first is killed while it waits
+ * for the answer to a campaign's CreateJob (the engine created the job, its answer is held), the second while it
+ * waits for the answer to an approval (UpdateJobStatus took effect, its answer is held), and the last one finishes
+ * every campaign: every object once, one job per campaign, nothing left running.
+ *
+ * Shown to fail: a ClientRequestToken that changes between attempts gives the first victim's campaign two jobs; an
+ * approval retry that does not accept a job already past approval fails the second victim's campaign.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -13,10 +18,10 @@ import { approveSignal, CAMPAIGN_WORKFLOW_TYPE, statusQuery, type CampaignResult
 import type { CampaignSpecInput } from '../../src/shared/campaign-spec';
 import { LOCAL_ACCOUNT_ID } from '../../src/stack';
 import { waitFor } from '../helpers';
-import { startCrashStack } from '../support/crash-stack';
+import { startCrashStack, type WorkerProcess } from '../support/crash-stack';
 
-/** Stack start, the campaigns, the killed call's timeout (1 minute) and its retry; a green run takes 2–3 minutes. */
-const TIMEOUT_MS = 420_000;
+/** Stack start, the campaigns, two killed calls' timeouts (1 minute each) and their retries; a green run takes 3–4 minutes. */
+const TIMEOUT_MS = 480_000;
 const CAMPAIGNS = 8;
 const OBJECTS = 3;
 const TAG = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -25,8 +30,28 @@ async function putAll(s3: S3Client, bucket: string, keys: string[]): Promise<voi
   for (const k of keys) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: `body of ${k}` }));
 }
 
+/** Kills the worker whose call of `activity` is pending in the campaign `handle`. */
+async function killHolder(handle: WorkflowHandle, workers: WorkerProcess[], activity: string): Promise<WorkerProcess> {
+  const identity = await waitFor(
+    `${handle.workflowId}'s ${activity} call in flight`,
+    async () => {
+      const { raw } = await handle.describe();
+      return raw.pendingActivities?.find((p) => p.activityType?.name === activity)?.lastWorkerIdentity ?? undefined;
+    },
+    Boolean,
+    60_000,
+  );
+  const victim = workers.find((w) => identity!.startsWith(identityOf(w.proc.pid)));
+  if (!victim) throw new Error(`no live worker has the identity ${identity}`);
+  await victim.proc.kill();
+  return victim;
+}
+
+/** A worker's identity in histories is `pid@host`. */
+const identityOf = (pid: number | undefined) => `${pid}@`;
+
 test(
-  'two workers share the campaigns; one is killed mid-campaign and the other finishes every one, with no duplicate job',
+  'workers share the campaigns; two are killed mid-call (CreateJob, approval) and the last finishes every campaign, with no duplicate job',
   async () => {
     const s = await startCrashStack({ faults: [] });
     let kept = true;
@@ -37,8 +62,12 @@ test(
       await putAll(s.s3, bucket, Array.from({ length: CAMPAIGNS }, (_, i) => keysOf(i)).flat());
 
       const taskQueue = `two-workers-${TAG}`;
-      const workers = [await s.startWorker(taskQueue), await s.startWorker(taskQueue)];
-      const identityOf = (pid: number | undefined) => `${pid}@`;
+      const workers = [await s.startWorker(taskQueue), await s.startWorker(taskQueue), await s.startWorker(taskQueue)];
+      // The first CreateJob reaches the engine (the job exists), but its answer never reaches the worker that sent it.
+      s.engineProxy.hold({
+        name: 'create',
+        match: (r) => r.method === 'POST' && /^\/v20180820\/jobs\/?(\?|$)/.test(r.url),
+      });
       const handles: WorkflowHandle[] = [];
       for (let i = 0; i < CAMPAIGNS; i++) {
         handles.push(
@@ -61,6 +90,15 @@ test(
           }),
         );
       }
+      // The held request names its campaign in the job's tags.
+      const created = await s.engineProxy.waitForHold('create');
+      const firstHandle = handles.find((h) => created.body.includes(`<Value>${h.workflowId}</Value>`));
+      if (!firstHandle) throw new Error(`the held CreateJob names none of the campaigns: ${created.body}`);
+      const first = { handle: firstHandle, victim: await killHolder(firstHandle, workers, 'createBatchJob') };
+      s.engineProxy.dropHeld();
+      const live = workers.filter((w) => w !== first.victim);
+
+      // The killed call is retried by another worker after its 1-minute timeout, with the same token: the same job.
       for (const h of handles) {
         await waitFor(
           'every campaign awaiting approval',
@@ -70,7 +108,7 @@ test(
         );
       }
 
-      // Both workers took part: their identities (pid@host) are in the campaigns' histories.
+      // Every worker took part: their identities (pid@host) are in the campaigns' histories.
       const identities = new Set<string>();
       for (const h of handles) {
         for (const e of (await h.fetchHistory()).events ?? []) {
@@ -82,41 +120,40 @@ test(
         expect([...identities].some((id) => id.startsWith(identityOf(w.proc.pid)))).toBe(true);
       }
 
-      // One approval's UpdateJobStatus reaches the engine, but its answer never reaches the worker that sent it:
-      // that worker is killed with the call in flight.
+      // One campaign's approval (UpdateJobStatus) reaches the engine, but its answer never reaches the worker that
+      // sent it: that worker is killed with the call in flight. The other campaigns are approved after that.
       s.engineProxy.hold({
         name: 'approval',
         match: (r) => r.method === 'POST' && /\/jobs\/[^/]+\/status/.test(r.url),
       });
-      for (const h of handles) await h.signal(approveSignal, { by: 'test' });
-      await waitFor('a held approval', async () => s.engineProxy.isHeld('approval'), Boolean, 60_000);
-      const inFlight = await waitFor(
-        'the campaign whose approval is held',
-        async () => {
-          for (const h of handles) {
-            const { raw } = await h.describe();
-            const a = raw.pendingActivities?.find((p) => p.activityType?.name === 'updateBatchJobStatus');
-            if (a?.lastWorkerIdentity) return { handle: h, identity: a.lastWorkerIdentity };
-          }
-          return undefined;
-        },
-        Boolean,
-        60_000,
-      );
-      const victim = workers.find((w) => inFlight!.identity.startsWith(identityOf(w.proc.pid)))!;
-      const survivor = workers.find((w) => w !== victim)!;
-      expect(victim).toBeDefined();
-      await victim.proc.kill();
+      const secondHandle = handles.find((h) => h !== first.handle)!;
+      await secondHandle.signal(approveSignal, { by: 'test' });
+      await s.engineProxy.waitForHold('approval');
+      const second = { handle: secondHandle, victim: await killHolder(secondHandle, live, 'updateBatchJobStatus') };
       s.engineProxy.dropHeld();
+      for (const h of handles) if (h !== secondHandle) await h.signal(approveSignal, { by: 'test' });
+      const survivor = live.find((w) => w !== second.victim)!;
 
-      // The survivor finishes every campaign, the killed one's call included (after its 1-minute timeout).
+      // The survivor finishes every campaign, the killed calls included (after their 1-minute timeouts).
       const results = (await Promise.all(handles.map((h) => h.result()))) as CampaignResult[];
       expect(results.map((r) => r.outcome)).toEqual(handles.map(() => 'Succeeded'));
       expect(results.map((r) => [r.objects, r.succeeded, r.jobs])).toEqual(handles.map(() => [OBJECTS, OBJECTS, 1]));
-      const retried = ((await inFlight!.handle.fetchHistory()).events ?? [])
-        .map((e) => e.activityTaskStartedEventAttributes)
-        .filter((a) => a && a.attempt && a.attempt > 1);
-      expect(retried.map((a) => a!.identity!.startsWith(identityOf(survivor.proc.pid)))).toContain(true);
+      // Each killed call ran again, on a worker that was still alive.
+      for (const [killed, activity, alive] of [
+        [first, 'createBatchJob', live],
+        [second, 'updateBatchJobStatus', [survivor]],
+      ] as const) {
+        const events = (await killed.handle.fetchHistory()).events ?? [];
+        const typeOf = new Map(
+          events.map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes?.activityType?.name]),
+        );
+        const started = events
+          .map((e) => e.activityTaskStartedEventAttributes)
+          .filter((a) => a && (a.attempt ?? 0) > 1 && typeOf.get(String(a.scheduledEventId)) === activity)
+          .map((a) => a!.identity ?? '');
+        expect(started.length).toBeGreaterThan(0);
+        expect(started.filter((id) => !alive.some((w) => id.startsWith(identityOf(w.proc.pid))))).toEqual([]);
+      }
 
       // One job per campaign in the account, each Complete: nothing created twice, nothing lost.
       const jobs: JobListDescriptor[] = [];

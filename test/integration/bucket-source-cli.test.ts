@@ -53,6 +53,15 @@ test('estimate: lists the bucket under its prefix with the filter, counts bytes 
         versioned: false,
       });
       expect([...out.preview.sampleKeys].sort()).toEqual(['logs/2019/a.gz', 'logs/2019/b c.gz', 'logs/2019/c.gz']);
+      // The listing's requests are priced (at the PUT rate), as many as the preview's listing sent.
+      expect(out.preview.listRequests).toBeGreaterThanOrEqual(1);
+      const list = out.estimate.items.find((i) => i.what.startsWith('LIST requests'));
+      expect(list).toMatchObject({
+        quantity: out.preview.listRequests,
+        unit: 'request',
+        per: 1000,
+        unitPriceUsd: 0.005,
+      });
     });
     const written = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'reports/' }));
     expect(written.KeyCount).toBe(0);

@@ -184,9 +184,18 @@ describe('bucket source, listed by the worker', () => {
       const { inventoryCreatedAt, ...inventoryStats } = fromInventory.stats;
       expect(inventoryCreatedAt).toBeDefined();
       // The inventory lists its own files too; the listing saw the inventory's objects as well: compare selections.
-      expect({ ...listed.stats, rowsScanned: 0 }).toEqual({ ...inventoryStats, rowsScanned: 0 });
+      const { listRequests, ...listedStats } = listed.stats;
+      expect({ ...listedStats, rowsScanned: 0 }).toEqual({ ...inventoryStats, rowsScanned: 0 });
       expect(listed.stats.rowsSelected).toBeGreaterThan(600);
-      expect(listed.estimate).toEqual(fromInventory.estimate);
+      // The same estimate, and the listing's own requests on top (1,500 objects: two pages or more).
+      expect(listRequests).toBeGreaterThanOrEqual(2);
+      const listLine = listed.estimate!.items.find((i) => i.what.startsWith('LIST requests'));
+      expect(listLine).toMatchObject({ quantity: listRequests });
+      expect({ ...listed.estimate, items: listed.estimate!.items.filter((i) => i !== listLine), totalUsd: 0 }).toEqual({
+        ...fromInventory.estimate,
+        totalUsd: 0,
+      });
+      expect(listed.estimate!.totalUsd).toBeCloseTo(fromInventory.estimate!.totalUsd + listLine!.amountUsd!, 2);
       expect(listed.manifests.map((m) => m.rows)).toEqual(fromInventory.manifests.map((m) => m.rows));
       expect(await manifestRows(s3, listed)).toEqual(await manifestRows(s3, fromInventory));
     });
@@ -278,7 +287,13 @@ describe('bucket source, listed by the worker', () => {
       const expected = keys.map((k) => `${bucket},${encodeManifestKey(k)}`).sort();
       expect(await manifestRows(s3, resumed)).toEqual(expected);
       expect(await manifestRows(s3, clean)).toEqual(expected);
-      expect(resumed.stats).toEqual(clean.stats);
+      const { listRequests: resumedRequests, ...resumedStats } = resumed.stats;
+      const { listRequests: cleanRequests, ...cleanStats } = clean.stats;
+      expect(resumedStats).toEqual(cleanStats);
+      // Every list request paid for counts (the estimate prices them): the first attempt's, up to its last
+      // heartbeat, and the retry's.
+      expect(cleanRequests).toBeGreaterThanOrEqual(3);
+      expect(resumedRequests).toBe(progress.listRequests + lists(2).length);
       expect(resumed.manifests.map((m) => m.rows)).toEqual(clean.manifests.map((m) => m.rows));
       const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
       expect(open.Uploads ?? []).toEqual([]);

@@ -292,6 +292,33 @@ describe('operations billed as one PUT per object', () => {
   });
 });
 
+describe('a bucket source the worker lists', () => {
+  test('its LIST requests are priced at the S3 Standard PUT rate, next to the operation', () => {
+    // 250,000 list requests × $0.005 / 1,000 = 1.25; jobs 0.25; objects 0.2 × $1 = 0.20; tags 200 × $0.005 = 1.00.
+    const e = estimate(
+      { type: 'put-tags', tags: { a: 'b' } },
+      { rowsSelected: 200_000, bytesByStorageClass: {}, listRequests: 250_000 },
+    );
+    expect(amounts(e)).toEqual([
+      ['Batch Operations jobs', 0.25],
+      ['Batch Operations objects', 0.2],
+      ['LIST requests (listing the source bucket)', 1.25],
+      ['PutObjectTagging requests', 1],
+    ]);
+    expect(e.totalUsd).toBe(2.7);
+  });
+
+  test('restore-and-copy has the line too; other sources have none', () => {
+    const rac = estimate(
+      { type: 'restore-and-copy', targetBucket: 'dst' },
+      { rowsSelected: 10, bytesByStorageClass: { GLACIER: 10 }, rowsByStorageClass: { GLACIER: 10 }, listRequests: 3 },
+    );
+    expect(rac.items.filter((i) => i.what.startsWith('LIST requests')).map((i) => i.quantity)).toEqual([3]);
+    const inv = estimate({ type: 'put-tags', tags: { a: 'b' } }, { rowsSelected: 10, bytesByStorageClass: {} });
+    expect(inv.items.some((i) => i.what.startsWith('LIST'))).toBe(false);
+  });
+});
+
 describe('lambda', () => {
   test('1,000,000 invocations with the table’s assumption (128 MB, 1 s)', () => {
     const e = estimate(

@@ -1,7 +1,10 @@
-import { S3ControlClient } from '@aws-sdk/client-s3-control';
+import { Readable } from 'node:stream';
+
+import { ListJobsCommand, S3ControlClient } from '@aws-sdk/client-s3-control';
+import type { HttpRequest } from '@smithy/types';
 
 import { AdaptiveRateLimiter } from '../../src/aws/rate-limiter';
-import { limitS3ControlCalls } from '../../src/aws/throttling';
+import { AccountRateLimiters, limitS3ControlCalls, THROTTLED_ATTEMPTS } from '../../src/aws/throttling';
 import { isThrottlingError, toApplicationFailure } from '../../src/aws/errors';
 import { FailureType } from '../../src/shared/errors';
 
@@ -89,5 +92,51 @@ test('the limiter sits between the SDK retry and the signing step, once however 
   expect(names.filter((n) => n === 'adaptiveRateLimit')).toHaveLength(1);
   expect(at('retryMiddleware')).toBeLessThan(at('adaptiveRateLimit'));
   expect(at('adaptiveRateLimit')).toBeLessThan(at('httpSigningMiddleware'));
+  client.destroy();
+});
+
+test('each account has its own limiter: one account throttled does not slow another down', async () => {
+  const THROTTLED = '111111111111';
+  const CALM = '222222222222';
+  const seen: string[] = [];
+  // S3 Control itself, as far as the SDK can tell: real serialization, signing and parsing, no network.
+  const requestHandler = {
+    handle: (req: HttpRequest) => {
+      const account = req.headers['x-amz-account-id']!;
+      seen.push(account);
+      const throttled = account === THROTTLED;
+      const body = throttled
+        ? '<ErrorResponse><Error><Code>TooManyRequestsException</Code><Message>slow down</Message></Error></ErrorResponse>'
+        : '<ListJobsResult><Jobs></Jobs></ListJobsResult>';
+      return Promise.resolve({
+        response: {
+          statusCode: throttled ? 429 : 200,
+          headers: { 'content-type': 'application/xml' },
+          body: Readable.from([Buffer.from(body)]),
+        },
+      });
+    },
+  };
+  const client = new S3ControlClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestHandler,
+    maxAttempts: 1,
+  });
+  const limiters = limitS3ControlCalls(client, new AccountRateLimiters(() => fakeLimiter({ initialRate: 20 }).limiter));
+
+  await expect(client.send(new ListJobsCommand({ AccountId: THROTTLED }))).rejects.toMatchObject({
+    name: 'TooManyRequestsException',
+  });
+  for (let i = 0; i < 5; i++) await client.send(new ListJobsCommand({ AccountId: CALM }));
+
+  expect(limiters.accounts().sort()).toEqual([THROTTLED, CALM]);
+  expect(seen.filter((a) => a === THROTTLED)).toHaveLength(THROTTLED_ATTEMPTS);
+  const throttled = limiters.for(THROTTLED).stats();
+  expect(throttled.throttled).toBe(THROTTLED_ATTEMPTS);
+  expect(throttled.rate).toBeLessThan(20);
+  const calm = limiters.for(CALM).stats();
+  expect(calm).toMatchObject({ throttled: 0, decreases: 0, admitted: 5 });
+  expect(calm.rate).toBeGreaterThan(20);
   client.destroy();
 });

@@ -1,12 +1,12 @@
 /**
  * The local spool of round analysis: a killed worker's temporary folders are swept once they are a day old, and only
- * those of the same label.
+ * those of the same label; a line reader closed before its file was opened never takes the process down.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { tempDir } from '../../src/activities/spool';
+import { readLines, tempDir } from '../../src/activities/spool';
 
 test("a new spool folder removes the same label's folders older than a day, and nothing else", async () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 's3c-spool-test-'));
@@ -30,5 +30,28 @@ test("a new spool folder removes the same label's folders older than a day, and 
     expect(existsSync(made.dir)).toBe(false);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a reader closed before its file opened, whose file is then gone, fails nothing (it crashed the worker)', async () => {
+  // An analysis opens a reader per partition, closes them all at the end and removes its folder; under load the
+  // open comes after the removal. The stream's error then had no listener: an uncaught exception.
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  const listeners = process.listeners('uncaughtException');
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', onUncaught);
+  try {
+    const gone = path.join(os.tmpdir(), `s3c-spool-gone-${process.pid}-${Date.now()}.jsonl`);
+    const reader = readLines(gone);
+    await reader.return!();
+    // The open fails in the thread pool after the close; give its error time to surface.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(uncaught).toEqual([]);
+    // A reader still in use reports the same error to its caller.
+    await expect(readLines(gone).next()).rejects.toMatchObject({ code: 'ENOENT' });
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    for (const l of listeners) process.on('uncaughtException', l);
   }
 });
