@@ -27,6 +27,7 @@ import { memoryAwareSlotSupplier } from './heavy-slots';
 import { createLogger, type Logger } from './logging';
 import { runtimeMetricsOptions } from './observability/worker-port';
 import { HEAVY_TASK_QUEUE_SUFFIX, heavyTaskQueue } from './shared/task-queue';
+import { bundleWorkflowsInChild } from './workflow-bundle';
 
 export interface CreateWorkerOptions {
   config: Config;
@@ -166,6 +167,17 @@ export function startMemoryGuard(budgetMiB: number): () => void {
 }
 
 /**
+ * Where the light worker gets its workflow code: a bundle made in a child process (src/workflow-bundle.ts), or the
+ * workflows' path for the SDK to bundle in this process when plugins are set (tracing adds its workflow interceptor
+ * modules to the bundle, which the SDK does only when it bundles) or when running from TypeScript sources (tests).
+ */
+async function workflowCodeOptions(plugins: WorkerOptions['plugins']): Promise<Partial<WorkerOptions>> {
+  const workflowsPath = require.resolve('./workflows');
+  if ((plugins && plugins.length > 0) || !__filename.endsWith('.js')) return { workflowsPath };
+  return { workflowBundle: await bundleWorkflowsInChild(workflowsPath) };
+}
+
+/**
  * The heavy worker's slots: activity slots by memory (src/heavy-slots.ts); the other kinds are the SDK's defaults,
  * which a tuner must name (this worker runs no workflows).
  */
@@ -269,6 +281,7 @@ export async function createWorker(
   const queues: QueueWorker[] = [];
   try {
     if (settings.queues !== 'heavy') {
+      const workflowCode = opts.workerOptions?.workflowBundle ? {} : await workflowCodeOptions(opts.plugins);
       queues.push({
         kind: 'light',
         taskQueue,
@@ -278,7 +291,7 @@ export async function createWorker(
             taskQueue,
             maxCachedWorkflows: settings.maxCachedWorkflows,
             maxConcurrentActivityTaskExecutions: settings.lightActivities,
-            ...(opts.workerOptions?.workflowBundle ? {} : { workflowsPath: require.resolve('./workflows') }),
+            ...workflowCode,
             ...opts.workerOptions,
           }),
         ),
