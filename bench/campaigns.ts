@@ -10,7 +10,10 @@
  * `--objects` objects each, approval required, the default pollInterval unless given), waits until every one awaits
  * approval, approves them all (the Update the CLI sends), and waits until every one has ended. It reports:
  *
- * - the worker's peak RSS (VmHWM of its process), next to the budget (1 GB for 1,000 campaigns);
+ * - the worker's peak RSS (VmHWM of its process), next to the budget (1 GB for 1,000 campaigns), and what it was
+ *   made of at its highest sample and at the highest after all awaited approval (bench/memory-probe.ts, loaded into
+ *   the worker: main heap, workflow heap, external, native rest); `S3C_BENCH_WORKER_NODE_ARGS` passes Node and V8
+ *   options to the worker for experiments (`--no-opt`, `--trace-opt`);
  * - the time to all-awaiting and to all-done, and how many campaigns did not end (stuck);
  * - history events and Temporal Cloud actions per campaign, counted from every campaign's history by Temporal's
  *   published rules (workflow start, timers, search-attribute upserts, signals, updates, activity attempts, markers
