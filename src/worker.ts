@@ -122,6 +122,7 @@ export async function connectWorker(temporal: Config['temporal']): Promise<Nativ
  * Runs `create` with V8's heap limit for new isolates set to `heapMiB`: the SDK's workflow thread, started (and
  * initialised) within `Worker.create`, gets it; the main thread keeps its own, and isolates started later get the
  * default again. With the process's limit (from the machine's memory) V8 let evicted workflows' contexts pile up.
+ * It also sets `MODULE_BODY_OPTIMIZATION_FILTERS`, which stay set: V8 reads them at each optimisation.
  */
 async function withNewThreadHeapLimit<T>(heapMiB: number, create: () => Promise<T>): Promise<T> {
   for (const flag of MODULE_BODY_OPTIMIZATION_FILTERS) v8.setFlagsFromString(flag);
