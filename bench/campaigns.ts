@@ -10,7 +10,10 @@
  * `--objects` objects each, approval required, the default pollInterval unless given), waits until every one awaits
  * approval, approves them all (the Update the CLI sends), and waits until every one has ended. It reports:
  *
- * - the worker's peak RSS (VmHWM of its process), next to the budget (1 GB for 1,000 campaigns);
+ * - the worker's peak RSS (VmHWM of its process), next to the budget (1 GB for 1,000 campaigns), and what it was
+ *   made of at its highest sample and at the highest after all awaited approval (bench/memory-probe.ts, loaded into
+ *   the worker: main heap, workflow heap, external, native rest); `S3C_BENCH_WORKER_NODE_ARGS` passes Node and V8
+ *   options to the worker for experiments (`--no-opt`, `--trace-opt`);
  * - the time to all-awaiting and to all-done, and how many campaigns did not end (stuck);
  * - history events and Temporal Cloud actions per campaign, counted from every campaign's history by Temporal's
  *   published rules (workflow start, timers, search-attribute upserts, signals, updates, activity attempts, markers
@@ -23,7 +26,7 @@
  *   many campaigns did not succeed (the goal: none; throttling slows the worker's limiter down, it fails nothing).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +44,7 @@ import { parseCampaignSpec } from '../src/shared/campaign-spec';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../src/shared/search-attributes';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack } from '../src/stack';
 import { projectRoot } from '../src/stack/tools';
+import type { MemorySample } from './memory-probe';
 
 quietSdkNodeWarningOnNode20();
 
@@ -160,6 +164,39 @@ function rssOf(pid: number): { rss: number; peak: number } | undefined {
   }
 }
 
+/**
+ * The worker's memory at its highest sample, split by the probe's figures (bench/memory-probe.ts): the main thread's
+ * V8 heap, the other threads' heaps (the SDK's workflow thread), memory V8 accounts for outside its heaps (external:
+ * Buffers and ArrayBuffers), and the rest (native: the SDK's core, malloc arenas, code, thread stacks).
+ */
+function memoryAttribution(samples: MemorySample[], label: string, pick: (s: MemorySample) => boolean): string {
+  const candidates = samples.filter(pick);
+  if (candidates.length === 0) return `  ${label}: no memory sample`;
+  const top = candidates.reduce((a, b) => (b.rss > a.rss ? b : a));
+  const threads = Object.values(top.threads).reduce((a, b) => a + b, 0);
+  const threadsUsed = Object.values(top.threadsUsed).reduce((a, b) => a + b, 0);
+  const rest = top.rss - top.mainHeap - threads - top.external;
+  return (
+    `  ${label}: RSS ${top.rss.toFixed(0)} MB at ${(top.t / 1000).toFixed(0)} s = main heap ${top.mainHeap.toFixed(0)} ` +
+    `(${top.mainHeapUsed.toFixed(0)} used) + workflow heap ${threads.toFixed(0)} (${threadsUsed.toFixed(0)} used, ` +
+    `limit ${Object.values(top.threadsLimit).join('/')}) + external ${top.external.toFixed(0)} (ArrayBuffers ` +
+    `${top.arrayBuffers.toFixed(0)}) + rest (native: SDK core, malloc, code) ${rest.toFixed(0)}, of which V8's own ` +
+    `malloc ${top.v8Malloced.toFixed(0)}; anonymous ` +
+    `${top.rssAnon.toFixed(0)}, file-backed ${top.rssFile.toFixed(0)}`
+  );
+}
+
+function readSamples(file: string): MemorySample[] {
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as MemorySample);
+  } catch {
+    return [];
+  }
+}
+
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const EventType = (name: string) => `EVENT_TYPE_${name}`;
 
@@ -245,22 +282,37 @@ async function main(): Promise<void> {
     });
 
     const taskQueue = 'bench-campaigns';
-    worker = spawn(process.execPath, [path.join(projectRoot(), 'bin', 's3-campaigns.js'), 'worker'], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: e.temporalAddress,
-        TEMPORAL_NAMESPACE: e.temporalNamespace,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        AWS_REGION: e.region,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        S3C_S3_ENDPOINT: e.s3Endpoint,
-        S3C_S3CONTROL_ENDPOINT: proxy.url,
-        S3C_LOG_LEVEL: process.env.S3C_BENCH_WORKER_LOG_LEVEL ?? 'error',
+    const probeFile = path.join(dir, 'memory.jsonl');
+    const probe = path.join(__dirname, 'memory-probe.js');
+    worker = spawn(
+      process.execPath,
+      [
+        // Node and V8 options for the worker (experiments: `--no-opt`, …), split on spaces.
+        ...(process.env.S3C_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+        '--require',
+        probe,
+        path.join(projectRoot(), 'bin', 's3-campaigns.js'),
+        'worker',
+      ],
+      {
+        env: {
+          ...process.env,
+          S3C_MEMORY_PROBE_FILE: probeFile,
+          TEMPORAL_ADDRESS: e.temporalAddress,
+          TEMPORAL_NAMESPACE: e.temporalNamespace,
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          AWS_REGION: e.region,
+          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+          S3C_S3_ENDPOINT: e.s3Endpoint,
+          S3C_S3CONTROL_ENDPOINT: proxy.url,
+          S3C_LOG_LEVEL: process.env.S3C_BENCH_WORKER_LOG_LEVEL ?? 'error',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    );
     const pid = worker.pid!;
+    const workerStarted = Date.now();
     sampler = setInterval(() => {
       const r = rssOf(pid);
       if (!r) return;
@@ -308,6 +360,7 @@ async function main(): Promise<void> {
     );
     const allAwaiting = Date.now() - t0;
     const rssAwaiting = Math.max(...rssSamples.slice(-3), 0);
+    const awaitingAt = Date.now() - workerStarted;
 
     const t1 = Date.now();
     // The server refuses an Update while the workflow's last task failed (it retries the task): count those, retry.
@@ -404,6 +457,17 @@ async function main(): Promise<void> {
         `${proxy.throttled.size ? ` (${[...proxy.throttled.entries()].map(([op, n]) => `${op} ${n}`).join(', ')})` : ''}; ` +
         `${args.campaigns - succeeded} campaign(s) did not succeed`,
     ];
+    const samples = readSamples(probeFile);
+    lines.push(
+      memoryAttribution(samples, 'memory at the peak', () => true),
+      memoryAttribution(samples, 'memory at the peak after all awaited approval', (m) => m.t >= awaitingAt),
+    );
+    if (samples.length > 0) {
+      const kept = path.join(projectRoot(), '.local', 'bench-campaigns-memory.jsonl');
+      mkdirSync(path.dirname(kept), { recursive: true });
+      copyFileSync(probeFile, kept);
+      lines.push(`  memory samples (1 s, MiB): ${kept}`);
+    }
     console.log(lines.join('\n'));
   } catch (err) {
     // Printed before the stack stops: a client retry that outlives the connection would end the process first.

@@ -141,8 +141,34 @@ export interface WorkerSettings {
   workflowHeapMiB: number;
   /** Light activities (job calls, polls) running at once. @default 100 (the SDK's default) */
   lightActivities: number;
-  /** Heavy activities running at once: each may hold up to ~256 MiB (a manifest build). @default 2 */
+  /**
+   * Heavy activities running at once, at most. With `heavyAdmission` `memory` (the default) only the first
+   * `HEAVY_GUARANTEED_SLOTS` are certain, and each further one is granted only while the process's RSS leaves
+   * `HEAVY_ACTIVITY_MIB` within `memoryBudgetMiB`. @default `heavySlotsFor(memoryBudgetMiB)`: 8 at 1024
+   */
   heavyActivities: number;
+  /**
+   * `memory`: heavy slots follow the process's memory (src/heavy-slots.ts); `fixed`: `heavyActivities` slots whatever
+   * the memory (the SDK's fixed-size slots). A `heavyActivities` set by flag or variable means `fixed`.
+   * @default memory
+   */
+  heavyAdmission: 'memory' | 'fixed';
+}
+
+/**
+ * What one large heavy activity may hold, in MiB: a manifest build streams within 256 MB, and the analysis of a
+ * 10M-task job peaked at 227 MB (README, Scale). A further heavy slot needs this much room below the budget.
+ */
+export const HEAVY_ACTIVITY_MIB = 256;
+/** Heavy slots granted whatever the memory: one large activity always makes progress. */
+export const HEAVY_GUARANTEED_SLOTS = 1;
+
+/**
+ * The most heavy slots for a budget: one per 128 MiB (8 at 1024). A heavy activity of a small campaign holds a slot
+ * and almost no memory; large ones are bounded by the memory check, not by this count.
+ */
+export function heavySlotsFor(memoryBudgetMiB: number): number {
+  return Math.max(2, Math.floor(memoryBudgetMiB / 128));
 }
 
 /**
@@ -194,6 +220,7 @@ export function workerSettingsFrom(
     over.maxCachedWorkflows ??
     positiveInt('S3C_MAX_CACHED_WORKFLOWS', env.S3C_MAX_CACHED_WORKFLOWS) ??
     cachedWorkflowsFor(memoryBudgetMiB);
+  const heavyActivities = over.heavyActivities ?? positiveInt('S3C_HEAVY_ACTIVITIES', env.S3C_HEAVY_ACTIVITIES);
   return {
     queues,
     memoryBudgetMiB,
@@ -201,6 +228,7 @@ export function workerSettingsFrom(
     // A cache set above what the budget holds gets the heap it needs: an out-of-memory workflow thread stops the worker.
     workflowHeapMiB: Math.max(workflowHeapFor(memoryBudgetMiB), maxCachedWorkflows * CACHED_WORKFLOW_MIB),
     lightActivities: over.lightActivities ?? positiveInt('S3C_LIGHT_ACTIVITIES', env.S3C_LIGHT_ACTIVITIES) ?? 100,
-    heavyActivities: over.heavyActivities ?? positiveInt('S3C_HEAVY_ACTIVITIES', env.S3C_HEAVY_ACTIVITIES) ?? 2,
+    heavyActivities: heavyActivities ?? heavySlotsFor(memoryBudgetMiB),
+    heavyAdmission: heavyActivities === undefined ? 'memory' : 'fixed',
   };
 }

@@ -11,14 +11,23 @@ import {
   Worker,
   type LogEntry,
   type WorkerOptions,
+  type WorkerTuner,
 } from '@temporalio/worker';
 
 import { createActivities } from './activities';
 import { createAwsClients, type AwsClients } from './aws/clients';
-import { workerSettingsFrom, type Config, type WorkerSettings } from './config';
+import {
+  HEAVY_ACTIVITY_MIB,
+  HEAVY_GUARANTEED_SLOTS,
+  workerSettingsFrom,
+  type Config,
+  type WorkerSettings,
+} from './config';
+import { memoryAwareSlotSupplier } from './heavy-slots';
 import { createLogger, type Logger } from './logging';
 import { runtimeMetricsOptions } from './observability/worker-port';
 import { HEAVY_TASK_QUEUE_SUFFIX, heavyTaskQueue } from './shared/task-queue';
+import { bundleWorkflowsInChild } from './workflow-bundle';
 
 export interface CreateWorkerOptions {
   config: Config;
@@ -113,8 +122,10 @@ export async function connectWorker(temporal: Config['temporal']): Promise<Nativ
  * Runs `create` with V8's heap limit for new isolates set to `heapMiB`: the SDK's workflow thread, started (and
  * initialised) within `Worker.create`, gets it; the main thread keeps its own, and isolates started later get the
  * default again. With the process's limit (from the machine's memory) V8 let evicted workflows' contexts pile up.
+ * It also sets `MODULE_BODY_OPTIMIZATION_FILTERS`, which stay set: V8 reads them at each optimisation.
  */
 async function withNewThreadHeapLimit<T>(heapMiB: number, create: () => Promise<T>): Promise<T> {
+  for (const flag of MODULE_BODY_OPTIMIZATION_FILTERS) v8.setFlagsFromString(flag);
   v8.setFlagsFromString(`--max-old-space-size=${heapMiB}`);
   try {
     return await create();
@@ -122,6 +133,17 @@ async function withNewThreadHeapLimit<T>(heapMiB: number, create: () => Promise<
     v8.setFlagsFromString('--max-old-space-size=0');
   }
 }
+
+/**
+ * V8 flags that keep the workflow bundle's module bodies out of the optimising compilers. webpack names each module's
+ * function by its path (`./node_modules/zod/v4/classic/schemas.cjs`, `./dist/src/workflows/campaign.js`), and with the
+ * reusable V8 context the SDK evaluates every module of the bundle again for each workflow it creates (each has its
+ * own module cache), so these run-once functions turn hot and TurboFan compiled them: zod's schema module alone took
+ * 19.5 s of a compiler thread and ~400 MB of compiler memory (V8's zones, outside its heap) at once, which was the
+ * peak of 1,000 campaigns on one worker (README, Scale). Interpreted, a module body costs the same as before the
+ * compile. V8 flags are process-wide: no function of the main thread is named `./…`.
+ */
+export const MODULE_BODY_OPTIMIZATION_FILTERS = ['--turbo-filter=-./*', '--maglev-filter=-./*'];
 
 /** How often the memory guard compares the process's RSS with its budget. */
 const MEMORY_GUARD_INTERVAL_MS = 5_000;
@@ -143,6 +165,35 @@ export function startMemoryGuard(budgetMiB: number): () => void {
   }, MEMORY_GUARD_INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * Where the light worker gets its workflow code: a bundle made in a child process (src/workflow-bundle.ts), or the
+ * workflows' path for the SDK to bundle in this process when plugins are set (tracing adds its workflow interceptor
+ * modules to the bundle, which the SDK does only when it bundles) or when running from TypeScript sources (tests).
+ */
+async function workflowCodeOptions(plugins: WorkerOptions['plugins']): Promise<Partial<WorkerOptions>> {
+  const workflowsPath = require.resolve('./workflows');
+  if ((plugins && plugins.length > 0) || !__filename.endsWith('.js')) return { workflowsPath };
+  return { workflowBundle: await bundleWorkflowsInChild(workflowsPath) };
+}
+
+/**
+ * The heavy worker's slots: activity slots by memory (src/heavy-slots.ts); the other kinds are the SDK's defaults,
+ * which a tuner must name (this worker runs no workflows).
+ */
+function heavyTuner(settings: WorkerSettings): WorkerTuner {
+  return {
+    activityTaskSlotSupplier: memoryAwareSlotSupplier({
+      guaranteed: HEAVY_GUARANTEED_SLOTS,
+      max: settings.heavyActivities,
+      budgetMiB: settings.memoryBudgetMiB,
+      perActivityMiB: HEAVY_ACTIVITY_MIB,
+    }),
+    workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 2 },
+    localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 100 },
+    nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+  };
 }
 
 /** One SDK worker of a campaign worker process: the queue it polls and what it runs there. */
@@ -231,6 +282,7 @@ export async function createWorker(
   const queues: QueueWorker[] = [];
   try {
     if (settings.queues !== 'heavy') {
+      const workflowCode = opts.workerOptions?.workflowBundle ? {} : await workflowCodeOptions(opts.plugins);
       queues.push({
         kind: 'light',
         taskQueue,
@@ -240,7 +292,7 @@ export async function createWorker(
             taskQueue,
             maxCachedWorkflows: settings.maxCachedWorkflows,
             maxConcurrentActivityTaskExecutions: settings.lightActivities,
-            ...(opts.workerOptions?.workflowBundle ? {} : { workflowsPath: require.resolve('./workflows') }),
+            ...workflowCode,
             ...opts.workerOptions,
           }),
         ),
@@ -259,7 +311,9 @@ export async function createWorker(
           ...common,
           ...activityOptions,
           taskQueue: heavyTaskQueue(taskQueue),
-          maxConcurrentActivityTaskExecutions: settings.heavyActivities,
+          ...(settings.heavyAdmission === 'memory'
+            ? { tuner: heavyTuner(settings) }
+            : { maxConcurrentActivityTaskExecutions: settings.heavyActivities }),
         }),
       });
     }

@@ -118,7 +118,7 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option(
       '--heavy-activities <n>',
-      'manifest builds, analyses, reports, tracking sweeps and large copies running at once (env S3C_HEAVY_ACTIVITIES; default 2)',
+      'manifest builds, analyses, reports, tracking sweeps and large copies running at once, fixed (env S3C_HEAVY_ACTIVITIES; default: up to 8 at --memory-budget 1024, each beyond the first only while the process has 256 MiB of room in the budget)',
       parsePositiveInt('--heavy-activities'),
     )
     .addHelpText(
@@ -221,6 +221,7 @@ export function registerWorkerCommand(program: Command): void {
         maxCachedWorkflows: settings.queues === 'heavy' ? undefined : settings.maxCachedWorkflows,
         lightActivities: settings.queues === 'heavy' ? undefined : settings.lightActivities,
         heavyActivities: settings.queues === 'light' ? undefined : settings.heavyActivities,
+        heavyAdmission: settings.queues === 'light' ? undefined : settings.heavyAdmission,
         s3: config.aws.s3Endpoint ?? 'aws',
         s3control: config.aws.s3ControlEndpoint ?? 'aws',
         ...(port ? { metrics: `${port.url}/metrics` } : {}),

@@ -93,4 +93,55 @@ describe('heavy and light work apart', () => {
       }
     });
   });
+
+  test("by default, a small campaign's heavy work (its manifest build, its round analysis) runs while another campaign's build holds a heavy slot", async () => {
+    await withBucket(async (bucket, s3) => {
+      const manifest = await writeDailyInventory(
+        s3,
+        bucket,
+        '2024-05-01T00:00:00Z',
+        KEYS.map((k) => [k, '2024-04-01T00:00:00Z']),
+      );
+      await putObjects(s3, bucket, [...KEYS, 'small/1.txt', 'small/2.txt']);
+      const proxy = await HoldProxy.start(stackEndpoints().s3Endpoint);
+      const workerS3 = s3Client(proxy.url);
+      try {
+        await withCampaignWorker(
+          async (h) => {
+            proxy.hold({ name: 'build', match: (r) => r.method === 'GET' && r.url.includes('.csv.gz') });
+            const large: WorkflowHandle = await startCampaign(
+              h,
+              uniqueName('large'),
+              testSpec(h, bucket, { source: { type: 'inventory', manifest }, approval: { required: false } }),
+            );
+            await proxy.waitForHold('build');
+
+            // Two fixed heavy slots (the previous default) would serve this too; one would not: the memory-aware
+            // default grants further slots while the budget has room, and the small campaign needs two heavy
+            // activities in a row while the build holds its slot.
+            const small: WorkflowHandle = await startCampaign(
+              h,
+              uniqueName('small'),
+              testSpec(h, bucket, {
+                source: { type: 'keys', bucket, keys: ['small/1.txt', 'small/2.txt'] },
+                approval: { required: false },
+              }),
+            );
+            expect(await small.result()).toMatchObject({ outcome: 'Succeeded', objects: 2, succeeded: 2 });
+            expect(proxy.isHeld('build')).toBe(true);
+            expect((await pendingActivity(large, 'buildCampaignManifests'))?.attempt).toBe(1);
+
+            proxy.dropHeld();
+            expect(await large.result()).toMatchObject({ outcome: 'Succeeded', objects: KEYS.length });
+          },
+          // The test process holds jest and the stack's clients too: a budget well above its RSS, so that the
+          // memory check grants the further slots (tested apart in test/unit/heavy-slots.test.ts).
+          { s3: workerS3, settings: { memoryBudgetMiB: 8192 } },
+        );
+      } finally {
+        workerS3.destroy();
+        await proxy.close();
+      }
+    });
+  });
 });

@@ -80,15 +80,19 @@ describe('config', () => {
 });
 
 describe('worker settings (queues, workflow cache, activity slots)', () => {
-  test('defaults: both queues, a cache sized for 1 GiB, 100 light and 2 heavy slots', () => {
+  test('defaults: both queues, a cache sized for 1 GiB, 100 light slots and up to 8 heavy ones by memory', () => {
     expect(workerSettingsFrom({})).toEqual({
       queues: 'both',
       memoryBudgetMiB: 1024,
       maxCachedWorkflows: cachedWorkflowsFor(1024),
       workflowHeapMiB: 1024 - 600,
       lightActivities: 100,
-      heavyActivities: 2,
+      heavyActivities: 8,
+      heavyAdmission: 'memory',
     });
+    // The most heavy slots grow with the budget; a tiny budget keeps two.
+    expect(workerSettingsFrom({ S3C_WORKER_MEMORY_MIB: '2048' }).heavyActivities).toBe(16);
+    expect(workerSettingsFrom({ S3C_WORKER_MEMORY_MIB: '200' }).heavyActivities).toBe(2);
     // The SDK's own default on this machine's heap cached every one of 1,000 campaigns (2.9 GB); the budget's
     // cache is under a hundred, and grows with the budget.
     expect(cachedWorkflowsFor(1024)).toBeGreaterThanOrEqual(50);
@@ -112,6 +116,7 @@ describe('worker settings (queues, workflow cache, activity slots)', () => {
       workflowHeapMiB: 2048 - 600,
       lightActivities: 50,
       heavyActivities: 4,
+      heavyAdmission: 'fixed',
     });
     expect(workerSettingsFrom({ ...vars, S3C_MAX_CACHED_WORKFLOWS: '30' }).maxCachedWorkflows).toBe(30);
     // A cache above what the budget holds gets the workflow heap it needs.
@@ -119,6 +124,7 @@ describe('worker settings (queues, workflow cache, activity slots)', () => {
     expect(workerSettingsFrom(vars, { queues: 'light', heavyActivities: 1 })).toMatchObject({
       queues: 'light',
       heavyActivities: 1,
+      heavyAdmission: 'fixed',
     });
   });
 
