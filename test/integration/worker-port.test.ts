@@ -104,7 +104,12 @@ describe('the worker port: /metrics, /healthz, /readyz', () => {
         };
         expect(ready.ready).toBe(true);
         // A healthy start warns about nothing (the heavy queue's worker has no workflows by design).
-        expect(w.output().split('\n').filter((l) => l.includes('"level":"warn"'))).toEqual([]);
+        expect(
+          w
+            .output()
+            .split('\n')
+            .filter((l) => l.includes('"level":"warn"')),
+        ).toEqual([]);
         expect(ready.checks.map((c) => [c.name, c.ok])).toEqual([
           ['worker', true],
           ['temporal', true],
