@@ -38,7 +38,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 
 import { buildManifests } from '../src/inventory';
 import { CsvScanner } from '../src/inventory/csv-scanner';
-import { parseFileSchema } from '../src/inventory/fields';
+import { INVENTORY_FIELDS, parseFileSchema } from '../src/inventory/fields';
 import { NativeGunzip, nativeScanAvailable } from '../src/inventory/native-scan';
 import { buildScanPlan } from '../src/inventory/plan';
 import { quietSdkNodeWarningOnNode20 } from '../src/node-support';
@@ -63,28 +63,7 @@ const BASIC_SCHEMA = ['Bucket', 'Key', 'Size', 'LastModifiedDate', 'ETag', 'Stor
  * Every field of an "all versions" inventory with every optional field, in S3's canonical order (reference §7's
  * example fileSchema; LifecycleExpirationDate is left out, its position is unconfirmed).
  */
-const ALL_SCHEMA = [
-  'Bucket',
-  'Key',
-  'VersionId',
-  'IsLatest',
-  'IsDeleteMarker',
-  'Size',
-  'LastModifiedDate',
-  'ETag',
-  'StorageClass',
-  'IsMultipartUploaded',
-  'ReplicationStatus',
-  'EncryptionStatus',
-  'ObjectLockRetainUntilDate',
-  'ObjectLockMode',
-  'ObjectLockLegalHoldStatus',
-  'IntelligentTieringAccessTier',
-  'BucketKeyStatus',
-  'ChecksumAlgorithm',
-  'ObjectAccessControlList',
-  'ObjectOwner',
-];
+const ALL_SCHEMA: string[] = INVENTORY_FIELDS.filter((f) => f !== 'LifecycleExpirationDate');
 
 type KeyStyle = 'baseline' | 'short' | 'long' | 'encoded';
 
