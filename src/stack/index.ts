@@ -11,7 +11,7 @@ import { Connection } from '@temporalio/client';
 import { LOCAL_CREDENTIALS } from '../aws/local-credentials';
 import type { Logger } from '../logging';
 import { SEARCH_ATTRIBUTE_CLI_TYPES } from '../shared/search-attributes';
-import { canConnect, freePort, ManagedProcess } from './process';
+import { canConnect, freePort, ManagedProcess, retryWhenPortTaken } from './process';
 import { findMotoPython, findTemporalCli, projectRoot } from './tools';
 
 /** Search attributes the campaign workflows set; registered on the dev server at start. */
@@ -82,6 +82,9 @@ async function httpOk(url: string): Promise<boolean> {
   return res.status < 500;
 }
 
+/** Where `ManagedProcess.start` writes the log of the process `name` of a stack in `dir`. */
+const logFileOf = (dir: string, name: string) => path.join(dir, 'logs', `${name}.log`);
+
 /** Starts moto S3 and returns its process and endpoint. */
 export async function startS3(opts: {
   dir: string;
@@ -91,6 +94,11 @@ export async function startS3(opts: {
   log?: Logger;
 }) {
   const python = await findMotoPython(opts.log);
+  if (!opts.port) return await retryWhenPortTaken(logFileOf(opts.dir, 's3'), () => startS3Once(python, opts));
+  return await startS3Once(python, opts);
+}
+
+async function startS3Once(python: string, opts: Parameters<typeof startS3>[0]) {
   const port = opts.port || (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
   const proc = await ManagedProcess.start({
@@ -121,6 +129,13 @@ export async function startTemporal(opts: {
   log?: Logger;
 }) {
   const cli = await findTemporalCli(opts.log);
+  if (!opts.port && !(opts.ui && opts.uiPort)) {
+    return await retryWhenPortTaken(logFileOf(opts.dir, 'temporal'), () => startTemporalOnce(cli, opts));
+  }
+  return await startTemporalOnce(cli, opts);
+}
+
+async function startTemporalOnce(cli: string, opts: Parameters<typeof startTemporal>[0]) {
   const port = opts.port || (await freePort());
   const address = `127.0.0.1:${port}`;
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
@@ -161,6 +176,13 @@ export async function startEngine(opts: {
   readyTimeoutMs?: number;
   signal?: AbortSignal;
 }) {
+  if (!opts.port) {
+    return await retryWhenPortTaken(logFileOf(opts.dir, opts.name ?? 'local-batch'), () => startEngineOnce(opts));
+  }
+  return await startEngineOnce(opts);
+}
+
+async function startEngineOnce(opts: Parameters<typeof startEngine>[0]) {
   const port = opts.port || (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const stateDir = opts.stateDir ?? path.join(opts.dir, 'engine-state');

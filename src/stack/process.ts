@@ -3,7 +3,17 @@
  * (a loaded 2-core machine is slow to boot a Temporal server), and stop with SIGTERM then SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  statSync,
+} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +29,49 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** A port the server was to listen on is served by another process. */
+export class PortTakenError extends Error {
+  override name = 'PortTakenError';
+}
+
+/** What a server logs when its port was taken: Go's `bind: address already in use`, Python's `[Errno 98] Address
+ * already in use`, Node's `EADDRINUSE`. */
+const PORT_TAKEN = /address already in use|EADDRINUSE/i;
+
+/** The bytes `logFile` gained after `from` (its size before a start), as text. */
+function logSince(logFile: string, from: number): string {
+  if (!existsSync(logFile)) return '';
+  const size = statSync(logFile).size;
+  if (size <= from) return '';
+  const buf = Buffer.alloc(size - from);
+  const fd = openSync(logFile, 'r');
+  try {
+    readSync(fd, buf, 0, buf.length, from);
+  } finally {
+    closeSync(fd);
+  }
+  return buf.toString('utf8');
+}
+
+/**
+ * Runs `start`, which picks its free ports itself, again (up to `attempts` times in all) when the server it started
+ * could not bind one of them, as `logFile` says (or another process answered on it). A port is free when `freePort` picks it, but any process may take it
+ * before the server binds it: another stack starting at the same moment, or the source port of any outgoing
+ * connection, which the OS picks from the same range. Only for ports picked by `start`: a port the caller asked for
+ * fails at once.
+ */
+export async function retryWhenPortTaken<T>(logFile: string, start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const from = existsSync(logFile) ? statSync(logFile).size : 0;
+    try {
+      return await start();
+    } catch (err) {
+      const taken = err instanceof PortTakenError || PORT_TAKEN.test(logSince(logFile, from));
+      if (attempt >= attempts || !taken) throw err;
+    }
+  }
 }
 
 /**
@@ -191,11 +244,14 @@ export class ManagedProcess {
         const foreign = (opts.ports ?? []).filter((port) => listenerBelongsTo(port, child.pid!) === false);
         if (!proc.exited && foreign.length === 0) return proc;
         await proc.stop();
-        throw new Error(
-          proc.exited && foreign.length === 0
-            ? `${opts.name} exited right after it answered (${proc.exitInfo}); log ${logFile}:\n${proc.logTail()}`
-            : `${opts.name}: port ${foreign.join(', ')} on 127.0.0.1 is answered by another process, not by the ` +
-                `${opts.name} started here (it could not bind it); log ${logFile}:\n${proc.logTail()}`,
+        if (proc.exited && foreign.length === 0) {
+          throw new Error(
+            `${opts.name} exited right after it answered (${proc.exitInfo}); log ${logFile}:\n${proc.logTail()}`,
+          );
+        }
+        throw new PortTakenError(
+          `${opts.name}: port ${foreign.join(', ')} on 127.0.0.1 is answered by another process, not by the ` +
+            `${opts.name} started here (it could not bind it); log ${logFile}:\n${proc.logTail()}`,
         );
       }
       if (Date.now() > deadline) {
