@@ -183,9 +183,21 @@ export const WORKER_BASE_MIB = 600;
  */
 export const CACHED_WORKFLOW_MIB = 5;
 
-/** The workflow thread's V8 heap limit for a budget: what the base leaves (at least 128 MiB). */
+/** The smallest heap the workflow thread gets, in MiB (room for the bundle and a few cached workflows). */
+export const MIN_WORKFLOW_HEAP_MIB = 128;
+
+/** The workflow thread's V8 heap limit for a budget: what the base leaves (at least `MIN_WORKFLOW_HEAP_MIB`). */
 export function workflowHeapFor(memoryBudgetMiB: number): number {
-  return Math.max(128, memoryBudgetMiB - WORKER_BASE_MIB);
+  return Math.max(MIN_WORKFLOW_HEAP_MIB, memoryBudgetMiB - WORKER_BASE_MIB);
+}
+
+/**
+ * The smallest budget a worker can keep to, in MiB. One that runs workflows needs the base and the workflow thread's
+ * smallest heap (728); a heavy-only one, its idle process (~130 MiB RSS, 256 with room) and one large activity (512).
+ * Below it the worker would exceed its budget at once, and the memory guard would collect garbage every second in vain.
+ */
+export function minimumBudgetFor(queues: WorkerQueues): number {
+  return queues === 'heavy' ? 256 + HEAVY_ACTIVITY_MIB : WORKER_BASE_MIB + MIN_WORKFLOW_HEAP_MIB;
 }
 
 /** The sticky cache that fits `memoryBudgetMiB`: the workflow heap per cached workflow (at least 10). */
@@ -216,6 +228,20 @@ export function workerSettingsFrom(
   }
   const memoryBudgetMiB =
     over.memoryBudgetMiB ?? positiveInt('S3C_WORKER_MEMORY_MIB', env.S3C_WORKER_MEMORY_MIB) ?? 1024;
+  const minimum = minimumBudgetFor(queues);
+  if (memoryBudgetMiB < minimum) {
+    const source = over.memoryBudgetMiB !== undefined ? '--memory-budget' : 'S3C_WORKER_MEMORY_MIB';
+    const worker = queues === 'both' ? 'a worker of both queues' : `a worker of the ${queues} queue`;
+    const parts =
+      queues === 'heavy'
+        ? 'the process and one large build or analysis'
+        : `${WORKER_BASE_MIB} MiB for the process and its activities, ${MIN_WORKFLOW_HEAP_MIB} MiB for the workflow heap`;
+    throw new ConfigError(
+      `${source} is ${memoryBudgetMiB} MiB, below the ${minimum} MiB ${worker} needs (${parts}): ` +
+        `give it at least ${minimum}`,
+    );
+  }
+
   const maxCachedWorkflows =
     over.maxCachedWorkflows ??
     positiveInt('S3C_MAX_CACHED_WORKFLOWS', env.S3C_MAX_CACHED_WORKFLOWS) ??

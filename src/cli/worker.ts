@@ -103,7 +103,7 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option(
       '--memory-budget <MiB>',
-      'the memory this process may use; sizes the workflow cache (env S3C_WORKER_MEMORY_MIB; default 1024)',
+      'the memory this process may use, at least 728 (512 with --queues heavy); sizes the workflow cache (env S3C_WORKER_MEMORY_MIB; default 1024)',
       parsePositiveInt('--memory-budget'),
     )
     .option(

@@ -90,9 +90,9 @@ describe('worker settings (queues, workflow cache, activity slots)', () => {
       heavyActivities: 8,
       heavyAdmission: 'memory',
     });
-    // The most heavy slots grow with the budget; a tiny budget keeps two.
+    // The most heavy slots grow with the budget; the smallest heavy-only budget gets four.
     expect(workerSettingsFrom({ S3C_WORKER_MEMORY_MIB: '2048' }).heavyActivities).toBe(16);
-    expect(workerSettingsFrom({ S3C_WORKER_MEMORY_MIB: '200' }).heavyActivities).toBe(2);
+    expect(workerSettingsFrom({ S3C_WORKER_QUEUES: 'heavy', S3C_WORKER_MEMORY_MIB: '512' }).heavyActivities).toBe(4);
     // The SDK's own default on this machine's heap cached every one of 1,000 campaigns (2.9 GB); the budget's
     // cache is under a hundred, and grows with the budget.
     expect(cachedWorkflowsFor(1024)).toBeGreaterThanOrEqual(50);
@@ -126,6 +126,20 @@ describe('worker settings (queues, workflow cache, activity slots)', () => {
       heavyActivities: 1,
       heavyAdmission: 'fixed',
     });
+  });
+
+  test.each([
+    [{}, 'S3C_WORKER_MEMORY_MIB', 727, 728],
+    [{ S3C_WORKER_QUEUES: 'light' }, 'S3C_WORKER_MEMORY_MIB', 500, 728],
+    [{ S3C_WORKER_QUEUES: 'heavy' }, 'S3C_WORKER_MEMORY_MIB', 511, 512],
+  ])('a budget below what the worker needs is refused with the minimum: %o, %s=%d', (vars, name, budget, minimum) => {
+    const read = () => workerSettingsFrom({ ...vars, [name]: String(budget) });
+    expect(read).toThrow(ConfigError);
+    expect(read).toThrow(`${name} is ${budget} MiB, below the ${minimum} MiB`);
+    expect(read).toThrow(`give it at least ${minimum}`);
+    // The flag is named when the flag set it; the minimum itself is accepted.
+    expect(() => workerSettingsFrom(vars, { memoryBudgetMiB: budget })).toThrow(`--memory-budget is ${budget} MiB`);
+    expect(workerSettingsFrom({ ...vars, [name]: String(minimum) }).memoryBudgetMiB).toBe(minimum);
   });
 
   test.each([
