@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { inspect } from 'node:util';
 
 import {
   CreateBucketCommand,
@@ -19,6 +20,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSour
 
 import { createLocalS3ControlClient } from '../src/local-batch/client';
 import { LOCAL_CREDENTIALS, type StackEndpoints } from '../src/stack';
+import { HEAVY_TASK_QUEUE_SUFFIX } from '../src/shared/task-queue';
 
 export function stackEndpoints(): StackEndpoints {
   const raw = process.env.S3C_TEST_ENDPOINTS;
@@ -169,7 +171,18 @@ export function quietTemporalRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({
+      logger: new DefaultLogger('WARN', (entry) => {
+        // The heavy queue's worker has no workflows by design; the product's logging says so at debug level too.
+        const queue = String((entry.meta as { taskQueue?: unknown } | undefined)?.taskQueue ?? '');
+        if (entry.message.startsWith('No workflows registered') && queue.endsWith(HEAVY_TASK_QUEUE_SUFFIX)) return;
+        const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+        // Straight to stderr as the SDK's own appender writes: Jest's console would add a code frame to each line.
+        process.stderr.write(
+          `${time} [${entry.level}] ${entry.message}${entry.meta ? ` ${inspect(entry.meta)}` : ''}\n`,
+        );
+      }),
+    });
   } catch {
     // Already installed in this process (another helper got there first): keep it.
   }
