@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 
+import { unknownFields } from '../shared/suggest';
 import shippedPrices from './prices-us-east-1.json';
 
 /** Where the shipped table lives, for messages. */
@@ -126,7 +127,8 @@ export function parsePriceTable(json: unknown, where: string): PriceTable {
     where,
     res.error.issues.map((i) => {
       const at = issuePath(i.path);
-      if (i.code === 'unrecognized_keys') return `${at ? `${at}: ` : ''}unknown field(s) ${i.keys.join(', ')}`;
+      if (i.code === 'unrecognized_keys')
+        return `${at ? `${at}: ` : ''}${unknownFields(PriceTableSchema, json, i.path, i.keys)}`;
       return `${at || '(top level)'}: ${i.message}`;
     }),
   );

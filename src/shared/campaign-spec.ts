@@ -10,6 +10,7 @@ import { InventoryFilterSchema } from '../inventory/types';
 
 import { bucketSourceProblems } from './bucket-source';
 import { CANNED_ACLS, CHECKSUM_ALGORITHMS, COMPOSITE_ALGORITHMS } from './s3-enums';
+import { unknownFields } from './suggest';
 
 const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -852,7 +853,9 @@ export function parseCampaignSpec(input: unknown): CampaignSpec {
   if (res.success) return res.data;
   const problems = res.error.issues.map((i) => {
     const where = issuePath(i.path);
-    if (i.code === 'unrecognized_keys') return `${where ? where + ': ' : ''}unknown field(s) ${i.keys.join(', ')}`;
+    if (i.code === 'unrecognized_keys') {
+      return `${where ? where + ': ' : ''}${unknownFields(CampaignSpecSchema, input, i.path, i.keys)}`;
+    }
     if (i.code === 'invalid_union' && where.endsWith('type')) return `${where}: unknown type`;
     if (i.code === 'invalid_type' && / received undefined$/.test(i.message)) {
       const hint = REQUIRED_HINTS[where];

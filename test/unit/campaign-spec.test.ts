@@ -127,6 +127,29 @@ describe('campaign spec', () => {
   });
 
   test.each([
+    [{ maxObjectPerJob: 5 }, 'unknown field(s) maxObjectPerJob (did you mean maxObjectsPerJob?)'],
+    [{ aprroval: { required: false } }, 'unknown field(s) aprroval (did you mean approval?)'],
+    [{ filter: { storageClass: ['GLACIER'] } }, 'filter: unknown field(s) storageClass (did you mean storageClasses?)'],
+    [
+      { source: { type: 'inventory', manfest: 's3://b/m.json' } },
+      'source: unknown field(s) manfest (did you mean manifest?)',
+    ],
+    // Within the operation its own type chose: a restore's fields, not a copy's.
+    [{ operation: { type: 'restore', teir: 'BULK' } }, 'operation: unknown field(s) teir (did you mean tier?)'],
+    [{ operation: { type: 'restore', targetBuckt: 'x' } }, 'operation: unknown field(s) targetBuckt\n'],
+    // A field already given is not suggested again; nothing near enough, nothing suggested.
+    [{ Name: 'x' }, 'unknown field(s) Name\n'],
+    [{ colour: 'blue', speed: 3 }, 'unknown field(s) colour, speed\n'],
+  ])('a misspelt field is named with the field it is nearest to (%#)', (over, expected) => {
+    const spec = {
+      ...base,
+      source: { type: 'inventory', manifest: 's3://inv-bucket/x/manifest.json' },
+      ...over,
+    };
+    expect(`${problems(spec).join('\n')}\n`).toContain(expected);
+  });
+
+  test.each([
     ['a hot loop', { pollInterval: '0' }, 'pollInterval must be between 1s and 1h'],
     ['under a second', { pollInterval: '500ms' }, 'pollInterval must be between 1s and 1h'],
     ['a poll that never comes', { pollInterval: '99999999999d' }, 'pollInterval must be between 1s and 1h'],

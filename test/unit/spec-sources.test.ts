@@ -75,7 +75,7 @@ describe('bucket source', () => {
       /^source\.bucket/m,
     );
     expect(problems({ ...base, source: { type: 'bucket', bucket: 'logs', prefx: 'a/' } })).toEqual([
-      'source: unknown field(s) prefx',
+      'source: unknown field(s) prefx (did you mean prefix?)',
     ]);
   });
 });
