@@ -8,7 +8,7 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 
 import {
   approveUpdate,
@@ -158,6 +158,8 @@ export async function startCampaign(client: Client, spec: CampaignSpec, taskQueu
 interface DecisionFlags extends TemporalFlags {
   by?: string;
   note?: string;
+  /** `--reason`, the name an operator may reach for first: the same as `--note`. */
+  reason?: string;
   jobId?: string;
   etag?: string;
   wait: number;
@@ -190,6 +192,10 @@ async function workflowPollers(client: Client, taskQueue: string): Promise<numbe
  * worker polls, every 15 s while waiting, and on timeout exits 3 with what will happen to the decision.
  */
 async function decide(kind: 'approve' | 'reject', id: string, flags: DecisionFlags): Promise<void> {
+  if (flags.note !== undefined && flags.reason !== undefined) {
+    throw new UsageError('--reason is another name for --note: give one of them');
+  }
+  const why = flags.note ?? flags.reason;
   await withTemporalClient(flags, async (client) => {
     const handle = client.workflow.getHandle(id);
     const started = Date.now();
@@ -209,9 +215,7 @@ async function decide(kind: 'approve' | 'reject', id: string, flags: DecisionFla
     try {
       const res = await client.withDeadline(deadline, () =>
         handle.executeUpdate(kind === 'approve' ? approveUpdate : rejectUpdate, {
-          args: [
-            { by: flags.by ?? os.userInfo().username, note: flags.note, jobId: flags.jobId, manifestEtag: flags.etag },
-          ],
+          args: [{ by: flags.by ?? os.userInfo().username, note: why, jobId: flags.jobId, manifestEtag: flags.etag }],
         }),
       );
       console.log(`${res.decision}: job(s) ${res.jobIds.join(', ')}`);
@@ -333,6 +337,7 @@ export function registerCampaignCommands(program: Command): void {
         .description(`${kind} the job(s) awaiting approval (a Temporal update: fails if nothing awaits approval)`)
         .option('--by <name>', 'who decides (default: your user name)')
         .option('--note <text>', 'why, recorded in the campaign report')
+        .addOption(new Option('--reason <text>', 'the same as --note').hideHelp())
         .option('--job-id <id>', `${kind} only if this is the job awaiting approval`)
         .option('--etag <etag>', `${kind} only if this is the manifest ETag awaiting approval`)
         .option(

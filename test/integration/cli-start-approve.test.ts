@@ -78,8 +78,15 @@ describe('start: a campaign id names one campaign, once', () => {
           expect((await cli(['start', file, '--id', id], env(h.taskQueue))).code).toBe(0);
           const handle = h.client.workflow.getHandle(id);
           await waitForPhase(handle, 'AwaitingApproval');
-          expect((await cli(['reject', id, '--note', 'not now'], env(h.taskQueue))).code).toBe(0);
+          // --reason is --note's other name (what an operator reaches for first); not both at once.
+          const both = await cli(['reject', id, '--note', 'not now', '--reason', 'later'], env(h.taskQueue));
+          expect(both).toMatchObject({
+            code: 2,
+            stderr: expect.stringContaining('--reason is another name for --note'),
+          });
+          expect((await cli(['reject', id, '--reason', 'not now'], env(h.taskQueue))).code).toBe(0);
           await waitForStatus(handle, (s) => s.phase === 'Done', 'the campaign to end');
+          expect((await handle.query(statusQuery)).outcomeReason).toMatch(/: not now$/);
           const { runId } = await handle.describe();
 
           const again = await cli(['start', file, '--id', id], env(h.taskQueue));
