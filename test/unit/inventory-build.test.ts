@@ -381,6 +381,16 @@ describe('buildManifests (local)', () => {
       expect(manifests()[0]!.text).toBe('b,k1\nb,k2\nb,k3\n');
     });
 
+    test('a data file padded with zero bytes after its gzip member gives its rows, as gunzip does', async () => {
+      const inventory = await writeInventoryDir(path.join(dir, 'inv'), {
+        schema: ['Bucket', 'Key'],
+        files: [[{ Bucket: 'b', Key: 'k1' }], [{ Bucket: 'b', Key: 'k2' }]],
+        gzip: (_i, t) => Buffer.concat([gzipSync(t), Buffer.alloc(1024)]),
+      });
+      await build({ inventory });
+      expect(manifests()[0]!.text).toBe('b,k1\nb,k2\n');
+    });
+
     test.each([
       ['cut short', (_i: number, t: Buffer) => gzipSync(t).subarray(0, 20), /is malformed: unexpected end of file/],
       [
