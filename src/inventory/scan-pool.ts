@@ -18,7 +18,7 @@ import { invalidInventory, inventoryNotFound, s3Failure } from './errors';
 import type { ScanPlan } from './plan';
 import type { DataFileRef } from './report';
 import { rowChunks, type RowsFile } from './rows-file';
-import type { FileJob, FromWorker, ToWorker } from './scan-worker';
+import type { FileJob, FromWorker, ToWorker } from './scan-file';
 import type { ManifestTotals } from './types';
 
 /**
