@@ -70,6 +70,11 @@ export interface BuildManifestsDeps extends ResumableBuildDeps<ManifestProgress>
    * temporary file. Tests lower it to exercise spilling. @default 4 MiB
    */
   spillAfterBytes?: number;
+  /**
+   * Largest data file (compressed) that the main thread scans itself instead of waiting for a worker; tests set 0 so
+   * that workers scan every file. @default MAIN_THREAD_SCAN_BYTES (2 MiB)
+   */
+  mainThreadScanBytes?: number;
 }
 
 function fingerprint(parts: unknown): string {
@@ -187,7 +192,15 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
   // Parquet without a key regex goes to DuckDB, which uses every core on one worker (see parquet-duckdb.ts).
   const duckdb = plan.format === 'Parquet' && plan.keyRegex === undefined;
   const concurrency = duckdb ? 1 : (spec.concurrency ?? os.availableParallelism());
-  const pool = new ScanPool({ s3, plan, files, concurrency, signal, spillAfterBytes: deps.spillAfterBytes });
+  const pool = new ScanPool({
+    s3,
+    plan,
+    files,
+    concurrency,
+    signal,
+    spillAfterBytes: deps.spillAfterBytes,
+    mainThreadScanBytes: deps.mainThreadScanBytes,
+  });
   let skipLeft = resume?.skipRows ?? 0;
   // Checked before rows reach the sink, so a build over the limit fails before anything could be published.
   const maxRows = spec.maxManifests === undefined ? Infinity : spec.maxManifests * spec.maxObjectsPerJob;

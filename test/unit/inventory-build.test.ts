@@ -86,11 +86,18 @@ describe('buildManifests (local)', () => {
       shards: [{ rows: 1000, bytes: expected.length }],
       rowsByStorageClass: { GLACIER: 500, DEEP_ARCHIVE: 500 },
     });
-    for (const opts of [{ concurrency: 2 }, { concurrency: 3, spill: 1 }, { concurrency: 2, spill: 4096 }]) {
-      const out = path.join(dir, `out-${opts.concurrency}-${opts.spill ?? 0}`);
+    // here: 0 = worker threads scan every file; by default the main thread scans these small files too.
+    for (const opts of [
+      { concurrency: 2 },
+      { concurrency: 3, spill: 1 },
+      { concurrency: 2, spill: 4096 },
+      { concurrency: 1, here: 0 },
+      { concurrency: 2, here: 0, spill: 1 },
+    ]) {
+      const out = path.join(dir, `out-${opts.concurrency}-${opts.spill ?? 0}-${opts.here ?? 'default'}`);
       const again = await build(
         { inventory, filter, concurrency: opts.concurrency, output: out },
-        { spillAfterBytes: opts.spill },
+        { spillAfterBytes: opts.spill, mainThreadScanBytes: opts.here },
       );
       expect(manifests(out)).toEqual([{ name: 'manifest-00001.csv', text: expected }]);
       expect({ ...again, output: undefined, shards: again.shards.map((s) => s.etag) }).toEqual({
@@ -344,11 +351,14 @@ describe('buildManifests (local)', () => {
       files: [[{ Bucket: 'b', Key: 'k' }], [{ Bucket: 'b', Key: 'k' }], [{ Bucket: 'b', Key: 'k' }]],
       ...extra,
     });
-    const err = await failure(build({ inventory, concurrency: 1 }));
-    expect(err.type).toBe(type);
-    expect(err.nonRetryable).toBe(true);
-    expect(err.message).toMatch(message);
-    expect(existsSync(path.join(dir, 'out')) ? readdirSync(path.join(dir, 'out')) : []).toEqual([]);
+    // Scanned on the main thread (small files, by default) or on a worker thread: the same error.
+    for (const mainThreadScanBytes of [undefined, 0]) {
+      const err = await failure(build({ inventory, concurrency: 1 }, { mainThreadScanBytes }));
+      expect(err.type).toBe(type);
+      expect(err.nonRetryable).toBe(true);
+      expect(err.message).toMatch(message);
+      expect(existsSync(path.join(dir, 'out')) ? readdirSync(path.join(dir, 'out')) : []).toEqual([]);
+    }
   });
 
   // The native inflater (scan workers, with the addon) and node:zlib's stream (S3C_NATIVE=off) must agree on every
