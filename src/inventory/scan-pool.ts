@@ -153,6 +153,8 @@ export class ScanPool {
   private failure: Error | undefined;
   private tmpDir: string | undefined;
   private closed = false;
+  /** Position of the first file that failed (download or scan), if any. */
+  private firstFailed = Infinity;
   /** The main thread as a scanner: its scans report straight to `onMessage`, and take their acks back. */
   private readonly here: PoolWorker;
   private readonly herePort: ScanPort;
@@ -242,6 +244,7 @@ export class ScanPool {
     } else {
       pw.jobs--;
       // Reported when the caller reaches this file, so the files before it still finish (and are checkpointed).
+      this.firstFailed = Math.min(this.firstFailed, msg.index - this.opts.files[0]!.index);
       file.error =
         msg.code === 'missing'
           ? inventoryNotFound(msg.message)
@@ -262,7 +265,7 @@ export class ScanPool {
    * of the one being consumed.
    */
   private schedule(): void {
-    if (this.failure || this.closed || this.files.some((f) => f.error)) return;
+    if (this.failure || this.closed) return;
     this.prefetch();
     for (;;) {
       const file = this.startable();
@@ -275,11 +278,15 @@ export class ScanPool {
     }
   }
 
-  /** The next file to hand over, if it is within the window and its bytes are here. */
+  /**
+   * The next file to hand over, if it is within the window and its bytes are here. After a file fails (its download,
+   * its scan), only the files before it are started: they finish, and the error is thrown when the caller reaches it.
+   */
   private startable(): FileState | undefined {
     const pos = this.nextToStart;
     const file = this.files[pos];
     if (!file || pos - this.head >= this.window) return undefined;
+    if (pos >= this.firstFailed) return undefined;
     if (file.ref.location.kind === 's3' && !file.downloaded) return undefined;
     return file;
   }
@@ -324,7 +331,7 @@ export class ScanPool {
    * @returns whether it scanned one
    */
   private async scanHere(): Promise<boolean> {
-    if (this.failure || this.closed || this.files.some((f) => f.error)) return false;
+    if (this.failure || this.closed) return false;
     const file = this.startable();
     if (!file || !this.mainThreadMayScan(file)) return false;
     await scanFile(this.start(file, this.here), this.herePort);
@@ -365,6 +372,7 @@ export class ScanPool {
         this.schedule();
       } catch (err) {
         this.downloading = false;
+        this.firstFailed = Math.min(this.firstFailed, pos);
         file.error = err instanceof Error ? err : new Error(String(err));
         this.notify();
       }
