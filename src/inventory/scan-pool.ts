@@ -255,9 +255,12 @@ export class ScanPool {
     this.notify();
   }
 
-  /** Files past the one being consumed that may be handed to workers: what their queues hold, and one more. */
+  /**
+   * Files past the one being consumed that may be handed over: what the workers' queues hold (and as much for the main
+   * thread when it scans throughout, so it can run ahead while a worker has the file being written), and one more.
+   */
   private get window(): number {
-    return this.workers.length * JOBS_PER_WORKER + 1;
+    return (this.workers.length + (this.mainThreadScans ? 1 : 0)) * JOBS_PER_WORKER + 1;
   }
 
   /**
