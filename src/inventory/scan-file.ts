@@ -59,10 +59,18 @@ const READ_BYTES = 1 << 20;
  */
 const GUNZIP_CHUNK_BYTES = 256 << 10;
 
-/** Where a thread's scans send their messages, and the bytes of rows they sent that are not yet acknowledged. */
+/**
+ * Where the scans of one scanner (a worker thread, or one pool's scans on the main thread: one file at a time either
+ * way) send their messages, with the bytes of rows they sent that are not yet acknowledged.
+ */
 export interface ScanPort {
   post(msg: FromWorker, transfer?: ArrayBuffer[]): void;
   inFlight: number;
+  /**
+   * The native inflater's input and output, reused file after file: no fresh pages per file. Per port, not per
+   * thread: two builds in one process each scan on the main thread.
+   */
+  buffers?: { input: Buffer; out: Buffer };
 }
 
 /** Sends rows to the main thread, or to the spill file once the main thread is far enough behind. */
@@ -73,7 +81,7 @@ class RowSender {
 
   constructor(
     private readonly job: FileJob,
-    private readonly port: ScanPort,
+    readonly port: ScanPort,
   ) {}
 
   emit = (chunk: Buffer, rows: number): void => {
@@ -116,7 +124,6 @@ async function md5OfFile(path: string): Promise<string> {
 
 /** Inflated bytes per call of the native inflater, into one buffer reused for the whole file. */
 const NATIVE_GUNZIP_CHUNK_BYTES = 1 << 20;
-let nativeBuffers: { input: Buffer; out: Buffer } | undefined;
 
 /**
  * Reads, hashes, inflates and scans a CSV data file on this thread alone, with the native inflater: each 1 MiB read
@@ -129,12 +136,11 @@ async function scanCsvNative(
 ): Promise<{ stats: ScanStats; md5: string }> {
   const hash = createHash('md5');
   const scanner = new CsvScanner(job.plan, sender.emit);
-  // One pair per worker, reused file after file (a worker scans one file at a time): no fresh pages per file.
-  nativeBuffers ??= {
+  sender.port.buffers ??= {
     input: Buffer.allocUnsafeSlow(READ_BYTES),
     out: Buffer.allocUnsafeSlow(NATIVE_GUNZIP_CHUNK_BYTES),
   };
-  const { input, out } = nativeBuffers;
+  const { input, out } = sender.port.buffers;
   const fh = await fsp.open(job.path, 'r');
   try {
     for (;;) {

@@ -331,6 +331,27 @@ describe('buildManifests (local)', () => {
     expect(manifests()[0]!.text).toBe('b,new\n');
   });
 
+  test('two builds at once in one process (both scanning on the main thread) each write their own rows', async () => {
+    const inventories = await Promise.all(
+      [0, 1].map((n) =>
+        writeInventoryDir(path.join(dir, `inv-${n}`), {
+          schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
+          files: rows(6, 2000).map((f) => f.map((r) => ({ ...r, Bucket: `bucket-${n}` }))),
+        }),
+      ),
+    );
+    const filter = { storageClasses: ['GLACIER', 'DEEP_ARCHIVE'] };
+    const alone = await build({ inventory: inventories[0]!, filter, output: path.join(dir, 'alone') });
+    const both = await Promise.all(
+      inventories.map((inventory, n) => build({ inventory, filter, output: path.join(dir, `both-${n}`) })),
+    );
+    expect(both.map((b) => b.rowsSelected)).toEqual([7998, 7998]);
+    expect(both[0]!.shards.map((s) => s.etag)).toEqual(alone.shards.map((s) => s.etag));
+    expect(manifests(path.join(dir, 'both-1'))[0]!.text).toBe(
+      manifests(path.join(dir, 'alone'))[0]!.text.replace(/^bucket-0,/gm, 'bucket-1,'),
+    );
+  });
+
   test.each([
     [
       'an MD5 mismatch names the file',
