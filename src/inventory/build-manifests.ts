@@ -17,7 +17,7 @@ import { nativeScanAvailable } from './native-scan';
 import { buildScanPlan, PlanError, type ScanPlan } from './plan';
 import { creationTime, loadInventoryReport } from './report';
 import { addTotals, emptyTotals } from './scan-output';
-import { ScanPool } from './scan-pool';
+import { EarlyScanWorker, ScanPool } from './scan-pool';
 import { LocalManifestSink, S3ManifestSink, type ManifestSink } from './sink';
 import {
   BuildManifestsInputSchema,
@@ -99,6 +99,20 @@ function isFinal(err: unknown, signal: AbortSignal | undefined, handOver: (() =>
  *   errors as mapped by `toApplicationFailure`. On cancellation, the signal's reason.
  */
 export async function buildManifests(input: BuildManifestsInput, deps: BuildManifestsDeps): Promise<ManifestSummary> {
+  // Most inventories are CSV: a scan worker starts now, while the manifest is read, and is ended if not needed.
+  const early = new EarlyScanWorker();
+  try {
+    return await build(input, deps, early);
+  } finally {
+    await early.release();
+  }
+}
+
+async function build(
+  input: BuildManifestsInput,
+  deps: BuildManifestsDeps,
+  early: EarlyScanWorker,
+): Promise<ManifestSummary> {
   const log = deps.log ?? createLogger('inventory');
   const { s3, signal } = deps;
   const parsed = BuildManifestsInputSchema.safeParse(input);
@@ -115,6 +129,7 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
     if (err instanceof PlanError) throw invalidInventory(`inventory ${report.manifestLocation}: ${err.message}`);
     throw err;
   }
+  if (plan.format !== 'CSV') await early.release();
   // Whether CSV rows go through the native scanner; a bad S3C_NATIVE (or =on without the addon) fails here, clearly.
   let scanner: 'native' | 'javascript' | undefined;
   try {
@@ -200,6 +215,7 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
     signal,
     spillAfterBytes: deps.spillAfterBytes,
     mainThreadScanBytes: deps.mainThreadScanBytes,
+    early,
   });
   let skipLeft = resume?.skipRows ?? 0;
   // Checked before rows reach the sink, so a build over the limit fails before anything could be published.

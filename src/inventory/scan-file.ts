@@ -1,9 +1,9 @@
 /**
  * Scanning one data file: read, verify its MD5, inflate, and filter its rows. Runs on a scan worker thread (see
- * scan-worker.ts), and on the main thread for the first small files of a build while the workers start (see
- * scan-pool.ts). Manifest rows go to the consumer in chunks; when the consumer falls behind (it writes files strictly
- * in order), further rows of the file go to a spill file on local disk instead, so neither side holds more than a few
- * chunks.
+ * scan-worker.ts), and on the main thread for small files instead of waiting for a worker (see `MAIN_THREAD_SCAN_BYTES`
+ * in scan-pool.ts). Manifest rows go to the consumer in chunks; when the consumer falls behind (it writes files
+ * strictly in order), further rows of the file go to a spill file on local disk instead, so neither side holds more
+ * than a few chunks.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, promises as fsp, writeSync } from 'node:fs';

@@ -125,6 +125,46 @@ function startWorker(format: ScanPlan['format']): Worker {
   });
 }
 
+/**
+ * A CSV scan worker started before a build knows what it will scan: as the build begins, before the inventory's
+ * manifest is read and checked (~8 ms in a fresh process, a third of a worker's start). A CSV build's pool adopts it
+ * as its first worker; otherwise `release` ends it.
+ */
+export class EarlyScanWorker {
+  readonly worker: Worker;
+  online = false;
+  /** What happened to it before a pool listened. */
+  failed: Error | undefined;
+  private taken = false;
+
+  constructor() {
+    this.worker = startWorker('CSV');
+    this.worker.once('online', () => {
+      this.online = true;
+    });
+    this.worker.on('error', (err) => {
+      this.failed ??= err;
+    });
+    this.worker.once('exit', (code) => {
+      this.failed ??= new Error(`an inventory scan worker exited unexpectedly (code ${code})`);
+    });
+  }
+
+  /** The worker, for the first pool that asks; its owner ends it from then on. */
+  take(): EarlyScanWorker | undefined {
+    if (this.taken) return undefined;
+    this.taken = true;
+    return this;
+  }
+
+  /** Ends the worker unless a pool took it. */
+  async release(): Promise<void> {
+    if (this.taken) return;
+    this.taken = true;
+    await this.worker.terminate();
+  }
+}
+
 export interface ScanPoolOptions {
   /** Downloads data files that are in S3. */
   s3: S3Client;
@@ -139,6 +179,8 @@ export interface ScanPoolOptions {
   spillAfterBytes?: number;
   /** Largest data file the main thread scans itself (0: workers scan every file). @default MAIN_THREAD_SCAN_BYTES */
   mainThreadScanBytes?: number;
+  /** A worker started ahead, adopted as the first worker of a CSV scan. */
+  early?: EarlyScanWorker;
 }
 
 /** Runs the scan; iterate `events()` once, and always `close()`. */
@@ -194,12 +236,13 @@ export class ScanPool {
     this.tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), `s3c-inventory-${randomBytes(3).toString('hex')}-`));
     const n = Math.max(1, Math.min(this.opts.concurrency - (this.mainThreadScans ? 1 : 0), this.files.length));
     for (let i = 0; i < n; i++) {
-      const worker = startWorker(this.opts.plan.format);
+      const early = i === 0 && this.opts.plan.format === 'CSV' ? this.opts.early?.take() : undefined;
+      const worker = early?.worker ?? startWorker(this.opts.plan.format);
       const pw: PoolWorker = {
         worker,
         post: (msg, transfer) => worker.postMessage(msg, transfer),
         jobs: 0,
-        online: false,
+        online: early?.online ?? false,
       };
       worker.on('online', () => {
         pw.online = true;
@@ -224,6 +267,7 @@ export class ScanPool {
         if (!this.closed) this.fail(new Error(`an inventory scan worker exited unexpectedly (code ${code})`));
       });
       this.workers.push(pw);
+      if (early?.failed) this.fail(early.failed);
     }
   }
 

@@ -18,6 +18,7 @@ import {
   type ManifestProgress,
 } from '../../src/inventory';
 import type { BuildManifestsDeps } from '../../src/inventory/build-manifests';
+import { EarlyScanWorker } from '../../src/inventory/scan-pool';
 import { FailureType } from '../../src/shared/errors';
 import { FILTER_CASES, FILTER_ROWS, writeInventoryDir, type InventoryRow } from '../inventory-fixtures';
 
@@ -329,6 +330,34 @@ describe('buildManifests (local)', () => {
     const summary = await build({ inventory: path.join(path.dirname(newest), '..') + '/' });
     expect(summary.inventory.manifest).toBe(newest);
     expect(manifests()[0]!.text).toBe('b,new\n');
+  });
+
+  test.each([
+    ['a CSV build', 'CSV', true],
+    ['a Parquet build (the early worker is not used)', 'Parquet', true],
+    ['a build that fails before its scan starts', 'CSV', false],
+  ] as const)('the scan worker started ahead of the manifest is ended with %s', async (_name, format, ok) => {
+    const started = new Set<EarlyScanWorker>();
+    const release = EarlyScanWorker.prototype.release;
+    const spy = jest.spyOn(EarlyScanWorker.prototype, 'release').mockImplementation(function (this: EarlyScanWorker) {
+      started.add(this);
+      return release.call(this);
+    });
+    try {
+      const inventory = await writeInventoryDir(path.join(dir, 'inv'), {
+        format,
+        schema: ['Bucket', 'Key'],
+        files: [[{ Bucket: 'b', Key: 'k' }]],
+      });
+      const p = build({ inventory: ok ? inventory : path.join(dir, 'nowhere', 'manifest.json') });
+      if (ok) expect((await p).rowsSelected).toBe(1);
+      else await failure(p);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(started.size).toBe(1);
+    // A thread that has ended has no id any more.
+    expect([...started].map((w) => w.worker.threadId)).toEqual([-1]);
   });
 
   test('two builds at once in one process (both scanning on the main thread) each write their own rows', async () => {
