@@ -17,7 +17,7 @@ import { nativeScanAvailable } from './native-scan';
 import { buildScanPlan, PlanError, type ScanPlan } from './plan';
 import { creationTime, loadInventoryReport } from './report';
 import { addTotals, emptyTotals } from './scan-output';
-import { ScanPool } from './scan-pool';
+import { EarlyScanWorker, ScanPool } from './scan-pool';
 import { LocalManifestSink, S3ManifestSink, type ManifestSink } from './sink';
 import {
   BuildManifestsInputSchema,
@@ -70,6 +70,11 @@ export interface BuildManifestsDeps extends ResumableBuildDeps<ManifestProgress>
    * temporary file. Tests lower it to exercise spilling. @default 4 MiB
    */
   spillAfterBytes?: number;
+  /**
+   * Largest data file (compressed) that the main thread scans itself instead of waiting for a worker; tests set 0 so
+   * that workers scan every file. @default MAIN_THREAD_SCAN_BYTES (2 MiB)
+   */
+  mainThreadScanBytes?: number;
 }
 
 function fingerprint(parts: unknown): string {
@@ -94,6 +99,20 @@ function isFinal(err: unknown, signal: AbortSignal | undefined, handOver: (() =>
  *   errors as mapped by `toApplicationFailure`. On cancellation, the signal's reason.
  */
 export async function buildManifests(input: BuildManifestsInput, deps: BuildManifestsDeps): Promise<ManifestSummary> {
+  // Most inventories are CSV: a scan worker starts now, while the manifest is read, and is ended if not needed.
+  const early = new EarlyScanWorker();
+  try {
+    return await build(input, deps, early);
+  } finally {
+    await early.release();
+  }
+}
+
+async function build(
+  input: BuildManifestsInput,
+  deps: BuildManifestsDeps,
+  early: EarlyScanWorker,
+): Promise<ManifestSummary> {
   const log = deps.log ?? createLogger('inventory');
   const { s3, signal } = deps;
   const parsed = BuildManifestsInputSchema.safeParse(input);
@@ -110,6 +129,7 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
     if (err instanceof PlanError) throw invalidInventory(`inventory ${report.manifestLocation}: ${err.message}`);
     throw err;
   }
+  if (plan.format !== 'CSV') await early.release();
   // Whether CSV rows go through the native scanner; a bad S3C_NATIVE (or =on without the addon) fails here, clearly.
   let scanner: 'native' | 'javascript' | undefined;
   try {
@@ -187,7 +207,16 @@ export async function buildManifests(input: BuildManifestsInput, deps: BuildMani
   // Parquet without a key regex goes to DuckDB, which uses every core on one worker (see parquet-duckdb.ts).
   const duckdb = plan.format === 'Parquet' && plan.keyRegex === undefined;
   const concurrency = duckdb ? 1 : (spec.concurrency ?? os.availableParallelism());
-  const pool = new ScanPool({ s3, plan, files, concurrency, signal, spillAfterBytes: deps.spillAfterBytes });
+  const pool = new ScanPool({
+    s3,
+    plan,
+    files,
+    concurrency,
+    signal,
+    spillAfterBytes: deps.spillAfterBytes,
+    mainThreadScanBytes: deps.mainThreadScanBytes,
+    early,
+  });
   let skipLeft = resume?.skipRows ?? 0;
   // Checked before rows reach the sink, so a build over the limit fails before anything could be published.
   const maxRows = spec.maxManifests === undefined ? Infinity : spec.maxManifests * spec.maxObjectsPerJob;

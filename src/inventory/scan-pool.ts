@@ -18,7 +18,7 @@ import { invalidInventory, inventoryNotFound, s3Failure } from './errors';
 import type { ScanPlan } from './plan';
 import type { DataFileRef } from './report';
 import { rowChunks, type RowsFile } from './rows-file';
-import type { FileJob, FromWorker, ToWorker } from './scan-worker';
+import { acknowledge, scanFile, type FileJob, type FromWorker, type ScanPort, type ToWorker } from './scan-file';
 import type { ManifestTotals } from './types';
 
 /**
@@ -40,16 +40,29 @@ interface FileState {
   queue: { chunk: Buffer; rows: number; buffer?: ArrayBuffer }[];
   done?: { totals: ManifestTotals; spill?: RowsFile };
   error?: Error;
+  /** Who scans it: a worker thread, or the main thread. */
   worker?: PoolWorker;
   localPath?: string;
   downloaded?: boolean;
 }
 
 interface PoolWorker {
-  worker: Worker;
+  /** The thread; none for the main thread's own scans. */
+  worker?: Worker;
+  post(msg: ToWorker, transfer?: ArrayBuffer[]): void;
   /** Files handed to the worker and not yet done or failed: the one it scans, and the next one, queued. */
   jobs: number;
+  /** The thread is running: until then it is handed no file the main thread could scan itself. */
+  online: boolean;
 }
+
+/**
+ * Largest data file (compressed, as the inventory's manifest gives its size) that the main thread scans itself
+ * instead of waiting for a worker: 2 MiB is 10-20 ms of scanning (20k-40k rows of a typical inventory), so the rows
+ * of the file being written never wait long for it. The main thread scans such files while no worker runs yet (a
+ * worker takes 20-50 ms to start), and, when every file is this small, throughout the build, in place of one worker.
+ */
+export const MAIN_THREAD_SCAN_BYTES = 2 << 20;
 
 /**
  * Files a worker holds at once: the one it scans and the next, so it starts that one without waiting for the main
@@ -112,6 +125,46 @@ function startWorker(format: ScanPlan['format']): Worker {
   });
 }
 
+/**
+ * A CSV scan worker started before a build knows what it will scan: as the build begins, before the inventory's
+ * manifest is read and checked (~8 ms in a fresh process, a third of a worker's start). A CSV build's pool adopts it
+ * as its first worker; otherwise `release` ends it.
+ */
+export class EarlyScanWorker {
+  readonly worker: Worker;
+  online = false;
+  /** What happened to it before a pool listened. */
+  failed: Error | undefined;
+  private taken = false;
+
+  constructor() {
+    this.worker = startWorker('CSV');
+    this.worker.once('online', () => {
+      this.online = true;
+    });
+    this.worker.on('error', (err) => {
+      this.failed ??= err;
+    });
+    this.worker.once('exit', (code) => {
+      this.failed ??= new Error(`an inventory scan worker exited unexpectedly (code ${code})`);
+    });
+  }
+
+  /** The worker, for the first pool that asks; its owner ends it from then on. */
+  take(): EarlyScanWorker | undefined {
+    if (this.taken) return undefined;
+    this.taken = true;
+    return this;
+  }
+
+  /** Ends the worker unless a pool took it. */
+  async release(): Promise<void> {
+    if (this.taken) return;
+    this.taken = true;
+    await this.worker.terminate();
+  }
+}
+
 export interface ScanPoolOptions {
   /** Downloads data files that are in S3. */
   s3: S3Client;
@@ -124,6 +177,10 @@ export interface ScanPoolOptions {
   signal?: AbortSignal;
   /** @default DEFAULT_SPILL_AFTER_BYTES */
   spillAfterBytes?: number;
+  /** Largest data file the main thread scans itself (0: workers scan every file). @default MAIN_THREAD_SCAN_BYTES */
+  mainThreadScanBytes?: number;
+  /** A worker started ahead, adopted as the first worker of a CSV scan. */
+  early?: EarlyScanWorker;
 }
 
 /** Runs the scan; iterate `events()` once, and always `close()`. */
@@ -138,9 +195,30 @@ export class ScanPool {
   private failure: Error | undefined;
   private tmpDir: string | undefined;
   private closed = false;
+  /** Position of the first file that failed (download or scan), if any. */
+  private firstFailed = Infinity;
+  /** The main thread as a scanner: its scans report straight to `onMessage`, and take their acks back. */
+  private readonly here: PoolWorker;
+  private readonly herePort: ScanPort;
+  /**
+   * Every file is small enough for the main thread: it scans whenever it would wait, and one worker fewer starts.
+   * Small files make a build short, so a worker's start (20-25 ms of CPU, and its code run cold) is a large part of
+   * it: `bench:manifest --shapes small-files` (32 files of 10k rows) took 0.27-0.28 CPU-seconds so, 0.31 with one
+   * worker more and the main thread waiting.
+   */
+  private readonly mainThreadScans: boolean;
 
   constructor(private readonly opts: ScanPoolOptions) {
     this.files = opts.files.map((ref) => ({ ref, queue: [] }));
+    this.mainThreadScans = opts.plan.format === 'CSV' && opts.files.every((f) => this.smallEnoughHere(f));
+    this.herePort = { post: (msg) => this.onMessage(this.here, msg), inFlight: 0 };
+    this.here = {
+      post: (msg) => {
+        if (msg.type === 'ack') acknowledge(this.herePort, msg);
+      },
+      jobs: 0,
+      online: true,
+    };
   }
 
   private notify(): void {
@@ -156,10 +234,20 @@ export class ScanPool {
 
   private async init(): Promise<void> {
     this.tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), `s3c-inventory-${randomBytes(3).toString('hex')}-`));
-    const n = Math.max(1, Math.min(this.opts.concurrency, this.files.length));
+    const n = Math.max(1, Math.min(this.opts.concurrency - (this.mainThreadScans ? 1 : 0), this.files.length));
     for (let i = 0; i < n; i++) {
-      const worker = startWorker(this.opts.plan.format);
-      const pw: PoolWorker = { worker, jobs: 0 };
+      const early = i === 0 && this.opts.plan.format === 'CSV' ? this.opts.early?.take() : undefined;
+      const worker = early?.worker ?? startWorker(this.opts.plan.format);
+      const pw: PoolWorker = {
+        worker,
+        post: (msg, transfer) => worker.postMessage(msg, transfer),
+        jobs: 0,
+        online: early?.online ?? false,
+      };
+      worker.on('online', () => {
+        pw.online = true;
+        this.schedule();
+      });
       worker.on('message', (msg: FromWorker) => this.onMessage(pw, msg));
       worker.on('error', (err) => {
         const e = err as NodeJS.ErrnoException;
@@ -179,6 +267,7 @@ export class ScanPool {
         if (!this.closed) this.fail(new Error(`an inventory scan worker exited unexpectedly (code ${code})`));
       });
       this.workers.push(pw);
+      if (early?.failed) this.fail(early.failed);
     }
   }
 
@@ -199,6 +288,7 @@ export class ScanPool {
     } else {
       pw.jobs--;
       // Reported when the caller reaches this file, so the files before it still finish (and are checkpointed).
+      this.firstFailed = Math.min(this.firstFailed, msg.index - this.opts.files[0]!.index);
       file.error =
         msg.code === 'missing'
           ? inventoryNotFound(msg.message)
@@ -209,9 +299,12 @@ export class ScanPool {
     this.notify();
   }
 
-  /** Files past the one being consumed that may be handed to workers: what their queues hold, and one more. */
+  /**
+   * Files past the one being consumed that may be handed over: what the workers' queues hold (and as much for the main
+   * thread when it scans throughout, so it can run ahead while a worker has the file being written), and one more.
+   */
   private get window(): number {
-    return this.workers.length * JOBS_PER_WORKER + 1;
+    return (this.workers.length + (this.mainThreadScans ? 1 : 0)) * JOBS_PER_WORKER + 1;
   }
 
   /**
@@ -219,30 +312,77 @@ export class ScanPool {
    * of the one being consumed.
    */
   private schedule(): void {
-    if (this.failure || this.closed || this.files.some((f) => f.error)) return;
+    if (this.failure || this.closed) return;
     this.prefetch();
     for (;;) {
-      const pw = this.workers.reduce<PoolWorker | undefined>((a, w) => (!a || w.jobs < a.jobs ? w : a), undefined);
+      const file = this.startable();
+      if (!file) return;
+      // A worker that is still starting gets no file the main thread may scan meanwhile (see scanHere).
+      const ready = this.mainThreadMayScan(file) ? this.workers.filter((w) => w.online) : this.workers;
+      const pw = ready.reduce<PoolWorker | undefined>((a, w) => (!a || w.jobs < a.jobs ? w : a), undefined);
       if (!pw || pw.jobs >= JOBS_PER_WORKER) return;
-      const pos = this.nextToStart;
-      const file = this.files[pos];
-      if (!file || pos - this.head >= this.window) return;
-      if (file.ref.location.kind === 's3' && !file.downloaded) return;
-      this.nextToStart++;
-      pw.jobs++;
-      file.worker = pw;
-      file.localPath = file.ref.location.kind === 'local' ? file.ref.location.path : file.localPath;
-      const job: FileJob = {
-        index: file.ref.index,
-        name: file.ref.key,
-        path: file.localPath!,
-        md5: file.ref.md5,
-        plan: this.opts.plan,
-        spillPath: path.join(this.tmpDir!, `rows-${file.ref.index}.csv`),
-        spillAfterBytes: this.opts.spillAfterBytes ?? DEFAULT_SPILL_AFTER_BYTES,
-      };
-      pw.worker.postMessage({ type: 'scan', job });
+      this.start(file, pw);
     }
+  }
+
+  /**
+   * The next file to hand over, if it is within the window and its bytes are here. After a file fails (its download,
+   * its scan), only the files before it are started: they finish, and the error is thrown when the caller reaches it.
+   */
+  private startable(): FileState | undefined {
+    const pos = this.nextToStart;
+    const file = this.files[pos];
+    if (!file || pos - this.head >= this.window) return undefined;
+    if (pos >= this.firstFailed) return undefined;
+    if (file.ref.location.kind === 's3' && !file.downloaded) return undefined;
+    return file;
+  }
+
+  private start(file: FileState, pw: PoolWorker): FileJob {
+    this.nextToStart++;
+    pw.jobs++;
+    file.worker = pw;
+    file.localPath = file.ref.location.kind === 'local' ? file.ref.location.path : file.localPath;
+    const job: FileJob = {
+      index: file.ref.index,
+      name: file.ref.key,
+      path: file.localPath!,
+      md5: file.ref.md5,
+      plan: this.opts.plan,
+      spillPath: path.join(this.tmpDir!, `rows-${file.ref.index}.csv`),
+      spillAfterBytes: this.opts.spillAfterBytes ?? DEFAULT_SPILL_AFTER_BYTES,
+    };
+    if (pw !== this.here) pw.post({ type: 'scan', job });
+    return job;
+  }
+
+  /**
+   * Whether the main thread may scan `file` itself: a small CSV file (Parquet goes to the workers, whose heap is capped
+   * for it), while no worker thread runs yet or throughout when every file is small.
+   */
+  private mainThreadMayScan(file: FileState): boolean {
+    return (
+      this.opts.plan.format === 'CSV' &&
+      this.smallEnoughHere(file.ref) &&
+      (this.mainThreadScans || !this.workers.some((w) => w.online))
+    );
+  }
+
+  private smallEnoughHere(ref: DataFileRef): boolean {
+    const limit = this.opts.mainThreadScanBytes ?? MAIN_THREAD_SCAN_BYTES;
+    return limit > 0 && (ref.size ?? Infinity) <= limit;
+  }
+
+  /**
+   * Instead of waiting for a worker, the main thread scans the next small file itself (see `MAIN_THREAD_SCAN_BYTES`).
+   * @returns whether it scanned one
+   */
+  private async scanHere(): Promise<boolean> {
+    if (this.failure || this.closed) return false;
+    const file = this.startable();
+    if (!file || !this.mainThreadMayScan(file)) return false;
+    await scanFile(this.start(file, this.here), this.herePort);
+    return true;
   }
 
   /** Downloads S3 data files one at a time, at most one ahead of the files the workers may be handed. */
@@ -279,6 +419,7 @@ export class ScanPool {
         this.schedule();
       } catch (err) {
         this.downloading = false;
+        this.firstFailed = Math.min(this.firstFailed, pos);
         file.error = err instanceof Error ? err : new Error(String(err));
         this.notify();
       }
@@ -310,13 +451,13 @@ export class ScanPool {
           yield { type: 'rows', index: file.ref.index, chunk: item.chunk, rows: item.rows };
           // The caller is done with the chunk: its buffer goes back to the worker for the next one.
           const ack: ToWorker = { type: 'ack', bytes: item.chunk.length, buffer: item.buffer };
-          file.worker?.worker.postMessage(ack, item.buffer ? [item.buffer] : []);
+          file.worker?.post(ack, item.buffer ? [item.buffer] : []);
           if (this.failure) throw this.failure;
           continue;
         }
         if (file.error) throw file.error;
         if (!file.done) {
-          await this.waitFor();
+          if (!(await this.scanHere())) await this.waitFor();
           continue;
         }
         if (file.done.spill) yield* this.readSpill(file.ref.index, file.done.spill.path);
@@ -346,7 +487,7 @@ export class ScanPool {
   async close(): Promise<void> {
     this.closed = true;
     this.notify();
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    await Promise.all(this.workers.map((w) => w.worker?.terminate()));
     if (this.tmpDir) await fsp.rm(this.tmpDir, { recursive: true, force: true });
   }
 }

@@ -120,7 +120,11 @@ export const BuildManifestsInputSchema = z
     versionIds: z.enum(['auto', 'include', 'omit']).default('auto'),
     /** How many selected keys the summary's `sampleKeys` holds. @default 10 */
     sampleSize: z.number().int().min(0).max(100).default(10),
-    /** Worker threads that parse data files in parallel. @default os.availableParallelism(), at most the file count */
+    /**
+     * Threads that parse data files in parallel: worker threads, at most one per file; when every data file is at most
+     * 2 MiB (`MAIN_THREAD_SCAN_BYTES`), one of them is the main thread (and always at least one worker).
+     * @default os.availableParallelism()
+     */
     concurrency: z.number().int().min(1).max(64).optional(),
     /**
      * Manifests at most: a campaign's jobs-per-round limit (one job per manifest). The build fails with a

@@ -18,6 +18,7 @@ import {
   type ManifestProgress,
 } from '../../src/inventory';
 import type { BuildManifestsDeps } from '../../src/inventory/build-manifests';
+import { EarlyScanWorker } from '../../src/inventory/scan-pool';
 import { FailureType } from '../../src/shared/errors';
 import { FILTER_CASES, FILTER_ROWS, writeInventoryDir, type InventoryRow } from '../inventory-fixtures';
 
@@ -86,11 +87,18 @@ describe('buildManifests (local)', () => {
       shards: [{ rows: 1000, bytes: expected.length }],
       rowsByStorageClass: { GLACIER: 500, DEEP_ARCHIVE: 500 },
     });
-    for (const opts of [{ concurrency: 2 }, { concurrency: 3, spill: 1 }, { concurrency: 2, spill: 4096 }]) {
-      const out = path.join(dir, `out-${opts.concurrency}-${opts.spill ?? 0}`);
+    // here: 0 = worker threads scan every file; by default the main thread scans these small files too.
+    for (const opts of [
+      { concurrency: 2 },
+      { concurrency: 3, spill: 1 },
+      { concurrency: 2, spill: 4096 },
+      { concurrency: 1, here: 0 },
+      { concurrency: 2, here: 0, spill: 1 },
+    ]) {
+      const out = path.join(dir, `out-${opts.concurrency}-${opts.spill ?? 0}-${opts.here ?? 'default'}`);
       const again = await build(
         { inventory, filter, concurrency: opts.concurrency, output: out },
-        { spillAfterBytes: opts.spill },
+        { spillAfterBytes: opts.spill, mainThreadScanBytes: opts.here },
       );
       expect(manifests(out)).toEqual([{ name: 'manifest-00001.csv', text: expected }]);
       expect({ ...again, output: undefined, shards: again.shards.map((s) => s.etag) }).toEqual({
@@ -325,6 +333,55 @@ describe('buildManifests (local)', () => {
   });
 
   test.each([
+    ['a CSV build', 'CSV', true],
+    ['a Parquet build (the early worker is not used)', 'Parquet', true],
+    ['a build that fails before its scan starts', 'CSV', false],
+  ] as const)('the scan worker started ahead of the manifest is ended with %s', async (_name, format, ok) => {
+    const started = new Set<EarlyScanWorker>();
+    const release = EarlyScanWorker.prototype.release;
+    const spy = jest.spyOn(EarlyScanWorker.prototype, 'release').mockImplementation(function (this: EarlyScanWorker) {
+      started.add(this);
+      return release.call(this);
+    });
+    try {
+      const inventory = await writeInventoryDir(path.join(dir, 'inv'), {
+        format,
+        schema: ['Bucket', 'Key'],
+        files: [[{ Bucket: 'b', Key: 'k' }]],
+      });
+      const p = build({ inventory: ok ? inventory : path.join(dir, 'nowhere', 'manifest.json') });
+      if (ok) expect((await p).rowsSelected).toBe(1);
+      else await failure(p);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(started.size).toBe(1);
+    // A thread that has ended has no id any more.
+    expect([...started].map((w) => w.worker.threadId)).toEqual([-1]);
+  });
+
+  test('two builds at once in one process (both scanning on the main thread) each write their own rows', async () => {
+    const inventories = await Promise.all(
+      [0, 1].map((n) =>
+        writeInventoryDir(path.join(dir, `inv-${n}`), {
+          schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
+          files: rows(6, 2000).map((f) => f.map((r) => ({ ...r, Bucket: `bucket-${n}` }))),
+        }),
+      ),
+    );
+    const filter = { storageClasses: ['GLACIER', 'DEEP_ARCHIVE'] };
+    const alone = await build({ inventory: inventories[0]!, filter, output: path.join(dir, 'alone') });
+    const both = await Promise.all(
+      inventories.map((inventory, n) => build({ inventory, filter, output: path.join(dir, `both-${n}`) })),
+    );
+    expect(both.map((b) => b.rowsSelected)).toEqual([7998, 7998]);
+    expect(both[0]!.shards.map((s) => s.etag)).toEqual(alone.shards.map((s) => s.etag));
+    expect(manifests(path.join(dir, 'both-1'))[0]!.text).toBe(
+      manifests(path.join(dir, 'alone'))[0]!.text.replace(/^bucket-0,/gm, 'bucket-1,'),
+    );
+  });
+
+  test.each([
     [
       'an MD5 mismatch names the file',
       { corrupt: (i: number, b: Buffer) => (i === 1 ? Buffer.concat([b, Buffer.from('x')]) : b) },
@@ -344,11 +401,14 @@ describe('buildManifests (local)', () => {
       files: [[{ Bucket: 'b', Key: 'k' }], [{ Bucket: 'b', Key: 'k' }], [{ Bucket: 'b', Key: 'k' }]],
       ...extra,
     });
-    const err = await failure(build({ inventory, concurrency: 1 }));
-    expect(err.type).toBe(type);
-    expect(err.nonRetryable).toBe(true);
-    expect(err.message).toMatch(message);
-    expect(existsSync(path.join(dir, 'out')) ? readdirSync(path.join(dir, 'out')) : []).toEqual([]);
+    // Scanned on the main thread (small files, by default) or on a worker thread: the same error.
+    for (const mainThreadScanBytes of [undefined, 0]) {
+      const err = await failure(build({ inventory, concurrency: 1 }, { mainThreadScanBytes }));
+      expect(err.type).toBe(type);
+      expect(err.nonRetryable).toBe(true);
+      expect(err.message).toMatch(message);
+      expect(existsSync(path.join(dir, 'out')) ? readdirSync(path.join(dir, 'out')) : []).toEqual([]);
+    }
   });
 
   // The native inflater (scan workers, with the addon) and node:zlib's stream (S3C_NATIVE=off) must agree on every
