@@ -63,10 +63,10 @@ function objectsFor(schema: z.ZodType, value: unknown): z.ZodType[] {
 }
 
 /**
- * Every field name the object at `path` of `input` may have under `schema`: of the alternatives its own discriminators
- * (e.g. an operation's `type`) choose, or of all of them.
+ * The field names the object at `path` of `input` may have under `schema` and does not: of the alternatives its own
+ * discriminators (e.g. an operation's `type`) choose, or of all of them.
  */
-export function fieldsAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>, input: unknown): string[] {
+function missingFieldsAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>, input: unknown): string[] {
   let value: unknown = input;
   let current = objectsFor(schema, value);
   for (const step of path) {
@@ -80,12 +80,13 @@ export function fieldsAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>, in
     value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[step] : undefined;
     current = next.flatMap((s) => objectsFor(s, value));
   }
+  const present = typeof value === 'object' && value !== null ? value : {};
   const names = new Set<string>();
   for (const s of current) {
     const def = defOf(s);
     if (def.type === 'object') for (const k of Object.keys(def.shape ?? {})) names.add(k);
   }
-  return [...names];
+  return [...names].filter((f) => !Object.hasOwn(present, f));
 }
 
 /** Edit distance with transpositions (optimal string alignment), case-insensitive. */
@@ -109,7 +110,7 @@ function distance(a: string, b: string): number {
  * The candidate nearest to `word`, if it is near enough to be what was meant: at most 1 edit for names of up to 4
  * characters, 2 up to 8, 3 beyond; a tie between two candidates suggests neither.
  */
-export function nearest(word: string, candidates: readonly string[]): string | undefined {
+function nearest(word: string, candidates: readonly string[]): string | undefined {
   const limit = word.length <= 4 ? 1 : word.length <= 8 ? 2 : 3;
   let best: string | undefined;
   let bestDistance = limit + 1;
@@ -137,11 +138,7 @@ export function unknownFields(
   path: ReadonlyArray<PropertyKey>,
   keys: readonly string[],
 ): string {
-  let given: unknown = input;
-  for (const step of path)
-    given = typeof given === 'object' && given !== null ? (given as Record<PropertyKey, unknown>)[step] : undefined;
-  const present = typeof given === 'object' && given !== null ? given : {};
-  const free = fieldsAt(schema, path, input).filter((f) => !Object.hasOwn(present, f));
+  const free = missingFieldsAt(schema, path, input);
   const named = keys.map((k) => {
     const meant = nearest(k, free);
     return meant ? `${k} (did you mean ${meant}?)` : k;
