@@ -3,6 +3,7 @@
  * copies) run on `<taskQueue>-heavy` with slots of their own, so that a long one never holds up another campaign's job
  * calls and polls on the campaign task queue.
  */
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { WorkflowHandle } from '@temporalio/client';
 
 import { approveUpdate, type CampaignResult } from '../../src/shared/campaign';
@@ -23,16 +24,22 @@ import { HoldProxy } from '../support/hold-proxy';
 /** Three inventory data files of 1,000 rows: the build is held reading one of them. */
 const KEYS = Array.from({ length: 3_000 }, (_, i) => `inv-${String(i).padStart(4, '0')}`);
 
+/** Puts KEYS (and `others`) in `bucket` with a daily inventory of KEYS; returns the inventory's manifest. */
+async function seedInventory(s3: S3Client, bucket: string, others: string[]) {
+  const manifest = await writeDailyInventory(
+    s3,
+    bucket,
+    '2024-05-01T00:00:00Z',
+    KEYS.map((k) => [k, '2024-04-01T00:00:00Z']),
+  );
+  await putObjects(s3, bucket, [...KEYS, ...others]);
+  return manifest;
+}
+
 describe('heavy and light work apart', () => {
   test("a manifest build holding every heavy slot does not hold up another campaign's approval, job calls and polls", async () => {
     await withBucket(async (bucket, s3) => {
-      const manifest = await writeDailyInventory(
-        s3,
-        bucket,
-        '2024-05-01T00:00:00Z',
-        KEYS.map((k) => [k, '2024-04-01T00:00:00Z']),
-      );
-      await putObjects(s3, bucket, [...KEYS, 'light/1.txt', 'light/2.txt']);
+      const manifest = await seedInventory(s3, bucket, ['light/1.txt', 'light/2.txt']);
       const proxy = await HoldProxy.start(stackEndpoints().s3Endpoint);
       const workerS3 = s3Client(proxy.url);
       try {
@@ -96,13 +103,7 @@ describe('heavy and light work apart', () => {
 
   test("by default, a small campaign's heavy work (its manifest build, its round analysis) runs while another campaign's build holds a heavy slot", async () => {
     await withBucket(async (bucket, s3) => {
-      const manifest = await writeDailyInventory(
-        s3,
-        bucket,
-        '2024-05-01T00:00:00Z',
-        KEYS.map((k) => [k, '2024-04-01T00:00:00Z']),
-      );
-      await putObjects(s3, bucket, [...KEYS, 'small/1.txt', 'small/2.txt']);
+      const manifest = await seedInventory(s3, bucket, ['small/1.txt', 'small/2.txt']);
       const proxy = await HoldProxy.start(stackEndpoints().s3Endpoint);
       const workerS3 = s3Client(proxy.url);
       try {
