@@ -32,6 +32,7 @@ import type { ObservabilityServer } from '../observability/server';
 import { startWorkerPort } from '../observability/worker-port';
 import { freePort, isPortFree } from '../stack/process';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, startStack, type StackEndpoints } from '../stack';
+import { recordServers, stopOrphanedServers } from '../stack/orphans';
 import { checkWorkerConnectivity } from '../stack/connectivity-check';
 import { projectRoot, toolsVenvInstalled } from '../stack/tools';
 import { cachedWorkflowBundle } from '../stack/workflow-bundle';
@@ -46,6 +47,11 @@ const DEFAULT_PORTS = { temporal: 7233, ui: 8233, s3: 4566, engine: 4567 } as co
 /** The default `--dir` of `dev`. */
 export function defaultDevDir(): string {
   return path.join(projectRoot(), '.local', 'dev');
+}
+
+/** Where `dev` records the servers it started, for the next `dev` to stop if this one is killed (src/stack/orphans.ts). */
+function devServersFile(dir: string): string {
+  return path.join(dir, 'servers.json');
 }
 
 /** Where `dev` writes its endpoints so that other commands in another shell find the running stack. */
@@ -238,6 +244,12 @@ function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 async function runStack(opts: DevOptions, dir: string, log: Logger, signal: AbortSignal): Promise<number> {
   mkdirSync(dir, { recursive: true });
   const demoKind = opts.demo === true ? DEMO_KINDS[0] : opts.demo;
+  // Before the ports are picked: a killed dev's servers still hold the default ones.
+  const orphans = await stopOrphanedServers(devServersFile(dir));
+  if (orphans.length > 0) {
+    const which = orphans.map((s) => `${s.name} (pid ${s.pid})`).join(', ');
+    console.log(`Stopped the servers a killed s3-campaigns dev left running in ${dir}: ${which}.`);
+  }
   if (demoKind && !opts.demoData) throw new UsageError('--demo runs on the demo data: leave out --no-demo-data');
   const ports = await pickPorts(opts);
   const restoreLatency = opts.restoreLatency ?? (demoKind === 'restore-and-copy' ? DEMO_RESTORE_LATENCY_MS : 0);
@@ -281,6 +293,11 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
     signal,
     log,
   });
+  recordServers(
+    devServersFile(dir),
+    process.pid,
+    stack.processes.map((p) => ({ name: p.name, pid: p.child.pid })),
+  );
   const endpoints = stack.endpoints;
   let workerHandle: Awaited<ReturnType<typeof createWorker>> | undefined;
   let workerPort: ObservabilityServer | undefined;
@@ -300,6 +317,7 @@ async function runStack(opts: DevOptions, dir: string, log: Logger, signal: Abor
       } finally {
         await stack.stop();
         rmSync(devEndpointsFile(dir), { force: true });
+        rmSync(devServersFile(dir), { force: true });
       }
     })());
   // The demo data needs only S3: it is written while the worker starts.

@@ -110,7 +110,7 @@ function listeningInodes(port: number): Set<string> | undefined {
 }
 
 /** `pid` and every process below it (a wrapper script may start the real server as its child). */
-function processTree(pid: number): number[] {
+export function processTree(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
