@@ -231,14 +231,23 @@ export async function clippedElements(frame: Frame): Promise<string[]> {
 export async function clickVisible(page: Page, selector: string, how: 'mouse' | 'dom' = 'mouse'): Promise<void> {
   const deadline = Date.now() + UI_TIMEOUT_MS;
   for (;;) {
+    let unclickable: unknown;
     for (const el of await page.$$(selector)) {
-      if (await el.isVisible()) {
+      try {
+        if (!(await el.isVisible())) continue;
         if (how === 'mouse') await el.click();
         else await el.evaluate((e) => (e as unknown as { click(): void }).click());
         return;
+      } catch (err) {
+        // Re-rendered or still moving between isVisible and the click (a drawer's list reorders as columns come and
+        // go): puppeteer finds no point to press, so nothing was clicked and the next look finds the new element.
+        if (!/not clickable|not an Element|detached|Execution context was destroyed/.test(String(err))) throw err;
+        unclickable = err;
       }
     }
-    if (Date.now() > deadline) throw new Error(`no visible ${selector} after ${UI_TIMEOUT_MS} ms`);
+    if (Date.now() > deadline) {
+      throw new Error(`no visible, clickable ${selector} after ${UI_TIMEOUT_MS} ms`, { cause: unclickable });
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }
