@@ -45,18 +45,19 @@ export class CsvScanner {
   /**
    * @param options.native true: use the native scanner and fail without it; false: JavaScript only; default: the
    *   native scanner when it is built and `S3C_NATIVE` allows (see native-scan.ts).
+   * @param options.sampleCeiling see `ScanStats`
    */
   constructor(
     private readonly plan: ScanPlan,
     emit: EmitChunk,
-    options: { native?: boolean } = {},
+    options: { native?: boolean; sampleCeiling?: number } = {},
   ) {
     this.ncol = plan.names.length;
     this.starts = new Int32Array(this.ncol);
     this.ends = new Int32Array(this.ncol);
     this.escaped = new Uint8Array(this.ncol);
     this.out = new OutputBuffer(emit);
-    this.stats = new ScanStats(plan.sampleSize);
+    this.stats = new ScanStats(plan.sampleSize, options.sampleCeiling);
     this.enums = plan.enums.map((e) => ({ column: e.column, values: e.values.map((v) => Buffer.from(v, 'latin1')) }));
     this.keyTest = keyPredicate(plan);
     this.after = plan.modifiedAfter === undefined ? undefined : Buffer.from(plan.modifiedAfter, 'latin1');

@@ -15,7 +15,7 @@ import { CsvScanner, InventoryDataError } from './csv-scanner';
 import { NativeGunzip } from './native-scan';
 import type { ScanPlan } from './plan';
 import type { RowsFile } from './rows-file';
-import { returnOutputBuffer, type ScanStats } from './scan-output';
+import { mergeSample, returnOutputBuffer, sampleCeiling, type ScanStats } from './scan-output';
 import type { ManifestTotals } from './types';
 
 /** One data file to scan. */
@@ -71,6 +71,11 @@ export interface ScanPort {
    * thread: two builds in one process each scan on the main thread.
    */
   buffers?: { input: Buffer; out: Buffer };
+  /**
+   * The sample of the files this scanner finished in this build, merged: it bounds which keys of its next file can
+   * still enter the build's sample (see `sampleCeiling`).
+   */
+  sample?: [number, string][];
 }
 
 /** Sends rows to the main thread, or to the spill file once the main thread is far enough behind. */
@@ -105,6 +110,13 @@ class RowSender {
   }
 }
 
+/** A CSV scanner for `job` that offers to its sample only keys that may still enter the build's (`sampleCeiling`). */
+function csvScanner(job: FileJob, sender: RowSender): CsvScanner {
+  return new CsvScanner(job.plan, sender.emit, {
+    sampleCeiling: sampleCeiling(sender.port.sample ?? [], job.plan.sampleSize),
+  });
+}
+
 /** MD5 of a whole file, read into one reused buffer (a read stream's fresh buffer per chunk is garbage to collect). */
 async function md5OfFile(path: string): Promise<string> {
   const hash = createHash('md5');
@@ -135,7 +147,7 @@ async function scanCsvNative(
   gunzip: NativeGunzip,
 ): Promise<{ stats: ScanStats; md5: string }> {
   const hash = createHash('md5');
-  const scanner = new CsvScanner(job.plan, sender.emit);
+  const scanner = csvScanner(job, sender);
   sender.port.buffers ??= {
     input: Buffer.allocUnsafeSlow(READ_BYTES),
     out: Buffer.allocUnsafeSlow(NATIVE_GUNZIP_CHUNK_BYTES),
@@ -167,7 +179,7 @@ async function scanCsv(job: FileJob, sender: RowSender): Promise<{ stats: ScanSt
   const gunzip = NativeGunzip.create();
   if (gunzip) return scanCsvNative(job, sender, gunzip);
   const hash = createHash('md5');
-  const scanner = new CsvScanner(job.plan, sender.emit);
+  const scanner = csvScanner(job, sender);
   // Hash the compressed bytes as they pass, in a byte-mode step (an async generator step is object mode and would
   // buffer up to 16 whole chunks).
   const md5 = new Transform({
@@ -281,6 +293,7 @@ export async function scanFile(job: FileJob, port: ScanPort): Promise<void> {
       });
       return;
     }
+    port.sample = mergeSample(port.sample ?? [], stats.sample, job.plan.sampleSize);
     send({ type: 'done', index: job.index, totals: stats.toTotals(), spill: rowsFile ?? sender.close() });
   } catch (err) {
     sender.close();

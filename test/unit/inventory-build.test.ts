@@ -19,6 +19,7 @@ import {
 } from '../../src/inventory';
 import type { BuildManifestsDeps } from '../../src/inventory/build-manifests';
 import { EarlyScanWorker } from '../../src/inventory/scan-pool';
+import { murmur3 } from '../../src/inventory/scan-output';
 import { FailureType } from '../../src/shared/errors';
 import { FILTER_CASES, FILTER_ROWS, writeInventoryDir, type InventoryRow } from '../inventory-fixtures';
 
@@ -231,6 +232,49 @@ describe('buildManifests (local)', () => {
     expect((await build({ inventory, output: path.join(dir, 'junk') }, { resumeFrom: { junk: true } })).resumed).toBe(
       false,
     );
+  });
+
+  test('the sample is the selected keys of smallest hash over the whole inventory, whichever thread read which file', async () => {
+    const inventory = await writeInventoryDir(dir, {
+      schema: ['Bucket', 'Key', 'Size', 'StorageClass'],
+      files: rows(12, 400),
+    });
+    const filter = { storageClasses: ['GLACIER', 'DEEP_ARCHIVE'] };
+    for (const sampleSize of [1, 10, 100]) {
+      // Every selected key as the manifest writes it, hashed the way the sample hashes it, with its decoded form.
+      const out = path.join(dir, `out-${sampleSize}`);
+      const reference = await build(
+        { inventory, filter, sampleSize, concurrency: 1, output: out },
+        { mainThreadScanBytes: 0 },
+      );
+      const all = manifests(out)
+        .flatMap((m) => m.text.split('\n').filter(Boolean))
+        .map((l) => l.slice(l.indexOf(',') + 1))
+        .map((k) => [murmur3(Buffer.from(k, 'latin1'), 0, k.length), decodeManifestKey(k)] as const);
+      const expected = [...all]
+        .sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+        .slice(0, sampleSize)
+        .map(([, k]) => k);
+      expect(reference.sampleKeys).toEqual(expected);
+      for (const [concurrency, mainThreadScanBytes] of [
+        [2, 0],
+        [3, 0],
+        [2, undefined],
+        [3, undefined],
+      ] as const) {
+        const s = await build(
+          {
+            inventory,
+            filter,
+            sampleSize,
+            concurrency,
+            output: path.join(dir, `o-${sampleSize}-${concurrency}-${mainThreadScanBytes}`),
+          },
+          { mainThreadScanBytes },
+        );
+        expect(s.sampleKeys).toEqual(expected);
+      }
+    }
   });
 
   test('a CSV and a Parquet report of the same objects give the same summary: totals, sample and ETags', async () => {

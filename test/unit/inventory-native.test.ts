@@ -10,7 +10,7 @@ import { CsvScanner } from '../../src/inventory/csv-scanner';
 import { INVENTORY_FIELDS, parseFileSchema, type InventoryField } from '../../src/inventory/fields';
 import { NATIVE_ADDON_PATH, nativeScanAvailable } from '../../src/inventory/native-scan';
 import { buildScanPlan, FILTER_NEEDS } from '../../src/inventory/plan';
-import { murmur3 } from '../../src/inventory/scan-output';
+import { mergeSample, murmur3, sampleCeiling } from '../../src/inventory/scan-output';
 import { InventoryFilterSchema, type InventoryFilter } from '../../src/inventory/types';
 
 const SCHEMAS: InventoryField[][] = [
@@ -157,6 +157,7 @@ function scan(
   chunk: number,
   sampleSize: number,
   native: boolean,
+  sampleCeiling?: number,
 ): { outcome: Outcome; nativeRows: number } {
   const plan = buildScanPlan('CSV', parseFileSchema('CSV', schema.join(', ')), {
     filter: InventoryFilterSchema.parse(f),
@@ -165,7 +166,7 @@ function scan(
   });
   const chunks: Buffer[] = [];
   try {
-    const scanner = new CsvScanner(plan, (c) => chunks.push(Buffer.from(c)), { native });
+    const scanner = new CsvScanner(plan, (c) => chunks.push(Buffer.from(c)), { native, sampleCeiling });
     for (let i = 0; i < text.length; i += chunk) scanner.push(text.subarray(i, i + chunk));
     scanner.end();
     const outcome = { out: Buffer.concat(chunks).toString('latin1'), totals: scanner.stats.toTotals() };
@@ -247,6 +248,33 @@ describe('native row scanner', () => {
     // cuts go to JavaScript. An addon that stopped before every row would still pass the equality above.
     expect(native.nativeRows).toBeGreaterThan(59_000);
     expect(js.nativeRows).toBe(0);
+  });
+
+  test("a file's sample ceiling keeps keys that cannot enter the build's sample in the addon, and loses none that can", () => {
+    const schema: InventoryField[] = ['Bucket', 'Key', 'StorageClass'];
+    const file = (n: number) =>
+      Buffer.from(
+        Array.from({ length: 4_000 }, (_, i) =>
+          line(['b', `f${n}/k-${i}.bin`, i % 2 ? 'GLACIER' : 'STANDARD'], 0),
+        ).join(''),
+      );
+    const f: InventoryFilter = { storageClasses: ['GLACIER'] };
+    type Totals = { rowsScanned: number; sample: [number, string][] };
+    const totals = (r: ReturnType<typeof scan>) => r.outcome.totals as Totals;
+    const first = totals(scan(schema, f, file(1), 65536, 10, true));
+    const ceiling = sampleCeiling(first.sample, 10);
+    expect(ceiling).toBe(first.sample[9]![0]);
+    const free = scan(schema, f, file(2), 65536, 10, true);
+    const capped = scan(schema, f, file(2), 65536, 10, true, ceiling);
+    const inJs = (r: ReturnType<typeof scan>) => totals(r).rowsScanned - r.nativeRows;
+    // Without a ceiling the file's own sample starts empty: its first keys and every new smallest go to JavaScript.
+    expect(inJs(free)).toBeGreaterThan(30);
+    expect(inJs(capped)).toBeLessThan(inJs(free) / 2);
+    // What the ceiling left out could not have entered the sample of the two files.
+    expect(mergeSample(first.sample, totals(capped).sample, 10)).toEqual(
+      mergeSample(first.sample, totals(free).sample, 10),
+    );
+    expect(capped.outcome.out).toBe(free.outcome.out);
   });
 
   /** S3's key encoding in CSV inventories: URL-encoded, `/` kept, spaces as `+`. */
