@@ -41,6 +41,7 @@ import { CsvScanner } from '../src/inventory/csv-scanner';
 import { INVENTORY_FIELDS, parseFileSchema } from '../src/inventory/fields';
 import { NativeGunzip, nativeScanAvailable } from '../src/inventory/native-scan';
 import { buildScanPlan } from '../src/inventory/plan';
+import { mergeSample, sampleCeiling } from '../src/inventory/scan-output';
 import { quietSdkNodeWarningOnNode20 } from '../src/node-support';
 import { peakRssMB } from './peak-rss';
 
@@ -574,6 +575,7 @@ async function profile(inv: Inventory, outDir: string): Promise<StageSeconds> {
   const t = { md5In: 0, inflate: 0, scanNative: 0, scanJs: 0, md5Out: 0, write: 0, nativeShare: 0 };
   const now = () => Number(process.hrtime.bigint()) / 1e9;
   let nativeRows = 0;
+  const kept: Record<string, [number, string][]> = { true: [], false: [] };
   let rows = 0;
   mkdirSync(outDir, { recursive: true });
   const sinkPath = path.join(outDir, 'profile-out.csv');
@@ -627,7 +629,8 @@ async function profile(inv: Inventory, outDir: string): Promise<StageSeconds> {
             t.write += c - b;
           }
         },
-        { native },
+        // As a scanner thread does: the sample of its earlier files bounds which keys it offers (see sampleCeiling).
+        { native, sampleCeiling: sampleCeiling(kept[String(native)]!, plan.sampleSize) },
       );
       let scan = 0;
       for await (const c of inflated(file)) {
@@ -639,6 +642,7 @@ async function profile(inv: Inventory, outDir: string): Promise<StageSeconds> {
       scanner.end();
       scan += now() - a;
       await new Promise((r) => out.end(r));
+      kept[String(native)] = mergeSample(kept[String(native)]!, scanner.stats.sample, plan.sampleSize);
       if (native) {
         t.scanNative += scan - outSeconds;
         nativeRows += scanner.nativeRows;
