@@ -381,14 +381,18 @@ test('an object whose restore failed and that a sweep then found gone is named o
         new PutObjectCommand({ Bucket: source, Key: 'warm/s1.txt', Body: 'stays', StorageClass: 'STANDARD' }),
       );
       await withEngine({ restoreLatencyMs: 2000 }, async (engine) => {
-        // The restore job waits long enough for the test to delete its object (after the sort saw it), and the wave
-        // long enough for sweeps to find it gone before the campaign ends.
-        for (const [operation, preparingDelayMs] of [
-          ['S3InitiateRestoreObject', 4000],
-          ['S3PutObjectCopy', 8000],
-        ] as const) {
-          const rule = await admin(engine.url, 'POST', '/_local/faults', { match: { operation }, preparingDelayMs });
-          expect(rule.status).toBeLessThan(300);
+        // Its restore finds it gone (the test deletes it once the sort has seen it), and the wave waits long enough
+        // for a sweep to find it gone too before the campaign ends.
+        for (const rule of [
+          {
+            match: { operation: 'S3InitiateRestoreObject', keyPrefix: 'cold/gone' },
+            errorCode: 'NoSuchKey',
+            httpStatus: 404,
+            message: 'The specified key does not exist.',
+          },
+          { match: { operation: 'S3PutObjectCopy' }, preparingDelayMs: 8000 },
+        ]) {
+          expect((await admin(engine.url, 'POST', '/_local/faults', rule)).status).toBeLessThan(300);
         }
         await withCampaignWorker(
           async (h) => {
@@ -410,7 +414,7 @@ test('an object whose restore failed and that a sweep then found gone is named o
               }),
             );
             const deadline = Date.now() + 60_000;
-            while (((await handle.query(statusQuery)).restoreAndCopy?.restores.length ?? 0) === 0) {
+            while (!(await handle.query(statusQuery)).restoreAndCopy?.sorted) {
               expect(Date.now()).toBeLessThan(deadline);
               await new Promise((r) => setTimeout(r, 200));
             }
