@@ -133,6 +133,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
       const reportKey = `${output.prefix}/campaign.json`;
       const notCopied = `NotCopied:${input.state.outcome ?? 'Failed'}`;
       let rows = 0;
+      let restoreFailures: RestoreFailureIds | undefined;
       try {
         // Children that ended without a result (cancelled) wrote their report all the same, in their own folder.
         const childResults: NonNullable<WriteRestoreAndCopyReportResult['childResults']> = [];
@@ -183,13 +184,6 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
           }
         }
         const failedObject = (f: string[]) => ({ bucket: f[0] ?? '', key: f[1] ?? '', versionId: f[2] ?? '' });
-        /** The objects of every `RestoreFailed:` row again, for a range of shards whose ids were not held. */
-        async function* restoreFailuresAgain() {
-          for (const c of rac.restores) {
-            for await (const f of childRows(c, 'RestoreFailed')) yield failedObject(f);
-            Context.current().heartbeat({ rows });
-          }
-        }
         /** Objects both a restore child and the tracking set count as failed (see `restoreFailuresAlsoTracked`). */
         let alsoTracked = 0;
         const body = Readable.from(
@@ -199,10 +193,10 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
             const entries = index?.index.shards ?? [];
             // An object named `RestoreFailed:` is not named again by its tracking row (still `requested`, or found
             // missing by a sweep): failed.csv names each object once, by its first failure.
-            const restoreFailed = new RestoreFailureIds(index?.index.shardCount ?? 1);
+            const restoreFailed = (restoreFailures = new RestoreFailureIds(index?.index.shardCount ?? 1));
             for (const { c, stage } of children) {
               for await (const fields of childRows(c, stage)) {
-                if (stage === 'RestoreFailed') restoreFailed.note(failedObject(fields));
+                if (stage === 'RestoreFailed') await restoreFailed.note(failedObject(fields));
                 yield row(fields);
               }
               Context.current().heartbeat({ rows });
@@ -211,11 +205,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
               const waiting = input.endedEarly ? c.requested + c.restored + c['skipped-restored'] : 0;
               return c.failed + c.expired + waiting === 0 ? [] : [shard];
             });
-            const shards = restoreFailed.trackingRows(
-              toRead,
-              (shard) => store.readShard(shard, entries[shard]!.gen),
-              restoreFailuresAgain,
-            );
+            const shards = restoreFailed.trackingRows(toRead, (shard) => store.readShard(shard, entries[shard]!.gen));
             for await (const { rows: trackingRows, dropped } of shards) {
               for (const r of dropped) if (r.state === 'failed' || r.state === 'expired') alsoTracked += 1;
               for (const r of trackingRows) {
@@ -283,6 +273,8 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
         };
       } catch (err) {
         throw toApplicationFailure(err, `writing the campaign report to s3://${output.bucket}/${output.prefix}/`);
+      } finally {
+        await restoreFailures?.close().catch(() => undefined);
       }
     },
   };

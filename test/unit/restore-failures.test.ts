@@ -1,56 +1,16 @@
 /**
  * The restore-and-copy report's "each object once": tracking rows of objects already named `RestoreFailed:` are left
- * out, with the same rows whether their ids fit in memory at once or are collected range by range of shards.
+ * out, with the same rows whether their ids fit in memory or went to local files (one per shard, or per group of
+ * shards), and no file left behind.
  */
-import fc from 'fast-check';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import { encodeManifestKey } from '../../src/inventory/key-encoding';
-import {
-  RestoreFailureIds,
-  shardRanges,
-  type FailedCsvObject,
-  type ShardRange,
-} from '../../src/restore-tracking/restore-failures';
+import { RestoreFailureIds, type FailedCsvObject } from '../../src/restore-tracking/restore-failures';
 import type { TrackingRow } from '../../src/restore-tracking/rows';
 import { shardOf } from '../../src/restore-tracking/shard-hash';
-
-describe('shardRanges', () => {
-  test.each<[string, number[], number, ShardRange[]]>([
-    ['no shard', [], 2, []],
-    ['all fit', [1, 0, 1], 2, [{ from: 0, to: 3, failures: 2 }]],
-    [
-      'split at the cap; a heavy shard alone, with the weightless shards after it',
-      [0, 3, 1, 1, 0, 2, 5, 0],
-      2,
-      [
-        { from: 0, to: 2, failures: 3 },
-        { from: 2, to: 5, failures: 2 },
-        { from: 5, to: 6, failures: 2 },
-        { from: 6, to: 8, failures: 5 },
-      ],
-    ],
-  ])('%s', (_name, weights, cap, ranges) => {
-    expect(shardRanges(weights, cap)).toEqual(ranges);
-  });
-
-  test('every shard once, in order; a range over the cap holds one weighted shard', () => {
-    fc.assert(
-      fc.property(fc.array(fc.nat(5), { maxLength: 40 }), fc.nat(6), (weights, cap) => {
-        const ranges = shardRanges(weights, cap);
-        let next = 0;
-        for (const r of ranges) {
-          expect(r.from).toBe(next);
-          expect(r.to).toBeGreaterThan(r.from);
-          const ws = weights.slice(r.from, r.to);
-          expect(r.failures).toBe(ws.reduce((a, b) => a + b, 0));
-          if (r.failures > cap) expect(ws.filter((w) => w > 0)).toHaveLength(1);
-          next = r.to;
-        }
-        expect(next).toBe(weights.length);
-      }),
-    );
-  });
-});
 
 describe('RestoreFailureIds', () => {
   const SHARDS = 8;
@@ -76,6 +36,7 @@ describe('RestoreFailureIds', () => {
     row('b2', 'v.txt', 'null'),
     row('b2', 'w.txt', 'v2'),
     row('b2', 'w.txt', 'v1'),
+    row('b2', 'line\nend.txt'),
   ];
   const byShard = new Map<number, TrackingRow[]>();
   for (const r of tracked) {
@@ -99,6 +60,8 @@ describe('RestoreFailureIds', () => {
     // The null version is no version.
     failedCsv(tracked[44]!, ''),
     failedCsv(tracked[45]!),
+    // A key with a line end (in a local file too).
+    failedCsv(tracked[47]!),
     // Not URL encoding: names no tracked object, and does not stop the report.
     { bucket: 'b1', key: 'cold/%zz', versionId: '' },
     // Not tracked at all.
@@ -107,71 +70,82 @@ describe('RestoreFailureIds', () => {
   const kept = (r: TrackingRow) =>
     !(
       (tracked.indexOf(r) < 40 && tracked.indexOf(r) % 3 === 0) ||
-      [tracked[40], tracked[42], tracked[44], tracked[45]].includes(r)
+      [tracked[40], tracked[42], tracked[44], tracked[45], tracked[47]].includes(r)
     );
 
-  async function run(cap: number, shards = [...byShard.keys()].sort((a, b) => a - b)) {
-    const ids = new RestoreFailureIds(SHARDS, cap);
-    for (const f of failures) ids.note(f);
-    let rereads = 0;
-    const read: number[] = [];
-    const out: TrackingRow[] = [];
-    const dropped: TrackingRow[] = [];
-    const again = async function* () {
-      rereads += 1;
-      yield* failures;
-    };
-    for await (const { shard, rows, dropped: gone } of ids.trackingRows(
-      shards,
-      async (s) => {
+  let tmpDir: string;
+  beforeAll(async () => {
+    tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'restore-failures-test-'));
+  });
+  afterAll(() => fsp.rm(tmpDir, { recursive: true, force: true }));
+
+  async function run(cap: number, maxFiles = 1024, shards = [...byShard.keys()].sort((a, b) => a - b)) {
+    const ids = new RestoreFailureIds(SHARDS, { cap, tmpDir, maxFiles });
+    try {
+      for (const f of failures) await ids.note(f);
+      const read: number[] = [];
+      const out: TrackingRow[] = [];
+      const dropped: TrackingRow[] = [];
+      const dirs = await fsp.readdir(tmpDir);
+      const files = dirs.length === 1 ? await fsp.readdir(path.join(tmpDir, dirs[0]!)) : [];
+      for await (const { shard, rows, dropped: gone } of ids.trackingRows(shards, async (s) => {
         read.push(s);
         return byShard.get(s) ?? [];
-      },
-      again,
-    )) {
-      expect(shard).toBe(read[read.length - 1]);
-      out.push(...rows);
-      dropped.push(...gone);
+      })) {
+        expect(shard).toBe(read[read.length - 1]);
+        out.push(...rows);
+        dropped.push(...gone);
+      }
+      return { out, read, dropped, spilled: ids.spilled, dirs, files };
+    } finally {
+      await ids.close();
+      expect(await fsp.readdir(tmpDir)).toEqual([]);
     }
-    return { out, rereads, read, dropped };
   }
 
-  test.each([0, 1, 2, 5, 1e9])(
-    'cap %d: every tracked row but those of restore failures, in shard order',
-    async (cap) => {
+  test.each<[number, number]>([
+    [0, 1024],
+    [1, 8],
+    [2, 3],
+    [5, 1],
+    [1e9, 1024],
+  ])(
+    'cap %d, files at most %s: every tracked row but those of restore failures, in shard order',
+    async (cap, maxFiles) => {
       const shards = [...byShard.keys()].sort((a, b) => a - b);
-      const { out, read, dropped } = await run(cap);
+      const { out, read, dropped, spilled, dirs, files } = await run(cap, maxFiles);
       expect(read).toEqual(shards);
       const expected = shards.flatMap((s) => byShard.get(s)!.filter(kept));
       expect(out).toEqual(expected);
       expect(expected.length).toBeLessThan(tracked.length - 15);
       expect(dropped).toEqual(shards.flatMap((s) => byShard.get(s)!.filter((r) => !kept(r))));
+      // Past the cap (20 objects noted: one key twice, one not URL encoding), the ids went to local files, one per
+      // shard with failures or per group of shards, at most `maxFiles`.
+      expect(spilled).toBe(cap < 20);
+      expect(dirs).toHaveLength(spilled ? 1 : 0);
+      if (spilled) {
+        expect(files.length).toBeGreaterThan(0);
+        expect(files.length).toBeLessThanOrEqual(Math.min(maxFiles, SHARDS));
+      }
     },
   );
 
-  test('the ids are streamed again only when they exceed the cap, once per range of shards with failures', async () => {
-    expect((await run(1e9)).rereads).toBe(0);
-    expect((await run(failures.length)).rereads).toBe(0);
-    const small = await run(2);
-    expect(small.rereads).toBeGreaterThan(1);
-    expect(small.rereads).toBeLessThanOrEqual(SHARDS);
-  });
-
   test('only the shards asked for are read, and filtered the same', async () => {
     const shards = [...byShard.keys()].sort((a, b) => a - b);
-    const { out, read } = await run(2, [shards[1]!, shards[3]!]);
+    const { out, read } = await run(2, undefined, [shards[1]!, shards[3]!]);
     expect(read).toEqual([shards[1], shards[3]]);
     expect(out).toEqual([...byShard.get(shards[1]!)!, ...byShard.get(shards[3]!)!].filter(kept));
   });
 
-  test('nothing noted: rows as they are, nothing streamed again', async () => {
-    const ids = new RestoreFailureIds(SHARDS, 0);
-    const out: TrackingRow[] = [];
-    const again = jest.fn(async function* (): AsyncGenerator<FailedCsvObject> {});
-    for await (const { rows } of ids.trackingRows([0, 1, 2], async (s) => byShard.get(s) ?? [], again)) {
-      out.push(...rows);
-    }
+  test('nothing noted: rows as they are, and no file', async () => {
+    const { out, spilled } = await (async () => {
+      const ids = new RestoreFailureIds(SHARDS, { cap: 0, tmpDir });
+      const rows: TrackingRow[] = [];
+      for await (const r of ids.trackingRows([0, 1, 2], async (s) => byShard.get(s) ?? [])) rows.push(...r.rows);
+      await ids.close();
+      return { out: rows, spilled: ids.spilled };
+    })();
     expect(out).toEqual([0, 1, 2].flatMap((s) => byShard.get(s) ?? []));
-    expect(again).not.toHaveBeenCalled();
+    expect(spilled).toBe(false);
   });
 });
