@@ -193,7 +193,9 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
             const entries = index?.index.shards ?? [];
             // An object named `RestoreFailed:` is not named again by its tracking row (still `requested`, or found
             // missing by a sweep): failed.csv names each object once, by its first failure.
-            const restoreFailed = (restoreFailures = new RestoreFailureIds(index?.index.shardCount ?? 1));
+            const restoreFailed = (restoreFailures = new RestoreFailureIds(index?.index.shardCount ?? 1, {
+              versioned: index?.index.versioned ?? false,
+            }));
             for (const { c, stage } of children) {
               for await (const fields of childRows(c, stage)) {
                 if (stage === 'RestoreFailed') await restoreFailed.note(failedObject(fields));

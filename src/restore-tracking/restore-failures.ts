@@ -51,6 +51,11 @@ export interface RestoreFailureIdsOptions {
   maxFiles?: number;
   /** Where the files go. @default TMPDIR */
   tmpDir?: string;
+  /**
+   * Whether the tracking set's rows carry version ids. When not, a failure's version id is ignored: its row tracks
+   * the key, whatever version a report names. @default true
+   */
+  versioned?: boolean;
 }
 
 /**
@@ -86,7 +91,7 @@ export class RestoreFailureIds {
 
   /** Notes one `RestoreFailed:` row of failed.csv. */
   async note(o: FailedCsvObject): Promise<void> {
-    const at = locate(o, this.shardCount);
+    const at = locate(this.options.versioned === false ? { ...o, versionId: '' } : o, this.shardCount);
     if (!at) return;
     this.noted += 1;
     this.perShard[at.shard]! += 1;

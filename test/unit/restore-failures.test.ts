@@ -137,6 +137,23 @@ describe('RestoreFailureIds', () => {
     expect(out).toEqual([...byShard.get(shards[1]!)!, ...byShard.get(shards[3]!)!].filter(kept));
   });
 
+  test.each([
+    [false, 0],
+    [true, 1],
+  ])(
+    'versioned %s: a failure naming a version drops the row of its key only in a set without versions (%d kept)',
+    async (versioned, kept) => {
+      const ids = new RestoreFailureIds(SHARDS, { versioned, tmpDir });
+      const r = tracked[0]!;
+      await ids.note({ ...failedCsv(r), versionId: '3HL4kqtJlcpXroDTDmJ' });
+      const shard = shardOf(r.bucket, r.key, SHARDS);
+      const out: TrackingRow[] = [];
+      for await (const x of ids.trackingRows([shard], async () => [r])) out.push(...x.rows);
+      await ids.close();
+      expect(out).toHaveLength(kept);
+    },
+  );
+
   test('nothing noted: rows as they are, and no file', async () => {
     const { out, spilled } = await (async () => {
       const ids = new RestoreFailureIds(SHARDS, { cap: 0, tmpDir });
