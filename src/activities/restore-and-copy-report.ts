@@ -3,7 +3,8 @@
  * in its `errorCode` (`RestoreFailed:<code>`, `CopyFailed:<code>`, `ExpiredBeforeCopy`, `Missing`), and
  * `campaign.json` with the restore, wave and large-object counts, the tracking counts and the restore durations.
  * failed.csv is streamed (children's failed.csv files, the tracking set's shards, the large-copy failure files) into
- * one upload, never held in memory.
+ * one upload, never held in memory. It names each object whose restore failed once, by that failure: its tracking row
+ * (still `requested`, or found missing) is left out, in bounded memory (`RestoreFailureIds`).
  */
 import { Readable } from 'node:stream';
 
@@ -14,6 +15,7 @@ import { toApplicationFailure } from '../aws/errors';
 import { uploadStream } from '../aws/upload';
 import { CsvParser, csvRow } from '../csv';
 import { encodeManifestKey } from '../inventory/key-encoding';
+import { RestoreFailureIds } from '../restore-tracking/restore-failures';
 import { TrackingStore } from '../restore-tracking/store';
 import { campaignTotals, type CampaignResult, type CampaignState, type CampaignTotals } from '../shared/campaign';
 import type { CampaignSpec } from '../shared/campaign-spec';
@@ -27,8 +29,9 @@ export interface WriteRestoreAndCopyReportInput {
   output: { bucket: string; prefix: string };
   /**
    * The campaign ended before its work did (cancelled, or failed for good): every tracked object not copied is named
-   * in failed.csv as `NotCopied:<outcome>` (once: a child's `NotRun` rows of those objects are folded in), and the
-   * children that ended without a result are read from their own reports. @default false
+   * in failed.csv as `NotCopied:<outcome>` (once: a child's `NotRun` rows of those objects are folded in, and an object
+   * already named `RestoreFailed:<code>` is not named again), and the children that ended without a result are read
+   * from their own reports. @default false
    */
   endedEarly?: boolean;
 }
@@ -40,6 +43,8 @@ export interface WriteRestoreAndCopyReportResult {
   failedObjects: number;
   /** With `endedEarly`: the results of child campaigns that ended without one (cancelled), from their reports. */
   childResults?: Array<{ workflowId: string; result: CampaignResult }>;
+  /** @see RestoreAndCopyState.restoreFailuresAlsoTracked; absent when 0. */
+  restoreFailuresAlsoTracked?: number;
 }
 
 /** What failed.csv says of an object still in the tracking set when the campaign ended early, by its state. */
@@ -128,6 +133,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
       const reportKey = `${output.prefix}/campaign.json`;
       const notCopied = `NotCopied:${input.state.outcome ?? 'Failed'}`;
       let rows = 0;
+      let restoreFailures: RestoreFailureIds | undefined;
       try {
         // Children that ended without a result (cancelled) wrote their report all the same, in their own folder.
         const childResults: NonNullable<WriteRestoreAndCopyReportResult['childResults']> = [];
@@ -157,35 +163,54 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
           errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
           return csvRow(fields);
         };
+        /** A child's failed.csv rows as this report writes them (stage in the error code), in file order. */
+        async function* childRows(c: (typeof children)[number]['c'], stage: string): AsyncGenerator<string[]> {
+          if (!c.result?.failedObjects) return;
+          const at = parseS3Uri(c.result.failedObjects);
+          // A wave's copies that found their source not restored went back to waiting; a later wave copied them.
+          const requeued = (c.requeued ?? 0) > 0 ? new Set(UNRESTORED_COPY_ERROR_CODES) : undefined;
+          for await (const f of csvRows(at.bucket, at.key)) {
+            if (requeued?.has(f[3] ?? '')) continue;
+            const fields = [...f];
+            if (input.endedEarly && f[3] === NOT_RUN_CODE) {
+              // A restore never run: the object is still `requested` in the tracking set, named below.
+              if (stage === 'RestoreFailed') continue;
+              fields[3] = notCopied;
+              fields[5] = `its copy wave was stopped: ${fields[5] ?? ''}`.trim();
+            } else {
+              fields[3] = `${stage}:${fields[3] ?? ''}`;
+            }
+            yield fields;
+          }
+        }
+        const failedObject = (f: string[]) => ({ bucket: f[0] ?? '', key: f[1] ?? '', versionId: f[2] ?? '' });
+        /** Objects both a restore child and the tracking set count as failed (see `restoreFailuresAlsoTracked`). */
+        let alsoTracked = 0;
         const body = Readable.from(
           (async function* () {
             yield FAILURE_CSV_HEADER.join(',') + '\n';
+            const index = await store.readIndex();
+            const entries = index?.index.shards ?? [];
+            // An object named `RestoreFailed:` is not named again by its tracking row (still `requested`, or found
+            // missing by a sweep): failed.csv names each object once, by its first failure.
+            const restoreFailed = (restoreFailures = new RestoreFailureIds(index?.index.shardCount ?? 1, {
+              versioned: index?.index.versioned ?? false,
+            }));
             for (const { c, stage } of children) {
-              if (!c.result?.failedObjects) continue;
-              const at = parseS3Uri(c.result.failedObjects);
-              // A wave's copies that found their source not restored went back to waiting; a later wave copied them.
-              const requeued = (c.requeued ?? 0) > 0 ? new Set(UNRESTORED_COPY_ERROR_CODES) : undefined;
-              for await (const f of csvRows(at.bucket, at.key)) {
-                if (requeued?.has(f[3] ?? '')) continue;
-                const fields = [...f];
-                if (input.endedEarly && f[3] === NOT_RUN_CODE) {
-                  // A restore never run: the object is still `requested` in the tracking set, named below.
-                  if (stage === 'RestoreFailed') continue;
-                  fields[3] = notCopied;
-                  fields[5] = `its copy wave was stopped: ${fields[5] ?? ''}`.trim();
-                } else {
-                  fields[3] = `${stage}:${fields[3] ?? ''}`;
-                }
+              for await (const fields of childRows(c, stage)) {
+                if (stage === 'RestoreFailed') await restoreFailed.note(failedObject(fields));
                 yield row(fields);
               }
               Context.current().heartbeat({ rows });
             }
-            const index = await store.readIndex();
-            for (const [shard, entry] of (index?.index.shards ?? []).entries()) {
-              const c = entry.counts;
+            const toRead = entries.flatMap(({ counts: c }, shard) => {
               const waiting = input.endedEarly ? c.requested + c.restored + c['skipped-restored'] : 0;
-              if (c.failed + c.expired + waiting === 0) continue;
-              for (const r of await store.readShard(shard, entry.gen)) {
+              return c.failed + c.expired + waiting === 0 ? [] : [shard];
+            });
+            const shards = restoreFailed.trackingRows(toRead, (shard) => store.readShard(shard, entries[shard]!.gen));
+            for await (const { rows: trackingRows, dropped } of shards) {
+              for (const r of dropped) if (r.state === 'failed' || r.state === 'expired') alsoTracked += 1;
+              for (const r of trackingRows) {
                 const why = input.endedEarly ? NOT_COPIED_BECAUSE[r.state] : undefined;
                 if (why) {
                   yield row([r.bucket, encodeManifestKey(r.key), r.versionId, notCopied, '', why, '0']);
@@ -203,6 +228,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
           })(),
         );
         await uploadStream(s3, { Bucket: output.bucket, Key: failedKey, ContentType: 'text/csv' }, body);
+        if (alsoTracked > 0) rac.restoreFailuresAlsoTracked = alsoTracked;
         const report = {
           reportVersion: CAMPAIGN_REPORT_VERSION,
           campaignId: state.campaignId,
@@ -223,6 +249,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
             waves: rac.waves.map(childSummary),
             largeObjects: { ...rac.large, failureKeys: undefined },
             requeued: rac.requeued ?? 0,
+            ...(rac.restoreFailuresAlsoTracked ? { restoreFailuresAlsoTracked: rac.restoreFailuresAlsoTracked } : {}),
             extensions: rac.extensions,
             headRequests: rac.headRequests,
             eventsApplied: rac.eventsApplied,
@@ -244,9 +271,12 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
           failedObjectsKey: failedKey,
           failedObjects: rows,
           ...(input.endedEarly ? { childResults } : {}),
+          ...(alsoTracked > 0 ? { restoreFailuresAlsoTracked: alsoTracked } : {}),
         };
       } catch (err) {
         throw toApplicationFailure(err, `writing the campaign report to s3://${output.bucket}/${output.prefix}/`);
+      } finally {
+        await restoreFailures?.close().catch(() => undefined);
       }
     },
   };

@@ -47,7 +47,15 @@ import { addSample, emptyHistogram, mergeHistogram, summarize, type HistogramJso
 import { headObject, requestRestore, sdkTier, type HeadOutcome } from './object-ops';
 import { forEachPaced, TokenBucket } from './rate-limit';
 import { estimateRestoreExpiry } from './restore-header';
-import { countRows, emptyCounts, EXPIRY_UNKNOWN, TrackingFileError, versionMatches, type TrackingRow } from './rows';
+import {
+  countRows,
+  emptyCounts,
+  EXPIRY_UNKNOWN,
+  objectId,
+  TrackingFileError,
+  versionMatches,
+  type TrackingRow,
+} from './rows';
 import { shardOf } from './shard-hash';
 import {
   ConditionalWriteConflict,
@@ -221,8 +229,6 @@ function sumCounts(entries: readonly ShardEntry[]): TrackingCounts {
 }
 
 /** An object's identity in a copy's failed.csv and in a tracking row: the null version is no version. */
-const objectId = (bucket: string, key: string, versionId: string) =>
-  `${bucket}\n${key}\n${versionId === 'null' ? '' : versionId}`;
 
 /**
  * The rows of `requeue`'s failed.csv with one of its error codes, by shard: object id → error code.

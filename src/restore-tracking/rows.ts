@@ -189,6 +189,10 @@ export async function parseFacts(chunks: AsyncIterable<string>, where: string): 
   return facts;
 }
 
+/** An object's identity in a set: bucket, decoded key and version id (the null version is no version). */
+export const objectId = (bucket: string, key: string, versionId: string): string =>
+  `${bucket}\n${key}\n${versionId === 'null' ? '' : versionId}`;
+
 /** Whether an event's version id names this row's object. `null` is the null version, like no version at all. */
 export function versionMatches(rowVersion: string, eventVersion: string): boolean {
   // A row without a version tracks the key's latest version; an event without one comes from an unversioned bucket.

@@ -709,6 +709,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           .catch(reportNotWritten),
       );
       if (res) {
+        if (res.restoreFailuresAlsoTracked) rac.restoreFailuresAlsoTracked = res.restoreFailuresAlsoTracked;
         // A child that ended cancelled has no result, only its report: its counts come from there.
         for (const { workflowId, result } of res.childResults ?? []) {
           const run = [...rac.restores, ...rac.waves].find((r) => r.workflowId === workflowId);
@@ -1457,6 +1458,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             });
             st.reportKey = res.reportKey;
             st.failedObjectsKey = res.failedObjectsKey;
+            if (res.restoreFailuresAlsoTracked) {
+              st.restoreAndCopy.restoreFailuresAlsoTracked = res.restoreFailuresAlsoTracked;
+            }
             // Incremental restore-and-copy on a Schedule: the next run takes only what changed since this one's
             // inventory. Campaigns of earlier releases never saved a watermark here.
             if (st.incremental && patched('restore-and-copy-watermark')) await advanceWatermark();

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -255,7 +256,7 @@ test('a wave copy that fails InvalidObjectState goes back to waiting: a later sw
     }),
   ));
 
-test('a cancelled restore-and-copy campaign cancels its running wave, and its report names every object not copied and why', () =>
+test('a cancelled restore-and-copy campaign cancels its running wave, and its report names every object not copied and why, once', () =>
   withBucket((source, s3) =>
     withBucket(async (target) => {
       const objects = [
@@ -263,6 +264,8 @@ test('a cancelled restore-and-copy campaign cancels its running wave, and its re
         { key: 'warm/w2.txt', storageClass: 'STANDARD' as const },
         { key: 'cold/g1.txt', storageClass: 'GLACIER' as const },
         { key: 'cold/g 2.txt', storageClass: 'DEEP_ARCHIVE' as const },
+        // Its restore fails for good: it stays `requested` in the tracking set, and is named once, by that failure.
+        { key: 'cold/denied.txt', storageClass: 'GLACIER' as const },
       ];
       for (const o of objects) {
         await s3.send(
@@ -276,6 +279,13 @@ test('a cancelled restore-and-copy campaign cancels its running wave, and its re
           preparingDelayMs: 600_000,
         });
         expect(rule.status).toBeLessThan(300);
+        const denied = await admin(engine.url, 'POST', '/_local/faults', {
+          match: { operation: 'S3InitiateRestoreObject', keyPrefix: 'cold/denied' },
+          errorCode: 'AccessDenied',
+          httpStatus: 403,
+          message: 'Access Denied',
+        });
+        expect(denied.status).toBeLessThan(300);
         await withCampaignWorker(
           async (h) => {
             const id = uniqueName('rac-cancel');
@@ -314,20 +324,26 @@ test('a cancelled restore-and-copy campaign cancels its running wave, and its re
             const status = await handle.query(statusQuery);
             expect(status).toMatchObject({ phase: 'Done', outcome: 'Cancelled' });
             expect(status.outcomeReason).toContain(`child campaigns cancelled: ${wave}`);
-            expect(status.totals).toMatchObject({ objects: 4, succeeded: 0, failed: 0, notRun: 4 });
+            expect(status.totals).toMatchObject({ objects: 5, succeeded: 0, failed: 1, notRun: 4 });
             const report = JSON.parse((await bodyOf(s3, source, `campaigns/${id}/campaign.json`)).toString()) as {
               outcome: string;
               totals: Record<string, number>;
+              errorsByCode: Record<string, number>;
+              failedObjects: { count: number };
               restoreAndCopy: { waves: Array<{ outcome?: string }>; restores: Array<{ outcome?: string }> };
             };
             expect(report.outcome).toBe('Cancelled');
-            expect(report.totals).toMatchObject({ objects: 4, succeeded: 0, failed: 0, notRun: 4 });
+            expect(report.totals).toMatchObject({ objects: 5, succeeded: 0, failed: 1, notRun: 4 });
             expect(report.restoreAndCopy.waves).toMatchObject([{ outcome: 'Cancelled' }]);
-            expect(report.restoreAndCopy.restores).toMatchObject([{ outcome: 'Succeeded' }]);
+            expect(report.restoreAndCopy.restores).toMatchObject([{ outcome: 'CompletedWithFailures' }]);
+            // The counts are those of the rows written.
+            expect(report.errorsByCode).toEqual({ 'NotCopied:Cancelled': 4, 'RestoreFailed:AccessDenied': 1 });
+            expect(report.failedObjects.count).toBe(5);
             // `s3-campaigns report` reads it: each child campaign, and the objects by why they were not copied.
             const text = formatReport(report as unknown as Parameters<typeof formatReport>[0], 's3://x/campaign.json');
             expect(text).toMatch(new RegExp(`wave 1 +${wave} +Cancelled +2 +0 +0`));
             expect(text).toMatch(/NotCopied:Cancelled +4/);
+            expect(text).toMatch(/RestoreFailed:AccessDenied +1/);
             // Each object named once, with why it was not copied.
             const [header, ...rows] = (await bodyOf(s3, source, `campaigns/${id}/failed.csv`))
               .toString()
@@ -340,13 +356,90 @@ test('a cancelled restore-and-copy campaign cancels its running wave, and its re
                 return [decodeURIComponent(f[1]!), [f[3], f[5]]];
               }),
             );
-            expect(rows).toHaveLength(4);
+            expect(rows).toHaveLength(5);
             expect(byKey).toEqual({
+              'cold/denied.txt': ['RestoreFailed:AccessDenied', 'Access Denied'],
               'warm/w1.txt': ['NotCopied:Cancelled', expect.stringMatching(/^its copy wave was stopped/)],
               'warm/w2.txt': ['NotCopied:Cancelled', expect.stringMatching(/^its copy wave was stopped/)],
               'cold/g1.txt': ['NotCopied:Cancelled', 'its restore was asked for (or was to be) and had not completed'],
               'cold/g 2.txt': ['NotCopied:Cancelled', 'its restore was asked for (or was to be) and had not completed'],
             });
+          },
+          { engineUrl: engine.url },
+        );
+      });
+    }),
+  ));
+
+test('an object whose restore failed and that a sweep then found gone is named once in failed.csv, by its restore failure', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      await s3.send(
+        new PutObjectCommand({ Bucket: source, Key: 'cold/gone.txt', Body: 'gone', StorageClass: 'GLACIER' }),
+      );
+      await s3.send(
+        new PutObjectCommand({ Bucket: source, Key: 'warm/s1.txt', Body: 'stays', StorageClass: 'STANDARD' }),
+      );
+      await withEngine({ restoreLatencyMs: 2000 }, async (engine) => {
+        // Its restore finds it gone (the test deletes it once the sort has seen it), and the wave waits long enough
+        // for a sweep to find it gone too before the campaign ends.
+        for (const rule of [
+          {
+            match: { operation: 'S3InitiateRestoreObject', keyPrefix: 'cold/gone' },
+            errorCode: 'NoSuchKey',
+            httpStatus: 404,
+            message: 'The specified key does not exist.',
+          },
+          { match: { operation: 'S3PutObjectCopy' }, preparingDelayMs: 8000 },
+        ]) {
+          expect((await admin(engine.url, 'POST', '/_local/faults', rule)).status).toBeLessThan(300);
+        }
+        await withCampaignWorker(
+          async (h) => {
+            const id = uniqueName('rac-gone');
+            const handle = await startCampaign(
+              h,
+              id,
+              testSpec(h, source, {
+                source: { type: 'keys', bucket: source, keys: ['cold/gone.txt', 'warm/s1.txt'] },
+                approval: { required: false },
+                operation: {
+                  type: 'restore-and-copy',
+                  tier: 'STANDARD',
+                  expirationDays: 1,
+                  targetBucket: target,
+                  waves: { minObjects: 100, maxWait: '1s' },
+                  tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                },
+              }),
+            );
+            const deadline = Date.now() + 60_000;
+            while (!(await handle.query(statusQuery)).restoreAndCopy?.sorted) {
+              expect(Date.now()).toBeLessThan(deadline);
+              await new Promise((r) => setTimeout(r, 200));
+            }
+            await s3.send(new DeleteObjectCommand({ Bucket: source, Key: 'cold/gone.txt' }));
+            const result = (await handle.result()) as CampaignResult;
+            expect(result).toMatchObject({ outcome: 'CompletedWithFailures', objects: 2, succeeded: 1, notRun: 0 });
+            const rac = (await handle.query(statusQuery)).restoreAndCopy!;
+            // Both stages saw it fail: its restore (404), and then a sweep (HEAD 404).
+            expect(rac.restores).toMatchObject([{ result: { failed: 1 } }]);
+            expect(rac.counts).toMatchObject({ failed: 1, requested: 0 });
+
+            const rows = (await bodyOf(s3, source, `campaigns/${id}/failed.csv`)).toString().trim().split('\n');
+            expect(rows.slice(1)).toEqual([
+              expect.stringMatching(/^[^,]+,cold\/gone\.txt,[^,]*,RestoreFailed:NoSuchKey,/),
+            ]);
+            const report = JSON.parse((await bodyOf(s3, source, `campaigns/${id}/campaign.json`)).toString()) as {
+              totals: Record<string, number>;
+              errorsByCode: Record<string, number>;
+              failedObjects: { count: number };
+            };
+            expect(report.errorsByCode).toEqual({ 'RestoreFailed:NoSuchKey': 1 });
+            expect(report.failedObjects.count).toBe(1);
+            // Counted once too.
+            expect(report.totals).toMatchObject({ objects: 2, succeeded: 1, failed: 1, notRun: 0 });
+            expect(result.failed).toBe(1);
           },
           { engineUrl: engine.url },
         );

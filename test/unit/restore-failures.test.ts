@@ -1,0 +1,168 @@
+/**
+ * The restore-and-copy report's "each object once": tracking rows of objects already named `RestoreFailed:` are left
+ * out, with the same rows whether their ids fit in memory or went to local files (one per shard, or per group of
+ * shards), and no file left behind.
+ */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { encodeManifestKey } from '../../src/inventory/key-encoding';
+import { RestoreFailureIds, type FailedCsvObject } from '../../src/restore-tracking/restore-failures';
+import type { TrackingRow } from '../../src/restore-tracking/rows';
+import { shardOf } from '../../src/restore-tracking/shard-hash';
+
+describe('RestoreFailureIds', () => {
+  const SHARDS = 8;
+  const row = (bucket: string, key: string, versionId = ''): TrackingRow => ({
+    bucket,
+    key,
+    versionId,
+    size: 1,
+    storageClass: 'GLACIER',
+    state: 'requested',
+    requestedAt: '',
+    restoredAt: '',
+    expiresAt: '',
+    wave: undefined,
+    note: '',
+  });
+  const tracked: TrackingRow[] = [
+    ...Array.from({ length: 40 }, (_, i) => row('b1', `cold/${i}.txt`)),
+    row('b1', 'cold/with space.txt'),
+    row('b1', 'cold/plus+sign.txt'),
+    row('b1', 'cold/é.txt'),
+    row('b2', 'cold/1.txt'),
+    row('b2', 'v.txt', 'null'),
+    row('b2', 'w.txt', 'v2'),
+    row('b2', 'w.txt', 'v1'),
+    row('b2', 'line\nend.txt'),
+  ];
+  const byShard = new Map<number, TrackingRow[]>();
+  for (const r of tracked) {
+    const s = shardOf(r.bucket, r.key, SHARDS);
+    byShard.set(s, [...(byShard.get(s) ?? []), r]);
+  }
+  const failedCsv = (r: TrackingRow, versionId = r.versionId): FailedCsvObject => ({
+    bucket: r.bucket,
+    key: encodeManifestKey(r.key),
+    versionId,
+  });
+  const failures: FailedCsvObject[] = [
+    ...tracked
+      .slice(0, 40)
+      .filter((_, i) => i % 3 === 0)
+      .map((r) => failedCsv(r)),
+    failedCsv(tracked[40]!),
+    // A space written as `+` (as inventory CSV and quote_plus write it) is the same key.
+    { bucket: 'b1', key: 'cold/with+space.txt', versionId: '' },
+    failedCsv(tracked[42]!),
+    // The null version is no version.
+    failedCsv(tracked[44]!, ''),
+    failedCsv(tracked[45]!),
+    // A key with a line end (in a local file too).
+    failedCsv(tracked[47]!),
+    // Not URL encoding: names no tracked object, and does not stop the report.
+    { bucket: 'b1', key: 'cold/%zz', versionId: '' },
+    // Not tracked at all.
+    { bucket: 'b3', key: 'cold/1.txt', versionId: '' },
+  ];
+  const kept = (r: TrackingRow) =>
+    !(
+      (tracked.indexOf(r) < 40 && tracked.indexOf(r) % 3 === 0) ||
+      [tracked[40], tracked[42], tracked[44], tracked[45], tracked[47]].includes(r)
+    );
+
+  let tmpDir: string;
+  beforeAll(async () => {
+    tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'restore-failures-test-'));
+  });
+  afterAll(() => fsp.rm(tmpDir, { recursive: true, force: true }));
+
+  async function run(cap: number, maxFiles = 1024, shards = [...byShard.keys()].sort((a, b) => a - b)) {
+    const ids = new RestoreFailureIds(SHARDS, { cap, tmpDir, maxFiles });
+    try {
+      for (const f of failures) await ids.note(f);
+      const read: number[] = [];
+      const out: TrackingRow[] = [];
+      const dropped: TrackingRow[] = [];
+      const dirs = await fsp.readdir(tmpDir);
+      const files = dirs.length === 1 ? await fsp.readdir(path.join(tmpDir, dirs[0]!)) : [];
+      for await (const { shard, rows, dropped: gone } of ids.trackingRows(shards, async (s) => {
+        read.push(s);
+        return byShard.get(s) ?? [];
+      })) {
+        expect(shard).toBe(read[read.length - 1]);
+        out.push(...rows);
+        dropped.push(...gone);
+      }
+      return { out, read, dropped, spilled: ids.spilled, dirs, files };
+    } finally {
+      await ids.close();
+      expect(await fsp.readdir(tmpDir)).toEqual([]);
+    }
+  }
+
+  test.each<[number, number]>([
+    [0, 1024],
+    [1, 8],
+    [2, 3],
+    [5, 1],
+    [1e9, 1024],
+  ])(
+    'cap %d, files at most %s: every tracked row but those of restore failures, in shard order',
+    async (cap, maxFiles) => {
+      const shards = [...byShard.keys()].sort((a, b) => a - b);
+      const { out, read, dropped, spilled, dirs, files } = await run(cap, maxFiles);
+      expect(read).toEqual(shards);
+      const expected = shards.flatMap((s) => byShard.get(s)!.filter(kept));
+      expect(out).toEqual(expected);
+      expect(expected.length).toBeLessThan(tracked.length - 15);
+      expect(dropped).toEqual(shards.flatMap((s) => byShard.get(s)!.filter((r) => !kept(r))));
+      // Past the cap (20 objects noted: one key twice, one not URL encoding), the ids went to local files, one per
+      // shard with failures or per group of shards, at most `maxFiles`.
+      expect(spilled).toBe(cap < 20);
+      expect(dirs).toHaveLength(spilled ? 1 : 0);
+      if (spilled) {
+        expect(files.length).toBeGreaterThan(0);
+        expect(files.length).toBeLessThanOrEqual(Math.min(maxFiles, SHARDS));
+      }
+    },
+  );
+
+  test('only the shards asked for are read, and filtered the same', async () => {
+    const shards = [...byShard.keys()].sort((a, b) => a - b);
+    const { out, read } = await run(2, undefined, [shards[1]!, shards[3]!]);
+    expect(read).toEqual([shards[1], shards[3]]);
+    expect(out).toEqual([...byShard.get(shards[1]!)!, ...byShard.get(shards[3]!)!].filter(kept));
+  });
+
+  test.each([
+    [false, 0],
+    [true, 1],
+  ])(
+    'versioned %s: a failure naming a version drops the row of its key only in a set without versions (%d kept)',
+    async (versioned, kept) => {
+      const ids = new RestoreFailureIds(SHARDS, { versioned, tmpDir });
+      const r = tracked[0]!;
+      await ids.note({ ...failedCsv(r), versionId: '3HL4kqtJlcpXroDTDmJ' });
+      const shard = shardOf(r.bucket, r.key, SHARDS);
+      const out: TrackingRow[] = [];
+      for await (const x of ids.trackingRows([shard], async () => [r])) out.push(...x.rows);
+      await ids.close();
+      expect(out).toHaveLength(kept);
+    },
+  );
+
+  test('nothing noted: rows as they are, and no file', async () => {
+    const { out, spilled } = await (async () => {
+      const ids = new RestoreFailureIds(SHARDS, { cap: 0, tmpDir });
+      const rows: TrackingRow[] = [];
+      for await (const r of ids.trackingRows([0, 1, 2], async (s) => byShard.get(s) ?? [])) rows.push(...r.rows);
+      await ids.close();
+      return { out: rows, spilled: ids.spilled };
+    })();
+    expect(out).toEqual([0, 1, 2].flatMap((s) => byShard.get(s) ?? []));
+    expect(spilled).toBe(false);
+  });
+});
