@@ -228,8 +228,6 @@ function sumCounts(entries: readonly ShardEntry[]): TrackingCounts {
   return c;
 }
 
-/** An object's identity in a copy's failed.csv and in a tracking row: the null version is no version. */
-
 /**
  * The rows of `requeue`'s failed.csv with one of its error codes, by shard: object id → error code.
  * @returns the map and how many rows it holds
