@@ -3,8 +3,10 @@
  * in its `errorCode` (`RestoreFailed:<code>`, `CopyFailed:<code>`, `ExpiredBeforeCopy`, `Missing`), and
  * `campaign.json` with the restore, wave and large-object counts, the tracking counts and the restore durations.
  * failed.csv is streamed (children's failed.csv files, the tracking set's shards, the large-copy failure files) into
- * one upload, never held in memory. It names each object whose restore failed once, by that failure: its tracking row
- * (still `requested`, or found missing) is left out, in bounded memory (`RestoreFailureIds`).
+ * one upload, never held in memory. It names each object whose restore failed once: by that failure when its tracking
+ * row is still `requested` or found missing (that row is left out), by what became of it when it went on anyway
+ * (`WENT_ON`: its restore failure is left out), in bounded memory (`RestoreFailureIds`). Rows come in this order:
+ * tracking rows, restore failures, copy failures, large-copy failures.
  */
 import { Readable } from 'node:stream';
 
@@ -17,7 +19,14 @@ import { CsvParser, csvRow } from '../csv';
 import { encodeManifestKey } from '../inventory/key-encoding';
 import { RestoreFailureIds } from '../restore-tracking/restore-failures';
 import { TrackingStore } from '../restore-tracking/store';
-import { campaignTotals, type CampaignResult, type CampaignState, type CampaignTotals } from '../shared/campaign';
+import {
+  campaignTotals,
+  restoreAndCopyOutcome,
+  type CampaignOutcome,
+  type CampaignResult,
+  type CampaignState,
+  type CampaignTotals,
+} from '../shared/campaign';
 import type { CampaignSpec } from '../shared/campaign-spec';
 import { UNRESTORED_COPY_ERROR_CODES, type TrackingState } from '../shared/restore-tracking-types';
 import { CAMPAIGN_REPORT_VERSION } from './campaign-report';
@@ -45,6 +54,14 @@ export interface WriteRestoreAndCopyReportResult {
   childResults?: Array<{ workflowId: string; result: CampaignResult }>;
   /** @see RestoreAndCopyState.restoreFailuresAlsoTracked; absent when 0. */
   restoreFailuresAlsoTracked?: number;
+  /** @see RestoreAndCopyState.restoreFailuresWentOn; absent when 0. */
+  restoreFailuresWentOn?: number;
+  /**
+   * The campaign's outcome and reason derived again from its totals, when `restoreFailuresWentOn` changed them (the
+   * workflow derived them while those restore failures still counted failed); absent otherwise.
+   */
+  outcome?: CampaignOutcome;
+  outcomeReason?: string;
 }
 
 /** What failed.csv says of an object still in the tracking set when the campaign ended early, by its state. */
@@ -53,6 +70,22 @@ const NOT_COPIED_BECAUSE: Partial<Record<TrackingState, string>> = {
   restored: 'restored, waiting for a copy wave',
   'skipped-restored': 'readable without a restore, waiting for a copy wave',
 };
+
+/**
+ * Tracking states that show an object went on after its restore failed, readable anyway (overwritten as STANDARD after
+ * the sort, or restored by a request that did go through): a sweep or an event saw it readable, so the restore
+ * failure is not what became of it. failed.csv names it by what did: `queued` (put in a copy wave) by the wave's own
+ * outcome (copied: not named; copy failed: its `CopyFailed:` row), `expired` (readable, then expired before its copy)
+ * by `ExpiredBeforeCopy`, and `restored` or `skipped-restored` (readable, waiting for a wave: left only by a campaign
+ * that ended early) by `NotCopied:`. Not `requested` (still waiting for the restore that failed) nor `failed` (found
+ * gone, which the restore failure already says).
+ */
+const WENT_ON: ReadonlySet<TrackingState> = new Set<TrackingState>([
+  'queued',
+  'expired',
+  'restored',
+  'skipped-restored',
+]);
 
 /** Where a large copy's failure rows go (already in failed.csv's columns, stage included). */
 export interface WriteLargeCopyFailuresInput {
@@ -134,6 +167,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
       const notCopied = `NotCopied:${input.state.outcome ?? 'Failed'}`;
       let rows = 0;
       let restoreFailures: RestoreFailureIds | undefined;
+      let wentOnIds: RestoreFailureIds | undefined;
       try {
         // Children that ended without a result (cancelled) wrote their report all the same, in their own folder.
         const childResults: NonNullable<WriteRestoreAndCopyReportResult['childResults']> = [];
@@ -184,32 +218,50 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
           }
         }
         const failedObject = (f: string[]) => ({ bucket: f[0] ?? '', key: f[1] ?? '', versionId: f[2] ?? '' });
+        /** The restore children's rows, each with whether its child counts it failed (a cancelled one's NotRun not). */
+        async function* restoreRows(): AsyncGenerator<{ fields: string[]; countedFailed: boolean }> {
+          for (const { c, stage } of children) {
+            if (stage !== 'RestoreFailed') continue;
+            const cancelled = c.result?.outcome === 'Cancelled';
+            for await (const fields of childRows(c, stage)) {
+              yield { fields, countedFailed: !(cancelled && fields[3] === `${stage}:${NOT_RUN_CODE}`) };
+            }
+            Context.current().heartbeat({ rows });
+          }
+        }
         /** Objects both a restore child and the tracking set count as failed (see `restoreFailuresAlsoTracked`). */
         let alsoTracked = 0;
+        /** Restore failures left out because their object went on (see `restoreFailuresWentOn`). */
+        let wentOnCount = 0;
         const body = Readable.from(
           (async function* () {
             yield FAILURE_CSV_HEADER.join(',') + '\n';
             const index = await store.readIndex();
             const entries = index?.index.shards ?? [];
-            // An object named `RestoreFailed:` is not named again by its tracking row (still `requested`, or found
-            // missing by a sweep): failed.csv names each object once, by its first failure.
-            const restoreFailed = (restoreFailures = new RestoreFailureIds(index?.index.shardCount ?? 1, {
-              versioned: index?.index.versioned ?? false,
-            }));
-            for (const { c, stage } of children) {
-              for await (const fields of childRows(c, stage)) {
-                if (stage === 'RestoreFailed') await restoreFailed.note(failedObject(fields));
-                yield row(fields);
-              }
-              Context.current().heartbeat({ rows });
-            }
+            const shardCount = index?.index.shardCount ?? 1;
+            const versioned = index?.index.versioned ?? false;
+            // failed.csv names each object once. An object whose restore failed and that stayed `requested` (or was
+            // found missing) is named by its restore failure, not again by its tracking row. One that went on anyway
+            // (WENT_ON) is named by what became of it, not by its restore failure. So the restore failures are noted
+            // first, the tracking rows are read (those of noted objects that went on are noted in turn), and the
+            // restore failures are then streamed again without the latter.
+            const restoreFailed = (restoreFailures = new RestoreFailureIds(shardCount, { versioned }));
+            for await (const { fields } of restoreRows()) await restoreFailed.note(failedObject(fields));
+            const wentOn = (wentOnIds = new RestoreFailureIds(shardCount, { versioned }));
             const toRead = entries.flatMap(({ counts: c }, shard) => {
               const waiting = input.endedEarly ? c.requested + c.restored + c['skipped-restored'] : 0;
-              return c.failed + c.expired + waiting === 0 ? [] : [shard];
+              const onward = restoreFailed.notedIn(shard) > 0 ? c.restored + c['skipped-restored'] + c.queued : 0;
+              return c.failed + c.expired + waiting + onward === 0 ? [] : [shard];
             });
             const shards = restoreFailed.trackingRows(toRead, (shard) => store.readShard(shard, entries[shard]!.gen));
-            for await (const { rows: trackingRows, dropped } of shards) {
-              for (const r of dropped) if (r.state === 'failed' || r.state === 'expired') alsoTracked += 1;
+            for await (const { rows: kept, dropped } of shards) {
+              const trackingRows = [...kept];
+              for (const r of dropped) {
+                if (WENT_ON.has(r.state)) {
+                  await wentOn.noteRow(r);
+                  trackingRows.push(r);
+                } else if (r.state === 'failed') alsoTracked += 1;
+              }
               for (const r of trackingRows) {
                 const why = input.endedEarly ? NOT_COPIED_BECAUSE[r.state] : undefined;
                 if (why) {
@@ -222,6 +274,16 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
               }
               Context.current().heartbeat({ rows });
             }
+            await restoreFailed.close();
+            for await (const { item, noted } of wentOn.mark(restoreRows, (x) => failedObject(x.fields))) {
+              if (!noted) yield row(item.fields);
+              else if (item.countedFailed) wentOnCount += 1;
+            }
+            for (const { c, stage } of children) {
+              if (stage === 'RestoreFailed') continue;
+              for await (const fields of childRows(c, stage)) yield row(fields);
+              Context.current().heartbeat({ rows });
+            }
             for (const key of rac.large.failureKeys) {
               for await (const f of csvRows(output.bucket, key)) yield row(f);
             }
@@ -229,6 +291,19 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
         );
         await uploadStream(s3, { Bucket: output.bucket, Key: failedKey, ContentType: 'text/csv' }, body);
         if (alsoTracked > 0) rac.restoreFailuresAlsoTracked = alsoTracked;
+        // The outcome the workflow derived from the totals counted those restore failures failed: derived again.
+        let outcome: ReturnType<typeof restoreAndCopyOutcome> | undefined;
+        if (wentOnCount > 0) {
+          const failedChild = [...rac.restores, ...rac.waves].find((r) => r.error !== undefined);
+          const before = restoreAndCopyOutcome(campaignTotals(state), failedChild);
+          rac.restoreFailuresWentOn = wentOnCount;
+          const derived = state.outcome === before.outcome && state.outcomeReason === before.reason;
+          if (!input.endedEarly && derived) {
+            outcome = restoreAndCopyOutcome(campaignTotals(state), failedChild);
+            state.outcome = outcome.outcome;
+            state.outcomeReason = outcome.reason;
+          }
+        }
         const report = {
           reportVersion: CAMPAIGN_REPORT_VERSION,
           campaignId: state.campaignId,
@@ -250,6 +325,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
             largeObjects: { ...rac.large, failureKeys: undefined },
             requeued: rac.requeued ?? 0,
             ...(rac.restoreFailuresAlsoTracked ? { restoreFailuresAlsoTracked: rac.restoreFailuresAlsoTracked } : {}),
+            ...(rac.restoreFailuresWentOn ? { restoreFailuresWentOn: rac.restoreFailuresWentOn } : {}),
             extensions: rac.extensions,
             headRequests: rac.headRequests,
             eventsApplied: rac.eventsApplied,
@@ -272,11 +348,14 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
           failedObjects: rows,
           ...(input.endedEarly ? { childResults } : {}),
           ...(alsoTracked > 0 ? { restoreFailuresAlsoTracked: alsoTracked } : {}),
+          ...(wentOnCount > 0 ? { restoreFailuresWentOn: wentOnCount } : {}),
+          ...(outcome ? { outcome: outcome.outcome, outcomeReason: outcome.reason } : {}),
         };
       } catch (err) {
         throw toApplicationFailure(err, `writing the campaign report to s3://${output.bucket}/${output.prefix}/`);
       } finally {
         await restoreFailures?.close().catch(() => undefined);
+        await wentOnIds?.close().catch(() => undefined);
       }
     },
   };

@@ -9,6 +9,9 @@
  * memory; past it, every id goes to a local file of its shard (or of its group of consecutive shards, past
  * `maxFiles` shards), and the tracking rows, read shard by shard in order, are checked against one file's ids at a
  * time. So no failure file is read twice, whatever their number, and memory holds at most `cap` ids or one file's.
+ *
+ * The same set, filled with tracking rows (`noteRow`), marks failed.csv rows in bounded memory too (`mark`): the
+ * report leaves out the restore failures of objects that went on anyway (copied in a wave, or named by a later fate).
  */
 import path from 'node:path';
 
@@ -89,10 +92,24 @@ export class RestoreFailureIds {
     return this.spill !== undefined;
   }
 
+  /** Restore failures noted in a shard (rows, so an object named twice counts twice). */
+  notedIn(shard: number): number {
+    return this.perShard[shard] ?? 0;
+  }
+
   /** Notes one `RestoreFailed:` row of failed.csv. */
   async note(o: FailedCsvObject): Promise<void> {
     const at = locate(this.options.versioned === false ? { ...o, versionId: '' } : o, this.shardCount);
-    if (!at) return;
+    if (at) await this.add(at);
+  }
+
+  /** Notes a tracking row's object (its key as the row has it, decoded). */
+  async noteRow(r: TrackingRow): Promise<void> {
+    const versionId = this.options.versioned === false ? '' : r.versionId;
+    await this.add({ shard: shardOf(r.bucket, r.key, this.shardCount), id: objectId(r.bucket, r.key, versionId) });
+  }
+
+  private async add(at: { shard: number; id: string }): Promise<void> {
     this.noted += 1;
     this.perShard[at.shard]! += 1;
     if (!this.held) return this.write(at.shard, at.id);
@@ -117,8 +134,7 @@ export class RestoreFailureIds {
     await file.write(JSON.stringify(id) + '\n');
   }
 
-  private async load(group: number): Promise<Set<string>> {
-    const ids = new Set<string>();
+  private async load(group: number, ids = new Set<string>()): Promise<Set<string>> {
     if (!this.spill?.files.has(group)) return ids;
     for await (const line of readLines(path.join(this.spill.dir, `${group}.jsonl`))) {
       if (line) ids.add(JSON.parse(line) as string);
@@ -160,8 +176,68 @@ export class RestoreFailureIds {
     }
   }
 
-  /** Removes the local files, if any. */
+  /**
+   * The items of `source` (failed.csv rows), each with whether its object was noted (`noted`), in bounded memory.
+   * With the ids in memory, `source` is read once and its order kept. Past `cap`, the shard groups are taken in parts
+   * of at most `cap` ids (or one file's), one part's ids in memory at a time, and `source` is read once per part,
+   * yielding only the items of that part's shards: the order is then by part, and in a part the source's. Items
+   * whose key is not URL encoding (no object noted) come in the first part.
+   * @param source reads the items again from the start each time it is called
+   * @param objectOf an item's object, as failed.csv names it
+   */
+  async *mark<T>(
+    source: () => AsyncIterable<T>,
+    objectOf: (item: T) => FailedCsvObject,
+  ): AsyncGenerator<{ item: T; noted: boolean }> {
+    for (const file of this.spill?.files.values() ?? []) await file.close();
+    const unversioned = this.options.versioned === false;
+    const locateItem = (item: T) => {
+      const o = objectOf(item);
+      return locate(unversioned ? { ...o, versionId: '' } : o, this.shardCount);
+    };
+    if (!this.spill) {
+      const held = this.held;
+      for await (const item of source()) {
+        const at = locateItem(item);
+        yield { item, noted: at !== undefined && (held?.get(at.shard)?.has(at.id) ?? false) };
+      }
+      return;
+    }
+    const groups = Math.ceil(this.shardCount / this.groupShards);
+    const idsOf = (group: number) => {
+      let n = 0;
+      for (let s = group * this.groupShards; s < Math.min(this.shardCount, (group + 1) * this.groupShards); s++) {
+        n += this.perShard[s] ?? 0;
+      }
+      return n;
+    };
+    let first = true;
+    for (let from = 0; from < groups;) {
+      // At least one group per part, then as many more as keep the part's ids within `cap`.
+      let to = from + 1;
+      let held = idsOf(from);
+      while (to < groups && held + idsOf(to) <= this.cap) held += idsOf(to++);
+      const ids = new Set<string>();
+      for (let g = from; g < to; g++) await this.load(g, ids);
+      const [lo, hi] = [from * this.groupShards, to * this.groupShards];
+      for await (const item of source()) {
+        const at = locateItem(item);
+        if (!at) {
+          if (first) yield { item, noted: false };
+          continue;
+        }
+        if (at.shard < lo || at.shard >= hi) continue;
+        yield { item, noted: ids.has(at.id) };
+      }
+      ids.clear();
+      first = false;
+      from = to;
+    }
+  }
+
+  /** Removes the local files, if any, and lets the ids held in memory go. */
   async close(): Promise<void> {
+    this.held?.clear();
     const spill = this.spill;
     this.spill = undefined;
     if (!spill) return;

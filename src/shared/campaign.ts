@@ -240,6 +240,14 @@ export interface RestoreAndCopyState {
    * report; absent before it (and in campaigns of earlier releases).
    */
   restoreFailuresAlsoTracked?: number;
+  /**
+   * Restore failures (a restore child counts them failed) of objects that went on anyway: the tracking set found them
+   * readable (overwritten as STANDARD after the sort, or restored all the same), and a wave copied them or its copy
+   * failed (counted by the wave), or they expired before their copy (counted by the tracking set), or an early end
+   * found them waiting for a wave. Not failed by their restore, nor named by it in failed.csv. Known from the report;
+   * absent before it (and in campaigns of earlier releases).
+   */
+  restoreFailuresWentOn?: number;
   /** Tracking steps and event consumers so far (their ids' ordinals). */
   steps: number;
   consumers: number;
@@ -335,7 +343,8 @@ function restoreAndCopyTotals(objects: number, r: RestoreAndCopyState, phase: Ca
     r.large.failed +
     (r.counts?.failed ?? r.sorted?.counts.failed ?? 0) +
     (r.counts?.expired ?? 0) -
-    (r.restoreFailuresAlsoTracked ?? 0);
+    (r.restoreFailuresAlsoTracked ?? 0) -
+    (r.restoreFailuresWentOn ?? 0);
   return {
     objects,
     succeeded,
@@ -344,6 +353,27 @@ function restoreAndCopyTotals(objects: number, r: RestoreAndCopyState, phase: Ca
     notRun: phase === 'Done' || phase === 'Reporting' ? Math.max(0, objects - succeeded - failed) : 0,
     jobs: sum([...r.restores, ...r.waves], (x) => x.jobs),
   };
+}
+
+/**
+ * How a restore-and-copy campaign that ran to its end came out, from its totals and its first child that failed. The
+ * workflow decides it when the work ends; the report decides it again when it finds restore failures of objects that
+ * went on anyway (`restoreFailuresWentOn`: counted failed until then).
+ */
+export function restoreAndCopyOutcome(
+  t: Pick<CampaignTotals, 'succeeded' | 'failed'>,
+  failedChild?: Pick<ChildCampaignRun, 'workflowId' | 'error'>,
+): { outcome: CampaignOutcome; reason?: string } {
+  const clean = t.failed === 0 && !failedChild;
+  const outcome: CampaignOutcome = clean ? 'Succeeded' : t.succeeded > 0 ? 'CompletedWithFailures' : 'Failed';
+  if (clean) return { outcome };
+  const reason = [
+    t.failed ? `${t.failed} object(s) did not make it (see failed.csv)` : '',
+    failedChild ? `child campaign ${failedChild.workflowId} failed: ${failedChild.error}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return { outcome, reason };
 }
 
 /**

@@ -38,6 +38,7 @@ import {
   approveUpdate,
   CAMPAIGN_WORKFLOW_TYPE,
   campaignTotals,
+  restoreAndCopyOutcome,
   restoreAndCopyProgress,
   newRestoreAndCopyState,
   rejectSignal,
@@ -710,6 +711,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       );
       if (res) {
         if (res.restoreFailuresAlsoTracked) rac.restoreFailuresAlsoTracked = res.restoreFailuresAlsoTracked;
+        if (res.restoreFailuresWentOn) rac.restoreFailuresWentOn = res.restoreFailuresWentOn;
         // A child that ended cancelled has no result, only its report: its counts come from there.
         for (const { workflowId, result } of res.childResults ?? []) {
           const run = [...rac.restores, ...rac.waves].find((r) => r.workflowId === workflowId);
@@ -1062,20 +1064,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       c().requested <= restoreFailed
     ) {
       const failedChild = [...rac.restores, ...rac.waves].find((r) => r.error !== undefined);
-      const t = totals(st);
-      const clean = t.failed === 0 && !failedChild;
-      const outcome: CampaignOutcome = clean ? 'Succeeded' : t.succeeded > 0 ? 'CompletedWithFailures' : 'Failed';
-      finish(
-        outcome,
-        clean
-          ? undefined
-          : [
-              t.failed ? `${t.failed} object(s) did not make it (see failed.csv)` : '',
-              failedChild ? `child campaign ${failedChild.workflowId} failed: ${failedChild.error}` : '',
-            ]
-              .filter(Boolean)
-              .join('; '),
-      );
+      const { outcome, reason } = restoreAndCopyOutcome(totals(st), failedChild);
+      finish(outcome, reason);
       return;
     }
     // No child runs across a continue-as-new: the next run could not wait for it.
@@ -1460,6 +1450,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
             st.failedObjectsKey = res.failedObjectsKey;
             if (res.restoreFailuresAlsoTracked) {
               st.restoreAndCopy.restoreFailuresAlsoTracked = res.restoreFailuresAlsoTracked;
+            }
+            // Restore failures of objects that went on anyway no longer count failed: the outcome may change with them.
+            if (res.restoreFailuresWentOn) st.restoreAndCopy.restoreFailuresWentOn = res.restoreFailuresWentOn;
+            if (res.outcome) {
+              st.outcome = res.outcome;
+              st.outcomeReason = res.outcomeReason;
             }
             // Incremental restore-and-copy on a Schedule: the next run takes only what changed since this one's
             // inventory. Campaigns of earlier releases never saved a watermark here.

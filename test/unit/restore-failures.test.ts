@@ -166,3 +166,102 @@ describe('RestoreFailureIds', () => {
     expect(spilled).toBe(false);
   });
 });
+
+describe('RestoreFailureIds.mark: the restore failures of objects that went on, found again in bounded memory', () => {
+  const SHARDS = 8;
+  const trackingRow = (key: string, state: TrackingRow['state'], versionId = ''): TrackingRow => ({
+    bucket: 'b1',
+    key,
+    versionId,
+    size: 1,
+    storageClass: 'GLACIER',
+    state,
+    requestedAt: '',
+    restoredAt: '',
+    expiresAt: '',
+    wave: state === 'queued' ? 1 : undefined,
+    note: '',
+  });
+  // The objects that went on (as the report notes them from the tracking rows): keys of every sort.
+  const wentOn = [
+    ...Array.from({ length: 30 }, (_, i) => trackingRow(`cold/${i}.txt`, i % 2 ? 'queued' : 'expired')),
+    trackingRow('cold/with space.txt', 'queued'),
+    trackingRow('cold/é.txt', 'restored'),
+    trackingRow('line\nend.txt', 'queued'),
+    trackingRow('v.txt', 'queued', 'null'),
+  ];
+  // failed.csv rows of restore failures: those objects (one twice), and others that did not go on.
+  const failures: Array<{ n: number } & FailedCsvObject> = [
+    ...wentOn.map((r) => ({ bucket: r.bucket, key: encodeManifestKey(r.key), versionId: r.versionId })),
+    { bucket: 'b1', key: 'cold/3.txt', versionId: '' },
+    { bucket: 'b1', key: 'cold/with+space.txt', versionId: '' },
+    { bucket: 'b1', key: 'v.txt', versionId: '' },
+    ...Array.from({ length: 30 }, (_, i) => ({ bucket: 'b1', key: `cold/other-${i}.txt`, versionId: '' })),
+    { bucket: 'b1', key: 'cold/%zz', versionId: '' },
+    { bucket: 'b2', key: 'cold/1.txt', versionId: '' },
+    // The same key in another version is another object.
+    { bucket: 'b1', key: 'v.txt', versionId: 'v7' },
+  ].map((f, n) => ({ ...f, n }));
+  const notedCount = wentOn.length + 3;
+
+  let tmpDir: string;
+  beforeAll(async () => {
+    tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'went-on-test-'));
+  });
+  afterAll(() => fsp.rm(tmpDir, { recursive: true, force: true }));
+
+  test.each<[number, number]>([
+    [1e9, 1024],
+    [0, 1024],
+    [1, 8],
+    [3, 3],
+    [7, 1],
+    [20, 2],
+  ])('cap %d, files at most %d: each row once, marked by whether its object went on', async (cap, maxFiles) => {
+    const ids = new RestoreFailureIds(SHARDS, { cap, maxFiles, tmpDir });
+    let reads = 0;
+    let spilled: boolean | undefined;
+    const marked: Array<{ n: number; noted: boolean }> = [];
+    try {
+      for (const r of wentOn) await ids.noteRow(r);
+      spilled = ids.spilled;
+      const source = async function* () {
+        reads += 1;
+        yield* failures;
+      };
+      for await (const { item, noted } of ids.mark(source, (f) => f)) marked.push({ n: item.n, noted });
+    } finally {
+      await ids.close();
+      expect(await fsp.readdir(tmpDir)).toEqual([]);
+    }
+    // Every row once, whatever the cap.
+    expect(marked.map((m) => m.n).sort((a, b) => a - b)).toEqual(failures.map((f) => f.n));
+    const notedRows = marked.filter((m) => m.noted).map((m) => m.n);
+    expect(notedRows.sort((a, b) => a - b)).toEqual(failures.slice(0, notedCount).map((f) => f.n));
+    // In memory: one read, in the source's order. Past the cap: one read per part of at most `cap` ids.
+    expect(spilled).toBe(cap < wentOn.length);
+    if (!spilled) {
+      expect(reads).toBe(1);
+      expect(marked.map((m) => m.n)).toEqual(failures.map((f) => f.n));
+    } else {
+      expect(cap).toBeLessThan(wentOn.length);
+      // One file (of all shards) is one part whatever its ids; more files, more parts.
+      if (maxFiles === 1) expect(reads).toBe(1);
+      else expect(reads).toBeGreaterThan(1);
+      expect(reads).toBeLessThanOrEqual(Math.min(maxFiles, SHARDS));
+    }
+  });
+
+  test('versioned false: a row of any version is its key', async () => {
+    const ids = new RestoreFailureIds(SHARDS, { versioned: false, tmpDir });
+    await ids.noteRow(trackingRow('k.txt', 'queued'));
+    const out: boolean[] = [];
+    const source = async function* () {
+      yield { bucket: 'b1', key: 'k.txt', versionId: 'v9' };
+      yield { bucket: 'b1', key: 'j.txt', versionId: '' };
+    };
+    for await (const { noted } of ids.mark(source, (f) => f)) out.push(noted);
+    await ids.close();
+    expect(out).toEqual([true, false]);
+  });
+});
