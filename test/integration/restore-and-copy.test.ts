@@ -447,6 +447,108 @@ test('an object whose restore failed and that a sweep then found gone is named o
     }),
   ));
 
+test('objects whose restore failed but that became readable anyway are named in failed.csv by their copy alone, and counted once', () =>
+  withBucket((source, s3) =>
+    withBucket(async (target) => {
+      const keys = ['cold/a.txt', 'cold/b.txt', 'warm/s1.txt'];
+      for (const key of keys) {
+        const StorageClass = key.startsWith('cold/') ? 'GLACIER' : 'STANDARD';
+        await s3.send(new PutObjectCommand({ Bucket: source, Key: key, Body: `first ${key}`, StorageClass }));
+      }
+      await withEngine({ restoreLatencyMs: 2000 }, async (engine) => {
+        // The cold objects are overwritten as STANDARD once the sort has seen them archived: their restores fail
+        // InvalidObjectState (as S3 says of an object not archived), a sweep finds them readable, and waves copy
+        // them: cold/a.txt copied, cold/b.txt's copy denied. Copies wait long enough for that sweep to come before
+        // the campaign could end.
+        for (const rule of [
+          {
+            match: { operation: 'S3InitiateRestoreObject', keyPrefix: 'cold/' },
+            errorCode: 'InvalidObjectState',
+            httpStatus: 403,
+            message: "Restore is not allowed for the object's current storage class",
+          },
+          { match: { operation: 'S3PutObjectCopy' }, preparingDelayMs: 4000 },
+          {
+            match: { operation: 'S3PutObjectCopy', keyPrefix: 'cold/b' },
+            errorCode: 'AccessDenied',
+            httpStatus: 403,
+            message: 'Access Denied',
+          },
+        ]) {
+          expect((await admin(engine.url, 'POST', '/_local/faults', rule)).status).toBeLessThan(300);
+        }
+        await withCampaignWorker(
+          async (h) => {
+            const id = uniqueName('rac-readable');
+            const handle = await startCampaign(
+              h,
+              id,
+              testSpec(h, source, {
+                source: { type: 'keys', bucket: source, keys },
+                approval: { required: false },
+                operation: {
+                  type: 'restore-and-copy',
+                  tier: 'STANDARD',
+                  expirationDays: 1,
+                  targetBucket: target,
+                  waves: { minObjects: 100, maxWait: '1s' },
+                  tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+                },
+              }),
+            );
+            const deadline = Date.now() + 60_000;
+            while (!(await handle.query(statusQuery)).restoreAndCopy?.sorted) {
+              expect(Date.now()).toBeLessThan(deadline);
+              await new Promise((r) => setTimeout(r, 200));
+            }
+            for (const key of ['cold/a.txt', 'cold/b.txt']) {
+              await s3.send(
+                new PutObjectCommand({ Bucket: source, Key: key, Body: `second ${key}`, StorageClass: 'STANDARD' }),
+              );
+            }
+            const result = (await handle.result()) as CampaignResult;
+            const status = await handle.query(statusQuery);
+            const rac = status.restoreAndCopy!;
+            // Their restores failed, and waves took them all the same.
+            expect(rac.restores).toMatchObject([{ result: { failed: 2 } }]);
+            expect(rac.counts).toMatchObject({ requested: 0, failed: 0, queued: 3 });
+            expect(rac.waves.reduce((n, w) => n + (w.result?.succeeded ?? 0), 0)).toBe(2);
+            expect((await bodyOf(s3, target, 'cold/a.txt')).toString()).toBe('second cold/a.txt');
+            // Each object counted once: objects = succeeded + failed + notRun, and the outcome's reason says so.
+            expect(result).toMatchObject({
+              outcome: 'CompletedWithFailures',
+              objects: 3,
+              succeeded: 2,
+              failed: 1,
+              notRun: 0,
+            });
+            expect(status.outcomeReason).toBe('1 object(s) did not make it (see failed.csv)');
+
+            // Named once, by its copy; the one copied not at all.
+            const rows = (await bodyOf(s3, source, `campaigns/${id}/failed.csv`)).toString().trim().split('\n');
+            expect(rows.slice(1)).toEqual([
+              expect.stringMatching(/^[^,]+,cold\/b\.txt,[^,]*,CopyFailed:AccessDenied,/),
+            ]);
+            const report = JSON.parse((await bodyOf(s3, source, `campaigns/${id}/campaign.json`)).toString()) as {
+              outcome: string;
+              reason?: string;
+              totals: Record<string, number>;
+              errorsByCode: Record<string, number>;
+              failedObjects: { count: number };
+              restoreAndCopy: { restoreFailuresWentOn?: number };
+            };
+            expect(report.errorsByCode).toEqual({ 'CopyFailed:AccessDenied': 1 });
+            expect(report.failedObjects.count).toBe(1);
+            expect(report.totals).toMatchObject({ objects: 3, succeeded: 2, failed: 1, notRun: 0 });
+            expect([report.outcome, report.reason]).toEqual([result.outcome, status.outcomeReason]);
+            expect(report.restoreAndCopy.restoreFailuresWentOn).toBe(2);
+          },
+          { engineUrl: engine.url },
+        );
+      });
+    }),
+  ));
+
 test('a large copy that finds its source not restored goes back to waiting: a later sweep and large copy take it, and it is not in failed.csv', () =>
   withBucket((source, s3) =>
     withBucket(async (target) => {
