@@ -57,8 +57,9 @@ export interface WriteRestoreAndCopyReportResult {
   /** @see RestoreAndCopyState.restoreFailuresWentOn; absent when 0. */
   restoreFailuresWentOn?: number;
   /**
-   * The campaign's outcome and reason derived again from its totals, when `restoreFailuresWentOn` changed them (the
-   * workflow derived them while those restore failures still counted failed); absent otherwise.
+   * The campaign's outcome and reason derived again from its totals, when `restoreFailuresWentOn` or
+   * `restoreFailuresAlsoTracked` changed them (the workflow derived them while those restore failures still counted
+   * failed); absent otherwise, and after an early end (its outcome is not derived from the totals).
    */
   outcome?: CampaignOutcome;
   outcomeReason?: string;
@@ -290,19 +291,17 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
           })(),
         );
         await uploadStream(s3, { Bucket: output.bucket, Key: failedKey, ContentType: 'text/csv' }, body);
+        // An outcome the workflow derived from the totals (it counted these restore failures failed) is derived again.
+        const failedChild = [...rac.restores, ...rac.waves].find((r) => r.error !== undefined);
+        const before = restoreAndCopyOutcome(campaignTotals(state), failedChild);
+        const derived = state.outcome === before.outcome && state.outcomeReason === before.reason;
         if (alsoTracked > 0) rac.restoreFailuresAlsoTracked = alsoTracked;
-        // The outcome the workflow derived from the totals counted those restore failures failed: derived again.
+        if (wentOnCount > 0) rac.restoreFailuresWentOn = wentOnCount;
         let outcome: ReturnType<typeof restoreAndCopyOutcome> | undefined;
-        if (wentOnCount > 0) {
-          const failedChild = [...rac.restores, ...rac.waves].find((r) => r.error !== undefined);
-          const before = restoreAndCopyOutcome(campaignTotals(state), failedChild);
-          rac.restoreFailuresWentOn = wentOnCount;
-          const derived = state.outcome === before.outcome && state.outcomeReason === before.reason;
-          if (!input.endedEarly && derived) {
-            outcome = restoreAndCopyOutcome(campaignTotals(state), failedChild);
-            state.outcome = outcome.outcome;
-            state.outcomeReason = outcome.reason;
-          }
+        if (!input.endedEarly && derived && alsoTracked + wentOnCount > 0) {
+          outcome = restoreAndCopyOutcome(campaignTotals(state), failedChild);
+          state.outcome = outcome.outcome;
+          state.outcomeReason = outcome.reason;
         }
         const report = {
           reportVersion: CAMPAIGN_REPORT_VERSION,

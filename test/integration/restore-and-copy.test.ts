@@ -437,9 +437,10 @@ test('an object whose restore failed and that a sweep then found gone is named o
             };
             expect(report.errorsByCode).toEqual({ 'RestoreFailed:NoSuchKey': 1 });
             expect(report.failedObjects.count).toBe(1);
-            // Counted once too.
+            // Counted once too, in the outcome's reason as well.
             expect(report.totals).toMatchObject({ objects: 2, succeeded: 1, failed: 1, notRun: 0 });
             expect(result.failed).toBe(1);
+            expect(result.reason).toBe('1 object(s) did not make it (see failed.csv)');
           },
           { engineUrl: engine.url },
         );
