@@ -245,7 +245,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
             // found missing) is named by its restore failure, not again by its tracking row. One that went on anyway
             // (WENT_ON) is named by what became of it, not by its restore failure. So the restore failures are noted
             // first, the tracking rows are read (those of noted objects that went on are noted in turn), and the
-            // restore failures are then streamed again without the latter.
+            // restore failures are then read again without the latter (past the cap, by way of local files).
             const restoreFailed = (restoreFailures = new RestoreFailureIds(shardCount, { versioned }));
             for await (const { fields } of restoreRows()) await restoreFailed.note(failedObject(fields));
             const wentOn = (wentOnIds = new RestoreFailureIds(shardCount, { versioned }));
@@ -276,7 +276,7 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
               Context.current().heartbeat({ rows });
             }
             await restoreFailed.close();
-            for await (const { item, noted } of wentOn.mark(restoreRows, (x) => failedObject(x.fields))) {
+            for await (const { item, noted } of wentOn.mark(restoreRows(), (x) => failedObject(x.fields))) {
               if (!noted) yield row(item.fields);
               else if (item.countedFailed) wentOnCount += 1;
             }

@@ -10,8 +10,9 @@
  * `maxFiles` shards), and the tracking rows, read shard by shard in order, are checked against one file's ids at a
  * time. So no failure file is read twice, whatever their number, and memory holds at most `cap` ids or one file's.
  *
- * The same set, filled with tracking rows (`noteRow`), marks failed.csv rows in bounded memory too (`mark`): the
- * report leaves out the restore failures of objects that went on anyway (copied in a wave, or named by a later fate).
+ * The same set, filled with tracking rows (`noteRow`), marks failed.csv rows in bounded memory too (`mark`: past
+ * `cap`, the rows go to local files by shard group, each group then read against its own ids): the report leaves out
+ * the restore failures of objects that went on anyway (copied in a wave, or named by a later fate).
  */
 import path from 'node:path';
 
@@ -177,16 +178,16 @@ export class RestoreFailureIds {
   }
 
   /**
-   * The items of `source` (failed.csv rows), each with whether its object was noted (`noted`), in bounded memory.
-   * With the ids in memory, `source` is read once and its order kept. Past `cap`, the shard groups are taken in parts
-   * of at most `cap` ids (or one file's), one part's ids in memory at a time, and `source` is read once per part,
-   * yielding only the items of that part's shards: the order is then by part, and in a part the source's. Items
-   * whose key is not URL encoding (no object noted) come in the first part.
-   * @param source reads the items again from the start each time it is called
+   * The items of `source` (failed.csv rows), each once, with whether its object was noted (`noted`), in bounded
+   * memory: `source` is read once. With the ids in memory, the items come in the source's order. Past `cap`, each item
+   * goes to a local file of its shard group (as JSON: items must survive `JSON.stringify`), and the groups are then
+   * read back in order, each against its own ids (one file's ids in memory at a time): the items come by shard group,
+   * and in a group in the source's order; those whose key is not URL encoding (no object noted) come first.
+   * @param source the items
    * @param objectOf an item's object, as failed.csv names it
    */
   async *mark<T>(
-    source: () => AsyncIterable<T>,
+    source: AsyncIterable<T>,
     objectOf: (item: T) => FailedCsvObject,
   ): AsyncGenerator<{ item: T; noted: boolean }> {
     for (const file of this.spill?.files.values() ?? []) await file.close();
@@ -195,43 +196,40 @@ export class RestoreFailureIds {
       const o = objectOf(item);
       return locate(unversioned ? { ...o, versionId: '' } : o, this.shardCount);
     };
-    if (!this.spill) {
+    const spill = this.spill;
+    if (!spill) {
       const held = this.held;
-      for await (const item of source()) {
+      for await (const item of source) {
         const at = locateItem(item);
         yield { item, noted: at !== undefined && (held?.get(at.shard)?.has(at.id) ?? false) };
       }
       return;
     }
-    const groups = Math.ceil(this.shardCount / this.groupShards);
-    const idsOf = (group: number) => {
-      let n = 0;
-      for (let s = group * this.groupShards; s < Math.min(this.shardCount, (group + 1) * this.groupShards); s++) {
-        n += this.perShard[s] ?? 0;
-      }
-      return n;
-    };
-    let first = true;
-    for (let from = 0; from < groups;) {
-      // At least one group per part, then as many more as keep the part's ids within `cap`.
-      let to = from + 1;
-      let held = idsOf(from);
-      while (to < groups && held + idsOf(to) <= this.cap) held += idsOf(to++);
-      const ids = new Set<string>();
-      for (let g = from; g < to; g++) await this.load(g, ids);
-      const [lo, hi] = [from * this.groupShards, to * this.groupShards];
-      for await (const item of source()) {
+    const itemFiles = new Map<number, LineFile>();
+    const itemPath = (group: number) => path.join(spill.dir, `items-${group}.jsonl`);
+    try {
+      for await (const item of source) {
         const at = locateItem(item);
         if (!at) {
-          if (first) yield { item, noted: false };
+          yield { item, noted: false };
           continue;
         }
-        if (at.shard < lo || at.shard >= hi) continue;
-        yield { item, noted: ids.has(at.id) };
+        const group = Math.floor(at.shard / this.groupShards);
+        let file = itemFiles.get(group);
+        if (!file) itemFiles.set(group, (file = new LineFile(itemPath(group))));
+        await file.write(JSON.stringify([at.id, item]) + '\n');
+      }
+    } finally {
+      for (const file of itemFiles.values()) await file.close();
+    }
+    for (const group of [...itemFiles.keys()].sort((a, b) => a - b)) {
+      const ids = await this.load(group);
+      for await (const line of readLines(itemPath(group))) {
+        if (!line) continue;
+        const [id, item] = JSON.parse(line) as [string, T];
+        yield { item, noted: ids.has(id) };
       }
       ids.clear();
-      first = false;
-      from = to;
     }
   }
 
