@@ -65,6 +65,9 @@ export interface WriteRestoreAndCopyReportResult {
   outcomeReason?: string;
 }
 
+/** Rows read between heartbeats where no file boundary comes to heartbeat (a few seconds of rows at most). */
+const HEARTBEAT_EVERY_ROWS = 100_000;
+
 /** What failed.csv says of an object still in the tracking set when the campaign ended early, by its state. */
 const NOT_COPIED_BECAUSE: Partial<Record<TrackingState, string>> = {
   requested: 'its restore was asked for (or was to be) and had not completed',
@@ -276,9 +279,12 @@ export function createRestoreAndCopyReportActivities(deps: { s3: S3Client }) {
               Context.current().heartbeat({ rows });
             }
             await restoreFailed.close();
+            let marked = 0;
             for await (const { item, noted } of wentOn.mark(restoreRows(), (x) => failedObject(x.fields))) {
               if (!noted) yield row(item.fields);
               else if (item.countedFailed) wentOnCount += 1;
+              // Past the cap the rows come back from local files, not through restoreRows (which heartbeats).
+              if (++marked % HEARTBEAT_EVERY_ROWS === 0) Context.current().heartbeat({ rows });
             }
             for (const { c, stage } of children) {
               if (stage === 'RestoreFailed') continue;
