@@ -22,7 +22,7 @@ import { formatReport } from '../../src/cli/campaign-views';
 import { approveUpdate, statusQuery, type CampaignResult } from '../../src/shared/campaign';
 import { CAMPAIGN_SEARCH_ATTRIBUTES as SA } from '../../src/shared/search-attributes';
 import { s3Client, uniqueName, withBucket } from '../helpers';
-import { startCampaign, testSpec, waitForPhase, withCampaignWorker } from '../support/campaign';
+import { startCampaign, testSpec, waitForPhase, withCampaignWorker, type CampaignHarness } from '../support/campaign';
 import { admin, withEngine } from '../support/engine';
 
 jest.setTimeout(180_000);
@@ -76,6 +76,41 @@ async function seed(s3: S3Client, bucket: string): Promise<void> {
 
 const bodyOf = async (s3: S3Client, bucket: string, key: string) =>
   Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+
+/** Adds engine fault rules, each of which must be accepted. */
+async function addFaults(engineUrl: string, rules: object[]): Promise<void> {
+  for (const rule of rules) expect((await admin(engineUrl, 'POST', '/_local/faults', rule)).status).toBeLessThan(300);
+}
+
+/**
+ * Starts a restore-and-copy campaign of `keys` without approval, with waves and sweeps every second, and waits until
+ * its sort has seen every object: a test may then change them behind it.
+ */
+async function startSorted(h: CampaignHarness, source: string, target: string, name: string, keys: string[]) {
+  const id = uniqueName(name);
+  const handle = await startCampaign(
+    h,
+    id,
+    testSpec(h, source, {
+      source: { type: 'keys', bucket: source, keys },
+      approval: { required: false },
+      operation: {
+        type: 'restore-and-copy',
+        tier: 'STANDARD',
+        expirationDays: 1,
+        targetBucket: target,
+        waves: { minObjects: 100, maxWait: '1s' },
+        tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
+      },
+    }),
+  );
+  const deadline = Date.now() + 60_000;
+  while (!(await handle.query(statusQuery)).restoreAndCopy?.sorted) {
+    expect(Date.now()).toBeLessThan(deadline);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { id, handle };
+}
 
 test('a mixed restore-and-copy campaign: every object copied with its bytes, metadata and tags, in two or more waves', () =>
   withBucket((source, s3) =>
@@ -383,7 +418,7 @@ test('an object whose restore failed and that a sweep then found gone is named o
       await withEngine({ restoreLatencyMs: 2000 }, async (engine) => {
         // Its restore finds it gone (the test deletes it once the sort has seen it), and the wave waits long enough
         // for a sweep to find it gone too before the campaign ends.
-        for (const rule of [
+        await addFaults(engine.url, [
           {
             match: { operation: 'S3InitiateRestoreObject', keyPrefix: 'cold/gone' },
             errorCode: 'NoSuchKey',
@@ -391,33 +426,10 @@ test('an object whose restore failed and that a sweep then found gone is named o
             message: 'The specified key does not exist.',
           },
           { match: { operation: 'S3PutObjectCopy' }, preparingDelayMs: 8000 },
-        ]) {
-          expect((await admin(engine.url, 'POST', '/_local/faults', rule)).status).toBeLessThan(300);
-        }
+        ]);
         await withCampaignWorker(
           async (h) => {
-            const id = uniqueName('rac-gone');
-            const handle = await startCampaign(
-              h,
-              id,
-              testSpec(h, source, {
-                source: { type: 'keys', bucket: source, keys: ['cold/gone.txt', 'warm/s1.txt'] },
-                approval: { required: false },
-                operation: {
-                  type: 'restore-and-copy',
-                  tier: 'STANDARD',
-                  expirationDays: 1,
-                  targetBucket: target,
-                  waves: { minObjects: 100, maxWait: '1s' },
-                  tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
-                },
-              }),
-            );
-            const deadline = Date.now() + 60_000;
-            while (!(await handle.query(statusQuery)).restoreAndCopy?.sorted) {
-              expect(Date.now()).toBeLessThan(deadline);
-              await new Promise((r) => setTimeout(r, 200));
-            }
+            const { id, handle } = await startSorted(h, source, target, 'rac-gone', ['cold/gone.txt', 'warm/s1.txt']);
             await s3.send(new DeleteObjectCommand({ Bucket: source, Key: 'cold/gone.txt' }));
             const result = (await handle.result()) as CampaignResult;
             expect(result).toMatchObject({ outcome: 'CompletedWithFailures', objects: 2, succeeded: 1, notRun: 0 });
@@ -461,7 +473,7 @@ test('objects whose restore failed but that became readable anyway are named in 
         // InvalidObjectState (as S3 says of an object not archived), a sweep finds them readable, and waves copy
         // them: cold/a.txt copied, cold/b.txt's copy denied. Copies wait long enough for that sweep to come before
         // the campaign could end.
-        for (const rule of [
+        await addFaults(engine.url, [
           {
             match: { operation: 'S3InitiateRestoreObject', keyPrefix: 'cold/' },
             errorCode: 'InvalidObjectState',
@@ -475,33 +487,10 @@ test('objects whose restore failed but that became readable anyway are named in 
             httpStatus: 403,
             message: 'Access Denied',
           },
-        ]) {
-          expect((await admin(engine.url, 'POST', '/_local/faults', rule)).status).toBeLessThan(300);
-        }
+        ]);
         await withCampaignWorker(
           async (h) => {
-            const id = uniqueName('rac-readable');
-            const handle = await startCampaign(
-              h,
-              id,
-              testSpec(h, source, {
-                source: { type: 'keys', bucket: source, keys },
-                approval: { required: false },
-                operation: {
-                  type: 'restore-and-copy',
-                  tier: 'STANDARD',
-                  expirationDays: 1,
-                  targetBucket: target,
-                  waves: { minObjects: 100, maxWait: '1s' },
-                  tracking: { sweepInterval: '1s', firstSweepAfter: '0' },
-                },
-              }),
-            );
-            const deadline = Date.now() + 60_000;
-            while (!(await handle.query(statusQuery)).restoreAndCopy?.sorted) {
-              expect(Date.now()).toBeLessThan(deadline);
-              await new Promise((r) => setTimeout(r, 200));
-            }
+            const { id, handle } = await startSorted(h, source, target, 'rac-readable', keys);
             for (const key of ['cold/a.txt', 'cold/b.txt']) {
               await s3.send(
                 new PutObjectCommand({ Bucket: source, Key: key, Body: `second ${key}`, StorageClass: 'STANDARD' }),
