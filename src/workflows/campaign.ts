@@ -942,14 +942,18 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       rac.restores.push(run);
       await startChildRun(run, childSpec(restorePartOf(op), m, `restore ${n + 1}`));
     }
-    for (const w of rac.waves) {
-      const failedObjects = w.result?.failedObjects;
-      if (w.requeued !== undefined || !failedObjects || w.result!.failed === 0 || w.waveId === undefined) continue;
-      if (!requeueUnrestored()) continue;
-      w.requeued = 0;
-      const at = /^s3:\/\/([^/]+)\/(.+)$/.exec(failedObjects);
-      if (at) (rac.requeuePending ??= []).push({ waveId: w.waveId, bucket: at[1]!, key: at[2]! });
-    }
+    /** A wave that ended with failures and whose copies that found their source not restored are not yet queued. */
+    const unscanned = (w: ChildCampaignRun) =>
+      w.requeued === undefined && !!w.result?.failedObjects && w.result.failed > 0 && w.waveId !== undefined;
+    const scanWavesForRequeue = () => {
+      for (const w of rac.waves) {
+        if (!unscanned(w) || !requeueUnrestored()) continue;
+        w.requeued = 0;
+        const at = /^s3:\/\/([^/]+)\/(.+)$/.exec(w.result!.failedObjects!);
+        if (at) (rac.requeuePending ??= []).push({ waveId: w.waveId!, bucket: at[1]!, key: at[2]! });
+      }
+    };
+    scanWavesForRequeue();
     const { sweepIntervalMs, firstSweepAfterMs, eventIntervalMs } = trackingSchedule(op);
     rac.nextSweepAt ??= new Date(Date.parse(rac.restoresStartedAt ?? nowIso()) + firstSweepAfterMs).toISOString();
     if (op.tracking.queueUrl) rac.nextEventsAt ??= rac.restoresStartedAt ?? nowIso();
@@ -1055,6 +1059,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     );
     const restoresEnded = running(rac.restores).length === 0;
     const waiting = c().restored + c()['skipped-restored'];
+    // A wave that ended during this iteration's awaits (its result lands between them) is looked at before the
+    // campaign may end: before, its copies that found their source not restored were counted failed and never copied
+    // again. Campaigns of earlier releases replay as they ran.
+    if (rac.waves.some(unscanned) && patched('requeue-waves-ended-mid-iteration')) scanWavesForRequeue();
     const requeuePending = (rac.requeuePending?.length ?? 0) > 0;
     if (
       restoresEnded &&
